@@ -83,3 +83,158 @@ export interface FeatureSpec {
   steps: FeatureStep[];
   outputShape: Shape;
 }
+
+/** Layer kinds. Standalone activations (`relu` on its own line) have kind `activation`. */
+export type LayerKind =
+  | 'dense'
+  | 'conv1d'
+  | 'conv2d'
+  | 'maxpool'
+  | 'avgpool'
+  | 'batchnorm'
+  | 'dropout'
+  | 'flatten'
+  | 'gru'
+  | 'lstm'
+  | 'activation';
+
+/** Activation functions; `linear` is the identity. */
+export type ActivationName = 'relu' | 'sigmoid' | 'tanh' | 'softmax' | 'gelu' | 'elu' | 'leakyrelu' | 'linear';
+
+/** What a layer computes, without shapes: the hyper-parameters written in the source. */
+export interface LayerConfig {
+  kind: LayerKind;
+  /** Output width of dense, gru and lstm. */
+  units?: number;
+  /** Output channels of conv1d and conv2d. */
+  filters?: number;
+  /** Kernel size: [k] for conv1d, [kh, kw] for conv2d. */
+  kernel?: number[];
+  /** Pool window: [k] or [kh, kw]. */
+  poolSize?: number[];
+  /** Stride (the same in every spatial dimension); pools default to their window. */
+  stride?: number;
+  padding?: 'same' | 'valid';
+  /** Global pooling over every spatial position. */
+  global?: boolean;
+  /** Dropout probability; inference ignores it. */
+  dropoutRate?: number;
+  /** gru/lstm: return the whole sequence instead of the last state. */
+  sequences?: boolean;
+  /** Activation fused into the layer, or the function of a standalone activation layer. */
+  activation?: ActivationName;
+}
+
+/** Compression applied to one layer by a `compress` line. */
+export type CompressionSpec =
+  | { kind: 'svd'; criterion: 'rank'; rank: number }
+  | { kind: 'svd'; criterion: 'energy'; fraction: number }
+  | { kind: 'svd'; criterion: 'error'; fraction: number }
+  | { kind: 'sparse'; atoms: number; nonzeros: number }
+  | { kind: 'int8' };
+
+/** One layer with its inferred shapes and static costs (float32 weights and activations). */
+export interface LayerSpec extends LayerConfig {
+  /** `block.index`, the stable address of the layer (`encoder.2`). */
+  id: string;
+  block: string;
+  /** 1-based position in its block, counting every layer line. */
+  index: number;
+  name?: string;
+  inputShape: Shape;
+  outputShape: Shape;
+  /** Number of weights and biases (batchnorm counts its running statistics too). */
+  params: number;
+  /** Multiply-accumulates per inference (element-wise ops count one per element). */
+  macs: number;
+  /** Bytes of float32 weights. */
+  weightBytes: number;
+  /** Bytes of the float32 output tensor. */
+  activationBytes: number;
+  compression?: CompressionSpec;
+  range: SourceRange;
+}
+
+/** A shared block (feeds others) or a task head (ends in predictions). */
+export interface BlockSpec {
+  kind: 'shared' | 'head';
+  name: string;
+  /** The shared block this one reads from; undefined means the feature front end. */
+  from?: string;
+  layers: LayerSpec[];
+  /** Class names of a head, in output order. */
+  labels?: string[];
+  inputShape: Shape;
+  outputShape: Shape;
+  range: SourceRange;
+}
+
+/** One processor of a device; every figure in base units, with its sources. */
+export interface ProcessorSpec {
+  name: string;
+  /** Sustained multiply-accumulate throughput for DNN layers. */
+  computeMacsPerS: number;
+  /** Memory available to the pipeline on this processor. */
+  memoryBytes: number;
+  /** Memory bandwidth seen by this processor. */
+  bandwidthBytesPerS: number;
+  /** Power drawn while busy. */
+  activePowerMw: number;
+  /** Power drawn while idle (counts toward battery life). */
+  idlePowerMw: number;
+  /** Fixed cost of dispatching one op (kernel launch, RPC to a DSP). */
+  overheadMs: number;
+  /** Energy per byte moved to and from memory. */
+  transferPjPerByte: number;
+  /** Layer kinds (and `features`) it can run; undefined means every kind. */
+  supports?: string[];
+  /** True for a processor reached over a network (offloading to a server). */
+  remote: boolean;
+  sources: string[];
+}
+
+/** A link over which tensors move between two processors. */
+export interface LinkSpec {
+  from: string;
+  to: string;
+  bidirectional: boolean;
+  bandwidthBytesPerS: number;
+  /** One-way latency per transfer (half the RTT for network links). */
+  latencyMs: number;
+  /** Power drawn while transferring (the radio, for network links). */
+  powerMw: number;
+}
+
+/** A target device: its processors, links and battery. */
+export interface DeviceSpec {
+  name: string;
+  processors: ProcessorSpec[];
+  links: LinkSpec[];
+  batteryMah?: number;
+  batteryVoltageV?: number;
+  /** Where unplaced ops run: the `default` line, else the first processor. */
+  defaultProcessor: string;
+  builtin: boolean;
+  sources: string[];
+}
+
+/** The `optimize` line: the objective α·energy(mJ) + β·latency(ms) and the latency budget. */
+export interface OptimizeSpec {
+  energyWeight: number;
+  latencyWeight: number;
+  budgetMs?: number;
+}
+
+/** A fully checked pipeline, ready for the engine. */
+export interface PipelineSpec {
+  name: string;
+  input: InputSpec;
+  features: FeatureSpec;
+  /** Shared blocks and heads in source order; every `from` names an earlier shared block. */
+  blocks: BlockSpec[];
+  target: DeviceSpec;
+  weightsPath?: string;
+  /** Explicit placements from `place` lines: layer id -> processor name. */
+  placement: Record<string, string>;
+  optimize: OptimizeSpec;
+}

@@ -1,0 +1,63 @@
+/**
+ * The `sense` command line: `sense COMMAND ...`. Each command lives in
+ * cli/commands/NAME.ts and exports `summary`, `usage` and `run(args, ctx)`; to add one,
+ * write that file and add it to COMMANDS below.
+ */
+import '../language/polyfills';
+import * as check from './commands/check';
+import { UsageError } from './load';
+
+/** Where a command writes; tests capture it. */
+export interface CommandContext {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+interface Command {
+  summary: string;
+  usage: string;
+  run: (args: string[], ctx: CommandContext) => Promise<number>;
+}
+
+/** Every command, in the order `sense help` lists them. */
+export const COMMANDS: Record<string, Command> = {
+  check,
+};
+
+function help(ctx: CommandContext): void {
+  ctx.out('sense: design, check, estimate, compress, partition, run and export sensing pipelines.\n');
+  ctx.out('commands:');
+  for (const [name, c] of Object.entries(COMMANDS)) ctx.out(`  ${name.padEnd(14)} ${c.summary}`);
+  ctx.out('\nrun "sense help COMMAND" for its usage.');
+}
+
+/** Runs the CLI with `argv` (without node and script) and returns the exit code. */
+export async function main(argv: string[], ctx: CommandContext = { out: (l) => console.log(l), err: (l) => console.error(l) }): Promise<number> {
+  const [name, ...args] = argv;
+  if (!name || name === 'help' || name === '--help' || name === '-h') {
+    const topic = args[0] && COMMANDS[args[0]];
+    if (topic) ctx.out(`usage: ${topic.usage}\n${topic.summary}`);
+    else help(ctx);
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    ctx.err(`sense: unknown command '${name}'. Commands: ${Object.keys(COMMANDS).join(', ')}.`);
+    return 2;
+  }
+  if (args.includes('--help') || args.includes('-h')) {
+    ctx.out(`usage: ${command.usage}\n${command.summary}`);
+    return 0;
+  }
+  try {
+    return await command.run(args, ctx);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      ctx.err(`sense ${name}: ${e.message}`);
+      return e.exitCode;
+    }
+    // An unexpected failure is a bug in Sense Studio, not in the user's input: say so with the stack.
+    ctx.err(`sense ${name}: internal error: ${(e as Error).stack ?? String(e)}`);
+    return 70;
+  }
+}

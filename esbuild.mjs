@@ -1,0 +1,54 @@
+// Every bundle in one place: the CLI, the language server, the extension, the webview
+// and the exported runtime. `node esbuild.mjs [--watch]`.
+import * as esbuild from 'esbuild';
+import { existsSync } from 'node:fs';
+
+const watch = process.argv.includes('--watch');
+
+/** Node ESM bundles need `require` for CommonJS dependencies. */
+const nodeEsmBanner = {
+  js: "import { createRequire as __senseCreateRequire } from 'node:module'; const require = __senseCreateRequire(import.meta.url);",
+};
+
+const builds = [
+  {
+    entryPoints: ['cli/index.ts'],
+    outfile: 'dist/cli.mjs',
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    banner: nodeEsmBanner,
+    // Native and wasm packages are loaded from node_modules at run time.
+    external: ['onnxruntime-node', 'onnxruntime-web', 'highs'],
+  },
+  existsSync('language/main.ts') && {
+    entryPoints: ['language/main.ts'],
+    outfile: 'dist/language-server.cjs',
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+  },
+  existsSync('extension/extension.ts') && {
+    entryPoints: ['extension/extension.ts'],
+    outfile: 'dist/extension.cjs',
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: ['vscode', 'onnxruntime-node', 'onnxruntime-web', 'highs'],
+  },
+  existsSync('webview/main.tsx') && {
+    entryPoints: ['webview/main.tsx'],
+    outfile: 'dist/webview.js',
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+    loader: { '.ttf': 'file', '.css': 'css' },
+  },
+].filter(Boolean);
+
+for (const options of builds) {
+  const config = { bundle: true, sourcemap: true, logLevel: 'warning', ...options };
+  if (watch) await (await esbuild.context(config)).watch();
+  else await esbuild.build(config);
+}
+if (!watch) console.log(`esbuild: built ${builds.map((b) => b.outfile).join(', ')}`);

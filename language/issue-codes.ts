@@ -1,0 +1,46 @@
+/**
+ * Stable diagnostic codes. Tests, code actions and the CLI refer to these; never
+ * renumber or reuse one for a different meaning.
+ */
+export const IssueCodes = {
+  SyntaxError: 'syntax-error',
+  UnresolvedBlock: 'unresolved-block',
+  UnresolvedLayer: 'unresolved-layer',
+  UnresolvedDevice: 'unresolved-device',
+  UnresolvedProcessor: 'unresolved-processor',
+  UnresolvedReference: 'unresolved-reference',
+  DuplicateName: 'duplicate-name',
+  DuplicateStatement: 'duplicate-statement',
+  MissingInput: 'missing-input',
+  MissingSetting: 'missing-setting',
+  UnexpectedSetting: 'unexpected-setting',
+  MissingTarget: 'missing-target',
+  MissingUnit: 'missing-unit',
+  UnknownUnit: 'unknown-unit',
+  WrongUnit: 'wrong-unit',
+  UnexpectedUnit: 'unexpected-unit',
+  InvalidNumber: 'invalid-number',
+  FeatureShape: 'feature-shape',
+  ShapeMismatch: 'shape-mismatch',
+  ForwardReference: 'forward-reference',
+  EmptyBlock: 'empty-block',
+  LabelCount: 'label-count',
+  HeadOutputNotVector: 'head-output-not-vector',
+  CompressNeedsLayer: 'compress-needs-layer',
+  NotCompressible: 'not-compressible',
+  RankTooLarge: 'rank-too-large',
+  CompressNoSaving: 'compress-no-saving',
+  DuplicateCompress: 'duplicate-compress',
+  LayerIndexOutOfRange: 'layer-index-out-of-range',
+  ConflictingPlace: 'conflicting-place',
+  UnsupportedOp: 'unsupported-op',
+  MissingWeightsFile: 'missing-weights-file',
+  EmptyDevice: 'empty-device',
+  MissingProcessorSetting: 'missing-processor-setting',
+  InvalidLink: 'invalid-link',
+  MemoryLimit: 'memory-limit',
+  LatencyBudget: 'latency-budget',
+} as const;
+
+/** One of the codes above. */
+export type IssueCode = (typeof IssueCodes)[keyof typeof IssueCodes];
