@@ -39,6 +39,7 @@ import { BUILTIN_DEVICES_SOURCE, BUILTIN_DEVICES_URI } from './builtin-devices';
 import { IssueCodes } from './issue-codes';
 import { lowerDevice, lowerPipeline, type DeviceLowering, type PipelineLowering } from './lower';
 import type { DeviceSpec } from './pipeline-model';
+import type { PipelineEstimateSummary, PipelineEstimator } from './estimator';
 
 /** Services added by the Sense language. */
 export interface SenseAddedServices {
@@ -52,6 +53,10 @@ export interface SenseAddedServices {
   files: {
     fileExists: (path: string) => boolean;
   };
+  /** Cost estimates for hover, CodeLens and fit warnings; undefined shows no costs. */
+  estimation: {
+    Estimator: PipelineEstimator | undefined;
+  };
 }
 
 /** All services of the Sense language. */
@@ -61,6 +66,8 @@ export type SenseServices = LangiumServices & SenseAddedServices;
 export interface DocumentLowering {
   pipelines: Map<ast.Pipeline, PipelineLowering>;
   devices: Map<ast.Device, DeviceLowering>;
+  /** Estimates of the pipelines that lowered to a spec, when an estimator is injected. */
+  estimates: Map<ast.Pipeline, PipelineEstimateSummary>;
 }
 
 /**
@@ -71,9 +78,11 @@ export class SenseLowering {
   private readonly cache = new WeakMap<ast.Model, DocumentLowering>();
   private readonly deviceCache = new WeakMap<ast.Device, DeviceLowering>();
   private readonly documents: LangiumSharedServices['workspace']['LangiumDocuments'];
+  private readonly estimator: PipelineEstimator | undefined;
 
   constructor(services: SenseServices) {
     this.documents = services.shared.workspace.LangiumDocuments;
+    this.estimator = services.estimation.Estimator;
   }
 
   /** Lowers a device, cached by node. */
@@ -99,10 +108,15 @@ export class SenseLowering {
   document(model: ast.Model): DocumentLowering {
     let r = this.cache.get(model);
     if (!r) {
-      r = { pipelines: new Map(), devices: new Map() };
+      r = { pipelines: new Map(), devices: new Map(), estimates: new Map() };
       for (const d of model.devices) r.devices.set(d, this.device(d));
       const host = this.hostDevice();
-      for (const p of model.pipelines) r.pipelines.set(p, lowerPipeline(p, (d) => this.device(d).spec, host));
+      for (const p of model.pipelines) {
+        const lowered = lowerPipeline(p, (d) => this.device(d).spec, host);
+        r.pipelines.set(p, lowered);
+        const hasErrors = lowered.issues.some((i) => i.severity === 'error');
+        if (this.estimator && lowered.spec && !hasErrors) r.estimates.set(p, this.estimator(lowered.spec));
+      }
       this.cache.set(model, r);
     }
     return r;
@@ -230,6 +244,14 @@ export class SenseValidator {
     };
     for (const d of lowering.devices.values()) if (!builtin) report(d.issues);
     for (const p of lowering.pipelines.values()) report(p.issues);
+    for (const [pipeline, estimate] of lowering.estimates) {
+      const lowered = lowering.pipelines.get(pipeline)!;
+      for (const issue of estimate.issues) {
+        const layerNode = issue.layerId ? [...lowered.layerOf].find(([, spec]) => spec.id === issue.layerId)?.[0] : undefined;
+        const node: AstNode = layerNode ?? (issue.code === IssueCodes.LatencyBudget ? (pipeline.optimizations[0] ?? pipeline) : (pipeline.targets[0] ?? pipeline));
+        accept(issue.severity, issue.message, { node, code: issue.code, ...(node === pipeline ? { property: 'name' as never } : {}) });
+      }
+    }
   }
 
   checkWeights(weights: ast.Weights, accept: ValidationAcceptor): void {
@@ -259,7 +281,7 @@ function registerValidationChecks(services: SenseServices): void {
 }
 
 /** The module of Sense-specific services. */
-export function createSenseModule(fileExists: (path: string) => boolean): Module<SenseServices, PartialLangiumServices & SenseAddedServices> {
+export function createSenseModule(fileExists: (path: string) => boolean, estimator?: PipelineEstimator): Module<SenseServices, PartialLangiumServices & SenseAddedServices> {
   return {
     lowering: { Lowering: (services) => new SenseLowering(services) },
     validation: {
@@ -268,6 +290,7 @@ export function createSenseModule(fileExists: (path: string) => boolean): Module
     },
     references: { ScopeProvider: (services) => new SenseScopeProvider(services) },
     files: { fileExists: () => fileExists },
+    estimation: { Estimator: () => estimator },
   };
 }
 
@@ -280,6 +303,8 @@ export const SenseSharedModule: Module<LangiumSharedServices, PartialLangiumShar
 export interface SenseServicesOptions {
   /** File existence check for `weights`; by default every file is taken as missing. */
   fileExists?: (path: string) => boolean;
+  /** Cost estimator (engine/'s, injected by the language server and CLI). */
+  estimator?: PipelineEstimator;
 }
 
 /**
@@ -292,7 +317,7 @@ export function createSenseServices(
   options: SenseServicesOptions = {},
 ): { shared: LangiumSharedServices; Sense: SenseServices } {
   const shared = inject(createDefaultSharedModule(context), SenseGeneratedSharedModule, SenseSharedModule);
-  const Sense = inject(createDefaultModule({ shared }), SenseGeneratedModule, createSenseModule(options.fileExists ?? (() => false)));
+  const Sense = inject(createDefaultModule({ shared }), SenseGeneratedModule, createSenseModule(options.fileExists ?? (() => false), options.estimator));
   shared.ServiceRegistry.register(Sense);
   registerValidationChecks(Sense);
   if (!context.connection) {
