@@ -135,8 +135,9 @@ export function decodeWav(bytes: Uint8Array, name = 'WAV data'): DecodedAudio {
     } else {
       for (let i = 0; i < frames; i++, p += blockAlign) {
         const v = bitsPerSample === 32 ? view.getFloat32(p, true) : view.getFloat64(p, true);
-        if (!Number.isFinite(v)) fail(`sample ${i} of channel ${c + 1} is ${v}; float WAV samples must be finite`);
         out[i] = v;
+        // A finite float64 beyond the float32 range would turn into Infinity here.
+        if (!Number.isFinite(out[i])) fail(`sample ${i} of channel ${c + 1} is ${v}; float WAV samples must be finite (and within the float32 range)`);
       }
     }
   }
