@@ -18,7 +18,7 @@
  * jittery or differently-clocked logs line up with the pipeline's rate.
  */
 import { windowSamples } from '../language/feature-shapes';
-import type { InertialAxis, InertialSensorKind, InputSpec } from '../language/pipeline-model';
+import type { InertialSensorKind, InputSpec } from '../language/pipeline-model';
 
 /** Column names per sensor and axis; `magnitude` is computed from the x/y/z columns. */
 export const INERTIAL_COLUMNS: Record<InertialSensorKind, { x: string; y?: string; z?: string }> = {
@@ -112,47 +112,58 @@ export function parseInertialCsv(text: string | Uint8Array, name = 'inertial CSV
   return { name, rows, columns, ...(timeCol >= 0 ? { timeS: Float64Array.from(times) } : {}) };
 }
 
-/** The values of one sensor axis, before resampling, named for error messages. */
-function axisValues(rec: InertialRecording, kind: InertialSensorKind, axis: InertialAxis): Float64Array {
-  const cols = INERTIAL_COLUMNS[kind];
-  const get = (col: string | undefined, what: string): Float64Array => {
-    if (!col) throw new Error(`${rec.name}: the ${kind} has no ${what} axis; use axis x (its one value)`);
-    const v = rec.columns[col];
-    if (!v) throw new Error(`${rec.name}: the pipeline reads the ${kind} ${what} axis but the CSV has no '${col}' column; add it to the header`);
-    return v;
-  };
-  if (axis !== 'magnitude') return get(cols[axis], axis);
-  if (kind === 'barometer') return get(cols.x, 'x').map(Math.abs);
-  const [x, y, z] = [get(cols.x, 'x'), get(cols.y, 'y'), get(cols.z, 'z')];
-  return x.map((v, i) => Math.hypot(v, y[i], z[i]));
+/** Column `col` at the pipeline's rate: as read, or interpolated onto the time grid. */
+function resampledColumn(rec: InertialRecording, col: string, rateHz: number, cache: Map<string, Float64Array>): Float64Array | undefined {
+  const v = rec.columns[col];
+  if (!v || !rec.timeS) return v;
+  let out = cache.get(col);
+  if (out) return out;
+  const t = rec.timeS;
+  const t0 = t[0];
+  const n = Math.floor((t[t.length - 1] - t0) * rateHz + 1e-9) + 1;
+  out = new Float64Array(n);
+  let j = 0;
+  for (let k = 0; k < n; k++) {
+    const tk = t0 + k / rateHz;
+    while (j + 2 < t.length && t[j + 1] <= tk) j++;
+    if (j + 1 >= t.length) {
+      out[k] = v[j];
+      continue;
+    }
+    const a = Math.min(1, Math.max(0, (tk - t[j]) / (t[j + 1] - t[j])));
+    out[k] = v[j] + a * (v[j + 1] - v[j]);
+  }
+  cache.set(col, out);
+  return out;
 }
 
 /**
  * The input's axes as rows at `input.rateHz`: one Float32Array per listed axis, sensors in
- * order and axes in order, as {@link computeFeatures} expects. Interpolates onto the
- * pipeline's rate when the recording has times (see this module's header). Throws when a
- * needed column is missing.
+ * order and axes in order, as {@link computeFeatures} expects. With times, each column is
+ * interpolated onto the pipeline's rate first and magnitudes are taken afterwards (see this
+ * module's header). Throws when a needed column is missing.
  */
 export function inertialChannels(rec: InertialRecording, input: InertialInput): Float32Array[] {
-  const rows: Float64Array[] = [];
-  for (const s of input.sensors) for (const a of s.axes) rows.push(axisValues(rec, s.kind, a));
-  if (!rec.timeS) return rows.map((r) => Float32Array.from(r));
-  const t = rec.timeS;
-  const t0 = t[0];
-  const n = Math.floor((t[t.length - 1] - t0) * input.rateHz + 1e-9) + 1;
-  const out = rows.map(() => new Float32Array(n));
-  let j = 0;
-  for (let k = 0; k < n; k++) {
-    const tk = t0 + k / input.rateHz;
-    while (j + 1 < t.length - 1 && t[j + 1] <= tk) j++;
-    const span = j + 1 < t.length ? t[j + 1] - t[j] : 1;
-    const a = j + 1 < t.length ? Math.min(1, Math.max(0, (tk - t[j]) / span)) : 0;
-    for (let r = 0; r < rows.length; r++) {
-      const v = rows[r];
-      out[r][k] = j + 1 < t.length ? v[j] + a * (v[j + 1] - v[j]) : v[j];
+  const cache = new Map<string, Float64Array>();
+  const rows: Float32Array[] = [];
+  for (const { kind, axes } of input.sensors) {
+    const cols = INERTIAL_COLUMNS[kind];
+    const get = (col: string | undefined, what: string): Float64Array => {
+      if (!col) throw new Error(`${rec.name}: the ${kind} has no ${what} axis; use axis x (its one value)`);
+      const v = resampledColumn(rec, col, input.rateHz, cache);
+      if (!v) throw new Error(`${rec.name}: the pipeline reads the ${kind} ${what} axis but the CSV has no '${col}' column; add it to the header`);
+      return v;
+    };
+    for (const axis of axes) {
+      if (axis !== 'magnitude') rows.push(Float32Array.from(get(cols[axis], axis)));
+      else if (kind === 'barometer') rows.push(Float32Array.from(get(cols.x, 'x'), Math.abs));
+      else {
+        const [x, y, z] = [get(cols.x, 'x'), get(cols.y, 'y'), get(cols.z, 'z')];
+        rows.push(Float32Array.from(x, (v, i) => Math.hypot(v, y[i], z[i])));
+      }
     }
   }
-  return out;
+  return rows;
 }
 
 /**
