@@ -157,7 +157,7 @@ export function sparseTimesDense(C: CsrMatrix, D: Matrix): Matrix {
 export function ksvd(W: Matrix, opts: KsvdOptions): KsvdResult {
   const { atoms, sparsity } = opts;
   const iterations = opts.iterations ?? 10;
-  const out = W.rows, dim = W.cols;
+  const dim = W.cols;
   if (!Number.isInteger(atoms) || atoms < 1) throw new Error(`ksvd: atoms = ${atoms} must be a positive integer`);
   if (!Number.isInteger(sparsity) || sparsity < 1 || sparsity > Math.min(atoms, dim)) {
     throw new Error(`ksvd: sparsity ${sparsity} must be an integer from 1 to min(atoms, in) = ${Math.min(atoms, dim)}`);
@@ -172,8 +172,47 @@ export function ksvd(W: Matrix, opts: KsvdOptions): KsvdResult {
     if (it > 0) codes = omp(W, D, sparsity);
     updateDictionary(W, D, codes, rng);
     errorHistory.push(relError(W, D, codes, total));
+    // Replacements change the dictionary after the error was measured: not after the last iteration.
+    if (it < iterations - 1) clearDictionary(W, D, codes);
   }
   return { dictionary: D, codes, relError: errorHistory[errorHistory.length - 1], errorHistory };
+}
+
+// Replaces near-duplicate atoms (|<d_a, d_b>| > 0.99) by the worst-represented rows of W,
+// the "clear dictionary" step of Rubinstein's reference K-SVD code: without it two atoms
+// can settle on one direction and the error stalls in a poor local minimum.
+function clearDictionary(W: Matrix, D: Matrix, C: CsrMatrix): void {
+  const dim = D.cols, N = D.rows;
+  const R = sparseTimesDense(C, D);
+  const err = new Float64Array(W.rows);
+  for (let i = 0; i < W.rows; i++) {
+    let e = 0;
+    for (let j = 0; j < dim; j++) e += (W.data[i * dim + j] - R.data[i * dim + j]) ** 2;
+    err[i] = e;
+  }
+  const G = gramRows(D).data;
+  for (let a = 1; a < N; a++) {
+    let dup = false;
+    for (let b = 0; b < a && !dup; b++) dup = Math.abs(G[a * N + b]) > 0.99;
+    if (!dup) continue;
+    let worst = -1, worstErr = 0;
+    for (let i = 0; i < W.rows; i++) {
+      if (err[i] > worstErr) {
+        worstErr = err[i];
+        worst = i;
+      }
+    }
+    if (worst < 0) return;
+    for (let j = 0; j < dim; j++) D.data[a * dim + j] = W.data[worst * dim + j] - R.data[worst * dim + j];
+    normalizeRow(D.data, a * dim, dim);
+    err[worst] = 0;
+    for (let b = 0; b < N; b++) {
+      let s = 0;
+      for (let j = 0; j < dim; j++) s += D.data[a * dim + j] * D.data[b * dim + j];
+      G[a * N + b] = s;
+      G[b * N + a] = s;
+    }
+  }
 }
 
 function relError(W: Matrix, D: Matrix, C: CsrMatrix, total: number): number {
