@@ -12,6 +12,7 @@ import { buildDocument, createSenseServices, type SenseServices } from '../langu
 import type * as ast from '../language/generated/ast';
 import type { PipelineLowering } from '../language/lower';
 import type { PipelineSpec } from '../language/pipeline-model';
+import { engineEstimator } from '../engine/estimate';
 
 /** A loaded `.sense` file: its document, diagnostics and lowered pipelines. */
 export interface LoadedFile {
@@ -34,7 +35,7 @@ export class UsageError extends Error {
 let services: ReturnType<typeof createSenseServices> | undefined;
 
 function getServices(): ReturnType<typeof createSenseServices> {
-  services ??= createSenseServices({ ...NodeFileSystem }, { fileExists: (p) => existsSync(p) });
+  services ??= createSenseServices({ ...NodeFileSystem }, { fileExists: (p) => existsSync(p), estimator: engineEstimator });
   return services;
 }
 

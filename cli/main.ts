@@ -5,6 +5,7 @@
  */
 import '../language/polyfills';
 import * as check from './commands/check';
+import * as estimate from './commands/estimate';
 import { UsageError } from './load';
 
 /** Where a command writes; tests capture it. */
@@ -22,6 +23,7 @@ interface Command {
 /** Every command, in the order `sense help` lists them. */
 export const COMMANDS: Record<string, Command> = {
   check,
+  estimate,
 };
 
 function help(ctx: CommandContext): void {

@@ -1,0 +1,189 @@
+/**
+ * `sense estimate FILE [--json] [--target DEVICE] [--pipeline NAME]`: per-layer and
+ * per-processor tables, transfers, heads and totals of the engine's estimate; `--json`
+ * prints the same as one JSON object for scripts. Exit 1 when the estimate has errors
+ * (an op on a processor that cannot run it), else 0; warnings do not change the code.
+ */
+import { URI } from 'langium';
+import { BUILTIN_DEVICES_URI } from '../../language/builtin-devices';
+import type * as ast from '../../language/generated/ast';
+import type { DeviceSpec, PipelineSpec } from '../../language/pipeline-model';
+import { estimatePipeline, type Estimate } from '../../engine/estimate';
+import { formatBytes } from '../../engine/schedule';
+import { loadPipeline, UsageError, type LoadedFile } from '../load';
+import type { CommandContext } from '../main';
+
+export const summary = 'estimate latency, energy, memory and battery life of a pipeline on its target (tables, or --json)';
+export const usage = 'sense estimate FILE [--json] [--target DEVICE] [--pipeline NAME]';
+
+interface Args {
+  file: string;
+  json: boolean;
+  target?: string;
+  pipeline?: string;
+}
+
+function parseArgs(args: string[]): Args {
+  let file: string | undefined;
+  let json = false;
+  let target: string | undefined;
+  let pipeline: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--json') json = true;
+    else if (a === '--target' || a === '--pipeline') {
+      const v = args[++i];
+      if (v === undefined || v.startsWith('-')) throw new UsageError(`${a} needs a name; usage: ${usage}`);
+      if (a === '--target') target = v;
+      else pipeline = v;
+    } else if (a.startsWith('-')) throw new UsageError(`unknown option '${a}'; usage: ${usage}`);
+    else if (file === undefined) file = a;
+    else throw new UsageError(`one file at a time (got '${file}' and '${a}'); usage: ${usage}`);
+  }
+  if (file === undefined) throw new UsageError(`usage: ${usage}`);
+  return { file, json, target, pipeline };
+}
+
+/** The device named `name`: one declared in the file, else a built-in. */
+function findDevice(file: LoadedFile, name: string): DeviceSpec {
+  const local = file.document.parseResult.value.devices.find((d) => d.name === name);
+  const builtinDoc = file.services.shared.workspace.LangiumDocuments.getDocument(URI.parse(BUILTIN_DEVICES_URI));
+  const builtins = (builtinDoc?.parseResult.value as ast.Model | undefined)?.devices ?? [];
+  const node = local ?? builtins.find((d) => d.name === name);
+  if (!node) {
+    const names = [...file.document.parseResult.value.devices, ...builtins].map((d) => d.name);
+    throw new UsageError(`no device named '${name}'; devices: ${names.join(', ')}.`);
+  }
+  const lowered = file.services.lowering.Lowering.device(node);
+  const errors = lowered.issues.filter((i) => i.severity === 'error');
+  if (errors.length > 0) throw new UsageError(`device '${name}' has errors: ${errors.map((e) => e.message).join(' ')}`);
+  return lowered.spec;
+}
+
+/** The spec on another target: `place` pins naming processors it lacks are dropped (reported in `notes`). */
+function retarget(spec: PipelineSpec, device: DeviceSpec, notes: string[]): PipelineSpec {
+  const names = new Set(device.processors.map((p) => p.name));
+  const placement: Record<string, string> = {};
+  const dropped = new Map<string, string[]>();
+  for (const [layer, proc] of Object.entries(spec.placement)) {
+    if (names.has(proc)) placement[layer] = proc;
+    else dropped.set(proc, [...(dropped.get(proc) ?? []), layer]);
+  }
+  for (const [proc, layers] of dropped) {
+    notes.push(`${device.name} has no processor '${proc}': ${layers.join(', ')} run on ${device.defaultProcessor} instead.`);
+  }
+  return { ...spec, target: device, placement };
+}
+
+function fixed(x: number, digits = 3): string {
+  return Number.isFinite(x) ? x.toFixed(digits) : String(x);
+}
+
+function table(headers: string[], rows: string[][], rightAligned: boolean[]): string[] {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (rightAligned[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
+}
+
+/** The `--json` object: the fields the issue promises plus heads, transfers, features and issues. */
+export function estimateJson(e: Estimate): Record<string, unknown> {
+  return {
+    pipeline: e.pipeline,
+    target: e.target,
+    endToEndLatencyMs: e.endToEndLatencyMs,
+    energyPerInferenceMj: e.energyPerInferenceMj,
+    computeEnergyMj: e.computeEnergyMj,
+    transferEnergyMj: e.transferEnergyMj,
+    batteryLifeHours: e.batteryLifeHours ?? null,
+    inferencesPerHour: e.inferencesPerHour,
+    idlePowerMw: e.idlePowerMw,
+    averagePowerMw: e.averagePowerMw,
+    budgetMs: e.budgetMs ?? null,
+    objective: e.objective,
+    processors: e.processors.map((p) => ({
+      name: p.name,
+      latencyMs: p.latencyMs,
+      energyMj: p.energyMj,
+      memoryBytes: p.memoryBytes,
+      memoryLimitBytes: Number.isFinite(p.memoryLimitBytes) ? p.memoryLimitBytes : null,
+      weightBytes: p.weightBytes,
+      peakActivationBytes: p.peakActivationBytes,
+      ops: p.ops,
+      remote: p.remote,
+    })),
+    features: e.features ?? null,
+    layers: e.layers.map((l) => ({
+      block: l.block,
+      layer: l.layerId,
+      kind: l.kind,
+      processor: l.processor,
+      macs: l.macs,
+      params: l.params,
+      weightBytes: l.weightBytes,
+      latencyMs: l.latencyMs,
+      energyMj: l.energyMj,
+      startMs: l.startMs,
+      endMs: l.endMs,
+      ...(l.compression ? { compression: l.compression } : {}),
+      ...(l.rank !== undefined ? { rank: l.rank, rankEstimated: l.rankEstimated ?? false } : {}),
+    })),
+    heads: e.heads,
+    transfers: e.transfers.map((t) => ({ tensor: t.tensor, from: t.from, to: t.to, bytes: t.bytes, startMs: t.startMs, endMs: t.endMs, latencyMs: t.latencyMs, energyMj: t.energyMj, assumed: t.assumed })),
+    issues: e.issues,
+  };
+}
+
+/** The human-readable report, one line per entry of the returned array. */
+export function estimateText(e: Estimate): string[] {
+  const out: string[] = [];
+  out.push(`${e.pipeline} on ${e.target}`, '');
+  const layerRows: string[][] = [];
+  if (e.features) {
+    const f = e.features;
+    layerRows.push(['features', '-', 'front end', f.processor, String(f.macs), String(f.params), formatBytes(f.weightBytes), fixed(f.latencyMs), fixed(f.energyMj, 4), `${fixed(f.startMs)}-${fixed(f.endMs)}`]);
+  }
+  for (const l of e.layers) {
+    const kind = l.compression ? `${l.kind} (${l.compression.kind}${l.rank !== undefined ? ` k=${l.rank}${l.rankEstimated ? '?' : ''}` : ''})` : l.kind;
+    layerRows.push([l.block, l.layerId, kind, l.processor + (l.supported ? '' : ' (!)'), String(l.macs), String(l.params), formatBytes(l.weightBytes), fixed(l.latencyMs), fixed(l.energyMj, 4), `${fixed(l.startMs)}-${fixed(l.endMs)}`]);
+  }
+  out.push(...table(['block', 'layer', 'kind', 'processor', 'MACs', 'params', 'weights', 'latency ms', 'energy mJ', 'busy ms'], layerRows, [false, false, false, false, true, true, true, true, true, true]));
+  if (e.layers.some((l) => l.rankEstimated)) out.push('k=N? : rank estimated without weights (random-matrix bound); give weights for the real rank.');
+  out.push('');
+  const procRows = e.processors.map((p) => [p.name + (p.remote ? ' (remote)' : ''), String(p.ops), fixed(p.latencyMs), fixed(p.energyMj, 4), formatBytes(p.memoryBytes), formatBytes(p.memoryLimitBytes), Number.isFinite(p.memoryLimitBytes) ? `${((100 * p.memoryBytes) / p.memoryLimitBytes).toFixed(1)} %` : '-']);
+  out.push(...table(['processor', 'ops', 'busy ms', 'energy mJ', 'memory', 'limit', 'used'], procRows, [false, true, true, true, true, true, true]));
+  if (e.transfers.length > 0) {
+    out.push('');
+    const rows = e.transfers.map((t) => [t.tensor, `${t.from} -> ${t.to}${t.assumed ? ' (assumed)' : ''}`, formatBytes(t.bytes), fixed(t.latencyMs), fixed(t.energyMj, 4), `${fixed(t.startMs)}-${fixed(t.endMs)}`]);
+    out.push(...table(['transfer of', 'route', 'bytes', 'latency ms', 'energy mJ', 'busy ms'], rows, [false, false, true, true, true, true]));
+  }
+  if (e.heads.length > 0) {
+    out.push('');
+    const rows = e.heads.map((h) => [h.head, fixed(h.latencyMs), fixed(h.energyMj, 4), h.processors.join(', ')]);
+    out.push(...table(['head', 'ready at ms', 'path energy mJ', 'processors'], rows, [false, true, true, false]));
+  }
+  out.push('');
+  out.push(`end-to-end latency     ${fixed(e.endToEndLatencyMs)} ms${e.budgetMs !== undefined ? ` (budget ${fixed(e.budgetMs, 1)} ms)` : ''}`);
+  out.push(`energy per inference   ${fixed(e.energyPerInferenceMj, 4)} mJ (compute ${fixed(e.computeEnergyMj, 4)} + transfers ${fixed(e.transferEnergyMj, 4)})`);
+  out.push(`inferences per hour    ${fixed(e.inferencesPerHour, 0)}`);
+  out.push(`average power          ${fixed(e.averagePowerMw, 2)} mW (idle ${fixed(e.idlePowerMw, 2)} mW)`);
+  out.push(`battery life           ${e.batteryLifeHours !== undefined ? `${fixed(e.batteryLifeHours, 1)} h (${fixed(e.batteryEnergyMwh!, 0)} mWh)` : 'no battery on this device'}`);
+  out.push(`objective              ${fixed(e.objective, 4)}`);
+  return out;
+}
+
+/** Runs the command; returns the exit code. */
+export async function run(args: string[], ctx: CommandContext): Promise<number> {
+  const a = parseArgs(args);
+  const { file, spec: own } = await loadPipeline(a.file, a.pipeline);
+  const notes: string[] = [];
+  const spec = a.target ? retarget(own, findDevice(file, a.target), notes) : own;
+  const e = estimatePipeline(spec);
+  for (const n of notes) ctx.err(`note: ${n}`);
+  if (a.json) ctx.out(JSON.stringify(estimateJson(e), null, 2));
+  else {
+    for (const line of estimateText(e)) ctx.out(line);
+    if (e.issues.length > 0) ctx.out('');
+  }
+  for (const i of e.issues) ctx.err(`${a.file}: ${i.severity} ${i.code}: ${i.message}`);
+  return e.issues.some((i) => i.severity === 'error') ? 1 : 0;
+}

@@ -1,0 +1,315 @@
+/**
+ * The whole estimate of a checked pipeline on its target: IR (engine/ir.ts), cost model
+ * (engine/cost-model.ts) and schedule (engine/schedule.ts) combined into per-layer,
+ * per-processor, per-head and whole-pipeline figures, plus the issues the language shows
+ * (memory limit, latency budget, unsupported op).
+ *
+ * Whole-pipeline figures:
+ * - endToEndLatencyMs: the schedule's makespan for one window.
+ * - energyPerInferenceMj = computeEnergyMj (sum over ops) + transferEnergyMj (sum over transfers).
+ * - inferencesPerHour = 3600 / hopS of the input (every window runs; a silence filter that
+ *   skips windows only makes the real figure better).
+ * - idlePowerMw: the idle power of every local processor (remote ones are not the
+ *   device's), drawn over the whole hour: a slight over-estimate, since a processor
+ *   draws its active power instead while busy and that is already in the energy.
+ * - batteryLifeHours = batteryMah x batteryVoltageV (mWh) /
+ *   (energyPerInferenceMj x inferencesPerHour / 3600 + idlePowerMw)   (1 mWh = 3600 mJ).
+ * - objective = energyWeight x energyPerInferenceMj + latencyWeight x endToEndLatencyMs
+ *   ({@link objective}; the partitioner minimises exactly this).
+ */
+import type { EstimateIssue, PipelineEstimateSummary, PipelineEstimator } from '../language/estimator';
+import { IssueCodes } from '../language/issue-codes';
+import type { CompressionSpec, OptimizeSpec, PipelineSpec } from '../language/pipeline-model';
+import { buildIr, FEATURES_KEY, type IrOptions, type PipelineIr } from './ir';
+import { scheduleIr, type ProcessorUsage, type Schedule, type ScheduleOptions, type ScheduledTransfer, type TimelineEntry } from './schedule';
+
+/** Options of {@link estimatePipeline}: IR options (rank resolver) and schedule options (placement overrides). */
+export interface EstimateOptions extends IrOptions, ScheduleOptions {}
+
+/** One layer's cost on its processor (the sum over its ops; two for factorised layers). */
+export interface LayerCost {
+  layerId: string;
+  block: string;
+  /** 1-based position in its block. */
+  index: number;
+  kind: string;
+  processor: string;
+  /** Its op ids in the IR. */
+  ops: string[];
+  macs: number;
+  params: number;
+  weightBytes: number;
+  activationBytes: number;
+  latencyMs: number;
+  energyMj: number;
+  startMs: number;
+  endMs: number;
+  compression?: CompressionSpec;
+  /** SVD rank used, for compressed layers. */
+  rank?: number;
+  /** True when the rank is the data-free estimate (no weights were given). */
+  rankEstimated?: boolean;
+  /** False when its processor cannot run it. */
+  supported: boolean;
+}
+
+/** The feature front end's cost (all its ops run on one processor). */
+export interface FeaturesCost {
+  processor: string;
+  ops: string[];
+  macs: number;
+  params: number;
+  weightBytes: number;
+  latencyMs: number;
+  energyMj: number;
+  startMs: number;
+  endMs: number;
+}
+
+/** One head, for CodeLens. */
+export interface HeadCost {
+  head: string;
+  /** Its output's availability time in the schedule, from the window's arrival. */
+  latencyMs: number;
+  /** Energy of the ops on its path (features, the shared blocks it reads, its own layers) and of the transfers into them. */
+  energyMj: number;
+  /** Processors its own layers run on, in first-use order. */
+  processors: string[];
+}
+
+/** Everything the engine knows about one pipeline on its target. */
+export interface Estimate {
+  pipeline: string;
+  target: string;
+  endToEndLatencyMs: number;
+  energyPerInferenceMj: number;
+  computeEnergyMj: number;
+  transferEnergyMj: number;
+  inferencesPerHour: number;
+  idlePowerMw: number;
+  /** Average power at the pipeline's duty cycle: energy per hour / 1 h, idle included. */
+  averagePowerMw: number;
+  /** Battery energy in mWh; undefined without a battery. */
+  batteryEnergyMwh?: number;
+  batteryLifeHours?: number;
+  /** The `optimize ... within` budget. */
+  budgetMs?: number;
+  /** energyWeight x energy + latencyWeight x latency ({@link objective}). */
+  objective: number;
+  features?: FeaturesCost;
+  layers: LayerCost[];
+  processors: ProcessorUsage[];
+  heads: HeadCost[];
+  transfers: ScheduledTransfer[];
+  timeline: TimelineEntry[];
+  issues: EstimateIssue[];
+  ir: PipelineIr;
+  schedule: Schedule;
+}
+
+/** The objective the partitioner minimises: energyWeight x energyPerInferenceMj + latencyWeight x endToEndLatencyMs. */
+export function objective(estimate: Pick<Estimate, 'energyPerInferenceMj' | 'endToEndLatencyMs'>, optimize: OptimizeSpec): number {
+  return optimize.energyWeight * estimate.energyPerInferenceMj + optimize.latencyWeight * estimate.endToEndLatencyMs;
+}
+
+/** Battery life in hours by the formula in this module's header; Infinity when nothing draws power. */
+export function batteryLifeHours(batteryEnergyMwh: number, energyPerInferenceMj: number, inferencesPerHour: number, idlePowerMw: number): number {
+  const perHourMwh = (energyPerInferenceMj * inferencesPerHour) / 3600 + idlePowerMw;
+  return perHourMwh > 0 ? batteryEnergyMwh / perHourMwh : Number.POSITIVE_INFINITY;
+}
+
+/**
+ * Estimates `spec` on its target. Pure and fast (linear in layers, apart from the
+ * ready-heap's log factor): the editor calls it on every keystroke. Throws only on a
+ * spec that breaks the checked-pipeline contract (see {@link engineEstimator} for the
+ * never-throwing adapter).
+ */
+export function estimatePipeline(spec: PipelineSpec, opts: EstimateOptions = {}): Estimate {
+  const ir = buildIr(spec, opts);
+  const schedule = scheduleIr(spec, ir, opts);
+  const issues = [...schedule.issues];
+  const opsById = new Map(schedule.ops.map((o) => [o.opId, o]));
+  const irById = new Map(ir.ops.map((o) => [o.id, o]));
+
+  const layers: LayerCost[] = [];
+  for (const block of spec.blocks) {
+    for (const layer of block.layers) {
+      const ids = ir.layerOps[layer.id] ?? [];
+      const ops = ids.map((id) => opsById.get(id)!);
+      const first = irById.get(ids[0]);
+      layers.push({
+        layerId: layer.id,
+        block: layer.block,
+        index: layer.index,
+        kind: layer.kind,
+        processor: ops[0]?.processor ?? spec.target.defaultProcessor,
+        ops: ids,
+        macs: sum(ops, (o) => o.macs),
+        params: sum(ops, (o) => o.params),
+        weightBytes: sum(ops, (o) => o.weightBytes),
+        activationBytes: layer.activationBytes,
+        latencyMs: sum(ops, (o) => o.latencyMs),
+        energyMj: sum(ops, (o) => o.energyMj),
+        startMs: ops.length > 0 ? Math.min(...ops.map((o) => o.startMs)) : 0,
+        endMs: ops.length > 0 ? Math.max(...ops.map((o) => o.endMs)) : 0,
+        ...(layer.compression ? { compression: layer.compression } : {}),
+        ...(first?.rank !== undefined ? { rank: first.rank } : {}),
+        ...(first?.rankEstimated !== undefined ? { rankEstimated: first.rankEstimated } : {}),
+        supported: ops.every((o) => o.supported),
+      });
+    }
+  }
+
+  const featureOps = schedule.ops.filter((o) => o.block === FEATURES_KEY);
+  const features: FeaturesCost | undefined =
+    featureOps.length > 0
+      ? {
+          processor: featureOps[0].processor,
+          ops: featureOps.map((o) => o.opId),
+          macs: sum(featureOps, (o) => o.macs),
+          params: sum(featureOps, (o) => o.params),
+          weightBytes: sum(featureOps, (o) => o.weightBytes),
+          latencyMs: sum(featureOps, (o) => o.latencyMs),
+          energyMj: sum(featureOps, (o) => o.energyMj),
+          startMs: Math.min(...featureOps.map((o) => o.startMs)),
+          endMs: Math.max(...featureOps.map((o) => o.endMs)),
+        }
+      : undefined;
+
+  const computeEnergyMj = sum(schedule.ops, (o) => o.energyMj);
+  const transferEnergyMj = sum(schedule.transfers, (t) => t.energyMj);
+  const energyPerInferenceMj = computeEnergyMj + transferEnergyMj;
+  const endToEndLatencyMs = schedule.makespanMs;
+  const inferencesPerHour = 3600 / spec.input.hopS;
+  const idlePowerMw = sum(
+    spec.target.processors.filter((p) => !p.remote),
+    (p) => p.idlePowerMw,
+  );
+  const averagePowerMw = (energyPerInferenceMj * inferencesPerHour) / 3600 + idlePowerMw;
+  const { batteryMah, batteryVoltageV } = spec.target;
+  const batteryEnergyMwh = batteryMah !== undefined && batteryVoltageV !== undefined ? batteryMah * batteryVoltageV : undefined;
+
+  const heads = spec.blocks
+    .filter((b) => b.kind === 'head')
+    .map((head): HeadCost => {
+      // The path: the head, the chain of shared blocks it reads from, and the front end.
+      const pathBlocks = new Set<string>([FEATURES_KEY]);
+      for (let b: string | undefined = head.name; b !== undefined && !pathBlocks.has(b); ) {
+        pathBlocks.add(b);
+        b = spec.blocks.find((x) => x.name === b)?.from;
+      }
+      const transfersById = new Map(schedule.transfers.map((t) => [t.id, t]));
+      const used = new Set<string>();
+      let energyMj = 0;
+      for (const op of ir.ops) {
+        if (!pathBlocks.has(op.block)) continue;
+        const proc = schedule.placement[op.id];
+        energyMj += opsById.get(op.id)!.energyMj;
+        const sources = op.inputs.length > 0 ? op.inputs : ['input'];
+        for (const s of sources) {
+          const id = `${s}>${proc}`;
+          const t = transfersById.get(id);
+          if (t && !used.has(id)) {
+            used.add(id);
+            energyMj += t.energyMj;
+          }
+        }
+      }
+      for (const id of schedule.returnTransfers[head.name] ?? []) energyMj += transfersById.get(id)?.energyMj ?? 0;
+      const processors: string[] = [];
+      for (const layer of head.layers) {
+        for (const id of ir.layerOps[layer.id] ?? []) {
+          const p = schedule.placement[id];
+          if (!processors.includes(p)) processors.push(p);
+        }
+      }
+      return { head: head.name, latencyMs: schedule.blockReadyMs[head.name] ?? 0, energyMj, processors };
+    });
+
+  const budgetMs = spec.optimize.budgetMs;
+  if (budgetMs !== undefined && endToEndLatencyMs > budgetMs) {
+    issues.push({
+      severity: 'warning',
+      code: IssueCodes.LatencyBudget,
+      message: `End-to-end latency ${formatMs(endToEndLatencyMs)} exceeds the ${formatMs(budgetMs)} budget on ${spec.target.name}; compress layers, move work to a faster processor, or raise the budget.`,
+    });
+  }
+  const hopMs = spec.input.hopS * 1000;
+  if (endToEndLatencyMs > hopMs) {
+    issues.push({
+      severity: 'warning',
+      code: IssueCodes.LatencyBudget,
+      message: `One window takes ${formatMs(endToEndLatencyMs)} on ${spec.target.name} but a new one arrives every ${formatMs(hopMs)}: the pipeline cannot keep up. Lengthen the hop or make the pipeline faster.`,
+    });
+  }
+
+  const estimate: Estimate = {
+    pipeline: spec.name,
+    target: spec.target.name,
+    endToEndLatencyMs,
+    energyPerInferenceMj,
+    computeEnergyMj,
+    transferEnergyMj,
+    inferencesPerHour,
+    idlePowerMw,
+    averagePowerMw,
+    ...(batteryEnergyMwh !== undefined
+      ? { batteryEnergyMwh, batteryLifeHours: batteryLifeHours(batteryEnergyMwh, energyPerInferenceMj, inferencesPerHour, idlePowerMw) }
+      : {}),
+    ...(budgetMs !== undefined ? { budgetMs } : {}),
+    objective: 0,
+    ...(features ? { features } : {}),
+    layers,
+    processors: schedule.processors,
+    heads,
+    transfers: schedule.transfers,
+    timeline: schedule.timeline,
+    issues,
+    ir,
+    schedule,
+  };
+  estimate.objective = objective(estimate, spec.optimize);
+  return estimate;
+}
+
+/** The part of an {@link Estimate} the language needs (hover, CodeLens, fit warnings). */
+export function toEstimateSummary(estimate: Estimate): PipelineEstimateSummary {
+  return {
+    endToEndLatencyMs: estimate.endToEndLatencyMs,
+    energyPerInferenceMj: estimate.energyPerInferenceMj,
+    ...(estimate.batteryLifeHours !== undefined ? { batteryLifeHours: estimate.batteryLifeHours } : {}),
+    layers: estimate.layers.map((l) => ({ layerId: l.layerId, processor: l.processor, latencyMs: l.latencyMs, energyMj: l.energyMj })),
+    heads: estimate.heads.map((h) => ({ head: h.head, latencyMs: h.latencyMs, energyMj: h.energyMj, processors: [...h.processors] })),
+    issues: estimate.issues.map((i) => ({ ...i })),
+  };
+}
+
+/**
+ * The engine as the language's {@link PipelineEstimator}: estimates with the pipeline's
+ * own placement and no weights. Never throws: an internal failure becomes an empty
+ * estimate with one warning that says so.
+ */
+export const engineEstimator: PipelineEstimator = (spec) => {
+  try {
+    return toEstimateSummary(estimatePipeline(spec));
+  } catch (e) {
+    return {
+      endToEndLatencyMs: 0,
+      energyPerInferenceMj: 0,
+      layers: [],
+      heads: [],
+      issues: [{ severity: 'warning', code: 'estimate-failed', message: `The cost estimate failed (${(e as Error).message}); please report this.` }],
+    };
+  }
+};
+
+function sum<T>(items: readonly T[], f: (x: T) => number): number {
+  let s = 0;
+  for (const x of items) s += f(x);
+  return s;
+}
+
+/** Formats milliseconds for messages: `12.3 ms`, `0.045 ms`. */
+export function formatMs(ms: number): string {
+  return `${ms >= 100 ? ms.toFixed(0) : ms >= 1 ? ms.toFixed(1) : ms.toPrecision(2)} ms`;
+}

@@ -1,0 +1,530 @@
+/**
+ * The pipeline IR: a DAG of ops built from a checked {@link PipelineSpec}, device-independent.
+ * Every op carries its input and output shapes, parameters, multiply-accumulates (MACs)
+ * and bytes, and traces back to the layer (and its source range) or the feature step it
+ * came from. The cost model (engine/cost-model.ts) prices ops on processors; the schedule
+ * (engine/schedule.ts) places and orders them.
+ *
+ * Conventions:
+ * - Tensors are float32 (4 bytes per element); int8 compression changes weight bytes only.
+ * - MACs count multiply-accumulates; element-wise and other scalar work counts one MAC per
+ *   real arithmetic operation, as language/layer-shapes.ts counts activations. This makes
+ *   the feature front end comparable with the DNN on one throughput figure.
+ * - Ops are listed in a topological order: the feature front end, then the blocks in
+ *   source order (a block's `from` always names an earlier shared block), each block's
+ *   layers in order.
+ *
+ * Feature front end (per window; F x T maps are [rows, frames]):
+ * - `silence`: sum of squares over the window, `samples` MACs.
+ * - `frames`: copy into frames; when a spectral step follows, the Hann window is applied
+ *   here: `frameLen x frames` MACs, a `frameLen` float table.
+ * - `fft`: real FFT of size N plus the power spectrum, per frame
+ *   `5/2 N log2 N` (a real FFT through a half-size complex FFT, the classic radix-2
+ *   count of 5 (N/2) log2(N/2) real operations plus the N-point split, rounded to
+ *   5/2 N log2 N) `+ 2 (N/2 + 1)` for re^2 + im^2.
+ * - `mel`: triangular filterbank applied sparsely, as runtime/features.ts does: each of the
+ *   N/2 + 1 bins lies in at most two triangles, so `2 (N/2 + 1)` MACs per frame and as
+ *   many float weights.
+ * - `log`: one per output element. `dct`: `coeffs x bands` MACs per frame (DCT-II as a
+ *   matrix), `coeffs x bands` float weights.
+ * - `deltas` (including MFCC deltas): `compute_deltas(win_length=5)`, 5 operations per
+ *   element of the map each order is computed from.
+ * - `normalize`: 2 per element (subtract, scale); mean and std per row are its parameters.
+ * - `stats`: per element of the [rows, length] input and per statistic: mean, min, max 1;
+ *   rms, energy, range, zcr 2; std 3; skew, kurtosis 4; median log2(length) + 1 (a sort).
+ * - `stack`: a copy, 0 MACs. `raw` creates no op.
+ *
+ * Compression:
+ * - `svd rank k` on dense (out x in) gives two ops: in -> k (no bias, k in params) and
+ *   k -> out (bias and the fused activation, k out + out params): DeepX's additional layer.
+ *   On conv1d/conv2d the first op is a convolution with k filters of the original kernel
+ *   and the second a 1x1 convolution k -> filters.
+ * - `svd energy f` / `svd error e`: the rank depends on the weights' spectrum. With
+ *   {@link IrOptions.rankResolver} it is asked; otherwise a data-free estimate is used,
+ *   the rank that a random Gaussian matrix of the same shape needs
+ *   (Marchenko–Pastur law, see {@link randomMatrixRank}). Trained weights are usually far
+ *   more compressible, so this over-estimates the rank; the op is flagged
+ *   `rankEstimated: true` so the UI can say so.
+ * - `sparse atoms N nonzeros S` (K-SVD, W ~ D X with D out x N and X N x in, S nonzeros per
+ *   column of X): a sparse op `X x` with `S in` MACs per position and CSC storage
+ *   (4-byte value and 4-byte row index per nonzero, `in + 1` 4-byte column pointers),
+ *   then a dictionary op `D z` with `out N` MACs, `out N + out` float parameters and the
+ *   fused activation.
+ * - `int8`: per-channel symmetric quantisation: 1 byte per weight, float32 biases, one
+ *   float32 scale per output channel. MACs are unchanged.
+ */
+import type { BlockSpec, CompressionSpec, FeatureStep, LayerSpec, PipelineSpec, Shape, SourceRange, StatName } from '../language/pipeline-model';
+import { frameGeometry, windowSamples, inertialChannelCount } from '../language/feature-shapes';
+import { elementCount, FLOAT32_BYTES } from '../language/layer-shapes';
+
+/** Placement key of every feature front-end op: `place features on dsp` style overrides use it. */
+export const FEATURES_KEY = 'features';
+
+/** What an op computes. Layer ops use the layer kind; factor ops of compressed layers are named apart. */
+export type OpKind =
+  | 'silence'
+  | 'frames'
+  | 'fft'
+  | 'mel'
+  | 'log'
+  | 'dct'
+  | 'deltas'
+  | 'normalize'
+  | 'stats'
+  | 'stack'
+  | LayerSpec['kind']
+  | 'svd-in'
+  | 'svd-out'
+  | 'sparse-codes'
+  | 'dictionary';
+
+/** One node of the IR. All sizes are per inference (one window). */
+export interface IrOp {
+  /** Unique id: the layer id (`encoder.2`), a factor of it (`encoder.2/svd-in`), or `features/fft`. */
+  id: string;
+  kind: OpKind;
+  /** The placement unit it belongs to: its layer id, or {@link FEATURES_KEY}. */
+  placementKey: string;
+  /** Block name, or `features` for the front end. */
+  block: string;
+  /** The layer it comes from, for layer ops. */
+  layerId?: string;
+  /** 0-based index of the feature step it comes from, for front-end ops. */
+  featureStep?: number;
+  /** Source range of its layer (front-end ops have none in the checked pipeline). */
+  range?: SourceRange;
+  /** Ids of the ops whose outputs it reads; empty means the input window. */
+  inputs: string[];
+  inputShape: Shape;
+  outputShape: Shape;
+  params: number;
+  macs: number;
+  /** Bytes of its stored weights (and constant tables for front-end ops). */
+  weightBytes: number;
+  /** Bytes of the input tensor(s) it reads. */
+  inputBytes: number;
+  /** Bytes of its float32 output tensor. */
+  activationBytes: number;
+  /**
+   * Names a processor's `supports` list must contain for it to run this op: `features`
+   * for front-end ops, else the layer kind and its fused activation (as lower.ts checks pins).
+   */
+  supportKinds: string[];
+  /**
+   * True for ops that cost nothing at inference: `flatten` is a reshape of a contiguous
+   * tensor and `dropout` the identity, so runtimes elide them (no dispatch, no traffic).
+   */
+  noop?: boolean;
+  /** The compression that produced this op, if any. */
+  compression?: CompressionSpec;
+  /** For `svd energy|error`: the rank used (resolved or estimated). */
+  rank?: number;
+  /** True when the rank is the data-free random-matrix estimate, not from the weights. */
+  rankEstimated?: boolean;
+}
+
+/** The IR of one pipeline. */
+export interface PipelineIr {
+  pipeline: string;
+  /** Ops in topological order. */
+  ops: IrOp[];
+  /** Shape and bytes of one input window (what the sensor delivers). */
+  inputShape: Shape;
+  inputBytes: number;
+  /** Per block, the id of the op producing its output. */
+  blockOutput: Record<string, string>;
+  /** Per layer id, its op ids in order (two for factorised layers). */
+  layerOps: Record<string, string[]>;
+  /** Id of the op producing the features (undefined when the front end is empty). */
+  featuresOutput?: string;
+}
+
+/** Options of {@link buildIr}. */
+export interface IrOptions {
+  /**
+   * Rank for an `svd energy|error` compression of `layer`, from its weights' spectrum
+   * (engine/compress/svd.ts rankForEnergy / rankForError). Return undefined to fall back
+   * to the data-free estimate.
+   */
+  rankResolver?: (layer: LayerSpec) => number | undefined;
+}
+
+const STAT_OPS_PER_ELEMENT: Record<Exclude<StatName, 'median'>, number> = {
+  mean: 1,
+  min: 1,
+  max: 1,
+  rms: 2,
+  energy: 2,
+  range: 2,
+  zcr: 2,
+  std: 3,
+  skew: 4,
+  kurtosis: 4,
+};
+
+/** MAC-equivalents of a real FFT of size `n` plus its power spectrum: 5/2 n log2 n + 2 (n/2 + 1). */
+export function fftMacs(n: number): number {
+  return 2.5 * n * Math.log2(n) + 2 * (n / 2 + 1);
+}
+
+const rankCache = new Map<string, number>();
+
+/**
+ * The smallest rank k whose best rank-k approximation of a random m x n Gaussian matrix
+ * keeps `energyFraction` of its energy (sum of squared singular values). The squared
+ * singular values of such a matrix, scaled by 1/max(m, n), follow the Marchenko–Pastur
+ * law with ratio beta = min/max (Marchenko & Pastur, Math. USSR-Sb. 1(4), 1967):
+ * density sqrt((b - x)(x - a)) / (2 pi beta x) on [a, b] = [(1 - sqrt beta)^2, (1 + sqrt beta)^2],
+ * mean 1. k = ceil(min(m, n) x P(x >= t)) where the top tail above t holds the fraction
+ * of the mean. Integrated numerically (x = a + (b - a)(1 - cos theta)/2, 4096 steps).
+ */
+export function randomMatrixRank(rows: number, cols: number, energyFraction: number): number {
+  const small = Math.min(rows, cols);
+  if (small <= 1 || energyFraction >= 1) return small;
+  if (energyFraction <= 0) return 1;
+  const key = `${rows},${cols},${energyFraction}`;
+  const hit = rankCache.get(key);
+  if (hit !== undefined) return hit;
+  const beta = small / Math.max(rows, cols);
+  const a = (1 - Math.sqrt(beta)) ** 2;
+  const b = (1 + Math.sqrt(beta)) ** 2;
+  const steps = 4096;
+  const h = Math.PI / steps;
+  const half = (b - a) / 2;
+  // Walk from the top of the spectrum (theta = pi, x = b) down, accumulating mass and energy.
+  let mass = 0;
+  let energy = 0;
+  let total = 0;
+  const massAt: number[] = [];
+  const energyAt: number[] = [];
+  for (let i = steps - 1; i >= 0; i--) {
+    const theta = (i + 0.5) * h;
+    const x = a + half * (1 - Math.cos(theta));
+    const s = Math.sin(theta);
+    // p(x) dx = half^2 sin^2(theta) / (2 pi beta x) dtheta; for beta = 1, a = 0 the ratio stays finite.
+    const dp = x > 0 ? (half * half * s * s) / (2 * Math.PI * beta * x) * h : 0;
+    mass += dp;
+    energy += dp * x;
+    massAt.push(mass);
+    energyAt.push(energy);
+  }
+  total = energy;
+  let k = small;
+  for (let j = 0; j < energyAt.length; j++) {
+    if (energyAt[j] >= energyFraction * total) {
+      k = Math.min(small, Math.max(1, Math.ceil(small * (massAt[j] / mass) - 1e-9)));
+      break;
+    }
+  }
+  if (rankCache.size > 4096) rankCache.clear();
+  rankCache.set(key, k);
+  return k;
+}
+
+/** The (out, in) weight matrix of a compressible layer; conv kernels reshape to (filters, in x kh x kw). */
+function weightMatrix(layer: LayerSpec): [number, number] {
+  if (layer.kind === 'dense') return [layer.units ?? 1, layer.inputShape[layer.inputShape.length - 1] ?? 1];
+  const k = (layer.kernel ?? [1]).reduce((x, y) => x * y, 1);
+  return [layer.filters ?? 1, (layer.inputShape[0] ?? 1) * k];
+}
+
+/** Number of positions the weight matrix is applied at: leading axes for dense, output positions for conv. */
+function positions(layer: LayerSpec): number {
+  if (layer.kind === 'dense') return elementCount(layer.inputShape) / (layer.inputShape[layer.inputShape.length - 1] || 1);
+  return elementCount(layer.outputShape.slice(1));
+}
+
+function layerSupportKinds(layer: Pick<LayerSpec, 'kind' | 'activation'>): string[] {
+  if (layer.kind === 'activation') return [layer.activation ?? 'linear'];
+  return layer.activation ? [layer.kind, layer.activation] : [layer.kind];
+}
+
+/** Resolves the rank of an svd compression; returns whether it is the data-free estimate. */
+function svdRank(layer: LayerSpec, c: Extract<CompressionSpec, { kind: 'svd' }>, opts: IrOptions): { rank: number; estimated: boolean } {
+  const [out, inp] = weightMatrix(layer);
+  const maxRank = Math.min(out, inp);
+  if (c.criterion === 'rank') return { rank: Math.min(c.rank, maxRank), estimated: false };
+  const resolved = opts.rankResolver?.(layer);
+  if (resolved !== undefined && Number.isFinite(resolved) && resolved >= 1) return { rank: Math.min(Math.round(resolved), maxRank), estimated: false };
+  const fraction = c.criterion === 'energy' ? c.fraction : 1 - c.fraction * c.fraction;
+  return { rank: randomMatrixRank(out, inp, fraction), estimated: true };
+}
+
+/** Lowers one layer to its op(s), applying its compression. */
+function layerOps(layer: LayerSpec, input: string | undefined, inputBytes: number, opts: IrOptions): IrOp[] {
+  const base = {
+    placementKey: layer.id,
+    block: layer.block,
+    layerId: layer.id,
+    range: layer.range,
+    inputs: input ? [input] : [],
+  };
+  const outBytes = layer.activationBytes;
+  const c = layer.compression;
+  if (!c || (layer.kind !== 'dense' && layer.kind !== 'conv1d' && layer.kind !== 'conv2d')) {
+    return [
+      {
+        ...base,
+        id: layer.id,
+        kind: layer.kind,
+        inputShape: layer.inputShape,
+        outputShape: layer.outputShape,
+        params: layer.params,
+        macs: layer.macs,
+        weightBytes: layer.weightBytes,
+        inputBytes,
+        activationBytes: outBytes,
+        supportKinds: layerSupportKinds(layer),
+        ...(layer.kind === 'flatten' || layer.kind === 'dropout' ? { noop: true } : {}),
+      },
+    ];
+  }
+  const [out, inp] = weightMatrix(layer);
+  const lead = positions(layer);
+  const activationMacs = layer.activation ? lead * out : 0;
+  if (c.kind === 'int8') {
+    const weights = out * inp;
+    return [
+      {
+        ...base,
+        id: layer.id,
+        kind: layer.kind,
+        inputShape: layer.inputShape,
+        outputShape: layer.outputShape,
+        params: layer.params,
+        macs: layer.macs,
+        weightBytes: weights + (layer.params - weights) * FLOAT32_BYTES + out * FLOAT32_BYTES,
+        inputBytes,
+        activationBytes: outBytes,
+        supportKinds: layerSupportKinds(layer),
+        compression: c,
+      },
+    ];
+  }
+  const conv = layer.kind !== 'dense';
+  const midShape = (width: number): Shape => (conv ? [width, ...layer.outputShape.slice(1)] : [...layer.inputShape.slice(0, -1), width]);
+  const firstKind = layer.kind;
+  const secondKind = conv ? layer.kind : 'dense';
+  if (c.kind === 'svd') {
+    const { rank, estimated } = svdRank(layer, c, opts);
+    const mid = midShape(rank);
+    const midBytes = elementCount(mid) * FLOAT32_BYTES;
+    const firstParams = rank * inp;
+    const secondParams = rank * out + out;
+    const extra = c.criterion === 'rank' ? { rank } : { rank, rankEstimated: estimated };
+    return [
+      {
+        ...base,
+        id: `${layer.id}/svd-in`,
+        kind: 'svd-in',
+        inputShape: layer.inputShape,
+        outputShape: mid,
+        params: firstParams,
+        macs: lead * inp * rank,
+        weightBytes: firstParams * FLOAT32_BYTES,
+        inputBytes,
+        activationBytes: midBytes,
+        supportKinds: [firstKind],
+        compression: c,
+        ...extra,
+      },
+      {
+        ...base,
+        id: `${layer.id}/svd-out`,
+        kind: 'svd-out',
+        inputs: [`${layer.id}/svd-in`],
+        inputShape: mid,
+        outputShape: layer.outputShape,
+        params: secondParams,
+        macs: lead * rank * out + activationMacs,
+        weightBytes: secondParams * FLOAT32_BYTES,
+        inputBytes: midBytes,
+        activationBytes: outBytes,
+        supportKinds: layer.activation ? [secondKind, layer.activation] : [secondKind],
+        compression: c,
+        ...extra,
+      },
+    ];
+  }
+  // K-SVD: W (out x in) ~ D (out x atoms) X (atoms x in), X with `nonzeros` entries per column.
+  const nnz = c.nonzeros * inp;
+  const mid = midShape(c.atoms);
+  const midBytes = elementCount(mid) * FLOAT32_BYTES;
+  const dictParams = out * c.atoms + out;
+  return [
+    {
+      ...base,
+      id: `${layer.id}/sparse-codes`,
+      kind: 'sparse-codes',
+      inputShape: layer.inputShape,
+      outputShape: mid,
+      params: nnz,
+      macs: lead * nnz,
+      weightBytes: nnz * 2 * FLOAT32_BYTES + (inp + 1) * FLOAT32_BYTES,
+      inputBytes,
+      activationBytes: midBytes,
+      supportKinds: [firstKind],
+      compression: c,
+    },
+    {
+      ...base,
+      id: `${layer.id}/dictionary`,
+      kind: 'dictionary',
+      inputs: [`${layer.id}/sparse-codes`],
+      inputShape: mid,
+      outputShape: layer.outputShape,
+      params: dictParams,
+      macs: lead * c.atoms * out + activationMacs,
+      weightBytes: dictParams * FLOAT32_BYTES,
+      inputBytes: midBytes,
+      activationBytes: outBytes,
+      supportKinds: layer.activation ? [secondKind, layer.activation] : [secondKind],
+      compression: c,
+    },
+  ];
+}
+
+/** The front-end ops of `spec`, in order, and the shape after each. */
+function featureOps(spec: PipelineSpec, inputShape: Shape): IrOp[] {
+  const ops: IrOp[] = [];
+  const input = spec.input;
+  if (input.kind === 'image') return ops;
+  const rateHz = input.rateHz;
+  let shape = inputShape;
+  let prev: string | undefined;
+  let fftSize = 0;
+  const steps = spec.features.steps;
+  const push = (step: number, kind: OpKind, outputShape: Shape, macs: number, params: number, weightBytes: number, suffix = ''): void => {
+    const id = `features/${step + 1}-${kind}${suffix}`;
+    ops.push({
+      id,
+      kind,
+      placementKey: FEATURES_KEY,
+      block: FEATURES_KEY,
+      featureStep: step,
+      inputs: prev ? [prev] : [],
+      inputShape: shape,
+      outputShape,
+      params,
+      macs,
+      weightBytes,
+      inputBytes: elementCount(shape) * FLOAT32_BYTES,
+      activationBytes: elementCount(outputShape) * FLOAT32_BYTES,
+      supportKinds: [FEATURES_KEY],
+    });
+    prev = id;
+    shape = outputShape;
+  };
+  const spectral = (from: number): boolean => steps.slice(from).some((s) => s.kind === 'logmel' || s.kind === 'mfcc');
+  const deltaOps = (i: number, order: number): void => {
+    const [f, t] = shape;
+    let macs = 0;
+    for (let o = 1; o <= order; o++) macs += 5 * f * t;
+    push(i, 'deltas', [f * (1 + order), t], macs, 0, 0);
+  };
+  steps.forEach((step: FeatureStep, i) => {
+    switch (step.kind) {
+      case 'silence': {
+        // The filter reads the window and passes it on unchanged: its output is the same tensor.
+        const n = elementCount(shape);
+        push(i, 'silence', shape, n, 0, 0);
+        return;
+      }
+      case 'raw':
+        return;
+      case 'normalize': {
+        const rows = shape[0] ?? 1;
+        push(i, 'normalize', shape, 2 * elementCount(shape), 2 * rows, 2 * rows * FLOAT32_BYTES);
+        return;
+      }
+      case 'frames': {
+        const g = frameGeometry(rateHz, step);
+        fftSize = g.fftSize;
+        const samples = shape[1] ?? windowSamples(rateHz, input.windowS);
+        const frames = samples < g.frameLen ? 0 : Math.floor((samples - g.frameLen) / g.hop) + 1;
+        const windowed = spectral(i + 1);
+        push(i, 'frames', [g.frameLen, frames], windowed ? g.frameLen * frames : 0, 0, windowed ? g.frameLen * FLOAT32_BYTES : 0);
+        return;
+      }
+      case 'logmel':
+      case 'mfcc': {
+        const frames = shape[1];
+        const bins = fftSize / 2 + 1;
+        push(i, 'fft', [bins, frames], frames * fftMacs(fftSize), 0, 0);
+        push(i, 'mel', [step.bands, frames], frames * 2 * bins, 2 * bins, 2 * bins * FLOAT32_BYTES);
+        push(i, 'log', [step.bands, frames], step.bands * frames, 0, 0);
+        if (step.kind === 'mfcc') {
+          const dct = step.coeffs * step.bands;
+          push(i, 'dct', [step.coeffs, frames], dct * frames, dct, dct * FLOAT32_BYTES);
+          if (step.deltas > 0) deltaOps(i, step.deltas);
+        }
+        return;
+      }
+      case 'deltas':
+        deltaOps(i, step.order);
+        return;
+      case 'stats': {
+        const [rows, len] = shape.length === 2 ? shape : [1, elementCount(shape)];
+        let perElement = 0;
+        for (const s of step.stats) perElement += s === 'median' ? Math.log2(Math.max(2, len)) + 1 : STAT_OPS_PER_ELEMENT[s];
+        push(i, 'stats', [rows * step.stats.length], Math.ceil(perElement * rows * len), 0, 0);
+        return;
+      }
+      case 'stack': {
+        const [f, t] = shape;
+        push(i, 'stack', [f * step.frames, t - step.frames + 1], 0, 0, 0);
+        return;
+      }
+    }
+  });
+  return ops;
+}
+
+function windowShape(spec: PipelineSpec): Shape {
+  const input = spec.input;
+  if (input.kind === 'image') return [input.channels, input.height, input.width];
+  const samples = windowSamples(input.rateHz, input.windowS);
+  return input.kind === 'audio' ? [1, samples] : [inertialChannelCount(input), samples];
+}
+
+/**
+ * Builds the IR of a checked pipeline. Pure and deterministic; linear in the number of
+ * layers. Throws only on a spec that violates the checked-pipeline contract (a block
+ * reading from an unknown or later block), naming the block.
+ */
+export function buildIr(spec: PipelineSpec, opts: IrOptions = {}): PipelineIr {
+  const inputShape = windowShape(spec);
+  const ops = featureOps(spec, inputShape);
+  const featuresOutput = ops.length > 0 ? ops[ops.length - 1].id : undefined;
+  const featureBytes = elementCount(spec.features.outputShape) * FLOAT32_BYTES;
+  const blockOutput: Record<string, string> = {};
+  const layerOpsById: Record<string, string[]> = {};
+  // A block's output: the op producing it (undefined: the input window) and its bytes. An
+  // empty block passes its input through, so blocks reading from it still resolve.
+  const resolved = new Map<string, { op: string | undefined; bytes: number }>();
+  const front = { op: featuresOutput, bytes: featuresOutput ? featureBytes : elementCount(inputShape) * FLOAT32_BYTES };
+  for (const block of spec.blocks as BlockSpec[]) {
+    const source = block.from === undefined ? front : resolved.get(block.from);
+    if (!source) throw new Error(`buildIr: block '${block.name}' of pipeline '${spec.name}' reads from '${block.from}', which is not an earlier shared block; fix the 'from' name`);
+    let prev = source.op;
+    let prevBytes = source.bytes;
+    for (const layer of block.layers) {
+      const lops = layerOps(layer, prev, prevBytes, opts);
+      layerOpsById[layer.id] = lops.map((o) => o.id);
+      for (const op of lops) ops.push(op);
+      prev = lops[lops.length - 1].id;
+      prevBytes = layer.activationBytes;
+    }
+    resolved.set(block.name, { op: prev, bytes: prevBytes });
+    if (prev !== undefined) blockOutput[block.name] = prev;
+  }
+  return {
+    pipeline: spec.name,
+    ops,
+    inputShape,
+    inputBytes: elementCount(inputShape) * FLOAT32_BYTES,
+    blockOutput,
+    layerOps: layerOpsById,
+    ...(featuresOutput ? { featuresOutput } : {}),
+  };
+}

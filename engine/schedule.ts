@@ -1,0 +1,453 @@
+/**
+ * Placement and list scheduling of the IR on the target's processors.
+ *
+ * Placement of an op, first match wins: the override map (by layer id, then by block
+ * name; `features` for the front end), the pipeline's `place` pins, the target's default
+ * processor. A processor that does not exist falls back to the default with an
+ * `unresolved-processor` error; a processor that cannot run the op keeps it (so the
+ * numbers still show) with an `unsupported-op` error.
+ *
+ * Scheduling: the input window is in the default processor's memory at time 0 (sensor
+ * buffers land in main memory). An op becomes ready when every op it reads has been
+ * scheduled; among ready ops the one whose inputs were produced earliest goes first
+ * (ties: IR order). It starts when its processor is free and its inputs have arrived:
+ * ops on one processor run one at a time, different processors run concurrently.
+ * A tensor needed on another processor is sent once per destination, as soon as it is
+ * produced, hop by hop; each link carries one transfer at a time (half duplex). The
+ * output of a head computed on a remote processor is sent back to the default processor.
+ * End-to-end latency is the makespan: the end of the last op or transfer.
+ *
+ * Memory per processor: the weights of its ops plus the peak activation working set,
+ * taken as the largest input + output bytes of any one of its ops (ops run one after
+ * another and a tensor is freed once its consumer has run; buffers held for other
+ * consumers are not counted; no-op reshapes hold nothing of their own).
+ */
+import type { EstimateIssue } from '../language/estimator';
+import { IssueCodes } from '../language/issue-codes';
+import type { DeviceSpec, PipelineSpec, ProcessorSpec } from '../language/pipeline-model';
+import { hopCost, opCost, findRoute, unsupportedKinds, type Route } from './cost-model';
+import { FEATURES_KEY, type IrOp, type PipelineIr } from './ir';
+
+/** Options of {@link scheduleIr}. */
+export interface ScheduleOptions {
+  /**
+   * Placement overrides: layer id, block name or `features` -> processor name. They win
+   * over the pipeline's `place` lines (the partitioner and the graph editor pass them).
+   */
+  placement?: Record<string, string>;
+}
+
+/** One op as scheduled. */
+export interface ScheduledOp {
+  opId: string;
+  kind: IrOp['kind'];
+  block: string;
+  layerId?: string;
+  processor: string;
+  startMs: number;
+  endMs: number;
+  latencyMs: number;
+  /** Arithmetic time alone (macs / compute). */
+  computeMs: number;
+  /** Memory time alone (bytes / bandwidth). */
+  memoryMs: number;
+  energyMj: number;
+  bytes: number;
+  macs: number;
+  params: number;
+  weightBytes: number;
+  activationBytes: number;
+  /** False when the processor cannot run this op (an `unsupported-op` error is reported). */
+  supported: boolean;
+}
+
+/** One hop of a transfer as scheduled. */
+export interface ScheduledHop {
+  from: string;
+  to: string;
+  /** Timeline resource of the hop: `link:a<->b`, `link:a->b`, or `memory:a->b` for an assumed copy. */
+  resource: string;
+  startMs: number;
+  endMs: number;
+  energyMj: number;
+}
+
+/** One tensor moved from one processor to another. */
+export interface ScheduledTransfer {
+  /** `tensor>destination`, unique. */
+  id: string;
+  /** Op id of the tensor's producer, or `input` for the input window. */
+  tensor: string;
+  from: string;
+  to: string;
+  bytes: number;
+  startMs: number;
+  endMs: number;
+  latencyMs: number;
+  energyMj: number;
+  hops: ScheduledHop[];
+  /** True when no link joins the processors and a shared-memory copy was assumed. */
+  assumed: boolean;
+}
+
+/** What one processor does per inference. */
+export interface ProcessorUsage {
+  name: string;
+  remote: boolean;
+  /** Busy time: the sum of its ops' latencies. */
+  latencyMs: number;
+  /** Energy of its ops (transfers are counted apart). */
+  energyMj: number;
+  weightBytes: number;
+  peakActivationBytes: number;
+  /** weightBytes + peakActivationBytes. */
+  memoryBytes: number;
+  /** The processor's `memory` figure (Infinity when the device gives none). */
+  memoryLimitBytes: number;
+  ops: number;
+  activePowerMw: number;
+  idlePowerMw: number;
+}
+
+/** One bar of the timeline: an op on a processor or a hop on a link. */
+export interface TimelineEntry {
+  /** Processor name, or a hop's resource (`link:cpu<->dsp`). */
+  resource: string;
+  kind: 'op' | 'transfer';
+  /** Op id, or transfer id. */
+  id: string;
+  startMs: number;
+  endMs: number;
+}
+
+/** The schedule of one pipeline on its target. */
+export interface Schedule {
+  /** Op id -> processor it runs on. */
+  placement: Record<string, string>;
+  ops: ScheduledOp[];
+  transfers: ScheduledTransfer[];
+  processors: ProcessorUsage[];
+  /** Sorted by start time. */
+  timeline: TimelineEntry[];
+  makespanMs: number;
+  /** Per block: when its output is available (on the default processor for remote heads). */
+  blockReadyMs: Record<string, number>;
+  /** Per block: transfer ids that bring its output back from a remote processor. */
+  returnTransfers: Record<string, string[]>;
+  issues: EstimateIssue[];
+}
+
+function linkResource(hop: Route['hops'][number]): string {
+  if (!hop.link) return `memory:${hop.from}->${hop.to}`;
+  return hop.link.bidirectional ? `link:${hop.link.from}<->${hop.link.to}` : `link:${hop.link.from}->${hop.link.to}`;
+}
+
+/** Min-heap of op indices keyed by ready time, then index. */
+class ReadyHeap {
+  private readonly keys: number[] = [];
+  private readonly items: number[] = [];
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  push(key: number, item: number): void {
+    this.keys.push(key);
+    this.items.push(item);
+    let i = this.items.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.less(i, parent)) break;
+      this.swap(i, parent);
+      i = parent;
+    }
+  }
+
+  pop(): number {
+    const top = this.items[0];
+    const lastKey = this.keys.pop()!;
+    const lastItem = this.items.pop()!;
+    if (this.items.length > 0) {
+      this.keys[0] = lastKey;
+      this.items[0] = lastItem;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < this.items.length && this.less(l, m)) m = l;
+        if (r < this.items.length && this.less(r, m)) m = r;
+        if (m === i) break;
+        this.swap(i, m);
+        i = m;
+      }
+    }
+    return top;
+  }
+
+  private less(a: number, b: number): boolean {
+    return this.keys[a] < this.keys[b] || (this.keys[a] === this.keys[b] && this.items[a] < this.items[b]);
+  }
+
+  private swap(a: number, b: number): void {
+    [this.keys[a], this.keys[b]] = [this.keys[b], this.keys[a]];
+    [this.items[a], this.items[b]] = [this.items[b], this.items[a]];
+  }
+}
+
+/**
+ * Resolves the processor of every op (rules in this module's header) and reports
+ * unknown processors and unsupported ops, once per placement unit.
+ */
+export function resolvePlacement(spec: PipelineSpec, ir: PipelineIr, overrides: Record<string, string> = {}): { placement: Record<string, string>; issues: EstimateIssue[] } {
+  const device = spec.target;
+  const byName = new Map(device.processors.map((p) => [p.name, p] as const));
+  const placement: Record<string, string> = {};
+  const issues: EstimateIssue[] = [];
+  const reported = new Set<string>();
+  for (const op of ir.ops) {
+    const key = op.placementKey;
+    const wanted = overrides[key] ?? (op.block !== FEATURES_KEY ? overrides[op.block] : undefined) ?? spec.placement[key] ?? device.defaultProcessor;
+    let name = wanted;
+    if (!byName.has(wanted)) {
+      name = device.defaultProcessor;
+      if (!reported.has(`${key}:unresolved`)) {
+        reported.add(`${key}:unresolved`);
+        issues.push({
+          severity: 'error',
+          code: IssueCodes.UnresolvedProcessor,
+          message: `${describe(op)} is placed on '${wanted}', which ${device.name} does not have (it has ${device.processors.map((p) => p.name).join(', ')}); it is estimated on ${name}.`,
+          ...(op.layerId ? { layerId: op.layerId } : {}),
+        });
+      }
+    }
+    placement[op.id] = name;
+    const p = byName.get(name);
+    const missing = p ? unsupportedKinds(p, op) : [];
+    if (p && missing.length > 0 && !reported.has(`${key}:unsupported`)) {
+      reported.add(`${key}:unsupported`);
+      issues.push({
+        severity: 'error',
+        code: IssueCodes.UnsupportedOp,
+        message: `${name} on ${device.name} cannot run ${describe(op)} (${missing.join(', ')}); it supports ${p.supports!.join(', ')}. Place it elsewhere.`,
+        ...(op.layerId ? { layerId: op.layerId } : {}),
+      });
+    }
+  }
+  return { placement, issues };
+}
+
+function describe(op: IrOp): string {
+  return op.layerId ?? 'the feature front end';
+}
+
+/**
+ * Places and list-schedules `ir` on `spec.target` (rules in this module's header).
+ * Throws only when the target has no processor, which a checked pipeline never has.
+ */
+export function scheduleIr(spec: PipelineSpec, ir: PipelineIr, opts: ScheduleOptions = {}): Schedule {
+  const device: DeviceSpec = spec.target;
+  if (device.processors.length === 0) throw new Error(`scheduleIr: device '${device.name}' has no processor; add one to estimate '${spec.name}'`);
+  const byName = new Map<string, ProcessorSpec>(device.processors.map((p) => [p.name, p]));
+  const defaultName = byName.has(device.defaultProcessor) ? device.defaultProcessor : device.processors[0].name;
+  const { placement, issues } = resolvePlacement(spec, ir, opts.placement);
+
+  const n = ir.ops.length;
+  const indexOf = new Map<string, number>();
+  ir.ops.forEach((op, i) => indexOf.set(op.id, i));
+  const consumers: number[][] = ir.ops.map(() => []);
+  const waiting = new Int32Array(n);
+  ir.ops.forEach((op, i) => {
+    for (const input of op.inputs) {
+      const j = indexOf.get(input);
+      if (j === undefined) throw new Error(`scheduleIr: op '${op.id}' reads '${input}', which is not in the IR`);
+      consumers[j].push(i);
+      waiting[i]++;
+    }
+  });
+
+  const procFree = new Map<string, number>();
+  const resourceFree = new Map<string, number>();
+  const arrivals = new Map<string, number>();
+  const routes = new Map<string, Route | undefined>();
+  const transfers: ScheduledTransfer[] = [];
+  const timeline: TimelineEntry[] = [];
+  const scheduled: ScheduledOp[] = new Array(n);
+  const endMs = new Float64Array(n);
+  const readyKey = new Float64Array(n);
+  const unreachable = new Set<string>();
+
+  // When `tensor` (produced on `from` at `readyMs`) is available on `to`; sends it on first use.
+  const arrive = (tensor: string, from: string, readyMs: number, bytes: number, to: string): number => {
+    if (from === to) return readyMs;
+    const key = `${tensor}>${to}`;
+    const known = arrivals.get(key);
+    if (known !== undefined) return known;
+    const routeKey = `${from}>${to}`;
+    if (!routes.has(routeKey)) routes.set(routeKey, findRoute(device, from, to));
+    const route = routes.get(routeKey);
+    if (!route) {
+      if (!unreachable.has(routeKey)) {
+        unreachable.add(routeKey);
+        issues.push({
+          severity: 'error',
+          code: IssueCodes.InvalidLink,
+          message: `${device.name} has no link from ${from} to ${to}, so tensors cannot move between them; add a link (e.g. link ${from} <-> ${to} { bandwidth 50 Mbps  rtt 40 ms }) or place the layers elsewhere.`,
+        });
+      }
+      arrivals.set(key, readyMs);
+      return readyMs;
+    }
+    if (route.assumed && !unreachable.has(routeKey)) {
+      unreachable.add(routeKey);
+      issues.push({
+        severity: 'warning',
+        code: IssueCodes.InvalidLink,
+        message: `${device.name} declares no link between ${from} and ${to}; the estimate assumes a copy through shared memory. Add a link line with its bandwidth and latency.`,
+      });
+    }
+    let t = readyMs;
+    const hops: ScheduledHop[] = [];
+    let energyMj = 0;
+    const id = key;
+    for (const hop of route.hops) {
+      const resource = linkResource(hop);
+      const c = hopCost(device, hop, bytes);
+      const start = Math.max(t, resourceFree.get(resource) ?? 0);
+      const end = start + c.latencyMs;
+      resourceFree.set(resource, end);
+      hops.push({ from: hop.from, to: hop.to, resource, startMs: start, endMs: end, energyMj: c.energyMj });
+      timeline.push({ resource, kind: 'transfer', id, startMs: start, endMs: end });
+      energyMj += c.energyMj;
+      t = end;
+    }
+    const startMs = hops.length > 0 ? hops[0].startMs : readyMs;
+    transfers.push({ id, tensor, from, to, bytes, startMs, endMs: t, latencyMs: t - startMs, energyMj, hops, assumed: route.assumed });
+    arrivals.set(key, t);
+    return t;
+  };
+
+  const heap = new ReadyHeap();
+  for (let i = 0; i < n; i++) if (waiting[i] === 0) heap.push(0, i);
+  let done = 0;
+  while (heap.size > 0) {
+    const i = heap.pop();
+    done++;
+    const op = ir.ops[i];
+    const procName = placement[op.id];
+    const p = byName.get(procName)!;
+    let dataReady = 0;
+    if (op.inputs.length === 0) dataReady = arrive('input', defaultName, 0, ir.inputBytes, procName);
+    for (const input of op.inputs) {
+      const j = indexOf.get(input)!;
+      const producer = ir.ops[j];
+      dataReady = Math.max(dataReady, arrive(producer.id, placement[producer.id], endMs[j], producer.activationBytes, procName));
+    }
+    const cost = opCost(op, p);
+    const start = Math.max(procFree.get(procName) ?? 0, dataReady);
+    const end = start + cost.latencyMs;
+    procFree.set(procName, end);
+    endMs[i] = end;
+    scheduled[i] = {
+      opId: op.id,
+      kind: op.kind,
+      block: op.block,
+      ...(op.layerId ? { layerId: op.layerId } : {}),
+      processor: procName,
+      startMs: start,
+      endMs: end,
+      latencyMs: cost.latencyMs,
+      computeMs: cost.computeMs,
+      memoryMs: cost.memoryMs,
+      energyMj: cost.energyMj,
+      bytes: cost.bytes,
+      macs: op.macs,
+      params: op.params,
+      weightBytes: op.weightBytes,
+      activationBytes: op.activationBytes,
+      supported: unsupportedKinds(p, op).length === 0,
+    };
+    timeline.push({ resource: procName, kind: 'op', id: op.id, startMs: start, endMs: end });
+    for (const c of consumers[i]) {
+      readyKey[c] = Math.max(readyKey[c], end);
+      if (--waiting[c] === 0) heap.push(readyKey[c], c);
+    }
+  }
+  if (done !== n) throw new Error(`scheduleIr: the IR of '${spec.name}' has a cycle; ${n - done} ops were never ready`);
+
+  const blockReadyMs: Record<string, number> = {};
+  const returnTransfers: Record<string, string[]> = {};
+  for (const block of spec.blocks) {
+    const out = ir.blockOutput[block.name];
+    if (out === undefined) {
+      blockReadyMs[block.name] = 0;
+      continue;
+    }
+    const j = indexOf.get(out)!;
+    const proc = placement[out];
+    if (block.kind === 'head' && byName.get(proc)?.remote && proc !== defaultName) {
+      const before = transfers.length;
+      blockReadyMs[block.name] = arrive(out, proc, endMs[j], ir.ops[j].activationBytes, defaultName);
+      returnTransfers[block.name] = transfers.slice(before).map((t) => t.id);
+    } else {
+      blockReadyMs[block.name] = endMs[j];
+    }
+  }
+  // A block whose own layers are empty is ready when its source is.
+  for (const block of spec.blocks) {
+    if (ir.blockOutput[block.name] === undefined && block.from !== undefined) blockReadyMs[block.name] = blockReadyMs[block.from] ?? 0;
+  }
+
+  const processors: ProcessorUsage[] = device.processors.map((p) => ({
+    name: p.name,
+    remote: p.remote,
+    latencyMs: 0,
+    energyMj: 0,
+    weightBytes: 0,
+    peakActivationBytes: 0,
+    memoryBytes: 0,
+    memoryLimitBytes: p.memoryBytes,
+    ops: 0,
+    activePowerMw: p.activePowerMw,
+    idlePowerMw: p.idlePowerMw,
+  }));
+  const usage = new Map(processors.map((u) => [u.name, u]));
+  ir.ops.forEach((op, i) => {
+    const u = usage.get(placement[op.id])!;
+    const s = scheduled[i];
+    u.latencyMs += s.latencyMs;
+    u.energyMj += s.energyMj;
+    u.weightBytes += op.weightBytes;
+    if (!op.noop) u.peakActivationBytes = Math.max(u.peakActivationBytes, op.inputBytes + op.activationBytes);
+    u.ops++;
+  });
+  for (const u of processors) {
+    u.memoryBytes = u.weightBytes + u.peakActivationBytes;
+    if (u.memoryBytes > u.memoryLimitBytes) {
+      issues.push({
+        severity: 'warning',
+        code: IssueCodes.MemoryLimit,
+        message: `${u.name} on ${device.name} needs ${formatBytes(u.memoryBytes)} (weights ${formatBytes(u.weightBytes)} + activations ${formatBytes(u.peakActivationBytes)}) but has ${formatBytes(u.memoryLimitBytes)}; compress its layers or place some elsewhere.`,
+      });
+    }
+  }
+
+  let makespanMs = 0;
+  for (let i = 0; i < n; i++) makespanMs = Math.max(makespanMs, endMs[i]);
+  for (const t of transfers) makespanMs = Math.max(makespanMs, t.endMs);
+  timeline.sort((a, b) => a.startMs - b.startMs || a.endMs - b.endMs);
+  return { placement, ops: scheduled, transfers, processors, timeline, makespanMs, blockReadyMs, returnTransfers, issues };
+}
+
+/** Formats a byte count with binary units (`1.5 MB` = 1.5 x 2^20 bytes), as the language reads them. */
+export function formatBytes(bytes: number): string {
+  if (!Number.isFinite(bytes)) return 'unlimited';
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let v = bytes;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${u === 0 ? v.toFixed(0) : v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2)} ${units[u]}`;
+}
