@@ -1,0 +1,109 @@
+/**
+ * Partitions for export: which processor runs each layer, and the maximal runs of
+ * consecutive layers on one processor along the pipeline's DAG (shared trunk, then heads),
+ * each exported as one ONNX model.
+ *
+ * `placementOf` is written here because engine/estimate.ts (the optimizer's placement)
+ * did not exist when export was built; when it does, callers pass its result as
+ * `overrides`, or this function delegates to it.
+ */
+import type { BlockSpec, LayerSpec, PipelineSpec, Shape } from '../../language/pipeline-model';
+
+/** Name of the tensor the feature front end hands to the first partition. */
+export const FEATURES_TENSOR = 'features';
+
+/**
+ * The processor of every layer: `overrides` first (an optimizer's result, a user's
+ * what-if), then the pipeline's `place` lines, then the target's default processor.
+ * Throws when a processor named is not on the target device.
+ */
+export function placementOf(spec: PipelineSpec, overrides: Record<string, string> = {}): Record<string, string> {
+  const known = new Set(spec.target.processors.map((p) => p.name));
+  const out: Record<string, string> = {};
+  for (const block of spec.blocks) {
+    for (const layer of block.layers) {
+      const p = overrides[layer.id] ?? spec.placement[layer.id] ?? spec.target.defaultProcessor;
+      if (!known.has(p)) throw new Error(`placement: ${layer.id} is placed on '${p}', which ${spec.target.name} does not have (it has ${[...known].join(', ')})`);
+      out[layer.id] = p;
+    }
+  }
+  return out;
+}
+
+/** A named tensor crossing a partition boundary, with its shape (batch excluded). */
+export interface TensorRef {
+  name: string;
+  shape: Shape;
+}
+
+/** One partition: layers in execution order, all on one processor. */
+export interface PartitionPlan {
+  /** `p0`, `p1`, ... in the order they run. */
+  id: string;
+  processor: string;
+  layers: LayerSpec[];
+  /** Tensors it reads: `features` or outputs of earlier partitions. */
+  inputs: TensorRef[];
+  /** Tensors it produces that later partitions read or that are head outputs. */
+  outputs: TensorRef[];
+}
+
+/** The partitions of a pipeline, and where each head's output tensor comes from. */
+export interface ExportPlan {
+  partitions: PartitionPlan[];
+  /** Head name -> the name of its output tensor (its last layer's id). */
+  headOutputs: Record<string, TensorRef>;
+}
+
+/**
+ * Splits the pipeline into partitions. A layer joins the partition of the layer that feeds
+ * it when both run on the same processor; otherwise it starts a new one. Partitions are
+ * therefore connected trees of layers and are numbered in creation order, which is a valid
+ * execution order: each reads only `features` or tensors of earlier partitions. Tensor
+ * names are layer ids; a block's output is its last layer's output.
+ */
+export function planPartitions(spec: PipelineSpec, placement: Record<string, string> = placementOf(spec)): ExportPlan {
+  const partitions: PartitionPlan[] = [];
+  const partitionOf = new Map<string, PartitionPlan>();
+  const shapeOf = new Map<string, Shape>([[FEATURES_TENSOR, spec.features.outputShape]]);
+  const blockOutput = new Map<string, string>();
+  const producer = new Map<string, PartitionPlan | undefined>([[FEATURES_TENSOR, undefined]]);
+  const consumers = new Map<string, Set<PartitionPlan>>();
+  const inputOf = (block: BlockSpec): string => (block.from ? (blockOutput.get(block.from) ?? FEATURES_TENSOR) : FEATURES_TENSOR);
+  const headOutputs: Record<string, TensorRef> = {};
+  for (const block of spec.blocks) {
+    let prev = inputOf(block);
+    for (const layer of block.layers) {
+      const processor = placement[layer.id] ?? spec.target.defaultProcessor;
+      const feeder = producer.get(prev);
+      let part: PartitionPlan;
+      if (feeder && feeder.processor === processor) part = feeder;
+      else {
+        part = { id: `p${partitions.length}`, processor, layers: [], inputs: [], outputs: [] };
+        partitions.push(part);
+      }
+      part.layers.push(layer);
+      partitionOf.set(layer.id, part);
+      if (producer.get(prev) !== part) {
+        if (!consumers.has(prev)) consumers.set(prev, new Set());
+        consumers.get(prev)!.add(part);
+      }
+      producer.set(layer.id, part);
+      shapeOf.set(layer.id, layer.outputShape);
+      prev = layer.id;
+    }
+    blockOutput.set(block.name, prev);
+    if (block.kind === 'head') headOutputs[block.name] = { name: prev, shape: shapeOf.get(prev)! };
+  }
+  for (const [tensor, parts] of consumers) {
+    const from = producer.get(tensor);
+    for (const p of parts) p.inputs.push({ name: tensor, shape: shapeOf.get(tensor)! });
+    if (from && !from.outputs.some((o) => o.name === tensor)) from.outputs.push({ name: tensor, shape: shapeOf.get(tensor)! });
+  }
+  for (const ref of Object.values(headOutputs)) {
+    const from = producer.get(ref.name);
+    if (from && !from.outputs.some((o) => o.name === ref.name)) from.outputs.push(ref);
+  }
+  // A partition's outputs only matter if something reads them; every partition has one by construction.
+  return { partitions, headOutputs };
+}
