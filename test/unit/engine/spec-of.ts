@@ -1,0 +1,17 @@
+/** Test helper: lowers inline `.sense` text to checked pipelines, failing on any error diagnostic. */
+import { buildDocument, createSenseServices } from '../../../language/sense-module';
+import type { PipelineSpec } from '../../../language/pipeline-model';
+
+const services = createSenseServices();
+let counter = 0;
+
+/** Parses and lowers `text`; returns its pipeline named `name` (or its only one). Throws listing the errors. */
+export async function specOf(text: string, name?: string): Promise<PipelineSpec> {
+  const doc = await buildDocument(services, text, `file:///engine-test-${counter++}.sense`);
+  const errors = (doc.diagnostics ?? []).filter((d) => d.severity === 1);
+  if (errors.length > 0) throw new Error(`test pipeline has errors:\n${errors.map((d) => `${d.range.start.line + 1}: ${d.message}`).join('\n')}`);
+  const specs = [...services.Sense.lowering.Lowering.document(doc.parseResult.value).pipelines.values()].map((p) => p.spec).filter((s): s is PipelineSpec => !!s);
+  const spec = name ? specs.find((s) => s.name === name) : specs[0];
+  if (!spec) throw new Error(`no pipeline ${name ?? ''} in test text`);
+  return spec;
+}
