@@ -40,6 +40,13 @@ import { IssueCodes } from './issue-codes';
 import { lowerDevice, lowerPipeline, type DeviceLowering, type PipelineLowering } from './lower';
 import type { DeviceSpec } from './pipeline-model';
 import type { PipelineEstimateSummary, PipelineEstimator } from './estimator';
+import { SenseCompletionProvider } from './sense-completion';
+import { SenseHoverProvider } from './sense-hover';
+import { SenseFormatter } from './sense-formatter';
+import { SenseSemanticTokenProvider } from './sense-semantic-tokens';
+import { SenseDocumentSymbolProvider } from './sense-symbols';
+import { SenseDefinitionProvider, SenseRenameProvider } from './sense-navigation';
+import { SenseCodeActionProvider } from './sense-code-actions';
 
 /** Services added by the Sense language. */
 export interface SenseAddedServices {
@@ -289,6 +296,16 @@ export function createSenseModule(fileExists: (path: string) => boolean, estimat
       DocumentValidator: (services) => new SenseDocumentValidator(services),
     },
     references: { ScopeProvider: (services) => new SenseScopeProvider(services) },
+    lsp: {
+      CompletionProvider: (services) => new SenseCompletionProvider(services),
+      HoverProvider: (services) => new SenseHoverProvider(services),
+      Formatter: () => new SenseFormatter(),
+      SemanticTokenProvider: (services) => new SenseSemanticTokenProvider(services),
+      DocumentSymbolProvider: (services) => new SenseDocumentSymbolProvider(services),
+      DefinitionProvider: (services) => new SenseDefinitionProvider(services),
+      RenameProvider: (services) => new SenseRenameProvider(services),
+      CodeActionProvider: (services) => new SenseCodeActionProvider(services),
+    },
     files: { fileExists: () => fileExists },
     estimation: { Estimator: () => estimator },
   };

@@ -1,0 +1,164 @@
+/**
+ * Quick fixes for diagnostics whose fix is clear, keyed by their stable codes
+ * (language/issue-codes.ts):
+ *
+ * - missing-unit: add a unit of the expected dimension (the usual one first).
+ * - unknown-unit, wrong-unit: replace the unit with one of the expected dimension,
+ *   closest spelling first (`khz` -> `kHz`).
+ * - unexpected-unit: remove the unit.
+ * - unresolved-processor, unresolved-device, unresolved-block, unresolved-layer:
+ *   replace the name with one that resolves, closest spelling first.
+ * - rank-too-large: set the rank to the largest one that still saves parameters.
+ *
+ * Others (label-count, shape-mismatch, ...) have no single obvious fix and get none.
+ */
+import { AstUtils, CstUtils, type AstNode, type LangiumDocument } from 'langium';
+import type { CodeActionProvider } from 'langium/lsp';
+import { CodeActionKind, type CodeAction, type CodeActionParams, type Command, type Diagnostic, type Range } from 'vscode-languageserver-protocol';
+import * as ast from './generated/ast';
+import { IssueCodes } from './issue-codes';
+import type { SenseServices } from './sense-module';
+import { quantityDimension, PREFERRED_UNITS } from './quantity-dimension';
+import { unitsOf } from './units';
+import { svdBreakEvenRank, weightMatrixShape } from './lower';
+import { layerOfRef } from './sense-hover';
+import { BUILTIN_DEVICES_URI } from './builtin-devices';
+
+const MAX_SUGGESTIONS = 6;
+
+/** Edit distance between two names, case-insensitive, for ordering suggestions. */
+export function editDistance(a: string, b: string): number {
+  const s = a.toLowerCase();
+  const t = b.toLowerCase();
+  let prev = Array.from({ length: t.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= s.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= t.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (s[i - 1] === t[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[t.length];
+}
+
+function closest(names: Iterable<string>, to: string): string[] {
+  return [...new Set(names)].filter((n) => n !== to).sort((a, b) => editDistance(a, to) - editDistance(b, to) || a.localeCompare(b));
+}
+
+function codeOf(d: Diagnostic): string | undefined {
+  const data = d.data as { code?: string } | undefined;
+  return (typeof d.code === 'string' ? d.code : undefined) ?? data?.code;
+}
+
+/** The code action service. */
+export class SenseCodeActionProvider implements CodeActionProvider {
+  constructor(private readonly services: SenseServices) {}
+
+  getCodeActions(document: LangiumDocument, params: CodeActionParams): Array<Command | CodeAction> {
+    const actions: CodeAction[] = [];
+    for (const d of params.context.diagnostics) {
+      try {
+        actions.push(...this.fixesFor(document, d));
+      } catch {
+        // A fix that cannot be computed on a half-parsed document is simply not offered.
+      }
+    }
+    return actions;
+  }
+
+  private nodeAt(document: LangiumDocument, range: Range): AstNode | undefined {
+    const root = document.parseResult.value.$cstNode;
+    if (!root) return undefined;
+    return CstUtils.findLeafNodeAtOffset(root, document.textDocument.offsetAt(range.start))?.astNode;
+  }
+
+  private fix(document: LangiumDocument, d: Diagnostic, title: string, range: Range, newText: string, preferred: boolean): CodeAction {
+    return {
+      title,
+      kind: CodeActionKind.QuickFix,
+      diagnostics: [d],
+      isPreferred: preferred,
+      edit: { changes: { [document.textDocument.uri]: [{ range, newText }] } },
+    };
+  }
+
+  private replaceWith(document: LangiumDocument, d: Diagnostic, names: string[], what: string): CodeAction[] {
+    const text = document.textDocument.getText(d.range);
+    return closest(names, text)
+      .slice(0, MAX_SUGGESTIONS)
+      .map((n, i) => this.fix(document, d, `Change to ${what} '${n}'`, d.range, n, i === 0));
+  }
+
+  private fixesFor(document: LangiumDocument, d: Diagnostic): CodeAction[] {
+    const code = codeOf(d);
+    const node = this.nodeAt(document, d.range);
+    if (!node) return [];
+    switch (code) {
+      case IssueCodes.MissingUnit: {
+        const q = AstUtils.getContainerOfType(node, ast.isQuantity);
+        const dimension = q && quantityDimension(q);
+        if (!q?.$cstNode || !dimension) return [];
+        const at = q.$cstNode.range.end;
+        return PREFERRED_UNITS[dimension].map((u, i) => this.fix(document, d, `Add unit '${u}'`, { start: at, end: at }, u === '%' ? '%' : ` ${u}`, i === 0));
+      }
+      case IssueCodes.UnknownUnit:
+      case IssueCodes.WrongUnit: {
+        const q = AstUtils.getContainerOfType(node, ast.isQuantity);
+        const dimension = q && quantityDimension(q);
+        if (!dimension || dimension === 'count') return [];
+        return this.replaceWith(document, d, unitsOf(dimension), 'unit');
+      }
+      case IssueCodes.UnexpectedUnit: {
+        const q = AstUtils.getContainerOfType(node, ast.isQuantity);
+        if (!q?.$cstNode) return [];
+        const valueEnd = document.textDocument.positionAt(q.$cstNode.offset + String(q.$cstNode.text.match(/^\S+/)?.[0] ?? '').length);
+        return [this.fix(document, d, `Remove the unit '${q.unit}'`, { start: valueEnd, end: q.$cstNode.range.end }, '', true)];
+      }
+      case IssueCodes.UnresolvedProcessor: {
+        let processors: ast.Processor[] = [];
+        if (ast.isPlace(node)) {
+          const device = node.$container.targets[0]?.device.ref ?? this.builtinDevice('host');
+          processors = device?.processors ?? [];
+        } else {
+          processors = AstUtils.getContainerOfType(node, ast.isDevice)?.processors ?? [];
+        }
+        return this.replaceWith(document, d, processors.map((p) => p.name), 'processor');
+      }
+      case IssueCodes.UnresolvedDevice: {
+        const model = document.parseResult.value as ast.Model;
+        const names = [...(this.builtinModel()?.devices ?? []), ...model.devices].map((x) => x.name);
+        return this.replaceWith(document, d, names, 'device');
+      }
+      case IssueCodes.UnresolvedBlock: {
+        const pipeline = AstUtils.getContainerOfType(node, ast.isPipeline);
+        const wantShared = ast.isShared(node) || ast.isHead(node);
+        const names = (pipeline?.blocks ?? []).filter((b) => !wantShared || ast.isShared(b)).map((b) => b.name);
+        return this.replaceWith(document, d, names, wantShared ? 'shared block' : 'block');
+      }
+      case IssueCodes.UnresolvedLayer: {
+        const ref = AstUtils.getContainerOfType(node, ast.isLayerRef);
+        const names = (ref?.block.ref?.layers ?? []).map((l) => l.name).filter((n): n is string => n !== undefined);
+        return this.replaceWith(document, d, names, 'layer');
+      }
+      case IssueCodes.RankTooLarge: {
+        const compress = AstUtils.getContainerOfType(node, ast.isCompress);
+        const layer = compress && layerOfRef(compress.layer);
+        const spec = layer && this.services.lowering.Lowering.pipelineOf(layer)?.layerOf.get(layer);
+        if (!spec || !ast.isSvdMethod(compress.method)) return [];
+        const [out, inp] = weightMatrixShape(spec);
+        const rank = svdBreakEvenRank(out, inp) - 1;
+        if (rank < 1) return [];
+        return [this.fix(document, d, `Set the rank to ${rank}, the largest that saves parameters on ${spec.id}`, d.range, String(rank), true)];
+      }
+      default:
+        return [];
+    }
+  }
+
+  private builtinModel(): ast.Model | undefined {
+    const docs = this.services.shared.workspace.LangiumDocuments;
+    return docs.all.find((doc) => doc.uri.toString() === BUILTIN_DEVICES_URI)?.parseResult.value as ast.Model | undefined;
+  }
+
+  private builtinDevice(name: string): ast.Device | undefined {
+    return this.builtinModel()?.devices.find((d) => d.name === name);
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * Completion for `.sense` files. Langium proposes the keywords the grammar allows at
+ * the cursor (statements, layer kinds, activations, units' `%`) and the names in scope
+ * for references (built-in and custom devices, the target's processors, blocks, named
+ * layers). This provider adds what the grammar cannot know: units that fit the
+ * quantity being typed (`rate 16 |` offers Hz, kHz, ...), layer positions after
+ * `block.` with what each layer is, and details on devices and processors.
+ */
+import { AstUtils, GrammarAST, type AstNodeDescription, type MaybePromise, type ReferenceInfo } from 'langium';
+import { DefaultCompletionProvider, type CompletionAcceptor, type CompletionContext, type CompletionValueItem, type NextFeature } from 'langium/lsp';
+import { CompletionItemKind } from 'vscode-languageserver-types';
+import * as ast from './generated/ast';
+import type { SenseServices } from './sense-module';
+import { quantityDimension, PREFERRED_UNITS } from './quantity-dimension';
+import { DIMENSION_EXAMPLES, unitsOf } from './units';
+import { formatBytes, formatMacsPerS } from './figures';
+
+/** The completion service. */
+export class SenseCompletionProvider extends DefaultCompletionProvider {
+  private readonly senseServices: SenseServices;
+
+  constructor(services: SenseServices) {
+    super(services);
+    this.senseServices = services;
+  }
+
+  protected override completionFor(context: CompletionContext, next: NextFeature, acceptor: CompletionAcceptor): MaybePromise<void> {
+    const property = AstUtils.getContainerOfType(next.feature, GrammarAST.isAssignment)?.feature;
+    const rule = AstUtils.getContainerOfType(next.feature, GrammarAST.isParserRule)?.name;
+    // The Unit rule's ID and '%' arrive as separate features; answer once, on the ID.
+    if ((rule === 'Unit' || next.property === 'unit') && ast.isQuantity(context.node)) {
+      if (GrammarAST.isKeyword(next.feature)) return;
+      this.completeUnits(context, context.node, acceptor);
+      return;
+    }
+    if (property === 'index' && ast.isLayerRef(context.node)) {
+      this.completeLayerIndices(context, context.node, acceptor);
+      return;
+    }
+    return super.completionFor(context, next, acceptor);
+  }
+
+  private completeUnits(context: CompletionContext, q: ast.Quantity, acceptor: CompletionAcceptor): void {
+    const dimension = quantityDimension(q);
+    if (!dimension || dimension === 'count') return;
+    const preferred = PREFERRED_UNITS[dimension];
+    for (const unit of unitsOf(dimension)) {
+      const rank = preferred.indexOf(unit);
+      acceptor(context, {
+        label: unit,
+        kind: CompletionItemKind.Unit,
+        detail: DIMENSION_EXAMPLES[dimension],
+        sortText: `0${rank >= 0 ? rank : 9}${unit}`,
+      });
+    }
+  }
+
+  private completeLayerIndices(context: CompletionContext, ref: ast.LayerRef, acceptor: CompletionAcceptor): void {
+    const block = ref.block.ref;
+    if (!block) return;
+    const lowered = this.senseServices.lowering.Lowering.pipelineOf(block);
+    block.layers.forEach((layer, i) => {
+      const spec = lowered?.layerOf.get(layer);
+      acceptor(context, {
+        label: String(i + 1),
+        kind: CompletionItemKind.Field,
+        detail: `${layer.name ? `${layer.name}: ` : ''}${layer.kind}${spec ? ` -> [${spec.outputShape.join(', ')}]` : ''}`,
+        sortText: String(i + 1).padStart(4, '0'),
+      });
+    });
+  }
+
+  protected override createReferenceCompletionItem(description: AstNodeDescription, refInfo: ReferenceInfo, context: CompletionContext): CompletionValueItem {
+    const item = super.createReferenceCompletionItem(description, refInfo, context);
+    const node = description.node;
+    if (ast.isDevice(node)) {
+      item.detail = `device: ${node.processors.map((p) => p.name).join(', ')}`;
+    } else if (ast.isProcessor(node)) {
+      const spec = this.senseServices.lowering.Lowering.device(node.$container).spec.processors.find((p) => p.name === node.name);
+      if (spec) item.detail = `processor: ${formatMacsPerS(spec.computeMacsPerS)}, ${formatBytes(spec.memoryBytes)}`;
+    } else if (ast.isShared(node) || ast.isHead(node)) {
+      item.detail = `${ast.isShared(node) ? 'shared block' : 'head'}, ${node.layers.length} layers`;
+    } else if (ast.isLayer(node)) {
+      item.detail = `layer ${node.kind}`;
+    }
+    return item;
+  }
+}
