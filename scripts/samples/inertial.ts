@@ -8,12 +8,14 @@
  * in the world frame (x east, y north, z up), the accelerometer reads Rᵀ(a + g·ẑ), the
  * gyroscope reads the body angular velocity vee(RᵀṘ), the magnetometer reads Rᵀ of
  * the Earth field plus disturbances, and the barometer follows altitude at
- * -0.12 hPa/m. Figures used: walking step rate 1.7-2.1 Hz and running 2.6-3.0 Hz
- * (typical cadences, e.g. Ji et al. 2018 / Danion et al. 2003), cycling cadence
- * 60-90 rpm, stair rise 0.17 m per step, Earth field 25-65 µT with 30-70° inclination
- * (IGRF range), barometer RMS noise about 0.01 hPa (Bosch BMP280 datasheet, high
- * resolution mode), MEMS accelerometer noise about 0.02 m/s² and gyroscope about
- * 0.003 rad/s RMS at 50 Hz (typical consumer IMU datasheets).
+ * -0.12 hPa/m (the barometric gradient near sea level). Figures used, all typical
+ * values rather than measurements: walking step rate 1.7-2.1 Hz and running 2.6-3.0 Hz
+ * (adult cadences of about 100-125 and 155-180 steps/min), cycling cadence 60-90 rpm,
+ * stair rise 0.17 m per step, Earth field 25-65 µT with 30-70° inclination (the range
+ * of the IGRF model over populated latitudes), barometer noise about 0.012 hPa RMS
+ * (the order of consumer MEMS barometers such as the Bosch BMP280 without IIR
+ * filtering), accelerometer noise 0.02 m/s² and gyroscope noise 0.003 rad/s RMS at
+ * 50 Hz (the order of consumer MEMS IMU datasheets).
  */
 import type { Rng } from './prng';
 
