@@ -5,6 +5,8 @@
  */
 import '../language/polyfills';
 import * as check from './commands/check';
+import * as fmt from './commands/fmt';
+import * as info from './commands/info';
 import * as estimate from './commands/estimate';
 import { UsageError } from './load';
 
@@ -23,6 +25,8 @@ interface Command {
 /** Every command, in the order `sense help` lists them. */
 export const COMMANDS: Record<string, Command> = {
   check,
+  fmt,
+  info,
   estimate,
 };
 
