@@ -167,15 +167,18 @@ function spectralPlan(frameLen: number, fftSize: number, bands: number, fminHz: 
   return plan;
 }
 
-/** ln(mel + 1e-6) of framed audio [frameLen, frames] into a new [bands, frames] tensor. */
-function logMel(frames: Tensor, plan: SpectralPlan, bands: number): Tensor {
-  const [frameLen, nFrames] = frames.shape;
+/**
+ * ln(mel + 1e-6) of `nFrames` frames into a new [bands, nFrames] tensor. Sample i of frame t
+ * is src[i * strideI + t * strideT]: (1, hop) reads straight from the window signal,
+ * (nFrames, 1) from a materialised [frameLen, nFrames] frame matrix.
+ */
+function logMel(src: Float32Array, frameLen: number, nFrames: number, strideI: number, strideT: number, plan: SpectralPlan, bands: number): Tensor {
   const out = new Float32Array(bands * nFrames);
   const { window, fft, frame, spectrum, power, bandStart, bandWeights } = plan;
   const nFreqs = power.length;
-  const src = frames.data;
   for (let t = 0; t < nFrames; t++) {
-    for (let i = 0; i < frameLen; i++) frame[i] = src[i * nFrames + t] * window[i];
+    const base = t * strideT;
+    for (let i = 0; i < frameLen; i++) frame[i] = src[base + i * strideI] * window[i];
     fft.realTransform(spectrum, frame);
     for (let k = 0; k < nFreqs; k++) {
       const re = spectrum[2 * k];
@@ -226,9 +229,13 @@ export function appendDeltas(x: { shape: Shape; data: Float32Array }, order: num
     for (let r = 0; r < f; r++) {
       const s = srcOff + r * t;
       const d = dstOff + r * t;
+      const last = t - 1;
       for (let i = 0; i < t; i++) {
-        const at = (j: number) => out[s + (j < 0 ? 0 : j >= t ? t - 1 : j)];
-        out[d + i] = ((at(i + 1) - at(i - 1)) + 2 * (at(i + 2) - at(i - 2))) / 10;
+        const m1 = i < 1 ? 0 : i - 1;
+        const m2 = i < 2 ? 0 : i - 2;
+        const p1 = i + 1 > last ? last : i + 1;
+        const p2 = i + 2 > last ? last : i + 2;
+        out[d + i] = (out[s + p1] - out[s + m1] + 2 * (out[s + p2] - out[s + m2])) / 10;
       }
     }
   }
@@ -392,8 +399,17 @@ export function computeFeatures(
   }
   const rateHz = input.rateHz;
   let framing: { frameLen: number; hop: number; fftSize: number } | undefined;
+  // Frames stay implicit (views into the window) when a spectral step reads them next;
+  // any other step, or the end, materialises the [frameLen, frames] matrix first.
+  let framesPending = false;
+  const materialise = () => {
+    if (!framesPending || !framing) return;
+    x = frameSignal(x.data, framing.frameLen, framing.hop);
+    framesPending = false;
+  };
   features.steps.forEach((step: FeatureStep, i) => {
     const where = `feature step ${i + 1} (${step.kind})`;
+    if (step.kind !== 'logmel' && step.kind !== 'mfcc' && step.kind !== 'silence') materialise();
     switch (step.kind) {
       case 'silence':
         silent = (levelDbfs as number) < step.thresholdDb;
@@ -403,17 +419,19 @@ export function computeFeatures(
       case 'normalize':
         x = normalize(x, options.normalization, where);
         return;
-      case 'frames': {
-        const g = frameGeometry(rateHz, step);
-        framing = g;
-        x = frameSignal(x.data, g.frameLen, g.hop);
+      case 'frames':
+        framing = frameGeometry(rateHz, step);
+        framesPending = true;
         return;
-      }
       case 'logmel':
       case 'mfcc': {
-        const g = framing as { frameLen: number; fftSize: number };
+        const g = framing as { frameLen: number; hop: number; fftSize: number };
         const plan = spectralPlan(g.frameLen, g.fftSize, step.bands, step.fminHz, step.fmaxHz ?? rateHz / 2, rateHz);
-        x = logMel(x, plan, step.bands);
+        const nFrames = frameCount(samples, g.frameLen, g.hop);
+        x = framesPending
+          ? logMel(x.data, g.frameLen, nFrames, 1, g.hop, plan, step.bands)
+          : logMel(x.data, g.frameLen, nFrames, nFrames, 1, plan, step.bands);
+        framesPending = false;
         if (step.kind === 'mfcc') {
           x = applyDct(x, step.coeffs);
           if (step.deltas > 0) x = appendDeltas(x, step.deltas);
@@ -431,6 +449,7 @@ export function computeFeatures(
         return;
     }
   });
+  materialise();
   if (!sameShape(x.shape, expected)) throw new Error(`computeFeatures: internal error: computed [${x.shape}] but the shape rules give [${expected}]`);
   return { shape: x.shape, data: x.data, silent, ...(levelDbfs !== undefined ? { levelDbfs } : {}) };
 }

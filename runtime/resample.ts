@@ -81,29 +81,60 @@ export function resample(signal: Float32Array, fromHz: number, toHz: number): Fl
     const r = (2 * j) / (numTaps - 1) - 1;
     return fc * sinc * (besselI0(5.0 * Math.sqrt(Math.max(0, 1 - r * r))) / i0Beta);
   };
+  const out = new Float32Array(nOut);
+  if (numTaps <= MAX_TABLE_TAPS) {
+    const phases = polyphaseTable(up, down, numTaps, rawTap);
+    // y[k] = sum_m phase[m] * x[q - m], with c = k*down + halfLen, phase c mod up, q = floor(c / up).
+    for (let k = 0; k < nOut; k++) {
+      const c = k * down + halfLen;
+      const q = Math.floor(c / up);
+      const ph = phases[c - q * up];
+      const mLo = Math.max(0, q - n + 1);
+      const mHi = Math.min(ph.length - 1, q);
+      let acc = 0;
+      for (let m = mLo; m <= mHi; m++) acc += ph[m] * signal[q - m];
+      out[k] = acc;
+    }
+    return out;
+  }
   // firwin normalises the taps to unit DC gain; resample_poly then multiplies by `up`.
   let sum = 0;
-  let table: Float64Array | undefined;
-  if (numTaps <= MAX_TABLE_TAPS) {
-    table = new Float64Array(numTaps);
-    for (let j = 0; j < numTaps; j++) sum += table[j] = rawTap(j);
-    const s = up / sum;
-    for (let j = 0; j < numTaps; j++) table[j] *= s;
-  } else {
-    for (let j = 0; j < numTaps; j++) sum += rawTap(j);
-  }
+  for (let j = 0; j < numTaps; j++) sum += rawTap(j);
   const scale = up / sum;
-  const tap = table ? (j: number) => table[j] : (j: number) => rawTap(j) * scale;
-  const out = new Float32Array(nOut);
   for (let k = 0; k < nOut; k++) {
     const c = k * down + halfLen;
     const nMin = Math.max(0, Math.ceil((c - 2 * halfLen) / up));
     const nMax = Math.min(n - 1, Math.floor(c / up));
     let acc = 0;
-    for (let i = nMin, j = c - nMin * up; i <= nMax; i++, j -= up) acc += signal[i] * tap(j);
+    for (let i = nMin, j = c - nMin * up; i <= nMax; i++, j -= up) acc += signal[i] * rawTap(j) * scale;
     out[k] = acc;
   }
   return out;
+}
+
+const phaseCache = new Map<string, Float64Array[]>();
+
+/**
+ * The filter split into `up` phases, phase p holding taps p, p + up, p + 2 up, ... so each
+ * output reads one contiguous run. Scaled to DC gain `up` as firwin + resample_poly do.
+ * Cached per rate pair: the clips of one folder share a few.
+ */
+function polyphaseTable(up: number, down: number, numTaps: number, rawTap: (j: number) => number): Float64Array[] {
+  const key = `${up}/${down}`;
+  const hit = phaseCache.get(key);
+  if (hit) return hit;
+  const h = new Float64Array(numTaps);
+  let sum = 0;
+  for (let j = 0; j < numTaps; j++) sum += h[j] = rawTap(j);
+  const phases: Float64Array[] = [];
+  for (let p = 0; p < up; p++) {
+    const ph = new Float64Array(Math.ceil((numTaps - p) / up));
+    for (let m = 0; m < ph.length; m++) ph[m] = (h[p + m * up] * up) / sum;
+    phases.push(ph);
+  }
+  if (phaseCache.size > 16) phaseCache.clear();
+  phaseCache.set(key, phases);
+  return phases;
 }
 
 /** Mixes `audio` down to mono and resamples it to `rateHz`: what every audio pipeline reads. */

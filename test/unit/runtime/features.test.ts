@@ -58,6 +58,17 @@ describe('computeFeatures', () => {
     expect(() => computeFeatures(input, spec(steps), x, { normalization: { mean, std: std.map(() => 0) } })).toThrow(/row 0 has mean 0 and std 0; the std must be positive/);
   });
 
+  it('lays out raw frames as [frameLen, frames] and reads them back the same way', () => {
+    const x = sine(0.2, 16000, 300).map((v, i) => v + i / 1e5);
+    const f = computeFeatures(input, spec([logmel[1]]), x);
+    expect(f.shape).toEqual([400, 98]);
+    for (const [i, t] of [[0, 0], [399, 0], [17, 50], [399, 97]]) expect(f.data[i * 98 + t]).toBe(x[t * 160 + i]);
+    // normalize (identity without stats) between frames and logmel forces the materialised path.
+    const direct = computeFeatures(input, spec(logmel.slice(1)), x);
+    const viaMatrix = computeFeatures(input, spec([logmel[1], { kind: 'normalize' }, logmel[2]]), x);
+    expect(viaMatrix.data).toEqual(direct.data);
+  });
+
   it('stacks consecutive frames: row j*F + f at time t is x[f, t + j]', () => {
     const steps: FeatureStep[] = [...logmel.slice(1), { kind: 'stack', frames: 3 }];
     const x = sine(0.2, 16000, 1000).map((v, i) => v * (1 + i / 16000));
