@@ -64,8 +64,8 @@ export type StatName = 'mean' | 'std' | 'min' | 'max' | 'median' | 'rms' | 'ener
  * One step of the feature front end, in order. Defaults follow torchaudio:
  * `MelSpectrogram(center=False, power=2, mel_scale="htk", window_fn=hann_window)`,
  * n_fft = frame length rounded up to a power of two unless `fftSize` is given,
- * and `MFCC` with DCT-II, norm="ortho" over the natural log of the mel energies
- * with a floor of 1e-6 (see runtime/ for the exact formulas).
+ * and `MFCC` with DCT-II, norm="ortho" over ln(mel + 1e-6), as torchaudio's
+ * `MFCC(log_mels=True)` computes it (see runtime/features.ts for the exact formulas).
  */
 export type FeatureStep =
   | { kind: 'silence'; thresholdDb: number }
