@@ -21,8 +21,8 @@ const builds = [
     // Native and wasm packages are loaded from node_modules at run time.
     external: ['onnxruntime-node', 'onnxruntime-web', 'highs'],
   },
-  existsSync('language/main.ts') && {
-    entryPoints: ['language/main.ts'],
+  existsSync('extension/server/main.ts') && {
+    entryPoints: ['extension/server/main.ts'],
     outfile: 'dist/language-server.cjs',
     platform: 'node',
     format: 'cjs',
@@ -43,6 +43,9 @@ const builds = [
     format: 'iife',
     target: 'es2022',
     loader: { '.ttf': 'file', '.css': 'css' },
+    // React's production build; CSS (React Flow's, the codicons', ours) goes to dist/webview.css.
+    define: { 'process.env.NODE_ENV': watch ? '"development"' : '"production"' },
+    minify: !watch,
   },
 ].filter(Boolean);
 
