@@ -1,0 +1,245 @@
+/**
+ * The graph editor application: holds the state the host sent, the selection, the
+ * collapsed blocks and the replies to requests; every user action becomes a message
+ * to the host, and nothing is edited locally (the `.sense` text is the model).
+ */
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { ReactFlowProvider } from '@xyflow/react';
+import VscodeButton from '@vscode-elements/react-elements/dist/components/VscodeButton.js';
+import { PROTOCOL_VERSION, type CompressionMethod, type FromWebviewBody, type ViewState } from './protocol';
+import { readyBody, type HostBridge, type Incoming } from './host-bridge';
+import { Layouter, groupId } from './layout';
+import { GraphView } from './components/GraphView';
+import { SidePanel } from './components/SidePanel';
+import { Inspector, type PreviewReply, type SpectrumReply } from './components/Inspector';
+import { RunPanel, type RunReply } from './components/RunPanel';
+import { ErrorBanner, type BannerEntry } from './components/ErrorBanner';
+import { formatMs } from './format';
+
+/** What the webview persists through VS Code's getState/setState. */
+interface Persisted {
+  collapsed?: string[];
+  selected?: string | null;
+}
+
+function readPersisted(raw: unknown): Persisted {
+  if (typeof raw !== 'object' || raw === null) return {};
+  const r = raw as Record<string, unknown>;
+  return {
+    collapsed: Array.isArray(r.collapsed) ? r.collapsed.filter((x): x is string => typeof x === 'string').slice(0, 10_000) : undefined,
+    selected: typeof r.selected === 'string' ? r.selected : null,
+  };
+}
+
+/** Props of {@link App}. */
+export interface AppProps {
+  host: HostBridge;
+}
+
+/** The root component. */
+export function App({ host }: AppProps) {
+  const persisted = useMemo(() => readPersisted(host.getState()), [host]);
+  const [view, setView] = useState<ViewState | null>(null);
+  const [waitingReason, setWaitingReason] = useState<string>('Waiting for the pipeline…');
+  const [banner, setBanner] = useState<BannerEntry[]>([]);
+  const [selected, setSelected] = useState<string | null>(persisted.selected ?? null);
+  const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(() => new Set(persisted.collapsed ?? []));
+  const [spectrum, setSpectrum] = useState<SpectrumReply | undefined>();
+  const [preview, setPreview] = useState<PreviewReply | undefined>();
+  const [run, setRun] = useState<RunReply | undefined>();
+  const [busy, setBusy] = useState<ReadonlySet<string>>(new Set());
+  const [incompatible, setIncompatible] = useState(false);
+  const layouter = useMemo(() => new Layouter(), []);
+  const nextBanner = useRef(1);
+  const lastPreviewRequest = useRef(0);
+  const userCollapsed = useRef(new Set(persisted.collapsed ?? []).size > 0);
+
+  const report = useCallback((text: string) => {
+    setBanner((b) => [...b.slice(-9), { id: nextBanner.current++, text }]);
+  }, []);
+
+  const post = useCallback((body: FromWebviewBody) => host.post(body), [host]);
+
+  const accept = useCallback((state: ViewState, fresh: boolean) => {
+    setView((old) => {
+      if (!fresh && old && state.documentVersion < old.documentVersion) return old;
+      return state;
+    });
+    if (fresh && !userCollapsed.current) setCollapsed(new Set(state.blocks.filter((b) => b.collapsed).map((b) => b.name)));
+  }, []);
+
+  useEffect(() => {
+    const stop = host.listen((incoming: Incoming) => {
+      if (!incoming.ok) {
+        report(incoming.error);
+        return;
+      }
+      const { body, inReplyTo } = incoming.message;
+      switch (body.type) {
+        case 'init':
+          if (body.protocolVersion !== PROTOCOL_VERSION) {
+            setIncompatible(true);
+            report(`The extension speaks protocol version ${body.protocolVersion} and this graph view version ${PROTOCOL_VERSION}; reload the window (Developer: Reload Window) after updating Sense Studio.`);
+            return;
+          }
+          setIncompatible(false);
+          setSpectrum(undefined);
+          setPreview(undefined);
+          if (body.state) accept(body.state, true);
+          else {
+            setView(null);
+            setWaitingReason(body.reason ?? 'The document has no pipeline to show yet.');
+          }
+          return;
+        case 'update':
+          accept(body.state, false);
+          return;
+        case 'select':
+          setSelected(body.layerId);
+          return;
+        case 'spectrum':
+          setSpectrum(body);
+          return;
+        case 'compressionPreview':
+          if (inReplyTo === undefined || inReplyTo === lastPreviewRequest.current) setPreview(body);
+          return;
+        case 'runResult':
+          setRun(body);
+          return;
+        case 'busy':
+          setBusy((b) => {
+            const next = new Set(b);
+            if (body.active) next.add(body.task);
+            else next.delete(body.task);
+            return next;
+          });
+          return;
+        case 'error':
+          report(body.message);
+          return;
+      }
+    });
+    host.post(readyBody());
+    return stop;
+  }, [host, report, accept]);
+
+  useEffect(() => {
+    host.setState({ collapsed: [...collapsed], selected } satisfies Persisted);
+  }, [host, collapsed, selected]);
+
+  const onSelect = useCallback(
+    (id: string | null, reveal: boolean) => {
+      setSelected(id);
+      if (id && reveal) {
+        const target = id.startsWith('block:') ? id.slice(6) : id;
+        if (target !== 'input') post({ type: 'reveal', layerId: target });
+      }
+    },
+    [post],
+  );
+
+  const onToggle = useCallback(
+    (block: string) => {
+      userCollapsed.current = true;
+      setCollapsed((c) => {
+        const next = new Set(c);
+        const now = !next.has(block);
+        if (now) next.add(block);
+        else next.delete(block);
+        post({ type: 'toggleCollapse', block, collapsed: now });
+        return next;
+      });
+      setSelected((s) => (s && s.startsWith(block + '.') ? groupId(block) : s));
+    },
+    [post],
+  );
+
+  const onPreview = useCallback(
+    (layerId: string, method: CompressionMethod) => {
+      lastPreviewRequest.current = post({ type: 'previewCompression', layerId, method });
+    },
+    [post],
+  );
+
+  if (incompatible) {
+    return (
+      <main className="sense-app">
+        <ErrorBanner entries={banner} onDismiss={(id) => setBanner((b) => b.filter((e) => e.id !== id))} />
+      </main>
+    );
+  }
+
+  return (
+    <main className="sense-app">
+      <header className="sense-toolbar">
+        <span className="sense-title">
+          <i className="codicon codicon-type-hierarchy" aria-hidden="true" /> {view ? view.pipeline : 'Sense Studio'}
+        </span>
+        {view ? (
+          <span className="sense-muted" data-testid="toolbar-summary">
+            {view.target.name} · {formatMs(view.totals.endToEndLatencyMs)} · v{view.documentVersion}
+          </span>
+        ) : null}
+        {busy.size ? (
+          <span className="sense-busy" role="status">
+            <i className="codicon codicon-loading codicon-modifier-spin" aria-hidden="true" /> {[...busy].join(', ')}…
+          </span>
+        ) : null}
+        <span className="sense-spacer" />
+        {view ? (
+          <VscodeButton secondary onClick={() => post({ type: 'exportBundle' })} aria-label="Export bundle">
+            <i className="codicon codicon-package" aria-hidden="true" /> Export
+          </VscodeButton>
+        ) : null}
+      </header>
+      <ErrorBanner entries={banner} onDismiss={(id) => setBanner((b) => b.filter((e) => e.id !== id))} />
+      {view?.diagnostics?.length ? (
+        <ul className="sense-pipeline-diagnostics" aria-label="Pipeline diagnostics">
+          {view.diagnostics.map((d, i) => (
+            <li key={i} className={`sense-diag-${d.severity}`}>
+              <i className={`codicon codicon-${d.severity}`} aria-hidden="true" /> {d.message}
+            </li>
+          ))}
+        </ul>
+      ) : null}
+      {view ? (
+        <div className="sense-body">
+          <ReactFlowProvider>
+            <GraphView view={view} collapsed={collapsed} selected={selected} layouter={layouter} onSelect={onSelect} onToggle={onToggle} onLayoutProblem={report} />
+          </ReactFlowProvider>
+          <aside className="sense-side" aria-label="Inspector, estimates and run">
+            {selected ? (
+              <Inspector
+                view={view}
+                selected={selected}
+                spectrum={spectrum}
+                preview={preview}
+                onRequestSpectrum={(layerId) => post({ type: 'requestSpectrum', layerId })}
+                onPreview={onPreview}
+                onApply={(layerId, method) => post({ type: 'applyCompression', layerId, method })}
+                onRemove={(layerId) => post({ type: 'removeCompression', layerId })}
+                onPlace={(targets, processor) => post({ type: 'place', targets, processor })}
+                onReveal={(id) => post({ type: 'reveal', layerId: id })}
+              />
+            ) : (
+              <p className="sense-panel sense-muted sense-hint">Select a layer to inspect and compress it (arrow keys move, Enter shows it in the text).</p>
+            )}
+            <SidePanel view={view} busy={busy.size > 0} onAutoPartition={(alpha, beta) => post({ type: 'autoPartition', alpha, beta })} />
+            <RunPanel
+              view={view}
+              result={run}
+              busy={busy.size > 0}
+              onRunClip={(path) => post({ type: 'runClip', ...(path ? { path } : {}) })}
+              onEvaluateFolder={(path) => post({ type: 'evaluateFolder', ...(path ? { path } : {}) })}
+              onExport={() => post({ type: 'exportBundle' })}
+            />
+          </aside>
+        </div>
+      ) : (
+        <p className="sense-waiting" role="status">
+          {waitingReason}
+        </p>
+      )}
+    </main>
+  );
+}

@@ -1,0 +1,276 @@
+/**
+ * The graph: React Flow over the laid-out model. Selection is controlled by the app;
+ * the viewport is kept across updates and refitted only when the pipeline's structure
+ * changes. Keyboard: arrows move the selection to the nearest node in that direction,
+ * Enter reveals it in the text, Space collapses or expands its block, Escape clears.
+ */
+import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { Background, Controls, MiniMap, ReactFlow, useReactFlow, type Edge } from '@xyflow/react';
+import type { ViewState } from '../protocol';
+import { FEATURES_NODE_ID, INPUT_NODE_ID } from '../protocol';
+import { buildModel, groupId, type Box, type GraphModel, type Layouter } from '../layout';
+import { nodeTypes, type StudioNode } from './nodes';
+import { formatCount, formatMs, formatShape } from '../format';
+
+/** Props of {@link GraphView}. */
+export interface GraphViewProps {
+  view: ViewState;
+  collapsed: ReadonlySet<string>;
+  selected: string | null;
+  layouter: Layouter;
+  /** A node was chosen; `reveal` is true for a click or Enter (show it in the text). */
+  onSelect: (id: string | null, reveal: boolean) => void;
+  onToggle: (block: string) => void;
+  /** Reports a layout problem (the fallback layout was used). */
+  onLayoutProblem: (reason: string) => void;
+}
+
+interface Rendered {
+  model: GraphModel;
+  boxes: Map<string, Box>;
+}
+
+/** Describes a node for screen readers. */
+function describe(view: ViewState, id: string): string {
+  if (id === INPUT_NODE_ID) return `Input: ${view.features.input}`;
+  if (id === FEATURES_NODE_ID) return `Features: ${view.features.steps.join(', ')}; output ${formatShape(view.features.outputShape)}`;
+  if (id.startsWith('block:')) {
+    const name = id.slice(6);
+    const b = view.blocks.find((x) => x.name === name);
+    return `${b?.kind === 'head' ? 'Head' : 'Shared block'} ${name}`;
+  }
+  const l = view.layers.find((x) => x.id === id);
+  if (!l) return id;
+  const diag = l.diagnostics.length ? `; ${l.diagnostics.length} diagnostics: ${l.diagnostics.map((d) => d.message).join('; ')}` : '';
+  return `Layer ${l.id}: ${l.kind}${l.activation ? ' ' + l.activation : ''}, output ${formatShape(l.outputShape)}, ${formatCount(l.params)} parameters, ${formatCount(l.macs)} MACs, on ${l.processor}, ${formatMs(l.latencyMs)}${diag}`;
+}
+
+/** The graph editor canvas. */
+export function GraphView({ view, collapsed, selected, layouter, onSelect, onToggle, onLayoutProblem }: GraphViewProps) {
+  const flow = useReactFlow();
+  const model = useMemo(() => buildModel(view, collapsed), [view, collapsed]);
+  const [rendered, setRendered] = useState<Rendered | undefined>(() => {
+    const boxes = layouter.cached(model);
+    return boxes ? { model, boxes } : undefined;
+  });
+  const [laying, setLaying] = useState(false);
+  const fittedStructure = useRef<string | undefined>(undefined);
+  const wrapper = useRef<HTMLDivElement>(null);
+
+  // Same structure: reuse the cached layout synchronously, so numbers update in one render.
+  const current = rendered && rendered.model.key === model.key ? rendered : (() => {
+    const boxes = layouter.cached(model);
+    return boxes ? { model, boxes } : rendered;
+  })();
+
+  useEffect(() => {
+    if (layouter.cached(model)) {
+      if (rendered?.model.key !== model.key) setRendered({ model, boxes: layouter.cached(model)! });
+      return;
+    }
+    let cancelled = false;
+    setLaying(true);
+    void layouter.layout(model).then((boxes) => {
+      if (cancelled) return;
+      setLaying(false);
+      setRendered({ model, boxes });
+      if (layouter.fallbackReason) onLayoutProblem(`Layout: ${layouter.fallbackReason}; showing a simple layout.`);
+    });
+    return () => {
+      cancelled = true;
+    };
+  }, [model.key]);
+
+  const layers = useMemo(() => new Map(view.layers.map((l) => [l.id, l])), [view.layers]);
+  const colorOf = useMemo(() => new Map(view.target.processors.map((p) => [p.name, p.colorIndex])), [view.target.processors]);
+
+  const nodes = useMemo<StudioNode[]>(() => {
+    if (!current) return [];
+    const out: StudioNode[] = [];
+    for (const n of current.model.nodes) {
+      const box = current.boxes.get(n.id);
+      if (!box) continue;
+      const common = { id: n.id, position: { x: box.x, y: box.y }, width: box.width, height: box.height, draggable: false, connectable: false, selected: n.id === selected, ariaLabel: describe(view, n.id) };
+      if (n.kind === 'layer') {
+        const layer = layers.get(n.ref);
+        if (!layer) continue;
+        out.push({ ...common, type: 'layer', parentId: n.parent, data: { layer, colorIndex: colorOf.get(layer.processor) ?? 0 } });
+      } else if (n.kind === 'group') {
+        const block = view.blocks.find((b) => b.name === n.ref);
+        if (!block) continue;
+        const mine = view.layers.filter((l) => l.block === block.name);
+        const procs = new Set(mine.map((l) => l.processor));
+        out.push({
+          ...common,
+          type: 'group',
+          zIndex: -1,
+          data: {
+            block,
+            collapsed: !!n.collapsed,
+            layerCount: mine.length,
+            params: mine.reduce((a, l) => a + l.params, 0),
+            latencyMs: mine.reduce((a, l) => a + l.latencyMs, 0),
+            colorIndex: procs.size === 1 ? colorOf.get([...procs][0]) : undefined,
+            onToggle,
+          },
+        });
+      } else if (n.kind === 'features') {
+        out.push({ ...common, type: 'features', data: { features: view.features, colorIndex: view.features.processor ? colorOf.get(view.features.processor) : undefined } });
+      } else {
+        out.push({ ...common, type: 'input', selectable: false, data: { text: view.features.input } });
+      }
+    }
+    return out;
+  }, [current, view, layers, colorOf, selected, onToggle]);
+
+  const edges = useMemo<Edge[]>(() => {
+    if (!current) return [];
+    const present = new Set(nodes.map((n) => n.id));
+    return current.model.edges
+      .filter((e) => present.has(e.source) && present.has(e.target))
+      .map((e) => ({
+        id: e.id,
+        source: e.source,
+        target: e.target,
+        label: e.label,
+        className: 'sense-edge',
+        labelBgPadding: [4, 2] as [number, number],
+        labelBgBorderRadius: 3,
+        ariaLabel: `tensor ${e.label} from ${e.source} to ${e.target}`,
+        focusable: false,
+        selectable: false,
+      }));
+  }, [current, nodes]);
+
+  // Refit only when the pipeline's structure changed (not on numbers, not on collapsing).
+  useEffect(() => {
+    if (!current || fittedStructure.current === current.model.structureKey) return;
+    fittedStructure.current = current.model.structureKey;
+    requestAnimationFrame(() => void flow.fitView({ padding: 0.12, maxZoom: 1.1 }));
+  }, [current, flow]);
+
+  const absolute = useCallback(
+    (id: string): Box | undefined => {
+      if (!current) return undefined;
+      const box = current.boxes.get(id);
+      if (!box) return undefined;
+      const parent = current.model.nodes.find((n) => n.id === id)?.parent;
+      const pb = parent ? current.boxes.get(parent) : undefined;
+      return pb ? { ...box, x: box.x + pb.x, y: box.y + pb.y } : box;
+    },
+    [current],
+  );
+
+  // Bring a selection made elsewhere (the text cursor, the keyboard) into view.
+  useEffect(() => {
+    if (!selected || !wrapper.current) return;
+    const box = absolute(selected);
+    if (!box) return;
+    const { x, y, zoom } = flow.getViewport();
+    const rect = wrapper.current.getBoundingClientRect();
+    const left = box.x * zoom + x;
+    const top = box.y * zoom + y;
+    if (left < 0 || top < 0 || left + box.width * zoom > rect.width || top + box.height * zoom > rect.height) {
+      void flow.setCenter(box.x + box.width / 2, box.y + box.height / 2, { zoom, duration: 150 });
+    }
+  }, [selected, absolute, flow]);
+
+  const onKeyDown = (e: KeyboardEvent<HTMLDivElement>): void => {
+    if (!current) return;
+    const navigable = nodes.filter((n) => n.type !== 'input' && !(n.type === 'group' && !(n.data as { collapsed: boolean }).collapsed));
+    if (e.key === 'Escape') {
+      onSelect(null, false);
+      e.preventDefault();
+      return;
+    }
+    if (e.key === 'Enter' && selected) {
+      onSelect(selected, true);
+      e.preventDefault();
+      return;
+    }
+    if (e.key === ' ' && selected) {
+      const layer = layers.get(selected);
+      const block = layer ? layer.block : selected.startsWith('block:') ? selected.slice(6) : undefined;
+      if (block) {
+        onToggle(block);
+        if (layer) onSelect(groupId(block), false);
+      }
+      e.preventDefault();
+      return;
+    }
+    const dir = { ArrowDown: [0, 1], ArrowUp: [0, -1], ArrowRight: [1, 0], ArrowLeft: [-1, 0] }[e.key];
+    if (!dir) return;
+    e.preventDefault();
+    const centre = (id: string): [number, number] | undefined => {
+      const b = absolute(id);
+      return b ? [b.x + b.width / 2, b.y + b.height / 2] : undefined;
+    };
+    const from = selected ? centre(selected) : undefined;
+    if (!from) {
+      const first = navigable.find((n) => n.type === 'layer') ?? navigable[0];
+      if (first) onSelect(first.id, false);
+      return;
+    }
+    let best: string | undefined;
+    let bestScore = Infinity;
+    for (const n of navigable) {
+      if (n.id === selected) continue;
+      const c = centre(n.id);
+      if (!c) continue;
+      const along = (c[0] - from[0]) * dir[0] + (c[1] - from[1]) * dir[1];
+      if (along <= 1) continue;
+      const across = Math.abs((c[0] - from[0]) * dir[1] + (c[1] - from[1]) * dir[0]);
+      const score = along + 2 * across;
+      if (score < bestScore) {
+        bestScore = score;
+        best = n.id;
+      }
+    }
+    if (best) onSelect(best, false);
+  };
+
+  return (
+    <div
+      ref={wrapper}
+      className="sense-graph"
+      tabIndex={0}
+      role="application"
+      aria-roledescription="pipeline graph"
+      aria-label={`Graph of pipeline ${view.pipeline}. Arrow keys move between layers, Enter shows the layer in the text, Space collapses its block.`}
+      onKeyDown={onKeyDown}
+    >
+      <ReactFlow<StudioNode, Edge>
+        nodes={nodes}
+        edges={edges}
+        nodeTypes={nodeTypes}
+        nodesDraggable={false}
+        nodesConnectable={false}
+        nodesFocusable={false}
+        edgesFocusable={false}
+        elementsSelectable
+        disableKeyboardA11y
+        minZoom={0.05}
+        maxZoom={2.5}
+        proOptions={{ hideAttribution: true }}
+        onNodeClick={(_, node) => {
+          if (node.type === 'input') return;
+          onSelect(node.id, true);
+          wrapper.current?.focus({ preventScroll: true });
+        }}
+        onPaneClick={() => onSelect(null, false)}
+      >
+        <Background gap={24} size={1} />
+        <Controls showInteractive={false} />
+        <MiniMap pannable zoomable ariaLabel="Overview of the graph" nodeClassName={(n) => `sense-minimap-${n.type ?? 'node'}`} />
+      </ReactFlow>
+      <div className="sense-sr-only" aria-live="polite">
+        {selected ? describe(view, selected) : ''}
+      </div>
+      {laying ? (
+        <div className="sense-laying" role="status">
+          <i className="codicon codicon-loading codicon-modifier-spin" aria-hidden="true" /> Laying out…
+        </div>
+      ) : null}
+    </div>
+  );
+}

@@ -1,0 +1,169 @@
+/**
+ * React Flow node types of the graph editor: the input, the feature front end, a layer,
+ * and a block group (a shared block or a head) that collapses.
+ */
+import { memo } from 'react';
+import { Handle, Position, type Node, type NodeProps } from '@xyflow/react';
+import type { BlockView, FeaturesView, LayerView } from '../protocol';
+import { formatCompression, formatCount, formatMs, formatShape } from '../format';
+
+/** Data of a layer node. */
+export type LayerNodeData = { layer: LayerView; colorIndex: number };
+/** Data of a block group node. */
+export type GroupNodeData = {
+  block: BlockView;
+  collapsed: boolean;
+  layerCount: number;
+  params: number;
+  latencyMs: number;
+  colorIndex?: number;
+  onToggle: (block: string) => void;
+};
+/** Data of the features node. */
+export type FeaturesNodeData = { features: FeaturesView; colorIndex?: number };
+/** Data of the input node. */
+export type InputNodeData = { text: string };
+
+/** A layer node. */
+export type LayerNode = Node<LayerNodeData, 'layer'>;
+/** A block group node. */
+export type GroupNode = Node<GroupNodeData, 'group'>;
+/** The features node. */
+export type FeaturesNode = Node<FeaturesNodeData, 'features'>;
+/** The input node. */
+export type InputNode = Node<InputNodeData, 'input'>;
+/** Any node of the graph editor. */
+export type StudioNode = LayerNode | GroupNode | FeaturesNode | InputNode;
+
+const KIND_ICON: Record<string, string> = {
+  dense: 'symbol-field',
+  conv1d: 'symbol-array',
+  conv2d: 'symbol-array',
+  maxpool: 'fold-down',
+  avgpool: 'fold-down',
+  batchnorm: 'symbol-operator',
+  dropout: 'filter',
+  flatten: 'list-flat',
+  gru: 'sync',
+  lstm: 'sync',
+  activation: 'pulse',
+};
+
+function handles() {
+  return (
+    <>
+      <Handle type="target" position={Position.Top} isConnectable={false} />
+      <Handle type="source" position={Position.Bottom} isConnectable={false} />
+    </>
+  );
+}
+
+function DiagnosticsBadge({ layer }: { layer: LayerView }) {
+  if (layer.diagnostics.length === 0) return null;
+  const worst = layer.diagnostics.some((d) => d.severity === 'error') ? 'error' : layer.diagnostics.some((d) => d.severity === 'warning') ? 'warning' : 'info';
+  const text = layer.diagnostics.map((d) => `${d.severity} ${d.code}: ${d.message}`).join('\n');
+  return (
+    <span className={`sense-diag sense-diag-${worst}`} title={text} aria-label={`${layer.diagnostics.length} ${worst === 'info' ? 'notes' : worst + 's'}: ${text}`}>
+      <i className={`codicon codicon-${worst}`} aria-hidden="true" />
+      {layer.diagnostics.length}
+    </span>
+  );
+}
+
+/** A layer: kind, output shape, parameters, MACs, processor (colour) and estimated latency. */
+export const LayerNodeView = memo(function LayerNodeView({ data, selected }: NodeProps<LayerNode>) {
+  const l = data.layer;
+  return (
+    <div className={`sense-node sense-layer proc-${data.colorIndex}${selected ? ' is-selected' : ''}${l.compression ? ' is-compressed' : ''}`} data-layer-id={l.id} title={`${l.id}: ${l.kind}`}>
+      {handles()}
+      <div className="sense-node-head">
+        <i className={`codicon codicon-${KIND_ICON[l.kind] ?? 'circle-outline'}`} aria-hidden="true" />
+        <span className="sense-kind">
+          {l.kind}
+          {l.activation && l.kind !== 'activation' ? ` · ${l.activation}` : l.kind === 'activation' && l.activation ? ` ${l.activation}` : ''}
+        </span>
+        <span className="sense-id">{l.name ?? l.id}</span>
+        <DiagnosticsBadge layer={l} />
+      </div>
+      <div className="sense-node-row">
+        <span className="sense-shape" title="output shape">→ {formatShape(l.outputShape)}</span>
+        {l.compression ? <span className="sense-compression" title="compressed by a compress line">{formatCompression(l.compression)}</span> : null}
+      </div>
+      <div className="sense-node-row sense-muted">
+        <span title="parameters">{formatCount(l.params)} params</span>
+        <span title="multiply-accumulates per inference">{formatCount(l.macs)} MACs</span>
+      </div>
+      <div className="sense-node-row">
+        <span className="sense-proc-chip">{l.processor}</span>
+        <span className="sense-latency" title="estimated latency on its processor">{formatMs(l.latencyMs)}</span>
+      </div>
+    </div>
+  );
+});
+
+/** A shared block or head: a frame around its layers, or one box when collapsed. */
+export const GroupNodeView = memo(function GroupNodeView({ data, selected }: NodeProps<GroupNode>) {
+  const b = data.block;
+  return (
+    <div className={`sense-group sense-group-is-${b.kind}${data.collapsed ? ' is-collapsed' : ''}${selected ? ' is-selected' : ''}${data.colorIndex !== undefined ? ` proc-${data.colorIndex}` : ''}`} data-block={b.name}>
+      {handles()}
+      <div className="sense-group-head">
+        <button
+          type="button"
+          className="sense-icon-button nodrag nopan"
+          aria-label={`${data.collapsed ? 'Expand' : 'Collapse'} ${b.kind === 'head' ? 'head' : 'block'} ${b.name}`}
+          aria-expanded={!data.collapsed}
+          onClick={(e) => {
+            e.stopPropagation();
+            data.onToggle(b.name);
+          }}
+        >
+          <i className={`codicon codicon-chevron-${data.collapsed ? 'right' : 'down'}`} aria-hidden="true" />
+        </button>
+        <span className="sense-group-kind">{b.kind === 'head' ? 'head' : 'shared'}</span>
+        <span className="sense-group-name">{b.name}</span>
+        {b.labels ? <span className="sense-muted" title={b.labels.join(', ')}>{b.labels.length} labels</span> : null}
+      </div>
+      {data.collapsed ? (
+        <div className="sense-node-row sense-muted sense-group-summary">
+          <span>{data.layerCount} layers</span>
+          <span>{formatCount(data.params)} params</span>
+          <span>{formatMs(data.latencyMs)}</span>
+        </div>
+      ) : null}
+    </div>
+  );
+});
+
+/** The feature front end: its steps and output shape. */
+export const FeaturesNodeView = memo(function FeaturesNodeView({ data, selected }: NodeProps<FeaturesNode>) {
+  const f = data.features;
+  return (
+    <div className={`sense-node sense-features${selected ? ' is-selected' : ''}${data.colorIndex !== undefined ? ` proc-${data.colorIndex}` : ''}`}>
+      {handles()}
+      <div className="sense-node-head">
+        <i className="codicon codicon-graph-line" aria-hidden="true" />
+        <span className="sense-kind">features</span>
+        <span className="sense-id">→ {formatShape(f.outputShape)}</span>
+      </div>
+      <ul className="sense-steps">
+        {f.steps.slice(0, 8).map((s, i) => (
+          <li key={i}>{s}</li>
+        ))}
+      </ul>
+    </div>
+  );
+});
+
+/** The sensor input. */
+export const InputNodeView = memo(function InputNodeView({ data }: NodeProps<InputNode>) {
+  return (
+    <div className="sense-node sense-input">
+      <Handle type="source" position={Position.Bottom} isConnectable={false} />
+      <i className="codicon codicon-mic" aria-hidden="true" /> <span>{data.text}</span>
+    </div>
+  );
+});
+
+/** The node types, defined once outside any component as React Flow requires. */
+export const nodeTypes = { layer: LayerNodeView, group: GroupNodeView, features: FeaturesNodeView, input: InputNodeView };

@@ -1,0 +1,249 @@
+/**
+ * The mock host's stand-in for the engine, used only by the mock host page, the webview
+ * tests and the webview benchmark. It is NOT the cost model of DESIGN.md: latency is
+ * `overheadMs + macs / computeMacsPerS` and energy `activePowerMw x latency`, with a
+ * greedy list schedule for the makespan. The engine's estimate replaces all of this in
+ * the real extension; these figures only need to be plausible and to move when the user
+ * compresses or places a layer, so the webview can be exercised end to end.
+ */
+import type { CompressionMethod, LayerCost, LayerView, ProcessorView, TimelineEntry, ViewState } from '../protocol';
+
+/** Figures of one processor the mock cost formula needs (from the device catalog). */
+export interface MockProcessor {
+  name: string;
+  computeMacsPerS: number;
+  activePowerMw: number;
+  overheadMs: number;
+  memoryBytes: number;
+}
+
+/** A mock device: processors, battery, and the pipeline's hop (one inference per hop). */
+export interface MockDevice {
+  processors: MockProcessor[];
+  batteryMah?: number;
+  batteryVoltageV?: number;
+  hopS: number;
+}
+
+/** Shape of the fixture files: the state plus what the mock needs to recompute it. */
+export interface MockFixture {
+  /** Says how the figures were made, so nobody mistakes them for engine output. */
+  note: string;
+  state: ViewState;
+  device: MockDevice;
+  /** Parameters and MACs of every compressible layer before compression. */
+  dense: Record<string, { params: number; macs: number }>;
+}
+
+/** Weight matrix (out x in) of a dense or conv layer, from its shapes; undefined for other kinds. */
+export function weightMatrix(layer: Pick<LayerView, 'kind' | 'inputShape' | 'outputShape'>): [number, number] | undefined {
+  const inputs = layer.inputShape.reduce((a, b) => a * b, 1);
+  if (layer.kind === 'dense') return [layer.outputShape[0] ?? 1, layer.inputShape[layer.inputShape.length - 1] ?? inputs];
+  if (layer.kind === 'conv1d' || layer.kind === 'conv2d') {
+    // Kernel size is not in the view model; the mock assumes 3 (x 3) kernels.
+    const k = layer.kind === 'conv1d' ? 3 : 9;
+    return [layer.outputShape[0] ?? 1, (layer.inputShape[0] ?? 1) * k];
+  }
+  return undefined;
+}
+
+/** Parameters and MACs of a dense layer (out x in, with bias) under a compression method. */
+export function compressedCounts(out: number, inp: number, positions: number, method: CompressionMethod | undefined): { params: number; macs: number } {
+  const dense = out * inp;
+  let weights = dense;
+  if (method?.kind === 'svd' && method.criterion === 'rank') weights = Math.min(dense, method.rank * (out + inp));
+  else if (method?.kind === 'svd') weights = Math.round(dense * (method.criterion === 'energy' ? method.fraction : 1 - method.fraction) * 0.5);
+  else if (method?.kind === 'sparse') weights = Math.min(dense, out * method.atoms + method.nonzeros * inp * 2);
+  // int8 keeps the count of weights (it changes their bytes, not their number).
+  return { params: weights + out, macs: weights * positions };
+}
+
+/** A synthetic singular-value spectrum: a power law with a noise floor, seeded by the layer id. */
+export function syntheticSpectrum(layerId: string, size: number): number[] {
+  let seed = 0;
+  for (const ch of layerId) seed = (seed * 31 + ch.charCodeAt(0)) >>> 0;
+  const values: number[] = [];
+  for (let i = 0; i < size; i++) {
+    seed = (seed * 1664525 + 1013904223) >>> 0;
+    const jitter = 1 + 0.05 * (seed / 2 ** 32 - 0.5);
+    values.push((40 * (i + 1) ** -0.9 + 0.15) * jitter);
+  }
+  return values.sort((a, b) => b - a);
+}
+
+/** Relative Frobenius error and retained energy of a rank-k truncation of a spectrum. */
+export function truncationError(values: number[], rank: number): { error: number; retained: number } {
+  let total = 0;
+  let kept = 0;
+  values.forEach((v, i) => {
+    total += v * v;
+    if (i < rank) kept += v * v;
+  });
+  if (total === 0) return { error: 0, retained: 1 };
+  return { error: Math.sqrt(Math.max(0, total - kept) / total), retained: kept / total };
+}
+
+function layerCost(device: MockDevice, processor: string, macs: number): { latencyMs: number; energyMj: number } {
+  const p = device.processors.find((x) => x.name === processor) ?? device.processors[0];
+  const latencyMs = p.overheadMs + (macs / p.computeMacsPerS) * 1000;
+  // mW x ms = µJ; / 1000 = mJ.
+  return { latencyMs, energyMj: (p.activePowerMw * latencyMs) / 1000 };
+}
+
+/** The cost of one layer before and after a candidate compression (the `compressionPreview` figures). */
+export function previewCost(fixture: MockFixture, layer: LayerView, method: CompressionMethod): { before: LayerCost; after: LayerCost; error: number; retained?: number } {
+  const matrix = weightMatrix(layer);
+  const before: LayerCost = { params: layer.params, macs: layer.macs, latencyMs: layer.latencyMs, energyMj: layer.energyMj };
+  if (!matrix) return { before, after: before, error: 0 };
+  const [out, inp] = matrix;
+  const base = fixture.dense[layer.id] ?? { params: layer.params, macs: layer.macs };
+  const positions = Math.max(1, Math.round(base.macs / (out * inp)));
+  const counts = compressedCounts(out, inp, positions, method);
+  const cost = layerCost(fixture.device, layer.processor, counts.macs);
+  let error = 0;
+  let retained: number | undefined;
+  if (method.kind === 'svd') {
+    const spectrum = syntheticSpectrum(layer.id, Math.min(out, inp));
+    const rank = method.criterion === 'rank' ? method.rank : Math.round(Math.min(out, inp) * (method.criterion === 'energy' ? method.fraction : 1 - method.fraction));
+    ({ error, retained } = truncationError(spectrum, rank));
+  } else if (method.kind === 'sparse') error = Math.min(1, 0.5 / Math.sqrt(method.nonzeros));
+  else error = 0.004;
+  const int8Factor = method.kind === 'int8' ? 0.6 : 1;
+  return {
+    before,
+    after: { params: counts.params, macs: counts.macs, latencyMs: cost.latencyMs * int8Factor, energyMj: cost.energyMj * int8Factor },
+    error,
+    retained,
+  };
+}
+
+/**
+ * Recomputes every layer's latency and energy, the processor bars, the schedule and the
+ * totals of a state after a change of compression or placement, with the mock formula.
+ */
+export function recompute(state: ViewState, device: MockDevice, dense: MockFixture['dense']): ViewState {
+  const layers = state.layers.map((l) => {
+    const matrix = weightMatrix(l);
+    let params = l.params;
+    let macs = l.macs;
+    const base = dense[l.id];
+    if (matrix && base) {
+      const [out, inp] = matrix;
+      const c = compressedCounts(out, inp, Math.max(1, Math.round(base.macs / (out * inp))), l.compression);
+      params = c.params;
+      macs = c.macs;
+    }
+    const cost = layerCost(device, l.processor, macs);
+    const int8Factor = l.compression?.kind === 'int8' ? 0.6 : 1;
+    return { ...l, params, macs, latencyMs: cost.latencyMs * int8Factor, energyMj: cost.energyMj * int8Factor };
+  });
+  // Greedy list schedule: blocks in source order, a layer starts when its predecessor
+  // is done and its processor is free; a block starts when the block it reads from ends.
+  const free = new Map<string, number>();
+  const blockEnd = new Map<string, number>();
+  const featuresEnd = state.features.latencyMs ?? 0;
+  const timeline: TimelineEntry[] = [];
+  if (state.features.processor && featuresEnd > 0) {
+    timeline.push({ processor: state.features.processor, startMs: 0, endMs: featuresEnd, opId: 'features' });
+    free.set(state.features.processor, featuresEnd);
+  }
+  for (const block of state.blocks) {
+    let t = block.from ? blockEnd.get(block.from) ?? featuresEnd : featuresEnd;
+    for (const l of layers.filter((x) => x.block === block.name)) {
+      const start = Math.max(t, free.get(l.processor) ?? 0);
+      const end = start + l.latencyMs;
+      timeline.push({ processor: l.processor, startMs: start, endMs: end, opId: l.id });
+      free.set(l.processor, end);
+      t = end;
+    }
+    blockEnd.set(block.name, t);
+  }
+  const processors: ProcessorView[] = state.target.processors.map((p) => {
+    const mine = layers.filter((l) => l.processor === p.name);
+    return {
+      ...p,
+      latencyMs: mine.reduce((a, l) => a + l.latencyMs, 0) + (state.features.processor === p.name ? featuresEnd : 0),
+      energyMj: mine.reduce((a, l) => a + l.energyMj, 0) + (state.features.processor === p.name ? state.features.energyMj ?? 0 : 0),
+      memoryBytes: mine.reduce((a, l) => a + l.params * (l.compression?.kind === 'int8' ? 1 : 4) + l.outputShape.reduce((x, y) => x * y, 4), 0),
+    };
+  });
+  const energy = processors.reduce((a, p) => a + p.energyMj, 0);
+  const makespan = timeline.reduce((a, t) => Math.max(a, t.endMs), 0);
+  let batteryLifeHours: number | undefined;
+  if (device.batteryMah && device.batteryVoltageV && energy > 0) {
+    const batteryJ = device.batteryMah * 3.6 * device.batteryVoltageV;
+    batteryLifeHours = batteryJ / ((energy / 1000) * (3600 / device.hopS));
+  }
+  return {
+    ...state,
+    layers,
+    timeline,
+    target: { ...state.target, processors },
+    totals: {
+      ...state.totals,
+      endToEndLatencyMs: makespan,
+      energyPerInferenceMj: energy,
+      batteryLifeHours,
+      params: layers.reduce((a, l) => a + l.params, 0),
+      macs: layers.reduce((a, l) => a + l.macs, 0),
+    },
+  };
+}
+
+/**
+ * A synthetic pipeline of `layerCount` dense layers for benchmarks: one shared block
+ * and `heads` heads reading from it, on a three-processor device. `prefix` makes the
+ * ids of each generated state distinct, so every one needs a fresh layout.
+ */
+export function syntheticFixture(layerCount: number, heads = 4, prefix = 'b'): MockFixture {
+  const device: MockDevice = {
+    processors: [
+      { name: 'cpu', computeMacsPerS: 6e9, activePowerMw: 1800, overheadMs: 0.01, memoryBytes: 1.5 * 2 ** 30 },
+      { name: 'gpu', computeMacsPerS: 26e9, activePowerMw: 1500, overheadMs: 0.25, memoryBytes: 2 ** 30 },
+      { name: 'dsp', computeMacsPerS: 1.6e9, activePowerMw: 180, overheadMs: 0.05, memoryBytes: 16 * 2 ** 20 },
+    ],
+    batteryMah: 2300,
+    batteryVoltageV: 3.8,
+    hopS: 1,
+  };
+  const perBlock = Math.ceil(layerCount / (heads + 1));
+  const blocks: ViewState['blocks'] = [{ name: `${prefix}shared`, kind: 'shared' }];
+  for (let h = 0; h < heads; h++) blocks.push({ name: `${prefix}head${h}`, kind: 'head', from: `${prefix}shared`, labels: ['a', 'b', 'c'] });
+  const layers: LayerView[] = [];
+  const edges: ViewState['edges'] = [{ id: 'input->features', source: 'input', target: 'features', shape: [16000] }];
+  const dense: MockFixture['dense'] = {};
+  let line = 10;
+  let made = 0;
+  for (const block of blocks) {
+    let width = block.kind === 'shared' ? 512 : 256;
+    let previous = block.kind === 'shared' ? 'features' : layers.filter((l) => l.block === block.from).at(-1)!.id;
+    let inWidth = block.kind === 'shared' ? 640 : 256;
+    for (let i = 1; i <= perBlock && made < layerCount; i++, made++) {
+      const last = i === perBlock || made === layerCount - 1;
+      const out = block.kind === 'head' && last ? 3 : width;
+      const id = `${block.name}.${i}`;
+      const params = out * inWidth + out;
+      dense[id] = { params, macs: params - out };
+      layers.push({
+        id, block: block.name, index: i, kind: 'dense', activation: last && block.kind === 'head' ? 'softmax' : 'relu',
+        inputShape: [inWidth], outputShape: [out], params, macs: params - out,
+        processor: device.processors[(made >> 4) % 3].name, latencyMs: 0, energyMj: 0, compressible: true,
+        diagnostics: [], range: { start: { line, character: 4 }, end: { line, character: 18 } },
+      });
+      edges.push({ id: `${previous}->${id}`, source: previous, target: id, shape: [inWidth] });
+      previous = id;
+      inWidth = out;
+      line++;
+      width = width === 512 ? 512 : 256;
+    }
+  }
+  const state: ViewState = {
+    pipeline: `${prefix}Synthetic`, documentVersion: 1,
+    target: { name: 'snapdragon800', processors: device.processors.map((p, i) => ({ name: p.name, colorIndex: i, memoryLimitBytes: p.memoryBytes, memoryBytes: 0, latencyMs: 0, energyMj: 0 })) },
+    features: { input: 'audio 16 kHz, 1 s window', inputShape: [16000], steps: ['frames 25 ms hop 10 ms', 'logmel 40 bands', 'stack 16'], outputShape: [640], processor: 'cpu', latencyMs: 0.7, energyMj: 1.26 },
+    blocks, layers, edges,
+    totals: { endToEndLatencyMs: 0, energyPerInferenceMj: 0 },
+    timeline: [], optimize: { alpha: 0.7, beta: 0.3 },
+  };
+  return { note: 'synthetic benchmark pipeline; mock cost formula (webview/mock/mock-model.ts), not the engine', state: recompute(state, device, dense), device, dense };
+}
