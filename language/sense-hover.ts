@@ -5,7 +5,7 @@
  * pipeline show their totals; devices and processors their figures with sources;
  * quantities their value in base units.
  */
-import { AstUtils, CstUtils, type AstNode, type CstNode, type LangiumDocument } from 'langium';
+import { AstUtils, CstUtils, GrammarAST, type AstNode, type CstNode, type LangiumDocument } from 'langium';
 import type { HoverProvider } from 'langium/lsp';
 import type { Hover, HoverParams } from 'vscode-languageserver-protocol';
 import * as ast from './generated/ast';
@@ -62,10 +62,19 @@ export function layerOfRef(ref: ast.LayerRef): ast.Layer | undefined {
   return undefined;
 }
 
+/**
+ * The AST property a leaf fills (`block` in `encoder.2`, `name` in `head place`),
+ * looking through data type rules such as BlockName.
+ */
+export function featureOf(leaf: CstNode): string | undefined {
+  const node = CstUtils.getDatatypeNode(leaf) ?? leaf;
+  return AstUtils.getContainerOfType(node.grammarSource, GrammarAST.isAssignment)?.feature;
+}
+
 /** Classifies what the leaf `leaf` stands for, following references to their declarations. */
 export function hoverTargetOf(leaf: CstNode): HoverTarget | undefined {
   const node = leaf.astNode;
-  const feature = (leaf.grammarSource as { $container?: { feature?: string } } | undefined)?.$container?.feature;
+  const feature = featureOf(leaf);
   if (ast.isLayerRef(node)) {
     if (feature === 'block') return node.block.ref ? { kind: 'block', node: node.block.ref } : undefined;
     const layer = layerOfRef(node);

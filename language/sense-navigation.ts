@@ -5,18 +5,18 @@
  * part changes), and refuses names the lexer would not read as a name and the
  * read-only built-in devices.
  */
-import { AstUtils, CstUtils, GrammarAST, type CstNode, type LangiumDocument } from 'langium';
+import { AstUtils, CstUtils, GrammarAST, type AstNode, type CstNode, type LangiumDocument } from 'langium';
 import { DefaultDefinitionProvider, DefaultRenameProvider, type LangiumServices } from 'langium/lsp';
 import { LocationLink, type DefinitionParams, type Range, type RenameParams, type TextDocumentPositionParams, type WorkspaceEdit } from 'vscode-languageserver-protocol';
 import * as ast from './generated/ast';
 import { BUILTIN_DEVICES_URI } from './builtin-devices';
-import { layerOfRef } from './sense-hover';
+import { featureOf, layerOfRef } from './sense-hover';
 
 /** Go to definition, plus positional layer references (`encoder.2`). */
 export class SenseDefinitionProvider extends DefaultDefinitionProvider {
   protected override collectLocationLinks(source: CstNode, params: DefinitionParams): LocationLink[] | undefined {
     const node = source.astNode;
-    const feature = AstUtils.getContainerOfType(source.grammarSource, GrammarAST.isAssignment)?.feature;
+    const feature = featureOf(source);
     if (ast.isLayerRef(node) && feature === 'index') {
       const layer = layerOfRef(node);
       const target = layer?.$cstNode;
@@ -35,9 +35,13 @@ const NAME = /^[_a-zA-Z]\w*$/;
 /** Rename with name checks and the built-in devices protected. */
 export class SenseRenameProvider extends DefaultRenameProvider {
   private readonly keywords: ReadonlySet<string>;
+  private readonly softKeywords: ReadonlySet<string>;
 
   constructor(services: LangiumServices) {
     super(services);
+    // Keywords the BlockName rule accepts as names (`head place`) are not reserved for blocks and layers.
+    const nameRule = services.Grammar.rules.find((r) => r.name === 'BlockName');
+    this.softKeywords = new Set(nameRule ? AstUtils.streamAllContents(nameRule).filter(GrammarAST.isKeyword).map((k) => k.value) : []);
     this.keywords = new Set(
       AstUtils.streamAllContents(services.Grammar)
         .filter(GrammarAST.isKeyword)
@@ -46,17 +50,18 @@ export class SenseRenameProvider extends DefaultRenameProvider {
   }
 
   /** Why `newName` cannot be a name, or undefined when it can. */
-  invalidNameReason(newName: string): string | undefined {
+  invalidNameReason(newName: string, target?: AstNode): string | undefined {
     if (!NAME.test(newName)) return `'${newName}' is not a name: use letters, digits and _ and start with a letter or _.`;
-    if (this.keywords.has(newName)) return `'${newName}' is a keyword of the language and cannot be a name.`;
+    const soft = target !== undefined && (ast.isShared(target) || ast.isHead(target) || ast.isLayer(target)) && this.softKeywords.has(newName);
+    if (this.keywords.has(newName) && !soft) return `'${newName}' is a keyword of the language and cannot be a name here.`;
     return undefined;
   }
 
   override async rename(document: LangiumDocument, params: RenameParams): Promise<WorkspaceEdit | undefined> {
-    const reason = this.invalidNameReason(params.newName);
-    if (reason) throw new Error(reason);
     const target = this.declarationAt(document, params.position);
     if (!target) return undefined;
+    const reason = this.invalidNameReason(params.newName, target);
+    if (reason) throw new Error(reason);
     if (AstUtils.getDocument(target).uri.toString() === BUILTIN_DEVICES_URI) {
       throw new Error(`'${(target as { name?: string }).name}' is part of the built-in device catalog and cannot be renamed; declare your own device to change it.`);
     }

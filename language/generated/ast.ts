@@ -178,6 +178,12 @@ export function isBlock(item: unknown): item is Block {
     return reflection.isInstance(item, Block.$type);
 }
 
+export type BlockName = 'energy' | 'error' | 'latency' | 'memory' | 'place' | 'power' | 'range' | 'rate' | 'size' | 'source' | 'window' | string;
+
+export function isBlockName(item: unknown): item is BlockName {
+    return item === 'place' || item === 'energy' || item === 'latency' || item === 'power' || item === 'memory' || item === 'range' || item === 'error' || item === 'rate' || item === 'window' || item === 'size' || item === 'source' || (typeof item === 'string' && (/[_a-zA-Z][\w]*/.test(item)));
+}
+
 export interface Compress extends langium.AstNode {
     readonly $container: Pipeline;
     readonly $type: 'Compress';
@@ -310,7 +316,7 @@ export interface Head extends langium.AstNode {
     from?: langium.Reference<Shared>;
     labels: Array<Labels>;
     layers: Array<Layer>;
-    name: string;
+    name: BlockName;
 }
 
 export const Head = {
@@ -395,7 +401,7 @@ export interface Layer extends langium.AstNode {
     kernel?: number;
     kernelWidth?: number;
     kind: 'avgpool' | 'batchnorm' | 'conv1d' | 'conv2d' | 'dense' | 'dropout' | 'flatten' | 'gru' | 'lstm' | 'maxpool' | Activation;
-    name?: string;
+    name?: BlockName;
     padding?: Padding;
     rate?: number;
     sequences: boolean;
@@ -767,7 +773,7 @@ export interface Shared extends langium.AstNode {
     readonly $type: 'Shared';
     from?: langium.Reference<Shared>;
     layers: Array<Layer>;
-    name: string;
+    name: BlockName;
 }
 
 export const Shared = {

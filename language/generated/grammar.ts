@@ -38,7 +38,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@41"
+                "$ref": "#/rules@42"
               },
               "arguments": []
             }
@@ -66,7 +66,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@56"
+                "$ref": "#/rules@57"
               },
               "arguments": []
             }
@@ -121,7 +121,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@31"
+                    "$ref": "#/rules@32"
                   },
                   "arguments": []
                 }
@@ -133,7 +133,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@32"
+                    "$ref": "#/rules@33"
                   },
                   "arguments": []
                 }
@@ -145,7 +145,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@33"
+                    "$ref": "#/rules@34"
                   },
                   "arguments": []
                 }
@@ -157,7 +157,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@39"
+                    "$ref": "#/rules@40"
                   },
                   "arguments": []
                 }
@@ -169,7 +169,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@40"
+                    "$ref": "#/rules@41"
                   },
                   "arguments": []
                 }
@@ -319,7 +319,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@53"
+                "$ref": "#/rules@54"
               },
               "arguments": []
             }
@@ -380,7 +380,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@57"
+                "$ref": "#/rules@58"
               },
               "arguments": []
             }
@@ -396,7 +396,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@57"
+                "$ref": "#/rules@58"
               },
               "arguments": []
             }
@@ -668,7 +668,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@53"
+                "$ref": "#/rules@54"
               },
               "arguments": []
             }
@@ -696,7 +696,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@53"
+                "$ref": "#/rules@54"
               },
               "arguments": []
             }
@@ -712,7 +712,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@53"
+                "$ref": "#/rules@54"
               },
               "arguments": []
             }
@@ -731,7 +731,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@57"
+                    "$ref": "#/rules@58"
                   },
                   "arguments": []
                 }
@@ -762,7 +762,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@57"
+                "$ref": "#/rules@58"
               },
               "arguments": []
             }
@@ -785,7 +785,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@53"
+                    "$ref": "#/rules@54"
                   },
                   "arguments": []
                 }
@@ -807,7 +807,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@53"
+                    "$ref": "#/rules@54"
                   },
                   "arguments": []
                 }
@@ -838,7 +838,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@57"
+                "$ref": "#/rules@58"
               },
               "arguments": []
             }
@@ -857,7 +857,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@57"
+                    "$ref": "#/rules@58"
                   },
                   "arguments": []
                 }
@@ -883,7 +883,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@57"
+                    "$ref": "#/rules@58"
                   },
                   "arguments": []
                 }
@@ -914,7 +914,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@57"
+                "$ref": "#/rules@58"
               },
               "arguments": []
             }
@@ -1038,7 +1038,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@57"
+                "$ref": "#/rules@58"
               },
               "arguments": []
             }
@@ -1149,7 +1149,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@56"
+                "$ref": "#/rules@26"
               },
               "arguments": []
             }
@@ -1173,7 +1173,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                   "terminal": {
                     "$type": "RuleCall",
                     "rule": {
-                      "$ref": "#/rules@56"
+                      "$ref": "#/rules@26"
                     },
                     "arguments": []
                   },
@@ -1195,7 +1195,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@28"
+                "$ref": "#/rules@29"
               },
               "arguments": []
             },
@@ -1228,7 +1228,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@56"
+                "$ref": "#/rules@26"
               },
               "arguments": []
             }
@@ -1252,7 +1252,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                   "terminal": {
                     "$type": "RuleCall",
                     "rule": {
-                      "$ref": "#/rules@56"
+                      "$ref": "#/rules@26"
                     },
                     "arguments": []
                   },
@@ -1277,7 +1277,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@28"
+                    "$ref": "#/rules@29"
                   },
                   "arguments": []
                 }
@@ -1289,7 +1289,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@26"
+                    "$ref": "#/rules@27"
                   },
                   "arguments": []
                 }
@@ -1300,6 +1300,70 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
           {
             "$type": "Keyword",
             "value": "}"
+          }
+        ]
+      },
+      "entry": false,
+      "fragment": false,
+      "parameters": []
+    },
+    {
+      "$type": "ParserRule",
+      "name": "BlockName",
+      "dataType": "string",
+      "definition": {
+        "$type": "Alternatives",
+        "elements": [
+          {
+            "$type": "RuleCall",
+            "rule": {
+              "$ref": "#/rules@57"
+            },
+            "arguments": []
+          },
+          {
+            "$type": "Keyword",
+            "value": "place"
+          },
+          {
+            "$type": "Keyword",
+            "value": "energy"
+          },
+          {
+            "$type": "Keyword",
+            "value": "latency"
+          },
+          {
+            "$type": "Keyword",
+            "value": "power"
+          },
+          {
+            "$type": "Keyword",
+            "value": "memory"
+          },
+          {
+            "$type": "Keyword",
+            "value": "range"
+          },
+          {
+            "$type": "Keyword",
+            "value": "error"
+          },
+          {
+            "$type": "Keyword",
+            "value": "rate"
+          },
+          {
+            "$type": "Keyword",
+            "value": "window"
+          },
+          {
+            "$type": "Keyword",
+            "value": "size"
+          },
+          {
+            "$type": "Keyword",
+            "value": "source"
           }
         ]
       },
@@ -1331,7 +1395,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@27"
+                    "$ref": "#/rules@28"
                   },
                   "arguments": []
                 }
@@ -1350,7 +1414,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@27"
+                        "$ref": "#/rules@28"
                       },
                       "arguments": []
                     }
@@ -1381,14 +1445,14 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@56"
+              "$ref": "#/rules@57"
             },
             "arguments": []
           },
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@58"
+              "$ref": "#/rules@59"
             },
             "arguments": []
           }
@@ -1414,7 +1478,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@56"
+                    "$ref": "#/rules@26"
                   },
                   "arguments": []
                 }
@@ -1448,7 +1512,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@57"
+                        "$ref": "#/rules@58"
                       },
                       "arguments": []
                     }
@@ -1460,7 +1524,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@30"
+                        "$ref": "#/rules@31"
                       },
                       "arguments": []
                     },
@@ -1496,7 +1560,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@57"
+                        "$ref": "#/rules@58"
                       },
                       "arguments": []
                     }
@@ -1512,7 +1576,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@57"
+                        "$ref": "#/rules@58"
                       },
                       "arguments": []
                     }
@@ -1531,7 +1595,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
-                            "$ref": "#/rules@57"
+                            "$ref": "#/rules@58"
                           },
                           "arguments": []
                         }
@@ -1553,7 +1617,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
-                            "$ref": "#/rules@57"
+                            "$ref": "#/rules@58"
                           },
                           "arguments": []
                         }
@@ -1575,7 +1639,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
-                            "$ref": "#/rules@29"
+                            "$ref": "#/rules@30"
                           },
                           "arguments": []
                         }
@@ -1590,7 +1654,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@30"
+                        "$ref": "#/rules@31"
                       },
                       "arguments": []
                     },
@@ -1641,7 +1705,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                             "terminal": {
                               "$type": "RuleCall",
                               "rule": {
-                                "$ref": "#/rules@57"
+                                "$ref": "#/rules@58"
                               },
                               "arguments": []
                             }
@@ -1660,7 +1724,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                                 "terminal": {
                                   "$type": "RuleCall",
                                   "rule": {
-                                    "$ref": "#/rules@57"
+                                    "$ref": "#/rules@58"
                                   },
                                   "arguments": []
                                 }
@@ -1682,7 +1746,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                                 "terminal": {
                                   "$type": "RuleCall",
                                   "rule": {
-                                    "$ref": "#/rules@57"
+                                    "$ref": "#/rules@58"
                                   },
                                   "arguments": []
                                 }
@@ -1724,7 +1788,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@57"
+                        "$ref": "#/rules@58"
                       },
                       "arguments": []
                     }
@@ -1768,7 +1832,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@57"
+                        "$ref": "#/rules@58"
                       },
                       "arguments": []
                     }
@@ -1792,7 +1856,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@30"
+                    "$ref": "#/rules@31"
                   },
                   "arguments": []
                 }
@@ -1888,12 +1952,12 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "CrossReference",
               "type": {
-                "$ref": "#/rules@41"
+                "$ref": "#/rules@42"
               },
               "terminal": {
                 "$type": "RuleCall",
                 "rule": {
-                  "$ref": "#/rules@56"
+                  "$ref": "#/rules@57"
                 },
                 "arguments": []
               },
@@ -1924,7 +1988,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@58"
+                "$ref": "#/rules@59"
               },
               "arguments": []
             }
@@ -1952,7 +2016,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@38"
+                "$ref": "#/rules@39"
               },
               "arguments": []
             }
@@ -1964,7 +2028,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@34"
+                "$ref": "#/rules@35"
               },
               "arguments": []
             }
@@ -1984,13 +2048,6 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@35"
-            },
-            "arguments": []
-          },
-          {
-            "$type": "RuleCall",
-            "rule": {
               "$ref": "#/rules@36"
             },
             "arguments": []
@@ -1999,6 +2056,13 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "$type": "RuleCall",
             "rule": {
               "$ref": "#/rules@37"
+            },
+            "arguments": []
+          },
+          {
+            "$type": "RuleCall",
+            "rule": {
+              "$ref": "#/rules@38"
             },
             "arguments": []
           }
@@ -2047,7 +2111,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@53"
+                "$ref": "#/rules@54"
               },
               "arguments": []
             }
@@ -2079,7 +2143,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@57"
+                "$ref": "#/rules@58"
               },
               "arguments": []
             }
@@ -2095,7 +2159,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@57"
+                "$ref": "#/rules@58"
               },
               "arguments": []
             }
@@ -2147,7 +2211,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
               "terminal": {
                 "$type": "RuleCall",
                 "rule": {
-                  "$ref": "#/rules@56"
+                  "$ref": "#/rules@26"
                 },
                 "arguments": []
               },
@@ -2172,7 +2236,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@57"
+                        "$ref": "#/rules@58"
                       },
                       "arguments": []
                     }
@@ -2184,12 +2248,12 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                     "terminal": {
                       "$type": "CrossReference",
                       "type": {
-                        "$ref": "#/rules@28"
+                        "$ref": "#/rules@29"
                       },
                       "terminal": {
                         "$type": "RuleCall",
                         "rule": {
-                          "$ref": "#/rules@56"
+                          "$ref": "#/rules@26"
                         },
                         "arguments": []
                       },
@@ -2225,7 +2289,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@38"
+                "$ref": "#/rules@39"
               },
               "arguments": []
             }
@@ -2244,7 +2308,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@38"
+                    "$ref": "#/rules@39"
                   },
                   "arguments": []
                 }
@@ -2263,12 +2327,12 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "CrossReference",
               "type": {
-                "$ref": "#/rules@42"
+                "$ref": "#/rules@43"
               },
               "terminal": {
                 "$type": "RuleCall",
                 "rule": {
-                  "$ref": "#/rules@56"
+                  "$ref": "#/rules@57"
                 },
                 "arguments": []
               },
@@ -2306,7 +2370,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@57"
+                    "$ref": "#/rules@58"
                   },
                   "arguments": []
                 }
@@ -2328,7 +2392,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@57"
+                    "$ref": "#/rules@58"
                   },
                   "arguments": []
                 }
@@ -2350,7 +2414,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@53"
+                    "$ref": "#/rules@54"
                   },
                   "arguments": []
                 }
@@ -2381,7 +2445,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@56"
+                "$ref": "#/rules@57"
               },
               "arguments": []
             }
@@ -2400,7 +2464,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@42"
+                    "$ref": "#/rules@43"
                   },
                   "arguments": []
                 }
@@ -2412,7 +2476,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@47"
+                    "$ref": "#/rules@48"
                   },
                   "arguments": []
                 }
@@ -2424,7 +2488,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@50"
+                    "$ref": "#/rules@51"
                   },
                   "arguments": []
                 }
@@ -2436,7 +2500,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@52"
+                    "$ref": "#/rules@53"
                   },
                   "arguments": []
                 }
@@ -2448,7 +2512,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@51"
+                    "$ref": "#/rules@52"
                   },
                   "arguments": []
                 }
@@ -2483,7 +2547,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@56"
+                "$ref": "#/rules@57"
               },
               "arguments": []
             }
@@ -2502,7 +2566,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@43"
+                    "$ref": "#/rules@44"
                   },
                   "arguments": []
                 }
@@ -2514,7 +2578,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@45"
+                    "$ref": "#/rules@46"
                   },
                   "arguments": []
                 }
@@ -2526,7 +2590,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@52"
+                    "$ref": "#/rules@53"
                   },
                   "arguments": []
                 }
@@ -2557,7 +2621,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@44"
+                "$ref": "#/rules@45"
               },
               "arguments": []
             }
@@ -2569,7 +2633,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@53"
+                "$ref": "#/rules@54"
               },
               "arguments": []
             }
@@ -2638,7 +2702,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@46"
+                "$ref": "#/rules@47"
               },
               "arguments": []
             }
@@ -2657,7 +2721,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@46"
+                    "$ref": "#/rules@47"
                   },
                   "arguments": []
                 }
@@ -2725,7 +2789,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@30"
+              "$ref": "#/rules@31"
             },
             "arguments": []
           }
@@ -2752,12 +2816,12 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "CrossReference",
               "type": {
-                "$ref": "#/rules@42"
+                "$ref": "#/rules@43"
               },
               "terminal": {
                 "$type": "RuleCall",
                 "rule": {
-                  "$ref": "#/rules@56"
+                  "$ref": "#/rules@57"
                 },
                 "arguments": []
               },
@@ -2790,12 +2854,12 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "CrossReference",
               "type": {
-                "$ref": "#/rules@42"
+                "$ref": "#/rules@43"
               },
               "terminal": {
                 "$type": "RuleCall",
                 "rule": {
-                  "$ref": "#/rules@56"
+                  "$ref": "#/rules@57"
                 },
                 "arguments": []
               },
@@ -2814,7 +2878,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@48"
+                "$ref": "#/rules@49"
               },
               "arguments": []
             },
@@ -2843,7 +2907,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@49"
+                "$ref": "#/rules@50"
               },
               "arguments": []
             }
@@ -2855,7 +2919,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@53"
+                "$ref": "#/rules@54"
               },
               "arguments": []
             }
@@ -2916,7 +2980,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@53"
+                "$ref": "#/rules@54"
               },
               "arguments": []
             }
@@ -2932,7 +2996,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@53"
+                "$ref": "#/rules@54"
               },
               "arguments": []
             }
@@ -2960,12 +3024,12 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "CrossReference",
               "type": {
-                "$ref": "#/rules@42"
+                "$ref": "#/rules@43"
               },
               "terminal": {
                 "$type": "RuleCall",
                 "rule": {
-                  "$ref": "#/rules@56"
+                  "$ref": "#/rules@57"
                 },
                 "arguments": []
               },
@@ -2996,7 +3060,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@58"
+                "$ref": "#/rules@59"
               },
               "arguments": []
             }
@@ -3020,7 +3084,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@57"
+                "$ref": "#/rules@58"
               },
               "arguments": []
             }
@@ -3032,7 +3096,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@54"
+                "$ref": "#/rules@55"
               },
               "arguments": []
             },
@@ -3057,7 +3121,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
               {
                 "$type": "RuleCall",
                 "rule": {
-                  "$ref": "#/rules@56"
+                  "$ref": "#/rules@57"
                 },
                 "arguments": []
               },
@@ -3071,7 +3135,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                   {
                     "$type": "RuleCall",
                     "rule": {
-                      "$ref": "#/rules@56"
+                      "$ref": "#/rules@57"
                     },
                     "arguments": []
                   }
