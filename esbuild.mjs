@@ -47,6 +47,14 @@ const builds = [
     define: { 'process.env.NODE_ENV': watch ? '"development"' : '"production"' },
     minify: !watch,
   },
+  {
+    // The runtime shipped inside exported bundles (runtime.js), for browsers and Node.
+    entryPoints: ['runtime/bundle-entry.ts'],
+    outfile: 'dist/runtime.mjs',
+    platform: 'browser',
+    format: 'esm',
+    target: 'es2022',
+  },
 ].filter(Boolean);
 
 for (const options of builds) {

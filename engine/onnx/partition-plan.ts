@@ -2,31 +2,29 @@
  * Partitions for export: which processor runs each layer, and the maximal runs of
  * consecutive layers on one processor along the pipeline's DAG (shared trunk, then heads),
  * each exported as one ONNX model.
- *
- * `placementOf` is written here because engine/estimate.ts (the optimizer's placement)
- * did not exist when export was built; when it does, callers pass its result as
- * `overrides`, or this function delegates to it.
  */
 import type { BlockSpec, LayerSpec, PipelineSpec, Shape } from '../../language/pipeline-model';
+import { estimatePipeline } from '../estimate';
 
 /** Name of the tensor the feature front end hands to the first partition. */
 export const FEATURES_TENSOR = 'features';
 
 /**
- * The processor of every layer: `overrides` first (an optimizer's result, a user's
- * what-if), then the pipeline's `place` lines, then the target's default processor.
- * Throws when a processor named is not on the target device.
+ * The processor of every layer, exactly as the estimate places it (engine/schedule.ts
+ * `resolvePlacement`): `overrides` by layer id or block name (an optimizer's result, a
+ * user's what-if), then the pipeline's `place` lines, then the target's default
+ * processor. Throws when a processor named is not on the target device, since an export
+ * cannot fall back silently the way an estimate may.
  */
 export function placementOf(spec: PipelineSpec, overrides: Record<string, string> = {}): Record<string, string> {
   const known = new Set(spec.target.processors.map((p) => p.name));
-  const out: Record<string, string> = {};
-  for (const block of spec.blocks) {
-    for (const layer of block.layers) {
-      const p = overrides[layer.id] ?? spec.placement[layer.id] ?? spec.target.defaultProcessor;
-      if (!known.has(p)) throw new Error(`placement: ${layer.id} is placed on '${p}', which ${spec.target.name} does not have (it has ${[...known].join(', ')})`);
-      out[layer.id] = p;
-    }
+  for (const [key, p] of Object.entries({ ...spec.placement, ...overrides })) {
+    if (!known.has(p)) throw new Error(`placement: ${key} is placed on '${p}', which ${spec.target.name} does not have (it has ${[...known].join(', ')})`);
   }
+  const estimate = estimatePipeline(spec, { placement: overrides });
+  const out: Record<string, string> = {};
+  for (const l of estimate.layers) out[l.layerId] = l.processor;
+  for (const b of spec.blocks) for (const l of b.layers) out[l.id] ??= spec.target.defaultProcessor;
   return out;
 }
 

@@ -1,0 +1,90 @@
+/**
+ * Builds a bundle in memory: the manifest (without file hashes) and one ONNX model per
+ * partition. Pure (no file system): `sense run` on a `.sense` file runs this result
+ * directly, and engine/export/write-bundle.ts writes it to disk with the runtime and the
+ * demo page.
+ */
+import type { PipelineSpec } from '../../language/pipeline-model';
+import { estimatePipeline, toEstimateSummary } from '../estimate';
+import { exportOnnx, type OnnxExport } from '../onnx/export-onnx';
+import { FEATURES_TENSOR } from '../onnx/partition-plan';
+import { normalizationRows, type WeightSet } from '../weights/weights';
+import { BUNDLE_KIND, BUNDLE_SCHEMA_VERSION, providersFor, type BundleManifest, type ManifestHead } from './manifest';
+
+/** An in-memory bundle: the manifest and the model files by name. */
+export interface BuiltBundle {
+  manifest: BundleManifest;
+  /** File name -> bytes (the `.onnx` models). */
+  models: Map<string, Uint8Array>;
+  onnx: OnnxExport;
+}
+
+/** Options of {@link buildBundle}. */
+export interface BuildBundleOptions {
+  /** Placement overrides by layer id or block name (see engine/onnx/partition-plan.ts placementOf). */
+  placement?: Record<string, string>;
+  /** Export one model for the whole pipeline (on the default processor) regardless of placement. */
+  single?: boolean;
+}
+
+/**
+ * Exports `spec` with `weights` (already checked with checkWeights) as an in-memory
+ * bundle. `manifest.files` lists the models with empty hashes; the writer fills them.
+ */
+export function buildBundle(spec: PipelineSpec, weights: WeightSet, opts: BuildBundleOptions = {}): BuiltBundle {
+  if (spec.input.kind === 'image') throw new Error(`export: pipeline ${spec.name} has image input; the runtime has no image front end yet, so it cannot be bundled`);
+  const onnx = exportOnnx(spec, weights, { ...(opts.placement ? { placement: opts.placement } : {}), ...(opts.single ? { single: true } : {}) });
+  const models = new Map<string, Uint8Array>();
+  const processors = new Map(spec.target.processors.map((p) => [p.name, p]));
+  const partitions = onnx.partitions.map((p) => {
+    const model = `${p.id}.onnx`;
+    models.set(model, p.model);
+    return { id: p.id, processor: p.processor, providers: providersFor(p.processor, processors.get(p.processor)?.remote ?? false), model, layers: p.layerIds, inputs: p.inputs, outputs: p.outputs };
+  });
+  const heads: Record<string, ManifestHead> = {};
+  for (const b of spec.blocks) {
+    if (b.kind !== 'head') continue;
+    const out = onnx.headOutputs[b.name];
+    const width = out.shape[out.shape.length - 1] ?? 1;
+    const last = b.layers[b.layers.length - 1];
+    heads[b.name] = {
+      labels: b.labels && b.labels.length === width ? b.labels : Array.from({ length: width }, (_, i) => `class${i}`),
+      output: out.name,
+      shape: out.shape,
+      ...(last?.activation ? { activation: last.activation } : {}),
+    };
+  }
+  let normalization: BundleManifest['normalization'];
+  if (normalizationRows(spec) !== undefined) {
+    const mean = weights.get('features.mean');
+    const std = weights.get('features.std');
+    if (!mean || !std) throw new Error(`export: pipeline ${spec.name} normalises its features but the weights have no features.mean / features.std`);
+    normalization = { mean: [...mean.data], std: [...std.data] };
+  }
+  let estimates: BundleManifest['estimates'];
+  try {
+    const ranks = new Map(onnx.compression.filter((c) => c.rank !== undefined).map((c) => [c.layerId, c.rank!]));
+    estimates = toEstimateSummary(
+      estimatePipeline(spec, { ...(opts.placement ? { placement: opts.placement } : {}), rankResolver: (l) => ranks.get(l.id) }),
+    );
+  } catch {
+    // The estimate is informative only; a bundle without it still runs.
+    estimates = undefined;
+  }
+  const manifest: BundleManifest = {
+    schemaVersion: BUNDLE_SCHEMA_VERSION,
+    kind: BUNDLE_KIND,
+    pipeline: spec.name,
+    target: spec.target.name,
+    input: spec.input,
+    features: { steps: spec.features.steps, outputShape: spec.features.outputShape, tensor: FEATURES_TENSOR },
+    ...(normalization ? { normalization } : {}),
+    partitions,
+    heads,
+    ...(estimates ? { estimates } : {}),
+    compression: onnx.compression,
+    files: Object.fromEntries([...models].map(([name, bytes]) => [name, { sha256: '', bytes: bytes.length }])),
+    generator: 'sense-studio 0.1.0',
+  };
+  return { manifest, models, onnx };
+}

@@ -1,0 +1,288 @@
+/**
+ * The bundle runner: one code path for Node (onnxruntime-node) and the browser
+ * (onnxruntime-web). The ONNX Runtime module is injected, so this file imports neither and
+ * the same code runs in the CLI, the extension host, tests and the demo page.
+ *
+ * Per analysis window: the feature front end (runtime/features.ts, normalisation at the
+ * pipeline's `normalize` step with the manifest's statistics), then the partitions in
+ * manifest order, each reading `features` or tensors earlier partitions wrote (batch 1,
+ * `[1, ...shape]`), then each head's output turned into probabilities. A window the
+ * `silence` step marks silent skips the DNN entirely and is reported as silent.
+ *
+ * A clip (WAV or inertial CSV) is cut into windows (runtime/features.ts `audioWindows`,
+ * runtime/inertial.ts `inertialWindows`); its prediction is the mean of the non-silent
+ * windows' probabilities, and its latency the mean per-window time (front end + DNN), the
+ * figure comparable to the engine's per-inference estimate.
+ *
+ * Execution providers: the manifest lists each partition's preferred providers (see
+ * engine/export/manifest.ts). With `backend: 'web'` they map to onnxruntime-web's names
+ * (`webgpu`, `webnn`; `cpu` and `xnnpack` become `wasm`), with `backend: 'node'` they keep
+ * theirs; either way only providers the host lists in `availableProviders` are kept
+ * (default: `wasm` on the web, since bundles ship the wasm build of onnxruntime-web, and
+ * `cpu` in Node), because ONNX Runtime rejects providers its build lacks, and the
+ * backend's CPU provider always comes last. Profiling: pass
+ * `sessionOptions: { enableProfiling: true }` and call `endProfiling()` on
+ * {@link BundleRunner.sessions} (ONNX Runtime's per-op profile), for calibration.
+ */
+import type { BundleManifest, ManifestPartition } from '../engine/export/manifest';
+import type { InputSpec } from '../language/pipeline-model';
+import { audioWindows, computeFeatures, type FeatureResult } from './features';
+import { inertialWindows, parseInertialCsv } from './inertial';
+import { toMonoAt } from './resample';
+import { decodeWav, type DecodedAudio } from './wav';
+
+/** The part of an ONNX Runtime tensor the runner uses. */
+export interface OrtTensorLike {
+  readonly data: unknown;
+  readonly dims: readonly number[];
+  readonly type: string;
+}
+
+/** The part of an ONNX Runtime inference session the runner uses. */
+export interface OrtSessionLike {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  run(feeds: Record<string, OrtTensorLike>): Promise<Record<string, OrtTensorLike>>;
+  release(): Promise<void>;
+  endProfiling?(): unknown;
+}
+
+/** The part of the `onnxruntime-node` / `onnxruntime-web` module the runner uses. */
+export interface OrtModuleLike {
+  InferenceSession: { create(model: Uint8Array, options?: Record<string, unknown>): Promise<OrtSessionLike> };
+  Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => OrtTensorLike;
+}
+
+/** Options of {@link createRunner}. */
+export interface RunnerOptions {
+  /** The ONNX Runtime module: `onnxruntime-node` or `onnxruntime-web`. */
+  ort: OrtModuleLike;
+  /** Which ONNX Runtime it is, for provider names. */
+  backend: 'node' | 'web';
+  manifest: BundleManifest;
+  /** The model bytes by file name (`p0.onnx`), or a loader (fetch in a browser). */
+  models: ReadonlyMap<string, Uint8Array> | ((file: string) => Promise<Uint8Array>);
+  /** Providers this ONNX Runtime build has (e.g. `['webgpu', 'wasm']`); default `['wasm']` on the web, `['cpu']` in Node. */
+  availableProviders?: string[];
+  /** Extra ONNX Runtime session options (`enableProfiling`, `intraOpNumThreads`, `graphOptimizationLevel`). */
+  sessionOptions?: Record<string, unknown>;
+}
+
+/** One head's result: the top label and every label's probability. */
+export interface HeadResult {
+  label: string;
+  probabilities: Record<string, number>;
+}
+
+/** One window's result. */
+export interface WindowResult {
+  silent: boolean;
+  /** Audio only: the window's level in dBFS. */
+  levelDbfs?: number;
+  featuresMs: number;
+  /** Time in the partitions; 0 for a silent window. */
+  dnnMs: number;
+  latencyMs: number;
+  /** Per head; empty for a silent window. */
+  heads: Record<string, HeadResult>;
+}
+
+/** One clip's result: the mean over its non-silent windows. */
+export interface ClipResult {
+  clip: string;
+  /** Mean per-window latency (front end + partitions), excluding decoding. */
+  latencyMs: number;
+  windows: number;
+  silentWindows: number;
+  /** True when every window was silent: no DNN ran and `heads` is empty. */
+  silent: boolean;
+  heads: Record<string, HeadResult>;
+  /** Per window, in order. */
+  perWindow: WindowResult[];
+}
+
+/** A clip to run: WAV or inertial CSV bytes, or already decoded audio. */
+export type ClipInput = { kind: 'wav'; bytes: Uint8Array } | { kind: 'csv'; bytes: Uint8Array } | { kind: 'audio'; audio: DecodedAudio };
+
+/**
+ * Maps a partition's preferred providers to the ONNX Runtime execution providers to ask
+ * for, best first, keeping only those in `available`; the backend's CPU provider is last.
+ */
+export function executionProviders(partition: Pick<ManifestPartition, 'providers'>, backend: 'node' | 'web', available?: readonly string[]): string[] {
+  const cpu = backend === 'web' ? 'wasm' : 'cpu';
+  const have = new Set(available ?? [cpu]);
+  const out: string[] = [];
+  for (const p of partition.providers) {
+    const name = backend === 'web' && (p === 'cpu' || p === 'xnnpack') ? 'wasm' : p;
+    if (have.has(name) && name !== cpu && !out.includes(name)) out.push(name);
+  }
+  out.push(cpu);
+  return out;
+}
+
+function softmax(x: Float32Array): Float64Array {
+  let mx = -Infinity;
+  for (const v of x) mx = Math.max(mx, v);
+  const out = new Float64Array(x.length);
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += out[i] = Math.exp(x[i] - mx);
+  for (let i = 0; i < x.length; i++) out[i] /= s;
+  return out;
+}
+
+/** A running bundle: sessions created once, then any number of windows and clips. */
+export class BundleRunner {
+  private constructor(
+    readonly manifest: BundleManifest,
+    /** One ONNX Runtime session per partition, in manifest order (for profiling). */
+    readonly sessions: OrtSessionLike[],
+    private readonly ort: OrtModuleLike,
+  ) {}
+
+  /** Creates the sessions (one per partition; each takes 100+ ms, so create the runner once). */
+  static async create(opts: RunnerOptions): Promise<BundleRunner> {
+    const { manifest, ort } = opts;
+    const load = typeof opts.models === 'function' ? opts.models : async (file: string): Promise<Uint8Array> => {
+      const bytes = (opts.models as ReadonlyMap<string, Uint8Array>).get(file);
+      if (!bytes) throw new Error(`bundle ${manifest.pipeline}: model file ${file} is missing`);
+      return bytes;
+    };
+    const sessions: OrtSessionLike[] = [];
+    try {
+      for (const p of manifest.partitions) {
+        const bytes = await load(p.model);
+        const providers = executionProviders(p, opts.backend, opts.availableProviders);
+        try {
+          sessions.push(await ort.InferenceSession.create(bytes, { executionProviders: providers, ...opts.sessionOptions }));
+        } catch (e) {
+          throw new Error(`bundle ${manifest.pipeline}: ONNX Runtime cannot load partition ${p.id} (${p.model}) with providers ${providers.join(', ')}: ${(e as Error).message}`);
+        }
+      }
+    } catch (e) {
+      await Promise.all(sessions.map((s) => s.release()));
+      throw e;
+    }
+    return new BundleRunner(manifest, sessions, ort);
+  }
+
+  /** The pipeline's input spec (rate, window, sensors). */
+  get input(): InputSpec {
+    return this.manifest.input;
+  }
+
+  /** Runs the feature front end on one window (see runtime/features.ts computeFeatures). */
+  features(signal: Float32Array | readonly Float32Array[]): FeatureResult {
+    const n = this.manifest.normalization;
+    return computeFeatures(this.manifest.input, { steps: this.manifest.features.steps, outputShape: this.manifest.features.outputShape }, signal, n ? { normalization: n } : {});
+  }
+
+  /**
+   * Runs the partitions on a feature tensor of the manifest's feature shape and returns
+   * every tensor produced, by name (batch 1).
+   */
+  async runPartitions(features: Float32Array): Promise<Map<string, Float32Array>> {
+    const shape = this.manifest.features.outputShape;
+    const want = shape.reduce((a, b) => a * b, 1);
+    if (features.length !== want) throw new Error(`runPartitions: the features hold ${features.length} values but the bundle expects shape [${shape.join(', ')}] (${want})`);
+    const tensors = new Map<string, Float32Array>([[this.manifest.features.tensor, features]]);
+    const shapes = new Map<string, readonly number[]>([[this.manifest.features.tensor, shape]]);
+    for (let i = 0; i < this.sessions.length; i++) {
+      const p = this.manifest.partitions[i];
+      const feeds: Record<string, OrtTensorLike> = {};
+      for (const input of p.inputs) {
+        const data = tensors.get(input.name);
+        if (!data) throw new Error(`bundle ${this.manifest.pipeline}: partition ${p.id} reads '${input.name}', which no earlier partition produced; the manifest is corrupt`);
+        feeds[input.name] = new this.ort.Tensor('float32', data, [1, ...(shapes.get(input.name) ?? input.shape)]);
+      }
+      const out = await this.sessions[i].run(feeds);
+      for (const o of p.outputs) {
+        const t = out[o.name];
+        if (!t) throw new Error(`bundle ${this.manifest.pipeline}: partition ${p.id} did not return '${o.name}'`);
+        tensors.set(o.name, t.data as Float32Array);
+        shapes.set(o.name, o.shape);
+      }
+    }
+    return tensors;
+  }
+
+  /** Turns the head tensors into labelled probabilities (see ManifestHead.activation). */
+  headResults(tensors: ReadonlyMap<string, Float32Array>): Record<string, HeadResult> {
+    const heads: Record<string, HeadResult> = {};
+    for (const [name, h] of Object.entries(this.manifest.heads)) {
+      const raw = tensors.get(h.output);
+      if (!raw) throw new Error(`bundle ${this.manifest.pipeline}: head ${name}'s output '${h.output}' was not produced`);
+      const classes = h.labels.length;
+      // A head with a sequence output gives one distribution per position: average them.
+      const positions = raw.length / classes;
+      const mean = new Float64Array(classes);
+      for (let p = 0; p < positions; p++) {
+        const row = raw.subarray(p * classes, (p + 1) * classes);
+        const probs = h.activation === 'softmax' || h.activation === 'sigmoid' ? row : softmax(row);
+        for (let c = 0; c < classes; c++) mean[c] += probs[c] / positions;
+      }
+      heads[name] = labelled(h.labels, mean);
+    }
+    return heads;
+  }
+
+  /** Runs one window: features, then (unless silent) the partitions. */
+  async runWindow(signal: Float32Array | readonly Float32Array[]): Promise<WindowResult> {
+    const t0 = performance.now();
+    const f = this.features(signal);
+    const t1 = performance.now();
+    const level = f.levelDbfs !== undefined ? { levelDbfs: f.levelDbfs } : {};
+    if (f.silent) return { silent: true, ...level, featuresMs: t1 - t0, dnnMs: 0, latencyMs: t1 - t0, heads: {} };
+    const tensors = await this.runPartitions(f.data);
+    const heads = this.headResults(tensors);
+    const t2 = performance.now();
+    return { silent: false, ...level, featuresMs: t1 - t0, dnnMs: t2 - t1, latencyMs: t2 - t0, heads };
+  }
+
+  /** The analysis windows of a clip at the pipeline's rate. Errors start with `name`. */
+  windowsOf(clip: ClipInput, name: string): (Float32Array | Float32Array[])[] {
+    const input = this.manifest.input;
+    if (clip.kind === 'csv') {
+      if (input.kind !== 'inertial') throw new Error(`${name}: pipeline ${this.manifest.pipeline} takes ${input.kind} input, not an inertial CSV`);
+      return inertialWindows(parseInertialCsv(clip.bytes, name), input);
+    }
+    if (input.kind !== 'audio') throw new Error(`${name}: pipeline ${this.manifest.pipeline} takes ${input.kind} input, not audio`);
+    const audio = clip.kind === 'wav' ? decodeWav(clip.bytes, name) : clip.audio;
+    return audioWindows(toMonoAt(audio, input.rateHz), input);
+  }
+
+  /** Runs every window of a clip and averages the non-silent ones' probabilities. */
+  async runClip(clip: ClipInput, name: string): Promise<ClipResult> {
+    const windows = this.windowsOf(clip, name);
+    const perWindow: WindowResult[] = [];
+    for (const w of windows) perWindow.push(await this.runWindow(w));
+    const voiced = perWindow.filter((w) => !w.silent);
+    const heads: Record<string, HeadResult> = {};
+    if (voiced.length > 0) {
+      for (const [hname, h] of Object.entries(this.manifest.heads)) {
+        const mean = new Float64Array(h.labels.length);
+        for (const w of voiced) h.labels.forEach((l, i) => (mean[i] += w.heads[hname].probabilities[l] / voiced.length));
+        heads[hname] = labelled(h.labels, mean);
+      }
+    }
+    const latencyMs = perWindow.reduce((a, w) => a + w.latencyMs, 0) / Math.max(1, perWindow.length);
+    return { clip: name, latencyMs, windows: perWindow.length, silentWindows: perWindow.length - voiced.length, silent: voiced.length === 0, heads, perWindow };
+  }
+
+  /** Releases every session. */
+  async release(): Promise<void> {
+    await Promise.all(this.sessions.map((s) => s.release()));
+  }
+}
+
+function labelled(labels: readonly string[], probs: ArrayLike<number>): HeadResult {
+  let best = 0;
+  for (let i = 1; i < labels.length; i++) if (probs[i] > probs[best]) best = i;
+  const probabilities: Record<string, number> = {};
+  labels.forEach((l, i) => (probabilities[l] = probs[i]));
+  return { label: labels[best], probabilities };
+}
+
+/** Creates a runner (see {@link BundleRunner.create}); the function the demo page and the CLI call. */
+export function createRunner(opts: RunnerOptions): Promise<BundleRunner> {
+  return BundleRunner.create(opts);
+}
