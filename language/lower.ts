@@ -550,6 +550,8 @@ export function resolveLayerRef(ref: ast.LayerRef, blocks: BlockSpec[], sink?: I
   }
   if (ref.layer) {
     const name = ref.layer.ref?.name;
+    // An unresolved name is reported by linking; it must not match the first unnamed layer.
+    if (name === undefined) return undefined;
     const layer = block.layers.find((l) => l.name === name);
     return layer ? [layer] : undefined;
   }
@@ -647,7 +649,7 @@ function lowerPlacements(pipeline: ast.Pipeline, blocks: BlockSpec[], device: De
   const placement: Record<string, string> = {};
   const placedBy = new Map<string, ast.Place>();
   for (const p of pipeline.placements) {
-    const processorName = p.processor.ref?.name;
+    const processorName = p.processor?.ref?.name;
     if (!processorName) continue;
     const processor = device?.processors.find((x) => x.name === processorName);
     p.targets.forEach((t, ti) => {

@@ -253,8 +253,10 @@ export class SenseValidator {
     for (const p of lowering.pipelines.values()) report(p.issues);
     for (const [pipeline, estimate] of lowering.estimates) {
       const lowered = lowering.pipelines.get(pipeline)!;
+      // One map per pipeline: a lookup per issue would be quadratic on large pipelines.
+      const nodeOfLayer = estimate.issues.length > 0 ? new Map([...lowered.layerOf].map(([node, spec]) => [spec.id, node])) : undefined;
       for (const issue of estimate.issues) {
-        const layerNode = issue.layerId ? [...lowered.layerOf].find(([, spec]) => spec.id === issue.layerId)?.[0] : undefined;
+        const layerNode = issue.layerId ? nodeOfLayer?.get(issue.layerId) : undefined;
         const node: AstNode = layerNode ?? (issue.code === IssueCodes.LatencyBudget ? (pipeline.optimizations[0] ?? pipeline) : (pipeline.targets[0] ?? pipeline));
         accept(issue.severity, issue.message, { node, code: issue.code, ...(node === pipeline ? { property: 'name' as never } : {}) });
       }
