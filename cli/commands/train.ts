@@ -1,0 +1,199 @@
+/**
+ * `sense train FILE DATA`: trains a pipeline's shared blocks and heads jointly on labelled
+ * clips (`DATA/HEAD/LABEL/*.wav|csv`) and writes the weights and normalisation statistics
+ * to the file its `weights` line names (or `--out`), atomically, with a training record
+ * `NAME.training.json` next to them. See engine/train/trainer.ts for the method.
+ */
+import { basename, dirname, join, resolve } from 'node:path';
+import { mixAtSnr } from '../../scripts/samples/signal';
+import type { TrainOptions, TrainResult } from '../../engine/train/trainer';
+import { weightsPathFor, writeFileAtomic } from '../../engine/weights/node-weights';
+import { encodeSafetensors } from '../../engine/weights/safetensors';
+import type { PipelineSpec } from '../../language/pipeline-model';
+import { loadPipeline, UsageError } from '../load';
+import type { CommandContext } from '../main';
+
+export const summary = 'train a pipeline (shared blocks and every head, jointly) on labelled clips DATA/HEAD/LABEL/*.wav|csv; writes its weights file';
+export const usage =
+  'sense train FILE DATA [--epochs 30] [--seed 1] [--batch 32] [--lr 0.001] [--val 0.2] [--patience 5] [--heads a,b] [--noise-dir DIR --snr 0,5,10,20 [--noise-heads a,b]] [--out WEIGHTS] [--pipeline NAME]';
+
+/** Parsed options of `sense train`. */
+export interface TrainArgs {
+  file: string;
+  data: string;
+  pipeline?: string;
+  epochs: number;
+  seed: number;
+  batch: number;
+  lr: number;
+  val: number;
+  patience: number;
+  heads?: string[];
+  noiseDir?: string;
+  snrDb: number[];
+  noiseHeads?: string[];
+  /** Weights file to write instead of the one the pipeline names. */
+  out?: string;
+}
+
+/** The training record written next to the weights (`NAME.training.json`). */
+export interface TrainingRecord {
+  command: string;
+  pipeline: string;
+  senseFile: string;
+  data: string;
+  seed: number;
+  epochs: { requested: number; run: number; best: number };
+  batch: number;
+  learningRate: number;
+  valFraction: number;
+  patience: number;
+  noise?: { dir: string; snrDb: number[]; heads: string[]; clips: number };
+  backend: string;
+  trainWindows: number;
+  valWindows: number;
+  /** Held-out accuracy per head at the kept epoch, with the chance level (most frequent class). */
+  valAccuracy: TrainResult['valAccuracy'];
+  secondsPerEpoch: number[];
+  labels: Record<string, string[]>;
+  synthetic: string;
+}
+
+function num(flag: string, v: string | undefined, check: (x: number) => boolean, what: string): number {
+  const x = Number(v);
+  if (v === undefined || v === '' || !Number.isFinite(x) || !check(x)) throw new UsageError(`${flag} needs ${what}, got '${v ?? ''}'`);
+  return x;
+}
+
+/** Parses the command line; throws {@link UsageError} naming the bad flag. */
+export function parseTrainArgs(args: string[]): TrainArgs {
+  const pos: string[] = [];
+  const o: Partial<TrainArgs> & { snrDb: number[] } = { snrDb: [] };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (!a.startsWith('--')) {
+      pos.push(a);
+      continue;
+    }
+    const v = args[++i];
+    switch (a) {
+      case '--epochs': o.epochs = num(a, v, (x) => Number.isInteger(x) && x >= 1 && x <= 100000, 'a positive integer'); break;
+      case '--seed': o.seed = num(a, v, (x) => Number.isInteger(x) && Math.abs(x) <= 0xffffffff, 'an integer'); break;
+      case '--batch': o.batch = num(a, v, (x) => Number.isInteger(x) && x >= 1, 'a positive integer'); break;
+      case '--lr': o.lr = num(a, v, (x) => x > 0 && x < 10, 'a learning rate such as 0.001'); break;
+      case '--val': o.val = num(a, v, (x) => x >= 0 && x < 1, 'a fraction from 0 to below 1, such as 0.2'); break;
+      case '--patience': o.patience = num(a, v, (x) => Number.isInteger(x) && x >= 1, 'a positive integer of epochs'); break;
+      case '--heads': o.heads = (v ?? '').split(',').filter(Boolean); if (o.heads.length === 0) throw new UsageError('--heads needs names such as ambient,speaker'); break;
+      case '--noise-heads': o.noiseHeads = (v ?? '').split(',').filter(Boolean); break;
+      case '--noise-dir': if (!v) throw new UsageError('--noise-dir needs a folder of noise WAVs'); o.noiseDir = v; break;
+      case '--snr': o.snrDb = (v ?? '').split(',').map((s) => num('--snr', s, (x) => x >= -20 && x <= 60, 'dB values from -20 to 60 such as 0,5,10,20')); break;
+      case '--out': if (!v) throw new UsageError('--out needs a weights file path'); o.out = v; break;
+      case '--pipeline': o.pipeline = v; break;
+      default: throw new UsageError(`unknown option ${a}; usage: ${usage}`);
+    }
+  }
+  if (pos.length !== 2) throw new UsageError(`expected FILE and DATA, got ${pos.length} argument(s); usage: ${usage}`);
+  if (o.noiseDir && o.snrDb.length === 0) throw new UsageError('--noise-dir needs --snr with the SNRs to mix at, such as --snr 0,5,10,20');
+  if (!o.noiseDir && o.snrDb.length > 0) throw new UsageError('--snr needs --noise-dir with the background-noise WAVs to mix in');
+  return { file: pos[0], data: pos[1], epochs: 30, seed: 1, batch: 32, lr: 0.001, val: 0.2, patience: 5, ...o };
+}
+
+/** Where the weights go: `--out`, else the pipeline's `weights` line; the record is `NAME.training.json` beside them. */
+export function outputPaths(spec: PipelineSpec, a: TrainArgs): { weights: string; record: string } {
+  const weights = a.out ? resolve(a.out) : weightsPathFor(spec, a.file);
+  if (!weights) throw new UsageError(`${a.file}: pipeline ${spec.name} has no 'weights' line; add one (weights "${spec.name.toLowerCase()}.safetensors") or pass --out FILE`);
+  if (weights.toLowerCase().endsWith('.onnx')) throw new UsageError(`${weights}: 'sense train' writes safetensors; point the weights line (or --out) at a .safetensors file`);
+  return { weights, record: join(dirname(weights), `${basename(weights).replace(/\.safetensors$/i, '')}.training.json`) };
+}
+
+/**
+ * Runs a training from parsed arguments and writes the weights and the record. Returns the
+ * result, the record and the paths written; progress lines go to `log`.
+ */
+export async function trainFromArgs(a: TrainArgs, log: (line: string) => void, command = ''): Promise<{ result: TrainResult; record: TrainingRecord; paths: { weights: string; record: string } }> {
+  // tfjs loads in about a second: import it only when a training runs, not for every sense command.
+  const [{ useTrainingBackend }, { readLabelledData, readNoiseClips }, { trainPipeline }] = await Promise.all([
+    import('../../engine/train/backend'),
+    import('../../engine/train/node-data'),
+    import('../../engine/train/trainer'),
+  ]);
+  const { spec } = await loadPipeline(a.file, a.pipeline);
+  const paths = outputPaths(spec, a);
+  const data = (() => {
+    try {
+      return readLabelledData(spec, a.data, { heads: a.heads });
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  })();
+  for (const w of data.warnings) log(`warning: ${w}`);
+  let noise: TrainOptions['noise'];
+  let noiseClips = 0;
+  if (a.noiseDir) {
+    if (spec.input.kind !== 'audio') throw new UsageError(`--noise-dir mixes audio; pipeline ${spec.name} reads ${spec.input.kind} data`);
+    let read: { signals: Float32Array[] };
+    try {
+      read = readNoiseClips(a.noiseDir, spec.input.rateHz);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    noiseClips = read.signals.length;
+    const heads = a.noiseHeads ?? Object.keys(data.labels);
+    for (const h of heads) if (!data.labels[h]) throw new UsageError(`--noise-heads: no data for head '${h}' (heads with data: ${Object.keys(data.labels).join(', ')})`);
+    noise = { signals: read.signals, snrDb: a.snrDb, heads, mix: mixAtSnr };
+    log(`noise: ${noiseClips} clips from ${a.noiseDir}, mixed into ${heads.join(', ')} at ${a.snrDb.join(', ')} dB (or left clean), drawn anew every epoch`);
+  }
+  const { backend, reason } = await useTrainingBackend(spec);
+  log(`backend: tfjs ${backend} (${reason})`);
+  let result: TrainResult;
+  try {
+    result = await trainPipeline(spec, data.examples, {
+      epochs: a.epochs,
+      seed: a.seed,
+      batchSize: a.batch,
+      learningRate: a.lr,
+      valFraction: a.val,
+      patience: a.patience,
+      noise,
+      log,
+    });
+  } catch (e) {
+    if (e instanceof Error && /^(cannot train|no training|noise mixing|example from)/.test(e.message)) throw new UsageError(e.message);
+    throw e;
+  }
+  const record: TrainingRecord = {
+    command,
+    pipeline: spec.name,
+    senseFile: a.file,
+    data: a.data,
+    seed: a.seed,
+    epochs: { requested: a.epochs, run: result.history.length, best: result.bestEpoch },
+    batch: a.batch,
+    learningRate: a.lr,
+    valFraction: a.val,
+    patience: a.patience,
+    ...(noise && a.noiseDir ? { noise: { dir: a.noiseDir, snrDb: a.snrDb, heads: noise.heads, clips: noiseClips } } : {}),
+    backend,
+    trainWindows: result.trainWindows,
+    valWindows: result.valWindows,
+    valAccuracy: result.valAccuracy,
+    secondsPerEpoch: result.history.map((h) => Math.round(h.seconds * 100) / 100),
+    labels: data.labels,
+    synthetic: 'Trained on synthetic data (scripts/samples): says nothing about accuracy on real recordings.',
+  };
+  const meta = { pipeline: spec.name, seed: String(a.seed), trained_by: 'sense train', record: basename(paths.record) };
+  writeFileAtomic(paths.weights, encodeSafetensors(result.weights, meta));
+  writeFileAtomic(paths.record, JSON.stringify(record, null, 2) + '\n');
+  return { result, record, paths };
+}
+
+/** Runs `sense train`. */
+export async function run(args: string[], ctx: CommandContext): Promise<number> {
+  const a = parseTrainArgs(args);
+  const { result, paths } = await trainFromArgs(a, ctx.out, `sense train ${args.join(' ')}`);
+  ctx.out(`kept epoch ${result.bestEpoch}; held-out accuracy per head (chance level):`);
+  for (const [h, v] of Object.entries(result.valAccuracy)) ctx.out(`  ${h.padEnd(12)} ${(100 * v.accuracy).toFixed(1)}%  (chance ${(100 * v.chance).toFixed(1)}%, ${v.windows} windows)`);
+  ctx.out(`wrote ${paths.weights}`);
+  ctx.out(`wrote ${paths.record}`);
+  return 0;
+}
