@@ -9,6 +9,11 @@ import * as fmt from './commands/fmt';
 import * as info from './commands/info';
 import * as estimate from './commands/estimate';
 import * as train from './commands/train';
+import * as initWeights from './commands/init-weights';
+import * as exportCmd from './commands/export';
+import * as runCmd from './commands/run';
+import * as features from './commands/features';
+import * as evalCmd from './commands/eval';
 import { UsageError } from './load';
 
 /** Where a command writes; tests capture it. */
@@ -30,6 +35,11 @@ export const COMMANDS: Record<string, Command> = {
   info,
   estimate,
   train,
+  'init-weights': initWeights,
+  export: exportCmd,
+  run: runCmd,
+  features,
+  eval: evalCmd,
 };
 
 function help(ctx: CommandContext): void {

@@ -66,6 +66,11 @@ export interface RunnerOptions {
   availableProviders?: string[];
   /** Extra ONNX Runtime session options (`enableProfiling`, `intraOpNumThreads`, `graphOptimizationLevel`). */
   sessionOptions?: Record<string, unknown>;
+  /**
+   * Run the front end and every partition once on zeros after loading (default true), so
+   * the first measured window does not pay ONNX Runtime's and the JIT's first-run costs.
+   */
+  warmup?: boolean;
 }
 
 /** One head's result: the top label and every label's probability. */
@@ -162,7 +167,18 @@ export class BundleRunner {
       await Promise.all(sessions.map((s) => s.release()));
       throw e;
     }
-    return new BundleRunner(manifest, sessions, ort);
+    const runner = new BundleRunner(manifest, sessions, ort);
+    if (opts.warmup ?? true) {
+      const shape = manifest.features.outputShape;
+      await runner.runPartitions(new Float32Array(shape.reduce((a, b) => a * b, 1)));
+      const input = manifest.input;
+      if (input.kind !== 'image') {
+        const samples = Math.round(input.rateHz * input.windowS);
+        const rows = input.kind === 'audio' ? 1 : input.sensors.reduce((a, s) => a + s.axes.length, 0);
+        runner.features(Array.from({ length: rows }, () => new Float32Array(samples)));
+      }
+    }
+    return runner;
   }
 
   /** The pipeline's input spec (rate, window, sensors). */
@@ -170,10 +186,9 @@ export class BundleRunner {
     return this.manifest.input;
   }
 
-  /** Runs the feature front end on one window (see runtime/features.ts computeFeatures). */
+  /** Runs the feature front end on one window (see {@link bundleFeatures}). */
   features(signal: Float32Array | readonly Float32Array[]): FeatureResult {
-    const n = this.manifest.normalization;
-    return computeFeatures(this.manifest.input, { steps: this.manifest.features.steps, outputShape: this.manifest.features.outputShape }, signal, n ? { normalization: n } : {});
+    return bundleFeatures(this.manifest, signal);
   }
 
   /**
@@ -238,16 +253,9 @@ export class BundleRunner {
     return { silent: false, ...level, featuresMs: t1 - t0, dnnMs: t2 - t1, latencyMs: t2 - t0, heads };
   }
 
-  /** The analysis windows of a clip at the pipeline's rate. Errors start with `name`. */
+  /** The analysis windows of a clip (see {@link clipWindows}). */
   windowsOf(clip: ClipInput, name: string): (Float32Array | Float32Array[])[] {
-    const input = this.manifest.input;
-    if (clip.kind === 'csv') {
-      if (input.kind !== 'inertial') throw new Error(`${name}: pipeline ${this.manifest.pipeline} takes ${input.kind} input, not an inertial CSV`);
-      return inertialWindows(parseInertialCsv(clip.bytes, name), input);
-    }
-    if (input.kind !== 'audio') throw new Error(`${name}: pipeline ${this.manifest.pipeline} takes ${input.kind} input, not audio`);
-    const audio = clip.kind === 'wav' ? decodeWav(clip.bytes, name) : clip.audio;
-    return audioWindows(toMonoAt(audio, input.rateHz), input);
+    return clipWindows(this.manifest, clip, name);
   }
 
   /** Runs every window of a clip and averages the non-silent ones' probabilities. */
@@ -272,6 +280,31 @@ export class BundleRunner {
   async release(): Promise<void> {
     await Promise.all(this.sessions.map((s) => s.release()));
   }
+}
+
+/**
+ * Runs the feature front end of `manifest` on one window (runtime/features.ts
+ * computeFeatures, with the manifest's normalisation statistics).
+ */
+export function bundleFeatures(manifest: Pick<BundleManifest, 'input' | 'features' | 'normalization'>, signal: Float32Array | readonly Float32Array[]): FeatureResult {
+  const n = manifest.normalization;
+  return computeFeatures(manifest.input, { steps: manifest.features.steps, outputShape: manifest.features.outputShape }, signal, n ? { normalization: n } : {});
+}
+
+/**
+ * Cuts a clip into the pipeline's analysis windows at its rate: WAV bytes are decoded,
+ * mixed to mono and resampled; CSV bytes are parsed as an inertial recording. Errors
+ * start with `name` and say when the clip kind does not match the pipeline's input.
+ */
+export function clipWindows(manifest: Pick<BundleManifest, 'input' | 'pipeline'>, clip: ClipInput, name: string): (Float32Array | Float32Array[])[] {
+  const input = manifest.input;
+  if (clip.kind === 'csv') {
+    if (input.kind !== 'inertial') throw new Error(`${name}: pipeline ${manifest.pipeline} takes ${input.kind} input, not an inertial CSV`);
+    return inertialWindows(parseInertialCsv(clip.bytes, name), input);
+  }
+  if (input.kind !== 'audio') throw new Error(`${name}: pipeline ${manifest.pipeline} takes ${input.kind} input, not audio`);
+  const audio = clip.kind === 'wav' ? decodeWav(clip.bytes, name) : clip.audio;
+  return audioWindows(toMonoAt(audio, input.rateHz), input);
 }
 
 function labelled(labels: readonly string[], probs: ArrayLike<number>): HeadResult {

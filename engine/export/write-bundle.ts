@@ -10,7 +10,7 @@
  * is refused, so a typo cannot wipe a user's directory.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -108,6 +108,8 @@ export function writeBundle(dir: string, bundle: BuiltBundle, assets: BundleAsse
   };
   mkdirSync(dirname(target), { recursive: true });
   const tmp = mkdtempSync(join(dirname(target), `${basename(target)}.tmp-`));
+  // mkdtemp creates the folder private (0700); a bundle is meant to be served and shared.
+  chmodSync(tmp, 0o755);
   try {
     for (const [name, bytes] of files) {
       writeFileSync(join(tmp, name), bytes);
