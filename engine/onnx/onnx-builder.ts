@@ -25,6 +25,7 @@ export class GraphBuilder {
   readonly nodes: onnxProto.onnx.INodeProto[] = [];
   readonly initializers: onnxProto.onnx.ITensorProto[] = [];
   private readonly names = new Set<string>();
+  private readonly initializerNames = new Set<string>();
   private counter = 0;
 
   /** A fresh tensor name starting with `base`. */
@@ -62,7 +63,8 @@ export class GraphBuilder {
   }
 
   private raw(name: string, dataType: number, dims: number[], bytes: Uint8Array): string {
-    if (this.names.has(name)) throw new Error(`GraphBuilder: tensor name '${name}' is used twice`);
+    if (this.initializerNames.has(name)) throw new Error(`GraphBuilder: initializer name '${name}' is used twice`);
+    this.initializerNames.add(name);
     this.names.add(name);
     // ONNX raw_data is little-endian; typed arrays are little-endian on every platform ONNX Runtime ships for.
     this.initializers.push({ name, dataType, dims, rawData: bytes });
