@@ -128,36 +128,50 @@ export function estimatePipeline(spec: PipelineSpec, opts: EstimateOptions = {})
   const ir = buildIr(spec, opts);
   const schedule = scheduleIr(spec, ir, opts);
   const issues = [...schedule.issues];
-  const opsById = new Map(schedule.ops.map((o) => [o.opId, o]));
-  const irById = new Map(ir.ops.map((o) => [o.id, o]));
 
+  // IR ops come in spec order and a layer's ops are consecutive: one pass groups them.
   const layers: LayerCost[] = [];
-  for (const block of spec.blocks) {
-    for (const layer of block.layers) {
-      const ids = ir.layerOps[layer.id] ?? [];
-      const ops = ids.map((id) => opsById.get(id)!);
-      const first = irById.get(ids[0]);
-      layers.push({
-        layerId: layer.id,
-        block: layer.block,
-        index: layer.index,
-        kind: layer.kind,
-        processor: ops[0]?.processor ?? spec.target.defaultProcessor,
-        ops: ids,
-        macs: sum(ops, (o) => o.macs),
-        params: sum(ops, (o) => o.params),
-        weightBytes: sum(ops, (o) => o.weightBytes),
-        activationBytes: layer.activationBytes,
-        latencyMs: sum(ops, (o) => o.latencyMs),
-        energyMj: sum(ops, (o) => o.energyMj),
-        startMs: ops.length > 0 ? Math.min(...ops.map((o) => o.startMs)) : 0,
-        endMs: ops.length > 0 ? Math.max(...ops.map((o) => o.endMs)) : 0,
-        ...(layer.compression ? { compression: layer.compression } : {}),
-        ...(first?.rank !== undefined ? { rank: first.rank } : {}),
-        ...(first?.rankEstimated !== undefined ? { rankEstimated: first.rankEstimated } : {}),
-        supported: ops.every((o) => o.supported),
-      });
+  const specLayers = spec.blocks.flatMap((b) => b.layers);
+  let at = 0;
+  for (const layer of specLayers) {
+    while (at < ir.ops.length && ir.ops[at].layerId !== layer.id) at++;
+    const from = at;
+    let macs = 0, params = 0, weightBytes = 0, latencyMs = 0, energyMj = 0, endMs = 0;
+    let startMs = Number.POSITIVE_INFINITY;
+    let supported = true;
+    while (at < ir.ops.length && ir.ops[at].layerId === layer.id) {
+      const o = schedule.ops[at++];
+      macs += o.macs;
+      params += o.params;
+      weightBytes += o.weightBytes;
+      latencyMs += o.latencyMs;
+      energyMj += o.energyMj;
+      startMs = Math.min(startMs, o.startMs);
+      endMs = Math.max(endMs, o.endMs);
+      supported &&= o.supported;
     }
+    const first = from < at ? ir.ops[from] : undefined;
+    layers.push({
+      layerId: layer.id,
+      block: layer.block,
+      index: layer.index,
+      kind: layer.kind,
+      processor: first ? schedule.ops[from].processor : spec.target.defaultProcessor,
+      ops: ir.layerOps[layer.id] ?? [],
+      macs,
+      params,
+      weightBytes,
+      activationBytes: layer.activationBytes,
+      latencyMs,
+      energyMj,
+      startMs: first ? startMs : 0,
+      endMs,
+      compression: layer.compression,
+      rank: first?.rank,
+      rankEstimated: first?.rankEstimated,
+      supported,
+    });
+    if (!first) at = 0;
   }
 
   const featureOps = schedule.ops.filter((o) => o.block === FEATURES_KEY);
@@ -189,6 +203,13 @@ export function estimatePipeline(spec: PipelineSpec, opts: EstimateOptions = {})
   const { batteryMah, batteryVoltageV } = spec.target;
   const batteryEnergyMwh = batteryMah !== undefined && batteryVoltageV !== undefined ? batteryMah * batteryVoltageV : undefined;
 
+  const transfersById = new Map(schedule.transfers.map((t) => [t.id, t]));
+  const opsByBlock = new Map<string, number[]>();
+  ir.ops.forEach((op, i) => {
+    const list = opsByBlock.get(op.block);
+    if (list) list.push(i);
+    else opsByBlock.set(op.block, [i]);
+  });
   const heads = spec.blocks
     .filter((b) => b.kind === 'head')
     .map((head): HeadCost => {
@@ -198,30 +219,24 @@ export function estimatePipeline(spec: PipelineSpec, opts: EstimateOptions = {})
         pathBlocks.add(b);
         b = spec.blocks.find((x) => x.name === b)?.from;
       }
-      const transfersById = new Map(schedule.transfers.map((t) => [t.id, t]));
       const used = new Set<string>();
       let energyMj = 0;
-      for (const op of ir.ops) {
-        if (!pathBlocks.has(op.block)) continue;
-        const proc = schedule.placement[op.id];
-        energyMj += opsById.get(op.id)!.energyMj;
-        const sources = op.inputs.length > 0 ? op.inputs : ['input'];
-        for (const s of sources) {
-          const id = `${s}>${proc}`;
-          const t = transfersById.get(id);
-          if (t && !used.has(id)) {
+      for (const block of pathBlocks) {
+        for (const i of opsByBlock.get(block) ?? []) {
+          const op = schedule.ops[i];
+          energyMj += op.energyMj;
+          for (const id of op.inputTransfers) {
+            if (used.has(id)) continue;
             used.add(id);
-            energyMj += t.energyMj;
+            energyMj += transfersById.get(id)!.energyMj;
           }
         }
       }
       for (const id of schedule.returnTransfers[head.name] ?? []) energyMj += transfersById.get(id)?.energyMj ?? 0;
       const processors: string[] = [];
-      for (const layer of head.layers) {
-        for (const id of ir.layerOps[layer.id] ?? []) {
-          const p = schedule.placement[id];
-          if (!processors.includes(p)) processors.push(p);
-        }
+      for (const i of opsByBlock.get(head.name) ?? []) {
+        const p = schedule.ops[i].processor;
+        if (!processors.includes(p)) processors.push(p);
       }
       return { head: head.name, latencyMs: schedule.blockReadyMs[head.name] ?? 0, energyMj, processors };
     });

@@ -59,6 +59,8 @@ export interface ScheduledOp {
   activationBytes: number;
   /** False when the processor cannot run this op (an `unsupported-op` error is reported). */
   supported: boolean;
+  /** Ids of the transfers that brought its inputs (empty when all were already on its processor). */
+  inputTransfers: string[];
 }
 
 /** One hop of a transfer as scheduled. */
@@ -122,8 +124,7 @@ export interface TimelineEntry {
 
 /** The schedule of one pipeline on its target. */
 export interface Schedule {
-  /** Op id -> processor it runs on. */
-  placement: Record<string, string>;
+  /** One per IR op, in IR order (`ops[i]` is `ir.ops[i]`), with its processor and times. */
   ops: ScheduledOp[];
   transfers: ScheduledTransfer[];
   processors: ProcessorUsage[];
@@ -136,6 +137,8 @@ export interface Schedule {
   returnTransfers: Record<string, string[]>;
   issues: EstimateIssue[];
 }
+
+const NO_TRANSFERS: string[] = [];
 
 function linkResource(hop: Route['hops'][number]): string {
   if (!hop.link) return `memory:${hop.from}->${hop.to}`;
@@ -197,17 +200,22 @@ class ReadyHeap {
 
 /**
  * Resolves the processor of every op (rules in this module's header) and reports
- * unknown processors and unsupported ops, once per placement unit.
+ * unknown processors and unsupported ops, once per placement unit. `byOp[i]` is the
+ * processor of `ir.ops[i]`.
  */
-export function resolvePlacement(spec: PipelineSpec, ir: PipelineIr, overrides: Record<string, string> = {}): { placement: Record<string, string>; issues: EstimateIssue[] } {
+export function resolvePlacement(spec: PipelineSpec, ir: PipelineIr, overrides: Record<string, string> = {}): { byOp: string[]; issues: EstimateIssue[] } {
   const device = spec.target;
   const byName = new Map(device.processors.map((p) => [p.name, p] as const));
-  const placement: Record<string, string> = {};
+  // Maps, not records, on the hot path: property lookups on large dictionary objects cost more.
+  const override = new Map(Object.entries(overrides));
+  const pins = new Map(Object.entries(spec.placement));
+  const byOp: string[] = new Array(ir.ops.length);
   const issues: EstimateIssue[] = [];
   const reported = new Set<string>();
+  let i = 0;
   for (const op of ir.ops) {
     const key = op.placementKey;
-    const wanted = overrides[key] ?? (op.block !== FEATURES_KEY ? overrides[op.block] : undefined) ?? spec.placement[key] ?? device.defaultProcessor;
+    const wanted = override.get(key) ?? (op.block !== FEATURES_KEY ? override.get(op.block) : undefined) ?? pins.get(key) ?? device.defaultProcessor;
     let name = wanted;
     if (!byName.has(wanted)) {
       name = device.defaultProcessor;
@@ -221,7 +229,7 @@ export function resolvePlacement(spec: PipelineSpec, ir: PipelineIr, overrides: 
         });
       }
     }
-    placement[op.id] = name;
+    byOp[i++] = name;
     const p = byName.get(name);
     const missing = p ? unsupportedKinds(p, op) : [];
     if (p && missing.length > 0 && !reported.has(`${key}:unsupported`)) {
@@ -234,7 +242,7 @@ export function resolvePlacement(spec: PipelineSpec, ir: PipelineIr, overrides: 
       });
     }
   }
-  return { placement, issues };
+  return { byOp, issues };
 }
 
 function describe(op: IrOp): string {
@@ -250,7 +258,7 @@ export function scheduleIr(spec: PipelineSpec, ir: PipelineIr, opts: ScheduleOpt
   if (device.processors.length === 0) throw new Error(`scheduleIr: device '${device.name}' has no processor; add one to estimate '${spec.name}'`);
   const byName = new Map<string, ProcessorSpec>(device.processors.map((p) => [p.name, p]));
   const defaultName = byName.has(device.defaultProcessor) ? device.defaultProcessor : device.processors[0].name;
-  const { placement, issues } = resolvePlacement(spec, ir, opts.placement);
+  const { byOp, issues } = resolvePlacement(spec, ir, opts.placement);
 
   const n = ir.ops.length;
   const indexOf = new Map<string, number>();
@@ -277,6 +285,7 @@ export function scheduleIr(spec: PipelineSpec, ir: PipelineIr, opts: ScheduleOpt
   const readyKey = new Float64Array(n);
   const unreachable = new Set<string>();
 
+  const transferIds = new Set<string>();
   // When `tensor` (produced on `from` at `readyMs`) is available on `to`; sends it on first use.
   const arrive = (tensor: string, from: string, readyMs: number, bytes: number, to: string): number => {
     if (from === to) return readyMs;
@@ -323,6 +332,7 @@ export function scheduleIr(spec: PipelineSpec, ir: PipelineIr, opts: ScheduleOpt
     }
     const startMs = hops.length > 0 ? hops[0].startMs : readyMs;
     transfers.push({ id, tensor, from, to, bytes, startMs, endMs: t, latencyMs: t - startMs, energyMj, hops, assumed: route.assumed });
+    transferIds.add(id);
     arrivals.set(key, t);
     return t;
   };
@@ -334,14 +344,23 @@ export function scheduleIr(spec: PipelineSpec, ir: PipelineIr, opts: ScheduleOpt
     const i = heap.pop();
     done++;
     const op = ir.ops[i];
-    const procName = placement[op.id];
+    const procName = byOp[i];
     const p = byName.get(procName)!;
     let dataReady = 0;
-    if (op.inputs.length === 0) dataReady = arrive('input', defaultName, 0, ir.inputBytes, procName);
+    let inputTransfers = NO_TRANSFERS;
+    if (op.inputs.length === 0) {
+      dataReady = arrive('input', defaultName, 0, ir.inputBytes, procName);
+      if (defaultName !== procName && transferIds.has(`input>${procName}`)) inputTransfers = [`input>${procName}`];
+    }
     for (const input of op.inputs) {
       const j = indexOf.get(input)!;
       const producer = ir.ops[j];
-      dataReady = Math.max(dataReady, arrive(producer.id, placement[producer.id], endMs[j], producer.activationBytes, procName));
+      const from = byOp[j];
+      dataReady = Math.max(dataReady, arrive(producer.id, from, endMs[j], producer.activationBytes, procName));
+      if (from !== procName && transferIds.has(`${producer.id}>${procName}`)) {
+        if (inputTransfers === NO_TRANSFERS) inputTransfers = [];
+        inputTransfers.push(`${producer.id}>${procName}`);
+      }
     }
     const cost = opCost(op, p);
     const start = Math.max(procFree.get(procName) ?? 0, dataReady);
@@ -352,7 +371,7 @@ export function scheduleIr(spec: PipelineSpec, ir: PipelineIr, opts: ScheduleOpt
       opId: op.id,
       kind: op.kind,
       block: op.block,
-      ...(op.layerId ? { layerId: op.layerId } : {}),
+      layerId: op.layerId,
       processor: procName,
       startMs: start,
       endMs: end,
@@ -366,6 +385,7 @@ export function scheduleIr(spec: PipelineSpec, ir: PipelineIr, opts: ScheduleOpt
       weightBytes: op.weightBytes,
       activationBytes: op.activationBytes,
       supported: unsupportedKinds(p, op).length === 0,
+      inputTransfers,
     };
     timeline.push({ resource: procName, kind: 'op', id: op.id, startMs: start, endMs: end });
     for (const c of consumers[i]) {
@@ -384,7 +404,7 @@ export function scheduleIr(spec: PipelineSpec, ir: PipelineIr, opts: ScheduleOpt
       continue;
     }
     const j = indexOf.get(out)!;
-    const proc = placement[out];
+    const proc = byOp[j];
     if (block.kind === 'head' && byName.get(proc)?.remote && proc !== defaultName) {
       const before = transfers.length;
       blockReadyMs[block.name] = arrive(out, proc, endMs[j], ir.ops[j].activationBytes, defaultName);
@@ -413,7 +433,7 @@ export function scheduleIr(spec: PipelineSpec, ir: PipelineIr, opts: ScheduleOpt
   }));
   const usage = new Map(processors.map((u) => [u.name, u]));
   ir.ops.forEach((op, i) => {
-    const u = usage.get(placement[op.id])!;
+    const u = usage.get(byOp[i])!;
     const s = scheduled[i];
     u.latencyMs += s.latencyMs;
     u.energyMj += s.energyMj;
@@ -436,7 +456,7 @@ export function scheduleIr(spec: PipelineSpec, ir: PipelineIr, opts: ScheduleOpt
   for (let i = 0; i < n; i++) makespanMs = Math.max(makespanMs, endMs[i]);
   for (const t of transfers) makespanMs = Math.max(makespanMs, t.endMs);
   timeline.sort((a, b) => a.startMs - b.startMs || a.endMs - b.endMs);
-  return { placement, ops: scheduled, transfers, processors, timeline, makespanMs, blockReadyMs, returnTransfers, issues };
+  return { ops: scheduled, transfers, processors, timeline, makespanMs, blockReadyMs, returnTransfers, issues };
 }
 
 /** Formats a byte count with binary units (`1.5 MB` = 1.5 x 2^20 bytes), as the language reads them. */
