@@ -80,7 +80,7 @@ export class SenseAnalyzer {
     const diagnostics: SourceDiagnostic[] = (document.diagnostics ?? []).map((d) => ({
       severity: d.severity,
       code: d.code ?? (d.data as { code?: string } | undefined)?.code,
-      message: d.message,
+      message: typeof d.message === 'string' ? d.message : d.message.value,
       range: d.range,
     }));
     const pipelines: AnalysedPipeline[] = [];
