@@ -31,7 +31,7 @@ interface Rendered {
 }
 
 /** Describes a node for screen readers. */
-function describe(view: ViewState, id: string): string {
+function describe(view: ViewState, id: string, layers?: ReadonlyMap<string, ViewState['layers'][number]>): string {
   if (id === INPUT_NODE_ID) return `Input: ${view.features.input}`;
   if (id === FEATURES_NODE_ID) return `Features: ${view.features.steps.join(', ')}; output ${formatShape(view.features.outputShape)}`;
   if (id.startsWith('block:')) {
@@ -39,7 +39,7 @@ function describe(view: ViewState, id: string): string {
     const b = view.blocks.find((x) => x.name === name);
     return `${b?.kind === 'head' ? 'Head' : 'Shared block'} ${name}`;
   }
-  const l = view.layers.find((x) => x.id === id);
+  const l = layers ? layers.get(id) : view.layers.find((x) => x.id === id);
   if (!l) return id;
   const diag = l.diagnostics.length ? `; ${l.diagnostics.length} diagnostics: ${l.diagnostics.map((d) => d.message).join('; ')}` : '';
   return `Layer ${l.id}: ${l.kind}${l.activation ? ' ' + l.activation : ''}, output ${formatShape(l.outputShape)}, ${formatCount(l.params)} parameters, ${formatCount(l.macs)} MACs, on ${l.processor}, ${formatMs(l.latencyMs)}${diag}`;
@@ -87,10 +87,12 @@ export function GraphView({ view, collapsed, selected, layouter, onSelect, onTog
   const nodes = useMemo<StudioNode[]>(() => {
     if (!current) return [];
     const out: StudioNode[] = [];
+    const byBlock = new Map<string, ViewState['layers']>();
+    for (const l of view.layers) byBlock.set(l.block, [...(byBlock.get(l.block) ?? []), l]);
     for (const n of current.model.nodes) {
       const box = current.boxes.get(n.id);
       if (!box) continue;
-      const common = { id: n.id, position: { x: box.x, y: box.y }, width: box.width, height: box.height, draggable: false, connectable: false, selected: n.id === selected, ariaLabel: describe(view, n.id) };
+      const common = { id: n.id, position: { x: box.x, y: box.y }, width: box.width, height: box.height, draggable: false, connectable: false, selected: n.id === selected, ariaLabel: describe(view, n.id, layers) };
       if (n.kind === 'layer') {
         const layer = layers.get(n.ref);
         if (!layer) continue;
@@ -98,7 +100,7 @@ export function GraphView({ view, collapsed, selected, layouter, onSelect, onTog
       } else if (n.kind === 'group') {
         const block = view.blocks.find((b) => b.name === n.ref);
         if (!block) continue;
-        const mine = view.layers.filter((l) => l.block === block.name);
+        const mine = byBlock.get(block.name) ?? [];
         const procs = new Set(mine.map((l) => l.processor));
         out.push({
           ...common,
