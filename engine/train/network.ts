@@ -117,8 +117,12 @@ function padFor(layer: LayerSpec): 'same' | 'valid' {
   return layer.padding ?? 'valid';
 }
 
+let networkCount = 0;
+
 /** Builds the network for `spec` with initial parameters from `init` (in our layout, e.g. engine/weights/init.ts). */
 export function buildNetwork(spec: PipelineSpec, init: WeightSet): Network {
+  // tfjs variable names are global: prefix them so several networks can live at once.
+  const netId = ++networkCount;
   const variables = new Map<string, tf.Variable>();
   const trainable: tf.Variable[] = [];
   for (const layer of spec.blocks.flatMap((b) => b.layers)) {
@@ -126,7 +130,7 @@ export function buildNetwork(spec: PipelineSpec, init: WeightSet): Network {
       const t = init.get(e.name);
       if (!t) throw new Error(`buildNetwork: initial weights lack '${e.name}' for layer ${layer.id}`);
       const isRunning = layer.kind === 'batchnorm' && (e.role === 'mean' || e.role === 'var');
-      const v = tf.variable(tf.tensor(t.data, e.shape, 'float32'), !isRunning, e.name);
+      const v = tf.variable(tf.tensor(t.data, e.shape, 'float32'), !isRunning, `net${netId}/${e.name}`);
       variables.set(e.name, v);
       if (!isRunning) trainable.push(v);
     }

@@ -268,7 +268,9 @@ export async function trainPipeline(spec: PipelineSpec, examples: readonly Train
             for (const h of heads) total = tf.add(total, maskedCrossEntropy(logits[h], batchLabels[h]));
             return total;
           }, net.trainable);
-          optimizer.applyGradients(grads as Parameters<typeof optimizer.applyGradients>[0]);
+          // Adam keys its moments by position in this list: give every variable a gradient, in a
+          // fixed order, even when a batch holds no label for its head (variableGrads omits those).
+          optimizer.applyGradients(net.trainable.map((v) => ({ name: v.name, tensor: grads[v.name] ?? tf.zerosLike(v) })));
           return value.dataSync()[0];
         });
         applyBatchnormUpdates(net, updates);
