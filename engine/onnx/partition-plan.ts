@@ -55,9 +55,10 @@ export interface ExportPlan {
 
 /**
  * Splits the pipeline into partitions. A layer joins the partition of the layer that feeds
- * it when both run on the same processor; otherwise it starts a new one. Partitions are
- * therefore connected trees of layers and are numbered in creation order, which is a valid
- * execution order: each reads only `features` or tensors of earlier partitions. Tensor
+ * it when both run on the same processor, else a partition on its processor that already
+ * reads the same tensor (sibling heads on one trunk output), else it starts a new one.
+ * Partitions are numbered in creation order, which is a valid execution order: each reads
+ * only `features` or tensors of earlier partitions. Tensor
  * names are layer ids; a block's output is its last layer's output.
  */
 export function planPartitions(spec: PipelineSpec, placement: Record<string, string> = placementOf(spec)): ExportPlan {
@@ -74,9 +75,11 @@ export function planPartitions(spec: PipelineSpec, placement: Record<string, str
     for (const layer of block.layers) {
       const processor = placement[layer.id] ?? spec.target.defaultProcessor;
       const feeder = producer.get(prev);
-      let part: PartitionPlan;
+      let part: PartitionPlan | undefined;
       if (feeder && feeder.processor === processor) part = feeder;
-      else {
+      // Siblings on one processor reading the same tensor (two heads on the trunk's output) share a model.
+      else part = partitions.find((q) => q !== feeder && q.processor === processor && consumers.get(prev)?.has(q));
+      if (!part) {
         part = { id: `p${partitions.length}`, processor, layers: [], inputs: [], outputs: [] };
         partitions.push(part);
       }
