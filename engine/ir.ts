@@ -45,11 +45,12 @@
  *   (Marchenko–Pastur law, see {@link randomMatrixRank}). Trained weights are usually far
  *   more compressible, so this over-estimates the rank; the op is flagged
  *   `rankEstimated: true` so the UI can say so.
- * - `sparse atoms N nonzeros S` (K-SVD, W ~ D X with D out x N and X N x in, S nonzeros per
- *   column of X): a sparse op `X x` with `S in` MACs per position and CSC storage
- *   (4-byte value and 4-byte row index per nonzero, `in + 1` 4-byte column pointers),
- *   then a dictionary op `D z` with `out N` MACs, `out N + out` float parameters and the
- *   fused activation.
+ * - `sparse atoms N nonzeros S` (K-SVD, as engine/compress/ksvd.ts factors it: W (out x in)
+ *   ~ C D with a dense dictionary D (N x in) and sparse codes C (out x N), S nonzeros per
+ *   row): a dictionary op `D x` (in -> N, `N in` MACs and float weights, no bias; on conv
+ *   layers a convolution with N filters of the kernel), then a sparse op `C z` (N -> out,
+ *   `S out` MACs, the bias and the fused activation) stored as CSR: a 4-byte value and a
+ *   4-byte column index per nonzero, `out + 1` 4-byte row pointers, float biases.
  * - `int8`: per-channel symmetric quantisation: 1 byte per weight, float32 biases, one
  *   float32 scale per output channel. MACs are unchanged.
  */
@@ -344,16 +345,18 @@ function layerOps(layer: LayerSpec, input: string | undefined, inputBytes: numbe
     }
     return [a, b];
   }
-  // K-SVD: W (out x in) ~ D (out x atoms) X (atoms x in), X with `nonzeros` entries per column.
-  const nnz = c.nonzeros * inp;
+  // K-SVD as engine/compress/ksvd.ts factors it: W (out x in) ~ C D, D (atoms x in) dense,
+  // C (out x atoms) with `nonzeros` entries per row; y = C (D x).
+  const nnz = c.nonzeros * out;
   const mid = midShape(layer, c.atoms);
   const midBytes = elementCount(mid) * FLOAT32_BYTES;
-  const dictParams = out * c.atoms + out;
-  const codes = layerOp(layer, `${layer.id}/sparse-codes`, 'sparse-codes', inputs, layer.inputShape, mid, nnz, lead * nnz, nnz * 2 * FLOAT32_BYTES + (inp + 1) * FLOAT32_BYTES, inputBytes, midBytes, [firstKind]);
-  const dict = layerOp(layer, `${layer.id}/dictionary`, 'dictionary', [codes.id], mid, layer.outputShape, dictParams, lead * c.atoms * out + activationMacs, dictParams * FLOAT32_BYTES, midBytes, outBytes, secondKinds);
-  codes.compression = c;
+  const dictParams = c.atoms * inp;
+  const codeParams = nnz + out;
+  const dict = layerOp(layer, `${layer.id}/dictionary`, 'dictionary', inputs, layer.inputShape, mid, dictParams, lead * c.atoms * inp, dictParams * FLOAT32_BYTES, inputBytes, midBytes, [firstKind]);
+  const codes = layerOp(layer, `${layer.id}/sparse-codes`, 'sparse-codes', [dict.id], mid, layer.outputShape, codeParams, lead * nnz + activationMacs, nnz * 2 * FLOAT32_BYTES + (out + 1) * FLOAT32_BYTES + out * FLOAT32_BYTES, midBytes, outBytes, secondKinds);
   dict.compression = c;
-  return [codes, dict];
+  codes.compression = c;
+  return [dict, codes];
 }
 
 /** The front-end ops of `spec`, in order, and the shape after each. */

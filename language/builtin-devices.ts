@@ -47,13 +47,13 @@ device snapdragon800 {
     bandwidth 4 GB/s
     power 180 mW            // DeepEar reports the DSP at a fraction of the CPU's power (estimate)
     idle 2 mW
-    overhead 0.5 ms         // FastRPC call from the application processor (estimate)
+    overhead 0.05 ms        // per-op dispatch inside one offloaded DSP graph (estimate); the FastRPC call is the cpu <-> dsp link latency
     transfer 160 pJ/B
     supports features, dense, conv1d, maxpool, avgpool, batchnorm, dropout, flatten, relu, sigmoid, tanh, softmax, linear
     source "Qualcomm Hexagon DSP SDK documentation (2013); Lane et al., DeepEar (UbiComp 2015)"
   }
   link cpu <-> gpu { bandwidth 6 GB/s  latency 0.05 ms }
-  link cpu <-> dsp { bandwidth 1 GB/s  latency 0.2 ms }
+  link cpu <-> dsp { bandwidth 1 GB/s  latency 0.2 ms }   // one FastRPC call per tensor moved, about 0.2 ms (estimate, Hexagon SDK FastRPC documentation)
   link gpu <-> dsp { bandwidth 1 GB/s  latency 0.3 ms }
   battery 2300 mAh at 3.8 V // Nexus 5 battery (LG, 2013)
   default cpu
@@ -110,7 +110,7 @@ device edison {
     bandwidth 0.4 GB/s
     power 25 mW             // estimate
     idle 0.5 mW
-    overhead 0.05 ms        // IPC from the Atom
+    overhead 0.005 ms       // per-op call inside the MCU's loop (estimate); IPC from the Atom is the link latency
     transfer 50 pJ/B        // on-chip SRAM (estimate)
     supports features, dense, maxpool, avgpool, batchnorm, dropout, flatten, relu, sigmoid, tanh, softmax, linear
     source "Intel Edison compute module hardware guide (2014)"

@@ -48,16 +48,19 @@ describe('compression in the IR', () => {
     expect(b.outputShape).toEqual([8, 8, 8]);
   });
 
-  it('sparse atoms N nonzeros S: sparse codes (S x in MACs, CSC bytes) then the dictionary (out x N)', async () => {
-    const ir = buildIr(await specOf(pipeline('dense 100', 'compress enc.2 sparse atoms 20 nonzeros 3')));
-    const [codes, dict] = ir.layerOps['enc.2'].map((id) => ir.ops.find((o) => o.id === id)!);
-    expect(codes.kind).toBe('sparse-codes');
-    expect(codes.macs).toBe(3 * 200);
-    expect(codes.weightBytes).toBe(3 * 200 * 8 + 201 * 4);
-    expect(codes.outputShape).toEqual([20]);
+  it('sparse atoms N nonzeros S: dense dictionary (N x in) then CSR codes (S per output), as ksvd.ts factors W ~ C D', async () => {
+    const ir = buildIr(await specOf(pipeline('dense 100 relu', 'compress enc.2 sparse atoms 20 nonzeros 3')));
+    const [dict, codes] = ir.layerOps['enc.2'].map((id) => ir.ops.find((o) => o.id === id)!);
     expect(dict.kind).toBe('dictionary');
-    expect(dict.macs).toBe(100 * 20);
-    expect(dict.params).toBe(100 * 20 + 100);
+    expect(dict.macs).toBe(20 * 200);
+    expect(dict.params).toBe(20 * 200);
+    expect(dict.outputShape).toEqual([20]);
+    expect(codes.kind).toBe('sparse-codes');
+    expect(codes.inputs).toEqual([dict.id]);
+    expect(codes.macs).toBe(3 * 100 + 100); // 3 nonzeros per output row, plus relu
+    expect(codes.params).toBe(3 * 100 + 100);
+    // CSR: value + column index per nonzero, 101 row pointers, 100 float biases.
+    expect(codes.weightBytes).toBe(3 * 100 * 8 + 101 * 4 + 100 * 4);
   });
 
   it('int8: one byte per weight, float biases and one float scale per output channel', async () => {
