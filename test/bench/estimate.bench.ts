@@ -60,7 +60,7 @@ async function timed(fn: () => unknown, runs: number, warmup: number): Promise<{
 
 export async function run(): Promise<void> {
   const services = createSenseServices();
-  const sample = join(here, '../../samples/deepear.sense');
+  const sample = join(here, '../../samples/deepear/deepear.sense');
   const deepearPath = existsSync(sample) ? sample : join(here, '../unit/language/fixtures/design-example.sense');
   const deepearText = readFileSync(deepearPath, 'utf8');
   const bigText = generatedPipeline(2000);
@@ -75,7 +75,7 @@ export async function run(): Promise<void> {
   let i = 0;
   const parseDeep = await medianMs(() => buildDocument(services, deepearText, `file:///bench-reparse-${i++}.sense`), 21, 3);
   const parseBig = await medianMs(() => buildDocument(services, bigText, `file:///bench-reparse-${i++}.sense`), 5, 1);
-  report(`estimate ${deepearPath.endsWith('deepear.sense') ? 'samples/deepear.sense' : 'design example (DeepEar)'}`, tDeep, `goal < 1 ms: ${(tDeep / 1).toFixed(3)}x of the goal; cpu ${deep.cpuMs.toFixed(3)} ms/run`);
+  report(`estimate ${deepearPath.endsWith('deepear.sense') ? 'samples/deepear/deepear.sense' : 'design example (DeepEar)'}`, tDeep, `goal < 1 ms: ${(tDeep / 1).toFixed(3)}x of the goal; cpu ${deep.cpuMs.toFixed(3)} ms/run`);
   report('  reference: parse + validate the same document', parseDeep, `estimate/parse = ${(tDeep / parseDeep).toFixed(3)}`);
   report(`estimate generated pipeline (${layers} layers)`, tBig, `goal < 20 ms: ${(tBig / 20).toFixed(3)}x of the goal; cpu ${bigT.cpuMs.toFixed(3)} ms/run`);
   report('  reference: parse + validate the same document', parseBig, `estimate/parse = ${(tBig / parseBig).toFixed(3)}`);

@@ -267,7 +267,9 @@ describe('feature front end', () => {
 describe('samples and the design example', () => {
   const files = [join(__dirname, '../language/fixtures/design-example.sense')];
   const samples = join(__dirname, '../../../samples');
-  if (existsSync(samples)) for (const f of readdirSync(samples)) if (f.endsWith('.sense')) files.push(join(samples, f));
+  if (existsSync(samples)) {
+    for (const f of readdirSync(samples, { recursive: true }) as string[]) if (f.endsWith('.sense')) files.push(join(samples, f));
+  }
 
   it.each(files)('%s estimates without error on its target', async (file) => {
     const text = readFileSync(file, 'utf8');
