@@ -313,7 +313,7 @@ export const engineEstimator: PipelineEstimator = (spec) => {
       energyPerInferenceMj: 0,
       layers: [],
       heads: [],
-      issues: [{ severity: 'warning', code: 'estimate-failed', message: `The cost estimate failed (${(e as Error).message}); please report this.` }],
+      issues: [{ severity: 'warning', code: IssueCodes.EstimateFailed, message: `The cost estimate failed (${(e as Error).message}); please report this.` }],
     };
   }
 };

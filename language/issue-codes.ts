@@ -40,6 +40,7 @@ export const IssueCodes = {
   InvalidLink: 'invalid-link',
   MemoryLimit: 'memory-limit',
   LatencyBudget: 'latency-budget',
+  EstimateFailed: 'estimate-failed',
 } as const;
 
 /** One of the codes above. */
