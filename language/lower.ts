@@ -176,8 +176,8 @@ export function lowerDevice(device: ast.Device, builtin = false): DeviceLowering
 
   const links: LinkSpec[] = [];
   for (const l of device.links) {
-    const from = l.from.ref?.name;
-    const to = l.to.ref?.name;
+    const from = l.from?.ref?.name;
+    const to = l.to?.ref?.name;
     const values: Record<string, number | undefined> = {};
     for (const s of l.settings) values[s.key] = sink.quantity(s.value, LINK_SETTINGS[s.key], `link '${s.key}'`);
     if (from && to && from === to) sink.error(IssueCodes.InvalidLink, `A link joins two different processors, not '${from}' to itself.`, l, 'to');
@@ -213,7 +213,7 @@ export function lowerDevice(device: ast.Device, builtin = false): DeviceLowering
     batteryVoltageV = sink.quantity(b.voltage, 'voltage', 'battery voltage');
   });
   device.defaults.slice(1).forEach((d) => sink.error(IssueCodes.DuplicateStatement, `Device '${device.name}' names more than one default processor.`, d));
-  const defaultProcessor = device.defaults[0]?.processor.ref?.name ?? processors[0]?.name ?? 'cpu';
+  const defaultProcessor = device.defaults[0]?.processor?.ref?.name ?? processors[0]?.name ?? 'cpu';
 
   return {
     spec: {
@@ -458,11 +458,14 @@ function lowerBlocks(pipeline: ast.Pipeline, features: FeatureSpec, sink: IssueS
         layerNames.add(l.name);
       }
       const config = layerConfig(l, sink);
-      const r = inferLayer(config, shape);
+      // A layer the parser recovered without a kind has no shape rule; the syntax error is reported already.
+      const r = l.kind ? inferLayer(config, shape) : undefined;
       let outputShape: Shape;
       let params = 0;
       let macs = 0;
-      if (r.ok) {
+      if (!r) {
+        outputShape = shape;
+      } else if (r.ok) {
         ({ outputShape, params, macs } = r);
       } else {
         sink.error(IssueCodes.ShapeMismatch, `${r.message} (input of ${b.name}.${i + 1})`, l, 'kind');
@@ -709,7 +712,7 @@ export function lowerPipeline(
   const blocks = lowerBlocks(pipeline, features, sink, lowering);
 
   pipeline.targets.slice(1).forEach((t) => sink.error(IssueCodes.DuplicateStatement, 'A pipeline has one target.', t));
-  const targetNode = pipeline.targets[0]?.device.ref;
+  const targetNode = pipeline.targets[0]?.device?.ref;
   let target: DeviceSpec | undefined = targetNode ? deviceLowering(targetNode) : undefined;
   if (!pipeline.targets[0] && fallbackDevice) {
     sink.info(IssueCodes.MissingTarget, `No target: estimates use '${fallbackDevice.name}'. Add e.g. target snapdragon800.`, pipeline, 'name');

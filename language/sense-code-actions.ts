@@ -115,7 +115,7 @@ export class SenseCodeActionProvider implements CodeActionProvider {
       case IssueCodes.UnresolvedProcessor: {
         let processors: ast.Processor[] = [];
         if (ast.isPlace(node)) {
-          const device = node.$container.targets[0]?.device.ref ?? this.builtinDevice('host');
+          const device = node.$container.targets[0]?.device?.ref ?? this.builtinDevice('host');
           processors = device?.processors ?? [];
         } else {
           processors = AstUtils.getContainerOfType(node, ast.isDevice)?.processors ?? [];
@@ -135,7 +135,7 @@ export class SenseCodeActionProvider implements CodeActionProvider {
       }
       case IssueCodes.UnresolvedLayer: {
         const ref = AstUtils.getContainerOfType(node, ast.isLayerRef);
-        const names = (ref?.block.ref?.layers ?? []).map((l) => l.name).filter((n): n is string => n !== undefined);
+        const names = (ref?.block?.ref?.layers ?? []).map((l) => l.name).filter((n): n is string => n !== undefined);
         return this.replaceWith(document, d, names, 'layer');
       }
       case IssueCodes.RankTooLarge: {

@@ -56,7 +56,7 @@ export class SenseCompletionProvider extends DefaultCompletionProvider {
   }
 
   private completeLayerIndices(context: CompletionContext, ref: ast.LayerRef, acceptor: CompletionAcceptor): void {
-    const block = ref.block.ref;
+    const block = ref.block?.ref;
     if (!block) return;
     const lowered = this.senseServices.lowering.Lowering.pipelineOf(block);
     block.layers.forEach((layer, i) => {

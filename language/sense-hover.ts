@@ -57,7 +57,7 @@ export function leafAt(document: LangiumDocument, offset: number): CstNode | und
 /** The layer a `LayerRef` designates by name or 1-based index, if it resolves. */
 export function layerOfRef(ref: ast.LayerRef): ast.Layer | undefined {
   if (ref.layer) return ref.layer.ref;
-  const block = ref.block.ref;
+  const block = ref.block?.ref;
   if (block && ref.index !== undefined && Number.isInteger(ref.index)) return block.layers[ref.index - 1];
   return undefined;
 }
@@ -76,19 +76,19 @@ export function hoverTargetOf(leaf: CstNode): HoverTarget | undefined {
   const node = leaf.astNode;
   const feature = featureOf(leaf);
   if (ast.isLayerRef(node)) {
-    if (feature === 'block') return node.block.ref ? { kind: 'block', node: node.block.ref } : undefined;
+    if (feature === 'block') return node.block?.ref ? { kind: 'block', node: node.block.ref } : undefined;
     const layer = layerOfRef(node);
     if (layer) return { kind: 'layer', node: layer };
-    const block = node.block.ref;
+    const block = node.block?.ref;
     return block ? { kind: 'block', node: block } : undefined;
   }
-  if (ast.isTarget(node)) return node.device.ref ? { kind: 'device', node: node.device.ref } : undefined;
-  if (ast.isPlace(node) && feature === 'processor') return node.processor.ref ? { kind: 'processor', node: node.processor.ref } : undefined;
+  if (ast.isTarget(node)) return node.device?.ref ? { kind: 'device', node: node.device.ref } : undefined;
+  if (ast.isPlace(node) && feature === 'processor') return node.processor?.ref ? { kind: 'processor', node: node.processor.ref } : undefined;
   if (ast.isLink(node) && (feature === 'from' || feature === 'to')) {
-    const p = feature === 'from' ? node.from.ref : node.to.ref;
+    const p = feature === 'from' ? node.from?.ref : node.to?.ref;
     return p ? { kind: 'processor', node: p } : undefined;
   }
-  if (ast.isDefaultProcessor(node)) return node.processor.ref ? { kind: 'processor', node: node.processor.ref } : undefined;
+  if (ast.isDefaultProcessor(node)) return node.processor?.ref ? { kind: 'processor', node: node.processor.ref } : undefined;
   if ((ast.isShared(node) || ast.isHead(node)) && feature === 'from') return node.from?.ref ? { kind: 'block', node: node.from.ref } : undefined;
   for (let n: AstNode | undefined = node; n; n = n.$container) {
     if (ast.isQuantity(n)) return { kind: 'quantity', node: n };

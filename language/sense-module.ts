@@ -97,7 +97,10 @@ export class SenseLowering {
     let r = this.deviceCache.get(device);
     if (!r) {
       const builtin = AstUtils.getDocument(device).uri.toString() === BUILTIN_DEVICES_URI;
-      r = lowerDevice(device, builtin);
+      r = recovering(device, () => lowerDevice(device, builtin), () => ({
+        spec: { name: device.name ?? '?', processors: [], links: [], defaultProcessor: 'cpu', builtin, sources: [] },
+        issues: [],
+      }));
       this.deviceCache.set(device, r);
     }
     return r;
@@ -119,10 +122,15 @@ export class SenseLowering {
       for (const d of model.devices) r.devices.set(d, this.device(d));
       const host = this.hostDevice();
       for (const p of model.pipelines) {
-        const lowered = lowerPipeline(p, (d) => this.device(d).spec, host);
+        const lowered = recovering(p, () => lowerPipeline(p, (d) => this.device(d).spec, host), () => ({ issues: [], layerOf: new Map(), blockOf: new Map() }));
         r.pipelines.set(p, lowered);
         const hasErrors = lowered.issues.some((i) => i.severity === 'error');
-        if (this.estimator && lowered.spec && !hasErrors) r.estimates.set(p, this.estimator(lowered.spec));
+        const estimator = this.estimator;
+        if (estimator && lowered.spec && !hasErrors) {
+          const spec = lowered.spec;
+          const estimate = recovering(p, () => estimator(spec), () => undefined);
+          if (estimate) r.estimates.set(p, estimate);
+        }
       }
       this.cache.set(model, r);
     }
@@ -134,6 +142,23 @@ export class SenseLowering {
     const pipeline = AstUtils.getContainerOfType(node, ast.isPipeline);
     if (!pipeline) return undefined;
     return this.document(pipeline.$container).pipelines.get(pipeline);
+  }
+}
+
+/**
+ * Runs a lowering step on `node`. While the user types, the parser recovers partial
+ * nodes (a layer without its kind, a `place` without its processor) that lowering was
+ * not written for; the syntax error is reported anyway, so a step that throws on a
+ * document with parse errors yields `fallback` instead. On a document that parsed, an
+ * exception is a bug and propagates.
+ */
+function recovering<T>(node: AstNode, step: () => T, fallback: () => T): T {
+  try {
+    return step();
+  } catch (e) {
+    const result = AstUtils.getDocument(node).parseResult;
+    if (result.parserErrors.length > 0 || result.lexerErrors.length > 0) return fallback();
+    throw e;
   }
 }
 
@@ -150,7 +175,7 @@ export class SenseScopeProvider extends DefaultScopeProvider {
     const { container, property } = context;
     if (ast.isPlace(container) && property === 'processor') {
       const pipeline = container.$container;
-      const device = pipeline.targets[0]?.device.ref;
+      const device = pipeline.targets[0]?.device?.ref;
       if (device) return this.createScopeForNodes(device.processors);
       // Without a target, the built-in host's processors (the fallback device).
       return this.createScopeForNodes(this.builtinHostProcessors());
@@ -159,7 +184,7 @@ export class SenseScopeProvider extends DefaultScopeProvider {
       return this.createScopeForNodes(container.$container.processors);
     }
     if (ast.isLayerRef(container) && property === 'layer') {
-      const block = container.block.ref;
+      const block = container.block?.ref;
       return this.createScopeForNodes(block ? block.layers.filter((l) => l.name !== undefined) : []);
     }
     return super.getScope(context);
@@ -183,7 +208,7 @@ export class SenseDocumentValidator extends DefaultDocumentValidator {
       let code: string = IssueCodes.UnresolvedReference;
       let message = error.message;
       if (ast.isPlace(container) && property === 'processor') {
-        const device = container.$container.targets[0]?.device.ref;
+        const device = container.$container.targets[0]?.device?.ref;
         const names = device?.processors.map((p) => p.name) ?? [];
         code = IssueCodes.UnresolvedProcessor;
         message = device
@@ -198,7 +223,7 @@ export class SenseDocumentValidator extends DefaultDocumentValidator {
         message = `Unknown device '${text}'. Built-in devices: snapdragon800, tegrak1, edison, snapdragon8gen3, nrf52840, host; or declare device ${text} { ... }.`;
       } else if (ast.isLayerRef(container) && property === 'layer') {
         code = IssueCodes.UnresolvedLayer;
-        const block = container.block.ref;
+        const block = container.block?.ref;
         const names = block?.layers.map((l) => l.name).filter((n) => n !== undefined) ?? [];
         message = `'${block?.name}' has no layer named '${text}'${names.length ? `; named layers: ${names.join(', ')}` : ''}. Layers can also be addressed by position, e.g. ${block?.name}.1.`;
       } else if (ast.isLayerRef(container) || ast.isShared(container) || ast.isHead(container)) {

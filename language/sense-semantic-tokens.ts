@@ -51,7 +51,7 @@ export class SenseSemanticTokenProvider extends AbstractSemanticTokenProvider {
     } else if (ast.isDevice(node)) {
       if (node.name) acceptor({ node, property: 'name', type: SemanticTokenTypes.type, modifier: isBuiltin(node) ? [decl, SemanticTokenModifiers.defaultLibrary] : decl });
     } else if (ast.isTarget(node)) {
-      acceptor({ node, property: 'device', type: SemanticTokenTypes.type, ...(isBuiltin(node.device.ref) ? { modifier: SemanticTokenModifiers.defaultLibrary } : {}) });
+      acceptor({ node, property: 'device', type: SemanticTokenTypes.type, ...(isBuiltin(node.device?.ref) ? { modifier: SemanticTokenModifiers.defaultLibrary } : {}) });
     } else if (ast.isProcessor(node)) {
       if (node.name) acceptor({ node, property: 'name', type: SemanticTokenTypes.enumMember, modifier: decl });
     } else if (ast.isPlace(node)) {

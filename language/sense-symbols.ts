@@ -11,12 +11,12 @@ import type { SenseServices } from './sense-module';
 import { formatShape } from './layer-shapes';
 import { formatBytes, formatMacsPerS } from './figures';
 
-function symbol(name: string, kind: SymbolKind, node: AstNode, nameNode: CstNode | undefined, detail?: string, children?: DocumentSymbol[]): DocumentSymbol | undefined {
+function symbol(name: string | undefined, kind: SymbolKind, node: AstNode, nameNode: CstNode | undefined, detail?: string, children?: DocumentSymbol[]): DocumentSymbol | undefined {
   const cst = node.$cstNode;
   if (!cst) return undefined;
   const selection = nameNode && nameNode.offset >= cst.offset && nameNode.end <= cst.end ? nameNode.range : cst.range;
   return {
-    name: name.length > 0 ? name : '?',
+    name: name && name.trim().length > 0 ? name : '?',
     kind,
     range: cst.range,
     selectionRange: selection,

@@ -1,0 +1,122 @@
+/**
+ * Fuzzing the language services with seeded mutations of the samples: deleted,
+ * duplicated and swapped tokens, truncation and random bytes. No exception may escape
+ * any service, every diagnostic range must lie inside the document, and formatting a
+ * document that parses must be idempotent and keep its tokens.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'vitest';
+import type { LangiumDocument } from 'langium';
+import { formatSenseDocument } from '../../../language/sense-formatter';
+import type { PipelineEstimator } from '../../../language/estimator';
+import { build, makeServices } from './helpers';
+
+const root = join(new URL('.', import.meta.url).pathname, '..', '..', '..');
+const SAMPLES = ['samples/deepear/deepear.sense', 'samples/deepx/alexnet.sense', 'samples/watch/activity.sense', 'test/unit/language/fixtures/design-example.sense'].map((f) =>
+  readFileSync(join(root, f), 'utf8'),
+);
+const MUTANTS_PER_SAMPLE = Number(process.env.SENSE_FUZZ_COUNT ?? 500);
+
+/** Mulberry32: a small seeded generator, so failures reproduce. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const TOKEN = /"[^"]*"|\/\/[^\n]*|[_a-zA-Z]\w*|-?\d+(?:\.\d+)?|<->|->|\s+|./g;
+
+function mutate(text: string, random: () => number): string {
+  const tokens = text.match(TOKEN) ?? [];
+  const pick = (): number => Math.floor(random() * tokens.length);
+  const steps = 1 + Math.floor(random() * 4);
+  for (let s = 0; s < steps; s++) {
+    const op = Math.floor(random() * 6);
+    if (tokens.length === 0) break;
+    const i = pick();
+    if (op === 0) tokens.splice(i, 1);
+    else if (op === 1) tokens.splice(i, 0, tokens[i]);
+    else if (op === 2) {
+      const j = pick();
+      [tokens[i], tokens[j]] = [tokens[j], tokens[i]];
+    } else if (op === 3) tokens.splice(i);
+    else if (op === 4) tokens.splice(i, 0, String.fromCharCode(Math.floor(random() * 256)));
+    else tokens.splice(i, 0, ' ' + tokens[pick()] + ' ');
+  }
+  return tokens.join('');
+}
+
+const estimator: PipelineEstimator = (spec) => ({
+  endToEndLatencyMs: 1,
+  energyPerInferenceMj: 1,
+  layers: spec.blocks.flatMap((b) => b.layers.map((l) => ({ layerId: l.id, processor: spec.target.defaultProcessor, latencyMs: 0.1, energyMj: 0.01 }))),
+  heads: [],
+  issues: [{ severity: 'warning', code: 'memory-limit', message: 'fake', layerId: spec.blocks[0]?.layers[0]?.id }],
+});
+
+function inside(doc: LangiumDocument, r: { start: { line: number; character: number }; end: { line: number; character: number } }): boolean {
+  const td = doc.textDocument;
+  const lines = td.getText().split('\n');
+  const ok = (p: { line: number; character: number }): boolean => p.line >= 0 && p.line < lines.length && p.character >= 0 && p.character <= lines[p.line].length;
+  return ok(r.start) && ok(r.end) && td.offsetAt(r.start) <= td.offsetAt(r.end);
+}
+
+async function exercise(services: ReturnType<typeof makeServices>, text: string, name: string): Promise<void> {
+  const doc = await build(services, text, name);
+  for (const d of doc.diagnostics ?? []) {
+    if (String(d.message).startsWith('An error occurred')) throw new Error(`a check threw: ${d.message}`);
+    if (!inside(doc, d.range)) throw new Error(`diagnostic outside the document: ${JSON.stringify(d.range)} ${d.message}`);
+  }
+  const lsp = services.Sense.lsp;
+  const id = { uri: doc.textDocument.uri };
+  const length = text.length;
+  const positions = [0, Math.floor(length / 3), Math.floor(length / 2), Math.floor((2 * length) / 3), length].map((o) => doc.textDocument.positionAt(o));
+  for (const [k, position] of positions.entries()) {
+    await lsp.HoverProvider!.getHoverContent(doc, { textDocument: id, position });
+    // Completion re-parses the prefix; two positions per mutant keep the run short.
+    if (k % 2 === 1) await lsp.CompletionProvider!.getCompletion(doc, { textDocument: id, position });
+    await lsp.DefinitionProvider!.getDefinition(doc, { textDocument: id, position });
+    await lsp.RenameProvider!.prepareRename(doc, { textDocument: id, position });
+  }
+  await lsp.DocumentSymbolProvider!.getSymbols(doc, { textDocument: id });
+  await lsp.FoldingRangeProvider!.getFoldingRanges(doc, { textDocument: id });
+  await lsp.SemanticTokenProvider!.semanticHighlight(doc, { textDocument: id });
+  await lsp.CodeActionProvider!.getCodeActions(doc, { textDocument: id, range: { start: positions[0], end: positions[4] }, context: { diagnostics: doc.diagnostics ?? [] } });
+  const formatted = formatSenseDocument(doc);
+  if (formatted !== undefined) {
+    const again = await build(services, formatted, `${name.replace(/\.sense$/, '')}-formatted.sense`);
+    const twice = formatSenseDocument(again);
+    if (twice !== formatted) throw new Error(`formatting is not idempotent:\n${text}\n---\n${formatted}\n---\n${twice}`);
+    const tokens = (t: string): string[] => (t.match(TOKEN) ?? []).filter((x) => !/^\s+$/.test(x)).map((x) => x.replace(/\s+$/, ''));
+    const a = tokens(text);
+    const b = tokens(formatted);
+    const at = a.findIndex((x, i) => x !== b[i]);
+    if (at >= 0 || a.length !== b.length) throw new Error(`formatting changed the tokens at ${at}: ${JSON.stringify(a.slice(at - 3, at + 3))} -> ${JSON.stringify(b.slice(at - 3, at + 3))}`);
+  }
+}
+
+describe('fuzzing the language services', () => {
+  it.each(SAMPLES.map((s, i) => [i, s] as const))('sample %i: mutants never make a service throw', async (index, sample) => {
+    const services = makeServices(estimator);
+    const random = rng(2015 + index);
+    for (let n = 0; n < MUTANTS_PER_SAMPLE; n++) {
+      const text = mutate(sample, random);
+      try {
+        await exercise(services, text, `fuzz-${index}-${n}.sense`);
+      } catch (e) {
+        throw new Error(`mutant ${n} of sample ${index} failed: ${(e as Error).stack}\n--- text ---\n${text}`);
+      }
+      if (n % 50 === 49) {
+        // Drop the built fuzz documents so the workspace does not grow with every mutant.
+        const docs = services.shared.workspace.LangiumDocuments;
+        for (const d of docs.all.toArray()) if (d.uri.path.includes('fuzz-')) docs.deleteDocument(d.uri);
+      }
+    }
+  });
+});
