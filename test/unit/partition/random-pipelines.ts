@@ -1,0 +1,125 @@
+/**
+ * Seeded random trunk-and-heads pipelines and devices, written as `.sense` text, for the
+ * partitioner's brute-force tests and benchmark. Devices have 2-4 processors with random
+ * speeds, powers, memories (sometimes too small), op support, links (some pairs without
+ * one) and sometimes a remote processor behind a network link.
+ */
+
+/** Mulberry32: a small, fast, seeded PRNG returning floats in [0, 1). */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Options of {@link randomPipeline}. */
+export interface RandomPipelineOptions {
+  /** Upper bound on processors^units, so brute force stays cheap (default 2,000). */
+  maxAssignments?: number;
+  /** Force this many processors (2-4 by default). */
+  processors?: number;
+}
+
+/** A random pipeline and device as one `.sense` text, with its unit count and processor count. */
+export function randomPipeline(seed: number, opts: RandomPipelineOptions = {}): { text: string; units: number; processors: number; budgetMs?: number } {
+  const r = rng(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
+  const between = (lo: number, hi: number): number => lo + (hi - lo) * r();
+  const P = opts.processors ?? 2 + Math.floor(r() * 3);
+  const maxAssignments = opts.maxAssignments ?? 2000;
+  const maxUnits = Math.max(2, Math.floor(Math.log(maxAssignments) / Math.log(P)));
+
+  const names = ['cpu', 'gpu', 'dsp', 'npu'].slice(0, P);
+  const remote = P >= 3 && r() < 0.3 ? names[P - 1] : undefined;
+  const lines: string[] = [];
+  lines.push('device Rand {');
+  for (const [i, name] of names.entries()) {
+    const memoryKb = r() < 0.5 ? Math.round(between(4, 30)) : 4096;
+    lines.push(`  processor ${name} {`);
+    lines.push(`    compute ${between(0.005, 2).toFixed(4)} GMAC/s  memory ${memoryKb} KB  bandwidth ${between(5, 500).toFixed(1)} MB/s`);
+    lines.push(`    power ${between(5, 2000).toFixed(1)} mW  idle ${between(0, 10).toFixed(2)} mW  overhead ${between(0, 0.3).toFixed(3)} ms  transfer ${between(1, 100).toFixed(1)} pJ/B`);
+    if (i > 0 && r() < 0.4) {
+      const kinds = ['dense', 'flatten', 'relu', 'tanh', 'sigmoid', 'softmax', 'features'].filter(() => r() < 0.75);
+      if (kinds.length > 0) lines.push(`    supports ${kinds.join(', ')}`);
+    }
+    lines.push('  }');
+  }
+  for (let i = 0; i < P; i++) {
+    for (let j = i + 1; j < P; j++) {
+      const a = names[i];
+      const b = names[j];
+      if (b === remote) {
+        if (i === 0) lines.push(`  link ${a} <-> ${b} { bandwidth ${between(1, 20).toFixed(2)} MB/s  rtt ${between(2, 60).toFixed(1)} ms  power ${between(100, 1500).toFixed(0)} mW }`);
+        continue;
+      }
+      if (r() < 0.7) lines.push(`  link ${a} <-> ${b} { bandwidth ${between(10, 2000).toFixed(1)} MB/s  latency ${between(0, 0.5).toFixed(3)} ms  power ${between(0, 200).toFixed(1)} mW }`);
+    }
+  }
+  lines.push('  battery 1000 mAh at 3.7 V');
+  lines.push(`  default ${names[0]}`);
+  lines.push('}');
+
+  const image = r() < 0.35;
+  let units = image ? 0 : 1;
+  const layer = (last: boolean): string => (last ? `dense ${2 + Math.floor(r() * 6)} softmax` : `dense ${pick([8, 16, 32, 64])} ${pick(['relu', 'tanh', 'sigmoid'])}`);
+  const body: string[] = [];
+  body.push('pipeline Rand {');
+  if (image) body.push('  input image { size 6 x 6  channels 1  period 1 s }');
+  else {
+    body.push(`  input inertial { rate 50 Hz  window 2.56 s  accelerometer [x, y, z] }`);
+    body.push(`  features { stats ${pick(['mean, std', 'mean, std, min, max', 'rms, range'])}  normalize }`);
+  }
+  const budget = r() < 0.6 ? between(0.05, 8) : undefined;
+  // Trunk: one shared block, sometimes a second one reading from it; heads read from either.
+  const trunkLayers: string[] = image ? ['flatten'] : [];
+  const trunkLen = 1 + Math.floor(r() * 2);
+  for (let i = 0; i < trunkLen; i++) trunkLayers.push(layer(false));
+  units += trunkLayers.length;
+  body.push(`  shared trunk { ${trunkLayers.join('  ')} }`);
+  const sources = ['trunk'];
+  if (units + 3 <= maxUnits && r() < 0.3) {
+    body.push(`  shared mid from trunk { ${layer(false)} }`);
+    units++;
+    sources.push('mid');
+  }
+  let heads = 0;
+  while (heads < 4 && (heads < 1 || (units + 1 <= maxUnits && r() < 0.7))) {
+    const len = units + 2 <= maxUnits && r() < 0.5 ? 2 : 1;
+    const hl: string[] = [];
+    for (let i = 0; i < len; i++) hl.push(layer(i === len - 1));
+    body.push(`  head h${heads} from ${pick(sources)} { ${hl.join('  ')} }`);
+    units += len;
+    heads++;
+  }
+  body.push('  target Rand');
+  body.push(`  optimize energy ${between(0, 1).toFixed(3)} latency ${between(0, 1).toFixed(3)}${budget !== undefined ? ` within ${budget.toFixed(2)} ms` : ''}`);
+  body.push('}');
+  return { text: [...body, ...lines].join('\n'), units, processors: P, ...(budget !== undefined ? { budgetMs: budget } : {}) };
+}
+
+/** A large trunk-and-heads pipeline for the benchmark: `trunk` shared dense layers, `heads` heads of `headLayers` layers, on a 4-processor device. */
+export function largePipeline(trunk: number, heads: number, headLayers: number): string {
+  const widths = [256, 192, 128, 96];
+  const t: string[] = [];
+  for (let i = 0; i < trunk; i++) t.push(`dense ${widths[i % widths.length]} relu`);
+  const hs: string[] = [];
+  for (let h = 0; h < heads; h++) {
+    const l: string[] = [];
+    for (let i = 0; i < headLayers - 1; i++) l.push(`dense ${widths[(h + i) % widths.length]} relu`);
+    l.push(`dense ${4 + h} softmax`);
+    hs.push(`  head h${h} from trunk { ${l.join('  ')} }`);
+  }
+  return `pipeline Big {
+  input audio { rate 16 kHz  window 1 s }
+  features { frames 25 ms hop 10 ms  logmel 40 bands  normalize }
+  shared trunk { flatten  ${t.join('  ')} }
+${hs.join('\n')}
+  target snapdragon8gen3
+  optimize energy 0.7 latency 0.3 within 500 ms
+}`;
+}
