@@ -1,7 +1,7 @@
 // Every bundle in one place: the CLI, the language server, the extension, the webview
 // and the exported runtime. `node esbuild.mjs [--watch]`.
 import * as esbuild from 'esbuild';
-import { existsSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 
 const watch = process.argv.includes('--watch');
 
@@ -34,7 +34,14 @@ const builds = [
     platform: 'node',
     format: 'cjs',
     target: 'node20',
-    external: ['vscode', 'onnxruntime-node', 'onnxruntime-web', 'highs'],
+    // onnxruntime-web is bundled (its wasm files are copied to dist/ort/ below), so the
+    // VSIX needs no node_modules; onnxruntime-node stays optional (the `node` provider).
+    external: ['vscode', 'onnxruntime-node', 'highs'],
+    // ESM dependencies (onnxruntime-web's Node build) read import.meta.url, which a CJS
+    // bundle lacks: give them this file's URL.
+    define: { 'import.meta.url': '__senseImportMetaUrl' },
+    banner: { js: "const __senseImportMetaUrl = require('url').pathToFileURL(__filename).href;" },
+    minify: !watch,
   },
   existsSync('webview/main.tsx') && {
     entryPoints: ['webview/main.tsx'],
@@ -61,5 +68,12 @@ for (const options of builds) {
   const config = { bundle: true, sourcemap: true, logLevel: 'warning', ...options };
   if (watch) await (await esbuild.context(config)).watch();
   else await esbuild.build(config);
+}
+// The extension runs pipelines on onnxruntime-web's wasm build and puts it in exported
+// bundles; the VSIX ships these files from dist/ort/ (see .vscodeignore).
+if (existsSync('extension/extension.ts')) {
+  const ortDir = 'node_modules/onnxruntime-web/dist';
+  mkdirSync('dist/ort', { recursive: true });
+  for (const f of ['ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm', 'ort.wasm.bundle.min.mjs']) copyFileSync(`${ortDir}/${f}`, `dist/ort/${f}`);
 }
 if (!watch) console.log(`esbuild: built ${builds.map((b) => b.outfile).join(', ')}`);

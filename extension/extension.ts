@@ -5,15 +5,19 @@
  * status bar item and the output channel, and adapts language/, engine/ and runtime/
  * to VS Code. Nothing here computes what the pure core already does.
  */
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import * as vscode from 'vscode';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
 import { formatMs } from '../engine/estimate';
 import type { CompressionSpec } from '../language/pipeline-model';
-import type { ToWebviewBody } from '../webview/protocol';
+import type { OrtModuleLike } from '../runtime/runner';
+import type { RunView, ToWebviewBody } from '../webview/protocol';
 import { WeightsCache, layerSpectrum } from './compression-preview';
 import { GRAPH_VIEW_TYPE, GraphEditorProvider, mainPipeline, toWorkspaceEdit } from './graph-editor';
 import { compressionEdits, layerAt, targetEdits } from './graph-model';
+import { CancelledError, evaluateFolderView, exportBundleTo, extensionBundleAssets, isCompressed, openRunner, pipelineWeights, runClipView, withoutCompression } from './run-pipeline';
 import { SenseAnalyzer, type AnalysedPipeline } from './sense-analysis';
 
 let client: LanguageClient | undefined;
@@ -22,9 +26,6 @@ let client: LanguageClient | undefined;
 const NOT_YET: Record<string, string> = {
   autoCompress: 'Auto-Compress needs the engine\'s auto-compression search (meet a memory / latency / energy target layer by layer), which is not built yet. Compress layers one at a time with "Sense: Compress Layer" or in the graph.',
   autoPartition: 'Auto-Partition needs the engine\'s partition optimizer (DP / HiGHS over α·energy + β·latency), which is not built yet. Place blocks by hand with `place ... on ...` lines or the processor picker in the graph.',
-  runClip: 'Run on Clip needs the bundle runtime (runtime/runner.ts) and the in-memory bundle export (engine/export), which are not in the repository yet.',
-  evaluateFolder: 'Evaluate Folder needs the bundle runtime (runtime/runner.ts) and the in-memory bundle export (engine/export), which are not in the repository yet.',
-  exportBundle: 'Export Bundle needs the bundle writer (engine/export/write-bundle.ts), which is not in the repository yet.',
   calibrateHost: 'Calibrate Host needs the engine\'s calibration (profile each op on ONNX Runtime and fit the processor), which is not built yet.',
 };
 
@@ -90,7 +91,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     if (!folder) return { clips: [], folders: [] };
     const found = await vscode.workspace.findFiles(new vscode.RelativePattern(folder, '**/*.{wav,csv}'), '**/node_modules/**', 2000);
     const clips = found.map((u) => vscode.workspace.asRelativePath(u, false)).sort();
-    const folders = [...new Set(clips.map((c) => path.posix.dirname(path.posix.dirname(c))).filter((d) => d !== '.'))].sort();
+    // Labelled folders are laid out DIR/HEAD/LABEL/clip, as `sense eval` reads them.
+    const folders = [...new Set(clips.map((c) => path.posix.dirname(path.posix.dirname(path.posix.dirname(c)))).filter((d) => d !== '.'))].sort();
     return { clips, folders };
   };
 
@@ -100,14 +102,154 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     return { type: 'error', message: NOT_YET[key] };
   };
 
-  const runCommand = async (command: 'runClip' | 'evaluateFolder' | 'exportBundle' | 'autoPartition'): Promise<ToWebviewBody | undefined> => {
-    if (command !== 'autoPartition' && !requireTrust(command === 'exportBundle' ? 'Export Bundle' : 'Running the pipeline')) {
-      return { type: 'error', message: 'Restricted Mode: trust the workspace to run or export.' };
-    }
-    return notAvailable(command);
+  // ---------------------------------------------------------------- run and export
+  let ortPromise: Promise<{ ort: OrtModuleLike; backend: 'node' | 'web' }> | undefined;
+  const loadOrt = (): Promise<{ ort: OrtModuleLike; backend: 'node' | 'web' }> => {
+    ortPromise ??= (async () => {
+      if (vscode.workspace.getConfiguration('senseStudio').get<string>('runtime.provider', 'web') === 'node') {
+        try {
+          const mod = (await import('onnxruntime-node')) as unknown as { default?: OrtModuleLike } & OrtModuleLike;
+          output.appendLine('[run] using onnxruntime-node (native CPU).');
+          return { ort: mod.InferenceSession ? mod : mod.default!, backend: 'node' as const };
+        } catch (e) {
+          output.appendLine(`[run] onnxruntime-node is not available (${(e as Error).message}); using onnxruntime-web.`);
+        }
+      }
+      // Bundled into dist/extension.cjs; its wasm files ship in dist/ort/.
+      const web = (await import('onnxruntime-web')) as unknown as OrtModuleLike & { env: { wasm: { numThreads: number; wasmPaths: string } } };
+      web.env.wasm.numThreads = 1;
+      web.env.wasm.wasmPaths = pathToFileURL(context.asAbsolutePath(path.join('dist', 'ort'))).href + '/';
+      output.appendLine('[run] using onnxruntime-web (wasm) in the extension host.');
+      return { ort: web, backend: 'web' as const };
+    })();
+    ortPromise.catch(() => (ortPromise = undefined));
+    return ortPromise;
   };
 
-  const graph = GraphEditorProvider.register(context, { analyzer, weights, output, samples, runCommand: (c) => runCommand(c) });
+  /** The checked pipeline of a document on disk, ready to run: refuses errors, virtual files and Restricted Mode. */
+  const runnablePipeline = async (doc: vscode.TextDocument, what: string): Promise<AnalysedPipeline & { spec: NonNullable<AnalysedPipeline['spec']> }> => {
+    if (doc.uri.scheme !== 'file') throw new Error(`${what} needs the .sense file and its weights on disk; this is a virtual file (${doc.uri.scheme}:).`);
+    const p = await analysePipeline(doc);
+    if (!p.spec || p.hasErrors) throw new Error(`${what}: ${p.estimateError ?? `pipeline ${p.name} has errors; fix them first (see the Problems panel).`}`);
+    return p as AnalysedPipeline & { spec: NonNullable<AnalysedPipeline['spec']> };
+  };
+
+  const resolveInWorkspace = (doc: vscode.TextDocument, rel: string): string => {
+    if (path.isAbsolute(rel)) return rel;
+    const folder = vscode.workspace.getWorkspaceFolder(doc.uri);
+    return folder ? path.join(folder.uri.fsPath, rel) : path.resolve(path.dirname(doc.uri.fsPath), rel);
+  };
+
+  const pickInput = async (doc: vscode.TextDocument, kind: 'clip' | 'folder'): Promise<string | undefined> => {
+    const s = await samples(doc.uri);
+    const items = (kind === 'clip' ? s.clips : s.folders).map((label) => ({ label }));
+    const browse = { label: kind === 'clip' ? '$(folder-opened) Choose a file…' : '$(folder-opened) Choose a folder…' };
+    const pick = await vscode.window.showQuickPick([...items, browse], { title: kind === 'clip' ? 'Run on which clip?' : 'Evaluate which labelled folder (HEAD/LABEL/*.wav)?', matchOnDescription: true });
+    if (!pick) return undefined;
+    if (pick !== browse) return pick.label;
+    const chosen = await vscode.window.showOpenDialog(kind === 'clip' ? { canSelectMany: false, filters: { Clips: ['wav', 'csv'] } } : { canSelectFiles: false, canSelectFolders: true, canSelectMany: false });
+    return chosen?.[0]?.fsPath;
+  };
+
+  const describeRun = (view: RunView): string =>
+    view.heads
+      .map((h) => {
+        if (h.probabilities) {
+          const best = h.probabilities.indexOf(Math.max(...h.probabilities));
+          return `${h.head}: ${h.labels[best]} ${(h.probabilities[best] * 100).toFixed(0)}%`;
+        }
+        return h.accuracy !== undefined ? `${h.head}: ${(h.accuracy * 100).toFixed(1)}% accurate` : `${h.head}: silent`;
+      })
+      .join(' · ');
+
+  const runOrEvaluate = async (uri: vscode.Uri, kind: 'clip' | 'folder', given?: string): Promise<ToWebviewBody | undefined> => {
+    const doc = await vscode.workspace.openTextDocument(uri);
+    const what = kind === 'clip' ? 'Run on Clip' : 'Evaluate Folder';
+    if (!requireTrust(what)) return { type: 'error', message: 'Restricted Mode: trust the workspace to run the pipeline.' };
+    const p = await runnablePipeline(doc, what);
+    const rel = given ?? (await pickInput(doc, kind));
+    if (!rel) return undefined;
+    const target = resolveInWorkspace(doc, rel);
+    const { weights, warnings } = pipelineWeights(p.spec, doc.uri.fsPath);
+    for (const w of warnings) output.appendLine(`[run] warning: ${w}`);
+    const result = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Sense: ${kind === 'clip' ? 'running' : 'evaluating'} ${p.name} on ${path.basename(target)}`, cancellable: true },
+      async (progress, token) => {
+        progress.report({ message: 'loading ONNX Runtime…' });
+        const { ort, backend } = await loadOrt();
+        const runOne = async (spec: typeof p.spec, label: string): Promise<RunView> => {
+          if (token.isCancellationRequested) throw new CancelledError();
+          progress.report({ message: `exporting and loading the ${label} model…` });
+          const runner = await openRunner(spec, weights, ort, backend);
+          try {
+            if (kind === 'clip') return await runClipView(runner, target);
+            return await evaluateFolderView(runner, target, (done, total) => progress.report({ message: `${label}: clip ${done} of ${total}`, increment: 100 / total / (isCompressed(p.spec) ? 2 : 1) }), token);
+          } finally {
+            await runner.release();
+          }
+        };
+        const after = await runOne(p.spec, isCompressed(p.spec) ? 'compressed' : 'pipeline');
+        // The accuracy cost of compression: the same run on the uncompressed weights.
+        const before = isCompressed(p.spec) ? await runOne(withoutCompression(p.spec), 'uncompressed') : undefined;
+        return { after, before };
+      },
+    );
+    const relPath = vscode.workspace.asRelativePath(target, false);
+    output.appendLine(`[run] ${p.name} on ${relPath}: ${result.after.measuredLatencyMs.toFixed(2)} ms per window; ${describeRun(result.after)}${result.before ? ` (uncompressed: ${describeRun(result.before)})` : ''}`);
+    void vscode.window.showInformationMessage(`Sense: ${path.basename(target)} — ${describeRun(result.after)} (${result.after.measuredLatencyMs.toFixed(1)} ms per window)`);
+    return { type: 'runResult', input: { kind, path: relPath.slice(0, 4096) }, after: result.after, ...(result.before ? { before: result.before } : {}) };
+  };
+
+  const exportBundle = async (uri: vscode.Uri, outDir?: string): Promise<ToWebviewBody | undefined> => {
+    const doc = await vscode.workspace.openTextDocument(uri);
+    if (!requireTrust('Export Bundle')) return { type: 'error', message: 'Restricted Mode: trust the workspace to export.' };
+    const p = await runnablePipeline(doc, 'Export Bundle');
+    const suggested = path.join(path.dirname(doc.uri.fsPath), `${p.name.toLowerCase()}-bundle`);
+    const dir =
+      outDir ??
+      (await vscode.window.showInputBox({
+        title: `Export ${p.name} as a bundle into`,
+        value: suggested,
+        prompt: 'A new or empty folder, or an earlier bundle (replaced atomically).',
+        validateInput: (v) => (v.trim() ? undefined : 'A folder path'),
+      }));
+    if (!dir) return undefined;
+    const target = resolveInWorkspace(doc, dir.trim());
+    const { weights, warnings } = pipelineWeights(p.spec, doc.uri.fsPath);
+    for (const w of warnings) output.appendLine(`[export] warning: ${w}`);
+    const manifest = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Sense: exporting ${p.name}`, cancellable: false }, async (progress) => {
+      progress.report({ message: 'writing the ONNX partitions…' });
+      // Let the notification render before the synchronous export starts.
+      await new Promise((r) => setTimeout(r, 50));
+      return exportBundleTo(p.spec, weights, target, extensionBundleAssets(context.extensionPath), (name) => progress.report({ message: name }));
+    });
+    output.appendLine(`[export] ${p.name} -> ${target}: ${manifest.partitions.map((x) => `${x.model} on ${x.processor}`).join(', ')}`);
+    const choice = await vscode.window.showInformationMessage(
+      `Sense: exported ${p.name} to ${vscode.workspace.asRelativePath(target, false)} (${manifest.partitions.length} partition${manifest.partitions.length === 1 ? '' : 's'}).`,
+      'Open Manifest',
+      'Open Demo Page',
+      'Reveal in Explorer',
+    );
+    if (choice === 'Open Manifest') await vscode.window.showTextDocument(vscode.Uri.file(path.join(target, 'manifest.json')));
+    else if (choice === 'Open Demo Page' && existsSync(path.join(target, 'index.html'))) await vscode.env.openExternal(vscode.Uri.file(path.join(target, 'index.html')));
+    else if (choice === 'Reveal in Explorer') await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(target));
+    return undefined;
+  };
+
+  const runCommand = async (command: 'runClip' | 'evaluateFolder' | 'exportBundle' | 'autoPartition', uri: vscode.Uri, arg?: unknown): Promise<ToWebviewBody | undefined> => {
+    try {
+      if (command === 'autoPartition') return notAvailable('autoPartition');
+      if (command === 'exportBundle') return await exportBundle(uri);
+      return await runOrEvaluate(uri, command === 'runClip' ? 'clip' : 'folder', typeof arg === 'string' ? arg : undefined);
+    } catch (e) {
+      if (e instanceof CancelledError) return { type: 'error', message: 'Cancelled.' };
+      output.appendLine(`[${command}] ${(e as Error).stack ?? String(e)}`);
+      void vscode.window.showErrorMessage(`Sense Studio: ${(e as Error).message}`);
+      return { type: 'error', message: (e as Error).message.slice(0, 4000) };
+    }
+  };
+
+  const graph = GraphEditorProvider.register(context, { analyzer, weights, output, samples, runCommand });
   context.subscriptions.push(graph.disposable);
 
   // ---------------------------------------------------------------- status bar
@@ -275,17 +417,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   register('calibrateHost', () => {
     if (requireTrust('Calibrate Host')) notAvailable('calibrateHost');
   });
-  register('runClip', async (uri) => {
-    needDocument(uri);
-    await runCommand('runClip');
+  register('runClip', async (uri, clip) => {
+    await runCommand('runClip', needDocument(uri).uri, clip);
   });
-  register('evaluateFolder', async (uri) => {
-    needDocument(uri);
-    await runCommand('evaluateFolder');
+  register('evaluateFolder', async (uri, folder) => {
+    await runCommand('evaluateFolder', needDocument(uri).uri, folder);
   });
-  register('exportBundle', async (uri) => {
-    needDocument(uri);
-    await runCommand('exportBundle');
+  register('exportBundle', async (uri, dir) => {
+    const doc = needDocument(uri);
+    if (typeof dir === 'string') await exportBundle(doc.uri, dir);
+    else await runCommand('exportBundle', doc.uri);
   });
   register('showOutput', () => output.show(true));
 

@@ -1,0 +1,154 @@
+/**
+ * Run on Clip, Evaluate Folder and Export Bundle for the extension host, with the same
+ * engine and runtime functions `sense run`, `sense eval` and `sense export` use
+ * (engine/export/bundle.ts buildBundle, runtime/runner.ts createRunner,
+ * engine/export/write-bundle.ts writeBundle), on the pipeline as the editor holds it
+ * (unsaved text included). Results come back in the webview protocol's shapes. No
+ * `vscode` import, so unit tests run it in Node.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildBundle } from '../engine/export/bundle';
+import type { BundleManifest } from '../engine/export/manifest';
+import { ORT_WEB_FILES, writeBundle, type BundleAssets } from '../engine/export/write-bundle';
+import { loadPipelineWeights } from '../engine/weights/node-weights';
+import type { WeightSet } from '../engine/weights/weights';
+import type { PipelineSpec } from '../language/pipeline-model';
+import { MAX_CLIP_FILE_BYTES } from '../runtime/node-files';
+import { createRunner, type BundleRunner, type ClipInput, type OrtModuleLike } from '../runtime/runner';
+import type { HeadRun, RunView } from '../webview/protocol';
+
+/** Checks that may stop a long task between clips. */
+export interface Cancellation {
+  readonly isCancellationRequested: boolean;
+}
+
+/** Thrown when the user cancelled a long task. */
+export class CancelledError extends Error {
+  constructor() {
+    super('Cancelled.');
+    this.name = 'CancelledError';
+  }
+}
+
+/** The same spec without any `compress` line: the "before" of a before/after comparison. */
+export function withoutCompression(spec: PipelineSpec): PipelineSpec {
+  return { ...spec, blocks: spec.blocks.map((b) => ({ ...b, layers: b.layers.map(({ compression: _unused, ...l }) => l) })) };
+}
+
+/** True when any layer is compressed. */
+export function isCompressed(spec: PipelineSpec): boolean {
+  return spec.blocks.some((b) => b.layers.some((l) => l.compression !== undefined));
+}
+
+/** Loads the pipeline's weights (relative to the `.sense` file); errors name the file and the fix. */
+export function pipelineWeights(spec: PipelineSpec, sensePath: string): { weights: WeightSet; warnings: string[] } {
+  const { weights, warnings } = loadPipelineWeights(spec, sensePath);
+  return { weights, warnings };
+}
+
+/** Exports `spec` in memory and opens a runner on `ort`. */
+export async function openRunner(spec: PipelineSpec, weights: WeightSet, ort: OrtModuleLike, backend: 'node' | 'web'): Promise<BundleRunner> {
+  const built = buildBundle(spec, weights);
+  return createRunner({ ort, backend, manifest: built.manifest, models: built.models });
+}
+
+/** Reads a clip as WAV or (by extension) inertial CSV, bounded in size; errors name the file. */
+export function readClip(path: string): ClipInput {
+  let size: number;
+  try {
+    const st = statSync(path);
+    if (st.isDirectory()) throw new Error(`${path} is a folder; pick a WAV or CSV file (or use Evaluate Folder).`);
+    size = st.size;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`${path}: no such clip file.`);
+    throw e;
+  }
+  if (size > MAX_CLIP_FILE_BYTES) throw new Error(`${path}: ${size} bytes is larger than the ${MAX_CLIP_FILE_BYTES}-byte limit for one clip.`);
+  const bytes = new Uint8Array(readFileSync(path));
+  return path.toLowerCase().endsWith('.csv') ? { kind: 'csv', bytes } : { kind: 'wav', bytes };
+}
+
+/** Runs one clip and returns the protocol's run view (per-head probabilities in label order). */
+export async function runClipView(runner: BundleRunner, path: string): Promise<RunView> {
+  const r = await runner.runClip(readClip(path), path);
+  const heads: HeadRun[] = Object.entries(runner.manifest.heads).map(([head, h]) => {
+    const result = r.heads[head];
+    return { head, labels: h.labels, ...(result ? { probabilities: h.labels.map((l) => result.probabilities[l] ?? 0) } : {}) };
+  });
+  return { measuredLatencyMs: r.latencyMs, windows: r.windows, heads };
+}
+
+function listDirs(dir: string): string[] {
+  return readdirSync(dir).filter((n) => !n.startsWith('.') && statSync(join(dir, n)).isDirectory()).sort();
+}
+
+/**
+ * Evaluates a labelled folder laid out as `sense eval` expects, DIR/HEAD/LABEL/*.wav
+ * (or *.csv for inertial input): per head the accuracy and the confusion matrix (rows
+ * true labels, columns predicted); a clip whose windows are all silent counts as wrong.
+ * `onClip` reports progress; `token` stops between clips.
+ */
+export async function evaluateFolderView(runner: BundleRunner, dir: string, onClip?: (done: number, total: number) => void, token?: Cancellation): Promise<RunView> {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`${dir}: not a folder; pick a folder laid out as HEAD/LABEL/*.wav.`);
+  const heads = runner.manifest.heads;
+  const ext = runner.manifest.input.kind === 'inertial' ? '.csv' : '.wav';
+  const plan: { head: string; label: string; files: string[] }[] = [];
+  for (const head of listDirs(dir)) {
+    if (!heads[head]) throw new Error(`${join(dir, head)}: the pipeline has no head '${head}' (heads: ${Object.keys(heads).join(', ')}).`);
+    for (const label of listDirs(join(dir, head))) {
+      if (!heads[head].labels.includes(label)) throw new Error(`${join(dir, head, label)}: head ${head} has no label '${label}' (labels: ${heads[head].labels.join(', ')}).`);
+      const files = readdirSync(join(dir, head, label)).filter((f) => f.toLowerCase().endsWith(ext)).sort();
+      plan.push({ head, label, files: files.map((f) => join(dir, head, label, f)) });
+    }
+  }
+  const total = plan.reduce((a, p) => a + p.files.length, 0);
+  if (total === 0) throw new Error(`${dir}: no ${ext} clips under HEAD/LABEL folders.`);
+  const result = new Map<string, { labels: string[]; clips: number; correct: number; confusion: number[][] }>();
+  let done = 0;
+  const latencies: number[] = [];
+  let windows = 0;
+  for (const { head, label, files } of plan) {
+    const labels = heads[head].labels;
+    let e = result.get(head);
+    if (!e) {
+      e = { labels, clips: 0, correct: 0, confusion: labels.map(() => labels.map(() => 0)) };
+      result.set(head, e);
+    }
+    for (const f of files) {
+      if (token?.isCancellationRequested) throw new CancelledError();
+      const r = await runner.runClip(readClip(f), f);
+      latencies.push(r.latencyMs);
+      windows += r.windows;
+      e.clips++;
+      const h = r.heads[head];
+      if (h) {
+        e.confusion[labels.indexOf(label)][labels.indexOf(h.label)]++;
+        if (h.label === label) e.correct++;
+      }
+      onClip?.(++done, total);
+    }
+  }
+  latencies.sort((a, b) => a - b);
+  return {
+    measuredLatencyMs: latencies[Math.floor(latencies.length / 2)] ?? 0,
+    windows,
+    heads: [...result].map(([head, e]) => ({ head, labels: e.labels, accuracy: e.clips === 0 ? 0 : e.correct / e.clips, confusion: e.confusion })),
+  };
+}
+
+/** The bundle assets shipped inside the extension: dist/runtime.mjs, the demo page and onnxruntime-web's wasm build in dist/ort/. */
+export function extensionBundleAssets(extensionRoot: string): BundleAssets {
+  const need = (p: string): Uint8Array => {
+    if (!existsSync(p)) throw new Error(`The extension is missing ${p}; reinstall it (or run "npm run build" in a development checkout).`);
+    return new Uint8Array(readFileSync(p));
+  };
+  const ortFiles = new Map<string, Uint8Array>();
+  for (const f of ORT_WEB_FILES) ortFiles.set(f, need(join(extensionRoot, 'dist', 'ort', f)));
+  return { runtimeJs: need(join(extensionRoot, 'dist', 'runtime.mjs')), indexHtml: need(join(extensionRoot, 'runtime', 'demo', 'index.html')), ortFiles };
+}
+
+/** Exports `spec` with its weights to `dir` (atomically, by writeBundle) and returns the manifest. */
+export function exportBundleTo(spec: PipelineSpec, weights: WeightSet, dir: string, assets: BundleAssets, onFile?: (name: string) => void): BundleManifest {
+  return writeBundle(dir, buildBundle(spec, weights), assets, onFile ? { onFileWritten: onFile } : {});
+}
