@@ -14,9 +14,9 @@
  * Pure TypeScript: runs in Node, in a browser worker and in the extension host.
  */
 
-import { type Matrix, frobeniusSq, gemmNT, gramRows, matmulNT, transpose } from './matrix';
+import { type GemmSteps, type Matrix, frobeniusSq, gemmNT, gramRows, gramRowsSteps, matmulNT, matmulNTSteps, runSync, transpose } from './matrix';
 import { mulberry32, gaussianArray } from './random';
-import { symmetricEigen, tridiagonalEigenvalues, tridiagonalize } from './symmetric-eigen';
+import { symmetricEigen, symmetricEigenSteps, tridiagonalEigenvalues, tridiagonalize } from './symmetric-eigen';
 
 /** A rank-k factorisation W ~ U diag(S) Vt. */
 export interface TruncatedSvd {
@@ -241,16 +241,20 @@ function exactRouteCost(m: number, n: number, k: number): number {
 }
 
 function exactSvd(W: Matrix, k: number): TruncatedSvd {
+  return runSync(exactSvdSteps(W, k));
+}
+
+function* exactSvdSteps(W: Matrix, k: number): GemmSteps<TruncatedSvd> {
   const m = W.rows, n = W.cols;
   const wide = m <= n;
   // A is the orientation with fewer rows; its Gram matrix A A^T is the small one.
   const A = wide ? W : transpose(W);
   const At = wide ? transpose(W) : W;
   const s = A.rows;
-  const G = gramRows(A);
-  const { vectors } = symmetricEigen(G.data, s, k);
+  const G = yield* gramRowsSteps(A);
+  const { vectors } = yield* symmetricEigenSteps(G.data, s, k);
   const Y = { rows: k, cols: s, data: vectors }; // rows: left singular vectors of A
-  const B = matmulNT(Y, At); // k x A.cols: row i is u_i^T A = s_i v_i^T
+  const B = yield* matmulNTSteps(Y, At); // k x A.cols: row i is u_i^T A = s_i v_i^T
   const S = new Float64Array(k);
   normalizeRows(B, S);
   return wide

@@ -4,10 +4,9 @@
  *
  * The method is the LAPACK one for "all eigenvalues, some eigenvectors"
  * (dsytrd + dsterf + dstein + dormtr, Anderson et al., LAPACK Users' Guide, 3rd ed., 1999):
- * 1. Householder reduction to tridiagonal form T = Q^T A Q, one symmetric rank-2 update
- *    per column (Golub & Van Loan, Matrix Computations, 4th ed., Alg. 8.3.1), with the
- *    update of step j fused with the matrix-vector product of step j+1 so the trailing
- *    matrix is read once per step.
+ * 1. Householder reduction to tridiagonal form T = Q^T A Q (Golub & Van Loan, Matrix
+ *    Computations, 4th ed., Alg. 8.3.1), blocked as LAPACK dsytrd/dlatrd do so that half
+ *    of the work is one matrix product per panel of reflectors.
  * 2. All eigenvalues of T by the implicit QL algorithm with Wilkinson shifts
  *    (Bowdler, Martin, Reinsch & Wilkinson, Numer. Math. 11, 1968; tql1).
  * 3. The wanted eigenvectors of T by inverse iteration with tridiagonal LU and partial
@@ -15,7 +14,7 @@
  * 4. Back-transformation by the stored Householder reflectors.
  */
 
-import { gemmNT } from './matrix';
+import { type GemmSteps, gemmRequest, runSync } from './matrix';
 import { mulberry32, gaussian } from './random';
 
 /** A symmetric tridiagonal matrix with its Householder reflectors. */
@@ -37,155 +36,153 @@ export interface Tridiagonal {
  * to tridiagonal form. `a` is overwritten by the reflectors.
  */
 export function tridiagonalize(a: Float64Array, n: number): Tridiagonal {
+  return runSync(tridiagonalizeSteps(a, n));
+}
+
+/** Panel width of the blocked reduction: reflectors accumulated before one trailing update. */
+const PANEL = 32;
+
+/**
+ * The blocked reduction of {@link tridiagonalize} (LAPACK dsytrd with dlatrd, lower
+ * variant, here on rows of the upper triangle): a panel of PANEL reflectors is built with
+ * matrix-vector products against the not-yet-updated trailing matrix, corrected by the
+ * panel's own V and W, and the trailing matrix then takes one symmetric rank-2*PANEL
+ * update A -= V W^T + W V^T, yielded as a matrix product. Half of the 4/3 n^3 flops thus
+ * move from memory-bound rank-2 updates into a matrix product.
+ */
+export function* tridiagonalizeSteps(a: Float64Array, n: number): GemmSteps<Tridiagonal> {
   const d = new Float64Array(n);
   const e = new Float64Array(Math.max(0, n - 1));
   const tau = new Float64Array(Math.max(0, n - 1));
-  if (n === 0) return { n, d, e, reflectors: a, tau };
-  const v = new Float64Array(n);
-  const w = new Float64Array(n);
-  const vn = new Float64Array(n);
+  // Row t of vt / wt holds the panel's reflector v_t / vector w_t over global indices.
+  const vt = new Float64Array(PANEL * n);
+  const wt = new Float64Array(PANEL * n);
   const p = new Float64Array(n);
-
-  // Reflector of row j from the (already updated) row j; writes v into `out` and row j.
-  const reflect = (j: number, out: Float64Array): number => {
-    const r = j * n;
-    const alpha = a[r + j + 1];
-    let xnorm2 = 0;
-    for (let c = j + 2; c < n; c++) xnorm2 += a[r + c] * a[r + c];
-    out.fill(0);
-    out[j + 1] = 1;
-    if (xnorm2 === 0) {
-      e[j] = alpha;
-      tau[j] = 0;
-      a[r + j + 1] = 1;
-      return 0;
-    }
-    const beta = -Math.sign(alpha || 1) * Math.sqrt(alpha * alpha + xnorm2);
-    const t = (beta - alpha) / beta;
-    const scale = 1 / (alpha - beta);
-    for (let c = j + 2; c < n; c++) {
-      a[r + c] *= scale;
-      out[c] = a[r + c];
-    }
-    a[r + j + 1] = 1;
-    e[j] = beta;
-    tau[j] = t;
-    return t;
-  };
-
-  // symv over rows/cols from..n-1 (upper triangle): p = A v.
-  const symv = (from: number, vec: Float64Array, out: Float64Array): void => {
-    out.fill(0);
-    for (let r = from; r < n; r++) {
-      const row = r * n;
-      const vr = vec[r];
-      let s = a[row + r] * vr;
-      for (let c = r + 1; c < n; c++) {
-        const x = a[row + c];
-        s += x * vec[c];
-        out[c] += x * vr;
+  const dots = new Float64Array(2 * PANEL);
+  for (let j0 = 0; j0 < n; j0 += PANEL) {
+    const nb = Math.min(PANEL, n - j0);
+    vt.fill(0);
+    wt.fill(0);
+    for (let i = 0; i < nb; i++) {
+      const c = j0 + i;
+      const row = c * n;
+      // Bring row c up to date with the panel's earlier reflectors.
+      for (let t = 0; t < i; t++) {
+        const o = t * n;
+        const vc = vt[o + c], wc = wt[o + c];
+        for (let x = c; x < n; x++) a[row + x] -= vc * wt[o + x] + wc * vt[o + x];
       }
-      out[r] += s;
-    }
-  };
-
-  d[0] = a[0];
-  if (n === 1) return { n, d, e, reflectors: a, tau };
-  if (n === 2) {
-    e[0] = a[1];
-    d[1] = a[3];
-    return { n, d, e, reflectors: a, tau };
-  }
-  let t = reflect(0, v);
-  if (t !== 0) symv(1, v, p);
-  for (let j = 0; j <= n - 3; j++) {
-    t = tau[j];
-    const lastStep = j === n - 3;
-    if (t !== 0) {
+      d[c] = a[row + c];
+      if (c === n - 1) break;
+      // Householder reflector annihilating row c beyond column c+1.
+      const alpha = a[row + c + 1];
+      let xnorm2 = 0;
+      for (let x = c + 2; x < n; x++) xnorm2 += a[row + x] * a[row + x];
+      const vo = i * n;
+      if (xnorm2 === 0) {
+        e[c] = alpha;
+        tau[c] = 0;
+        a[row + c + 1] = 1;
+        vt[vo + c + 1] = 1;
+        continue;
+      }
+      const beta = -Math.sign(alpha || 1) * Math.sqrt(alpha * alpha + xnorm2);
+      const t0 = (beta - alpha) / beta;
+      const scale = 1 / (alpha - beta);
+      a[row + c + 1] = 1;
+      vt[vo + c + 1] = 1;
+      for (let x = c + 2; x < n; x++) {
+        a[row + x] *= scale;
+        vt[vo + x] = a[row + x];
+      }
+      e[c] = beta;
+      tau[c] = t0;
+      // w = tau (A v - V (W^T v) - W (V^T v)) - (tau^2 / 2)(v^T (...)) v, A the trailing matrix at panel start.
+      symvUpper(a, n, c + 1, vt, vo, p);
+      for (let t = 0; t < i; t++) {
+        const o = t * n;
+        let dw = 0, dv = 0;
+        for (let x = c + 1; x < n; x++) {
+          dw += wt[o + x] * vt[vo + x];
+          dv += vt[o + x] * vt[vo + x];
+        }
+        dots[2 * t] = dw;
+        dots[2 * t + 1] = dv;
+      }
+      for (let t = 0; t < i; t++) {
+        const o = t * n;
+        const dw = dots[2 * t], dv = dots[2 * t + 1];
+        for (let x = c + 1; x < n; x++) p[x] -= vt[o + x] * dw + wt[o + x] * dv;
+      }
       let pv = 0;
-      for (let c = j + 1; c < n; c++) {
-        p[c] *= t;
-        pv += p[c] * v[c];
+      for (let x = c + 1; x < n; x++) {
+        p[x] *= t0;
+        pv += p[x] * vt[vo + x];
       }
-      const K = -0.5 * t * pv;
-      for (let c = j + 1; c < n; c++) w[c] = p[c] + K * v[c];
-      // Update row j+1 first: the next reflector is built from it.
-      const r1 = (j + 1) * n;
-      const v1 = v[j + 1], w1 = w[j + 1];
-      for (let c = j + 1; c < n; c++) a[r1 + c] -= v1 * w[c] + w1 * v[c];
+      const K = -0.5 * t0 * pv;
+      for (let x = c + 1; x < n; x++) wt[vo + x] = p[x] + K * vt[vo + x];
     }
-    d[j + 1] = a[(j + 1) * n + j + 1];
-    if (lastStep) {
-      if (t !== 0) {
-        const r = (n - 1) * n;
-        a[r + n - 1] -= 2 * v[n - 1] * w[n - 1];
-      }
-      e[n - 2] = a[(n - 2) * n + n - 1];
-      d[n - 1] = a[(n - 1) * n + n - 1];
-      tau[n - 2] = 0;
-      break;
-    }
-    const tn = reflect(j + 1, vn);
-    // Fused: finish the rank-2 update of rows j+2.. and accumulate p = A_new * vn.
-    p.fill(0);
-    let r = j + 2;
-    if (t !== 0) {
-      // Two rows at a time: w, v, vn and p are loaded once for both rows.
-      for (; r + 1 < n; r += 2) {
-        const row0 = r * n, row1 = row0 + n;
-        const v0 = v[r], w0 = w[r], vn0 = vn[r];
-        const v1 = v[r + 1], w1 = w[r + 1], vn1 = vn[r + 1];
-        const d0 = a[row0 + r] - 2 * v0 * w0;
-        a[row0 + r] = d0;
-        const x01 = a[row0 + r + 1] - (v0 * w1 + w0 * v1);
-        a[row0 + r + 1] = x01;
-        const d1 = a[row1 + r + 1] - 2 * v1 * w1;
-        a[row1 + r + 1] = d1;
-        let s0 = d0 * vn0 + x01 * vn1;
-        let s1 = d1 * vn1;
-        p[r + 1] += x01 * vn0;
-        for (let c = r + 2; c < n; c++) {
-          const wc = w[c], vc = v[c], vnc = vn[c];
-          const x0 = a[row0 + c] - (v0 * wc + w0 * vc);
-          const x1 = a[row1 + c] - (v1 * wc + w1 * vc);
-          a[row0 + c] = x0;
-          a[row1 + c] = x1;
-          s0 += x0 * vnc;
-          s1 += x1 * vnc;
-          p[c] += x0 * vn0 + x1 * vn1;
-        }
-        p[r] += s0;
-        p[r + 1] += s1;
+    const j1 = j0 + nb;
+    if (j1 >= n) break;
+    // Trailing update A -= [V W] [W V]^T on the upper triangle, one matrix product.
+    const mm = n - j1;
+    const left = new Float64Array(mm * 2 * nb);
+    const right = new Float64Array(mm * 2 * nb);
+    for (let r = 0; r < mm; r++) {
+      const o = r * 2 * nb;
+      for (let t = 0; t < nb; t++) {
+        const v = vt[t * n + j1 + r], w = wt[t * n + j1 + r];
+        left[o + t] = v;
+        left[o + nb + t] = w;
+        right[o + t] = w;
+        right[o + nb + t] = v;
       }
     }
-    for (; r < n; r++) {
-      const row = r * n;
-      const vr = v[r], wr = w[r], vnr = vn[r];
-      let diag = a[row + r];
-      if (t !== 0) {
-        diag -= 2 * vr * wr;
-        a[row + r] = diag;
-      }
-      let s = diag * vnr;
-      if (t !== 0) {
-        for (let c = r + 1; c < n; c++) {
-          const x = a[row + c] - (vr * w[c] + wr * v[c]);
-          a[row + c] = x;
-          s += x * vn[c];
-          p[c] += x * vnr;
-        }
-      } else if (tn !== 0) {
-        for (let c = r + 1; c < n; c++) {
-          const x = a[row + c];
-          s += x * vn[c];
-          p[c] += x * vnr;
-        }
-      }
-      p[r] += s;
-    }
-    v.set(vn);
+    yield { a: left, aOff: 0, lda: 2 * nb, b: right, bOff: 0, ldb: 2 * nb, c: a, cOff: j1 * n + j1, ldc: n, m: mm, n: mm, p: 2 * nb, tri: 'upper', alpha: -1 };
   }
   return { n, d, e, reflectors: a, tau };
+}
+
+// out[from..n) = A[from.., from..] * vec[vo + from..], reading the upper triangle of the
+// row-major n x n `a`, four rows at a time so `out` and `vec` are streamed once per four rows.
+function symvUpper(a: Float64Array, n: number, from: number, vec: Float64Array, vo: number, out: Float64Array): void {
+  out.fill(0, from, n);
+  let r = from;
+  for (; r + 3 < n; r += 4) {
+    const row0 = r * n, row1 = row0 + n, row2 = row1 + n, row3 = row2 + n;
+    const v0 = vec[vo + r], v1 = vec[vo + r + 1], v2 = vec[vo + r + 2], v3 = vec[vo + r + 3];
+    // The 4 x 4 diagonal block, symmetric, from its upper triangle.
+    const a01 = a[row0 + r + 1], a02 = a[row0 + r + 2], a03 = a[row0 + r + 3];
+    const a12 = a[row1 + r + 2], a13 = a[row1 + r + 3], a23 = a[row2 + r + 3];
+    let s0 = a[row0 + r] * v0 + a01 * v1 + a02 * v2 + a03 * v3;
+    let s1 = a01 * v0 + a[row1 + r + 1] * v1 + a12 * v2 + a13 * v3;
+    let s2 = a02 * v0 + a12 * v1 + a[row2 + r + 2] * v2 + a23 * v3;
+    let s3 = a03 * v0 + a13 * v1 + a23 * v2 + a[row3 + r + 3] * v3;
+    for (let c = r + 4; c < n; c++) {
+      const x0 = a[row0 + c], x1 = a[row1 + c], x2 = a[row2 + c], x3 = a[row3 + c];
+      const vc = vec[vo + c];
+      s0 += x0 * vc;
+      s1 += x1 * vc;
+      s2 += x2 * vc;
+      s3 += x3 * vc;
+      out[c] += x0 * v0 + x1 * v1 + x2 * v2 + x3 * v3;
+    }
+    out[r] += s0;
+    out[r + 1] += s1;
+    out[r + 2] += s2;
+    out[r + 3] += s3;
+  }
+  for (; r < n; r++) {
+    const row = r * n;
+    const vr = vec[vo + r];
+    let s = a[row + r] * vr;
+    for (let c = r + 1; c < n; c++) {
+      const x = a[row + c];
+      s += x * vec[vo + c];
+      out[c] += x * vr;
+    }
+    out[r] += s;
+  }
 }
 
 /**
@@ -354,6 +351,11 @@ export function tridiagonalEigenvectors(d: Float64Array, e: Float64Array, lambda
  * row i becomes Q * y_i, turning eigenvectors of T into eigenvectors of the original matrix.
  */
 export function backTransform(tri: Tridiagonal, y: Float64Array, k: number): void {
+  runSync(backTransformSteps(tri, y, k));
+}
+
+/** {@link backTransform} as product requests (see GemmRequest in ./matrix). */
+export function* backTransformSteps(tri: Tridiagonal, y: Float64Array, k: number): GemmSteps<void> {
   const { n, reflectors: a, tau } = tri;
   // Blocks of NB reflectors applied at once in the compact WY form
   // H_j0 ... H_j1 = I - V T V^T (Schreiber & Van Loan, SIAM J. Sci. Stat. Comput. 10, 1989),
@@ -395,7 +397,7 @@ export function backTransform(tri: Tridiagonal, y: Float64Array, k: number): voi
     const ysub = new Float64Array(k * len);
     for (let q = 0; q < k; q++) ysub.set(y.subarray(q * n + start, (q + 1) * n), q * len);
     const yb = new Float64Array(k * nb);
-    gemmNT(ysub, vt, yb, k, nb, len, false);
+    yield gemmRequest(ysub, vt, yb, k, nb, len);
     const mt = new Float64Array(k * nb);
     for (let q = 0; q < k; q++) {
       for (let b = 0; b < nb; b++) {
@@ -406,7 +408,7 @@ export function backTransform(tri: Tridiagonal, y: Float64Array, k: number): voi
     }
     const v = new Float64Array(len * nb);
     for (let b = 0; b < nb; b++) for (let c = 0; c < len; c++) v[c * nb + b] = vt[b * len + c];
-    gemmNT(mt, v, ysub, k, len, nb, false);
+    yield gemmRequest(mt, v, ysub, k, len, nb);
     for (let q = 0; q < k; q++) y.set(ysub.subarray(q * len, (q + 1) * len), q * n + start);
   }
 }
@@ -416,9 +418,14 @@ export function backTransform(tri: Tridiagonal, y: Float64Array, k: number): voi
  * the largest `k` of them (k x n, row i for eigenvalue i). `a` is overwritten.
  */
 export function symmetricEigen(a: Float64Array, n: number, k: number): { values: Float64Array; vectors: Float64Array } {
-  const tri = tridiagonalize(a, n);
+  return runSync(symmetricEigenSteps(a, n, k));
+}
+
+/** {@link symmetricEigen} as product requests (see GemmRequest in ./matrix). */
+export function* symmetricEigenSteps(a: Float64Array, n: number, k: number): GemmSteps<{ values: Float64Array; vectors: Float64Array }> {
+  const tri = yield* tridiagonalizeSteps(a, n);
   const values = tridiagonalEigenvalues(tri.d, tri.e);
   const vectors = tridiagonalEigenvectors(tri.d, tri.e, values.subarray(0, k));
-  backTransform(tri, vectors, k);
+  yield* backTransformSteps(tri, vectors, k);
   return { values, vectors };
 }
