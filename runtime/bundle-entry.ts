@@ -3,6 +3,8 @@
  * as an ES module for browsers; it also imports in Node). The demo page calls
  * {@link openBundle} with onnxruntime-web; other hosts can call {@link createRunner}
  * with bytes they already hold. No file system, no DOM: only `fetch` and Web Crypto.
+ * Profiling mode (`profile: true`, then {@link BundleRunner.profile}) produces a device
+ * profile of timings that the studio imports (engine/calibrate/profile.ts).
  */
 import { validateManifest, type BundleManifest } from '../engine/export/manifest';
 import { createRunner, type BundleRunner, type OrtModuleLike, type RunnerOptions } from './runner';
@@ -10,6 +12,8 @@ import { createRunner, type BundleRunner, type OrtModuleLike, type RunnerOptions
 export { BundleRunner, createRunner, executionProviders } from './runner';
 export type { ClipInput, ClipResult, HeadResult, OrtModuleLike, RunnerOptions, WindowResult } from './runner';
 export { validateManifest } from '../engine/export/manifest';
+export { formatDeviceProfile, parseDeviceProfile } from '../engine/calibrate/profile';
+export type { DeviceProfile, ProfileMachine, ProfileSample } from '../engine/calibrate/profile';
 export type { BundleManifest } from '../engine/export/manifest';
 
 function hex(buf: ArrayBuffer): string {
@@ -27,7 +31,7 @@ async function fetchBytes(url: string): Promise<Uint8Array> {
  * fetches each model and checks its SHA-256 against the manifest, and creates a runner
  * with onnxruntime-web (`backend` 'web') or another injected ONNX Runtime.
  */
-export async function openBundle(ort: OrtModuleLike, baseUrl: string, opts: Partial<Pick<RunnerOptions, 'backend' | 'sessionOptions'>> = {}): Promise<BundleRunner> {
+export async function openBundle(ort: OrtModuleLike, baseUrl: string, opts: Partial<Pick<RunnerOptions, 'backend' | 'sessionOptions' | 'profile'>> = {}): Promise<BundleRunner> {
   const base = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
   const manifestBytes = await fetchBytes(`${base}manifest.json`);
   let json: unknown;
@@ -44,5 +48,5 @@ export async function openBundle(ort: OrtModuleLike, baseUrl: string, opts: Part
     if (want && want !== got) throw new Error(`${base}${file}: SHA-256 ${got} differs from the manifest's ${want}; the bundle is corrupt or was edited`);
     return bytes;
   };
-  return createRunner({ ort, backend: opts.backend ?? 'web', manifest, models, ...(opts.sessionOptions ? { sessionOptions: opts.sessionOptions } : {}) });
+  return createRunner({ ort, backend: opts.backend ?? 'web', manifest, models, ...(opts.sessionOptions ? { sessionOptions: opts.sessionOptions } : {}), ...(opts.profile ? { profile: true } : {}) });
 }

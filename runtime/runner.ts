@@ -24,6 +24,7 @@
  * `sessionOptions: { enableProfiling: true }` and call `endProfiling()` on
  * {@link BundleRunner.sessions} (ONNX Runtime's per-op profile), for calibration.
  */
+import { PROFILE_KIND, PROFILE_SCHEMA_VERSION, type DeviceProfile, type ProfileMachine } from '../engine/calibrate/profile';
 import type { BundleManifest, ManifestPartition } from '../engine/export/manifest';
 import type { InputSpec } from '../language/pipeline-model';
 import { audioWindows, computeFeatures, type FeatureResult } from './features';
@@ -71,6 +72,27 @@ export interface RunnerOptions {
    * the first measured window does not pay ONNX Runtime's and the JIT's first-run costs.
    */
   warmup?: boolean;
+  /**
+   * Profiling mode: record the wall time of the front end and of each partition's
+   * `session.run` for every window run (the last {@link MAX_TIMINGS} of each), for
+   * {@link BundleRunner.profile}. Off by default; the cost is two `performance.now()`
+   * calls per partition.
+   */
+  profile?: boolean;
+}
+
+/** Timings kept per partition in profiling mode (older ones are dropped). */
+export const MAX_TIMINGS = 10_000;
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  return n === 0 ? 0 : n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+function pushBounded(xs: number[], x: number): void {
+  if (xs.length >= MAX_TIMINGS) xs.shift();
+  xs.push(x);
 }
 
 /** One head's result: the top label and every label's probability. */
@@ -142,6 +164,8 @@ export class BundleRunner {
     /** One ONNX Runtime session per partition, in manifest order (for profiling). */
     readonly sessions: OrtSessionLike[],
     private readonly ort: OrtModuleLike,
+    /** Profiling mode: per partition, then the front end and whole windows, the recorded times in ms. */
+    private readonly timings?: { partitions: number[][]; features: number[]; windows: number[] },
   ) {}
 
   /** Creates the sessions (one per partition; each takes 100+ ms, so create the runner once). */
@@ -167,8 +191,9 @@ export class BundleRunner {
       await Promise.all(sessions.map((s) => s.release()));
       throw e;
     }
-    const runner = new BundleRunner(manifest, sessions, ort);
+    const runner = new BundleRunner(manifest, sessions, ort, opts.profile ? { partitions: sessions.map(() => []), features: [], windows: [] } : undefined);
     if (opts.warmup ?? true) {
+      // Warm-up runs are not measurements: the timings are cleared below.
       const shape = manifest.features.outputShape;
       await runner.runPartitions(new Float32Array(shape.reduce((a, b) => a * b, 1)));
       const input = manifest.input;
@@ -177,6 +202,7 @@ export class BundleRunner {
         const rows = input.kind === 'audio' ? 1 : input.sensors.reduce((a, s) => a + s.axes.length, 0);
         runner.features(Array.from({ length: rows }, () => new Float32Array(samples)));
       }
+      runner.clearTimings();
     }
     return runner;
   }
@@ -209,7 +235,9 @@ export class BundleRunner {
         if (!data) throw new Error(`bundle ${this.manifest.pipeline}: partition ${p.id} reads '${input.name}', which no earlier partition produced; the manifest is corrupt`);
         feeds[input.name] = new this.ort.Tensor('float32', data, [1, ...(shapes.get(input.name) ?? input.shape)]);
       }
+      const t0 = this.timings ? performance.now() : 0;
       const out = await this.sessions[i].run(feeds);
+      if (this.timings) pushBounded(this.timings.partitions[i], performance.now() - t0);
       for (const o of p.outputs) {
         const t = out[o.name];
         if (!t) throw new Error(`bundle ${this.manifest.pipeline}: partition ${p.id} did not return '${o.name}'`);
@@ -245,11 +273,13 @@ export class BundleRunner {
     const t0 = performance.now();
     const f = this.features(signal);
     const t1 = performance.now();
+    if (this.timings) pushBounded(this.timings.features, t1 - t0);
     const level = f.levelDbfs !== undefined ? { levelDbfs: f.levelDbfs } : {};
     if (f.silent) return { silent: true, ...level, featuresMs: t1 - t0, dnnMs: 0, latencyMs: t1 - t0, heads: {} };
     const tensors = await this.runPartitions(f.data);
     const heads = this.headResults(tensors);
     const t2 = performance.now();
+    if (this.timings) pushBounded(this.timings.windows, t2 - t0);
     return { silent: false, ...level, featuresMs: t1 - t0, dnnMs: t2 - t1, latencyMs: t2 - t0, heads };
   }
 
@@ -274,6 +304,46 @@ export class BundleRunner {
     }
     const latencyMs = perWindow.reduce((a, w) => a + w.latencyMs, 0) / Math.max(1, perWindow.length);
     return { clip: name, latencyMs, windows: perWindow.length, silentWindows: perWindow.length - voiced.length, silent: voiced.length === 0, heads, perWindow };
+  }
+
+  /** Forgets the timings recorded so far (profiling mode). */
+  clearTimings(): void {
+    if (!this.timings) return;
+    for (const p of this.timings.partitions) p.length = 0;
+    this.timings.features.length = 0;
+    this.timings.windows.length = 0;
+  }
+
+  /**
+   * Profiling mode's result: a device profile (engine/calibrate/profile.ts) of timings
+   * only (`fitted: false`): one sample per partition (its layers, the median wall time of
+   * its `session.run`) and one for the front end (`features`), and the median whole
+   * non-silent window as the end-to-end figure. MACs and bytes are 0 because the bundle
+   * does not carry the IR; `sense calibrate FILE --from PROFILE.json` fills them from the
+   * pipeline and fits the processor. `processor` defaults to the first partition's.
+   * Throws when the runner was not created with `profile: true` or nothing ran yet.
+   */
+  profile(machine: ProfileMachine, opts: { device?: string; processor?: string; measuredAt?: string } = {}): DeviceProfile {
+    const t = this.timings;
+    if (!t) throw new Error(`bundle ${this.manifest.pipeline}: profiling is off; create the runner with profile: true`);
+    if (t.windows.length === 0) throw new Error(`bundle ${this.manifest.pipeline}: nothing to profile yet; run at least one clip that is not silent`);
+    const samples = this.manifest.partitions.map((p, i) => ({ op: p.id, macs: 0, bytes: 0, layers: [...p.layers], measuredMs: median(t.partitions[i]) }));
+    samples.unshift({ op: 'features', macs: 0, bytes: 0, layers: [], measuredMs: median(t.features) });
+    return {
+      schemaVersion: PROFILE_SCHEMA_VERSION,
+      kind: PROFILE_KIND,
+      device: opts.device ?? this.manifest.target,
+      processor: opts.processor ?? this.manifest.partitions[0]?.processor ?? 'cpu',
+      measuredAt: opts.measuredAt ?? new Date().toISOString(),
+      machine,
+      fitted: false,
+      computeMacsPerS: 0,
+      bandwidthBytesPerS: 0,
+      overheadMs: 0,
+      runs: t.windows.length,
+      samples,
+      endToEnd: { pipeline: this.manifest.pipeline, measuredMs: median(t.windows) },
+    };
   }
 
   /** Releases every session. */
