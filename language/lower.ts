@@ -561,9 +561,12 @@ export function resolveLayerRef(ref: ast.LayerRef, blocks: BlockSpec[], sink?: I
   return block.layers;
 }
 
-/** The rank at which an SVD stops saving parameters: k (m + n) + m >= m n + m. */
+/**
+ * The smallest rank at which an SVD stops saving parameters: k (m + n) + m >= m n + m,
+ * so k >= m n / (m + n), rounded up (rank 62 of a 64 x 3920 matrix still saves).
+ */
 export function svdBreakEvenRank(outWidth: number, inWidth: number): number {
-  return Math.floor((outWidth * inWidth) / (outWidth + inWidth));
+  return Math.ceil((outWidth * inWidth) / (outWidth + inWidth));
 }
 
 /** The (out, in) matrix a compressible layer's weights reshape to: conv kernels become (filters, in*kh*kw). */

@@ -26,17 +26,22 @@ import { BUILTIN_DEVICES_URI } from './builtin-devices';
 
 const MAX_SUGGESTIONS = 6;
 
-/** Edit distance between two names, case-insensitive, for ordering suggestions. */
+/**
+ * Edit distance between two names, case-insensitive, counting a swap of two neighbours
+ * as one edit (optimal string alignment), for ordering suggestions: `dps` is closer to
+ * `dsp` than to `cpu`.
+ */
 export function editDistance(a: string, b: string): number {
   const s = a.toLowerCase();
   const t = b.toLowerCase();
-  let prev = Array.from({ length: t.length + 1 }, (_, j) => j);
+  const d: number[][] = Array.from({ length: s.length + 1 }, (_, i) => Array.from({ length: t.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
   for (let i = 1; i <= s.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= t.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (s[i - 1] === t[j - 1] ? 0 : 1));
-    prev = cur;
+    for (let j = 1; j <= t.length; j++) {
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (s[i - 1] === t[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && s[i - 1] === t[j - 2] && s[i - 2] === t[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
   }
-  return prev[t.length];
+  return d[s.length][t.length];
 }
 
 function closest(names: Iterable<string>, to: string): string[] {

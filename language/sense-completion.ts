@@ -44,13 +44,14 @@ export class SenseCompletionProvider extends DefaultCompletionProvider {
     const dimension = quantityDimension(q);
     if (!dimension || dimension === 'count') return;
     const preferred = PREFERRED_UNITS[dimension];
-    for (const unit of unitsOf(dimension)) {
+    for (const [index, unit] of unitsOf(dimension).entries()) {
       const rank = preferred.indexOf(unit);
       acceptor(context, {
         label: unit,
         kind: CompletionItemKind.Unit,
         detail: DIMENSION_EXAMPLES[dimension],
-        sortText: `0${rank >= 0 ? rank : 9}${unit}`,
+        // Preferred units first, then the unit table's order (small to large).
+        sortText: `0${rank >= 0 ? rank : 9}${String(index).padStart(2, '0')}`,
       });
     }
   }

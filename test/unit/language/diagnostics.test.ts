@@ -21,6 +21,7 @@ const NOT_EMITTED_BY_FIXTURES: Record<string, string> = {
   [IssueCodes.UnresolvedReference]: 'fallback for a reference kind without its own code; every reference kind of the grammar has one',
   [IssueCodes.MemoryLimit]: 'comes from the injected estimator; covered by the estimator test below',
   [IssueCodes.LatencyBudget]: 'comes from the injected estimator; covered by the estimator test below',
+  [IssueCodes.EstimateFailed]: "comes from engine/'s estimator when it fails; the language only passes it through",
 };
 
 describe('diagnostic fixtures', () => {

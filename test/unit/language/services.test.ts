@@ -1,0 +1,270 @@
+/**
+ * Editor services over the design example and small documents: hover (with and without
+ * an injected estimator), completion, definition, references, rename, outline, folding,
+ * semantic tokens and quick fixes. The cursor is placed with a marker `|` in the text.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { LangiumDocument } from 'langium';
+import type { CodeAction } from 'vscode-languageserver-protocol';
+import type { PipelineEstimator } from '../../../language/estimator';
+import { build, codeOf, makeServices, type Services } from './helpers';
+
+const here = new URL('.', import.meta.url).pathname;
+const DESIGN = readFileSync(join(here, 'fixtures', 'design-example.sense'), 'utf8');
+
+/** A fake estimator: each layer costs MACs / 1e6 ms and MACs / 1e7 mJ on the processor it is placed on, else dsp. */
+const fakeEstimator: PipelineEstimator = (spec) => ({
+  endToEndLatencyMs: 12.5,
+  energyPerInferenceMj: 3.25,
+  batteryLifeHours: 42,
+  layers: spec.blocks.flatMap((b) => b.layers.map((l) => ({ layerId: l.id, processor: spec.placement[l.id] ?? 'dsp', latencyMs: l.macs / 1e6, energyMj: l.macs / 1e7 }))),
+  heads: spec.blocks.filter((b) => b.kind === 'head').map((b) => ({ head: b.name, latencyMs: 7.5, energyMj: 1.5, processors: ['dsp'] })),
+  issues: [],
+});
+
+/** Builds `text` with one `|` marking the cursor; returns the document and the cursor position. */
+async function at(services: Services, marked: string): Promise<{ doc: LangiumDocument; position: { line: number; character: number } }> {
+  const offset = marked.indexOf('|');
+  const doc = await build(services, marked.slice(0, offset) + marked.slice(offset + 1));
+  return { doc, position: doc.textDocument.positionAt(offset) };
+}
+
+/** The design example with the cursor on the `k`-th occurrence of `needle` plus `delta` characters. */
+function design(needle: string, delta = 0, k = 0): string {
+  let i = -1;
+  for (let n = 0; n <= k; n++) i = DESIGN.indexOf(needle, i + 1);
+  if (i < 0) throw new Error(`'${needle}' not in the design example`);
+  return DESIGN.slice(0, i + delta) + '|' + DESIGN.slice(i + delta);
+}
+
+async function hover(services: Services, marked: string): Promise<string | undefined> {
+  const { doc, position } = await at(services, marked);
+  const h = await services.Sense.lsp.HoverProvider!.getHoverContent(doc, { textDocument: { uri: doc.textDocument.uri }, position });
+  return (h?.contents as { value: string } | undefined)?.value;
+}
+
+async function completions(services: Services, marked: string): Promise<string[]> {
+  const { doc, position } = await at(services, marked);
+  const list = await services.Sense.lsp.CompletionProvider!.getCompletion(doc, { textDocument: { uri: doc.textDocument.uri }, position });
+  // Clients order items by sortText; so do the assertions.
+  return (list?.items ?? []).sort((a, b) => (a.sortText ?? a.label).localeCompare(b.sortText ?? b.label)).map((i) => i.label);
+}
+
+describe('hover', () => {
+  const plain = makeServices();
+  const estimated = makeServices(fakeEstimator);
+
+  it('shows a layer with shapes, parameters, MACs and activation memory, and no costs without an estimator', async () => {
+    const text = await hover(plain, design('dense 1024 relu', 2));
+    expect(text).toContain('**encoder.2** `dense 1024 relu`');
+    // 40 bands x 98 frames flattened = 3920 inputs; 3920 x 1024 weights + 1024 biases.
+    expect(text).toContain('| input | [3920] |');
+    expect(text).toContain('| output | [1024] |');
+    expect(text).toContain('| parameters | 4,015,104 (15.3 MB float32) |');
+    expect(text).toContain('| activation memory | 4 KB |');
+    expect(text).toContain('| compression | svd rank 256 |');
+    expect(text).toContain('| processor | dsp on snapdragon800 (placed) |');
+    expect(text).not.toContain('latency');
+  });
+
+  it('adds latency, energy and processor from an injected estimator', async () => {
+    const text = await hover(estimated, design('dense 512 relu', 1, 1));
+    // speaker.1: 1024 x 512 + 512 = 524,800 MACs -> 0.5248 ms and 0.05248 mJ with the fake estimator.
+    expect(text).toContain('**speaker.1**');
+    expect(text).toContain('| latency | 0.525 ms |');
+    expect(text).toContain('| energy | 0.0525 mJ |');
+    expect(text).toContain('| processor | cpu on snapdragon800 (placed) |');
+    const pipeline = await hover(estimated, design('DeepEar {', 2));
+    expect(pipeline).toContain('| end-to-end latency | 12.5 ms |');
+    expect(pipeline).toContain('| battery life | 42 h |');
+    const head = await hover(estimated, design('ambient from', 1));
+    expect(head).toContain('| latency to output | 7.5 ms |');
+  });
+
+  it('tells the block part of encoder.2 from its layer part', async () => {
+    expect(await hover(plain, design('encoder.2', 3))).toContain('**shared encoder**');
+    expect(await hover(plain, design('encoder.2', 8))).toContain('**encoder.2**');
+  });
+
+  it('shows devices and processors with figures and sources, and units in base units', async () => {
+    const device = await hover(plain, design('snapdragon800', 3));
+    expect(device).toContain('**device snapdragon800** (built-in)');
+    expect(device).toContain('| dsp | 1.6 GMAC/s | 16 MB | 180 mW | 2 mW |');
+    expect(device).toContain('Battery: 2300 mAh at 3.8 V');
+    const processor = await hover(plain, design('on dsp', 4));
+    expect(processor).toContain('**processor dsp** of snapdragon800');
+    expect(processor).toContain('Hexagon QDSP6 V5A');
+    expect(processor).toContain('Sources: Qualcomm Hexagon DSP SDK documentation (2013)');
+    expect(await hover(plain, design('16 kHz', 4))).toContain('`16 kHz` = 16000 Hz');
+    expect(await hover(plain, design('logmel', 2))).toContain('| output | [40, 98] |');
+  });
+});
+
+describe('completion', () => {
+  const services = makeServices();
+
+  it('offers layer kinds and activations at the start of a layer line', async () => {
+    const items = await completions(services, 'pipeline P {\n  shared e {\n    |\n  }\n}\n');
+    expect(items).toEqual(expect.arrayContaining(['dense', 'conv1d', 'conv2d', 'maxpool', 'gru', 'lstm', 'flatten', 'relu', 'softmax']));
+  });
+
+  it('offers built-in and custom devices after target', async () => {
+    const items = await completions(services, 'pipeline P {\n  target |\n}\ndevice Mine { processor cpu { compute 1 GMAC/s  memory 1 MB  power 1 mW } }\n');
+    expect(items).toEqual(expect.arrayContaining(['snapdragon800', 'tegrak1', 'edison', 'snapdragon8gen3', 'nrf52840', 'host', 'Mine']));
+  });
+
+  it("offers the target's processors after place ... on", async () => {
+    const items = await completions(services, 'pipeline P {\n  shared e { dense 4 }\n  target tegrak1\n  place e on |\n}\n');
+    expect(items.filter((i) => ['cpu', 'gpu', 'dsp', 'npu'].includes(i)).sort()).toEqual(['cpu', 'gpu']);
+  });
+
+  it('offers block names, named layers and layer positions', async () => {
+    const text = 'pipeline P {\n  shared enc { flatten  fc1: dense 4 }\n  head h from enc { dense 2 }\n  compress |\n}\n';
+    expect(await completions(services, text)).toEqual(expect.arrayContaining(['enc', 'h']));
+    const layers = await completions(services, text.replace('compress |', 'compress enc.|'));
+    expect(layers).toEqual(expect.arrayContaining(['fc1', '1', '2']));
+  });
+
+  it('offers the units of the quantity being typed, the usual ones first', async () => {
+    const rate = await completions(services, 'pipeline P {\n  input audio { rate 16 | }\n}\n');
+    expect(rate.slice(0, 4)).toEqual(['Hz', 'kHz', 'MHz', 'GHz']);
+    const memory = await completions(services, 'device D {\n  processor cpu { memory 64 | }\n}\n');
+    expect(memory.slice(0, 3)).toEqual(['MB', 'KB', 'GB']);
+    expect(memory).not.toContain('Hz');
+  });
+});
+
+describe('navigation', () => {
+  const services = makeServices();
+
+  it('goes from encoder.2 to the second layer and from a target to the built-in device', async () => {
+    const { doc, position } = await at(services, design('encoder.2', 8));
+    const links = await services.Sense.lsp.DefinitionProvider!.getDefinition(doc, { textDocument: { uri: doc.textDocument.uri }, position });
+    expect(links?.[0].targetRange.start).toEqual({ line: 13, character: 4 });
+    const target = await at(services, design('snapdragon800', 2));
+    const device = await services.Sense.lsp.DefinitionProvider!.getDefinition(target.doc, { textDocument: { uri: target.doc.textDocument.uri }, position: target.position });
+    expect(device?.[0].targetUri).toBe('sense-builtin:/devices.sense');
+  });
+
+  it('finds the references of a block', async () => {
+    const { doc, position } = await at(services, design('encoder {', 2));
+    const refs = await services.Sense.lsp.ReferencesProvider!.findReferences(doc, { textDocument: { uri: doc.textDocument.uri }, position, context: { includeDeclaration: false } });
+    // from encoder (ambient), from encoder (speaker), compress encoder.2, place encoder.
+    expect(refs.map((r) => r.range.start.line + 1)).toEqual([18, 23, 28, 29]);
+  });
+
+  it('renames a block everywhere, encoder.2 included, and the text stays valid', async () => {
+    const { doc, position } = await at(services, design('encoder {', 2));
+    const edit = await services.Sense.lsp.RenameProvider!.rename(doc, { textDocument: { uri: doc.textDocument.uri }, position, newName: 'trunk' });
+    const edits = edit!.changes![doc.textDocument.uri];
+    let text = doc.textDocument.getText();
+    for (const e of [...edits].sort((a, b) => doc.textDocument.offsetAt(b.range.start) - doc.textDocument.offsetAt(a.range.start))) {
+      text = text.slice(0, doc.textDocument.offsetAt(e.range.start)) + e.newText + text.slice(doc.textDocument.offsetAt(e.range.end));
+    }
+    expect(text).toContain('compress trunk.2 svd rank 256');
+    expect(text).toContain('place trunk, ambient on dsp');
+    // Comments are prose, not references: only code changes.
+    expect(text.replace(/\/\/[^\n]*/g, '')).not.toMatch(/\bencoder\b/);
+    const renamed = await build(services, text);
+    expect((renamed.diagnostics ?? []).map(codeOf).filter((c) => c !== 'missing-weights-file')).toEqual([]);
+  });
+
+  it('renames layers, custom devices and processors, refuses keywords and built-ins', async () => {
+    const text = 'pipeline P {\n  input audio { rate 16 kHz  window 1 s }\n  shared e { flatten  f|c: dense 4 }\n  target D\n  compress e.fc int8\n  place e.fc on cpu\n}\ndevice D { processor cpu { compute 1 GMAC/s  memory 1 MB  power 1 mW } }\n';
+    const { doc, position } = await at(services, text);
+    const rename = services.Sense.lsp.RenameProvider!;
+    const edit = await rename.rename(doc, { textDocument: { uri: doc.textDocument.uri }, position, newName: 'place' });
+    expect(edit!.changes![doc.textDocument.uri]).toHaveLength(3);
+    await expect(rename.rename(doc, { textDocument: { uri: doc.textDocument.uri }, position, newName: 'dense' })).rejects.toThrow(/keyword/);
+    await expect(rename.rename(doc, { textDocument: { uri: doc.textDocument.uri }, position, newName: '2x' })).rejects.toThrow(/not a name/);
+    const cpu = doc.textDocument.positionAt(doc.textDocument.getText().indexOf('on cpu') + 4);
+    expect((await rename.rename(doc, { textDocument: { uri: doc.textDocument.uri }, position: cpu, newName: 'mcu' }))!.changes![doc.textDocument.uri]).toHaveLength(2);
+    const builtin = await at(services, design('on dsp', 4));
+    expect(await rename.prepareRename(builtin.doc, { textDocument: { uri: builtin.doc.textDocument.uri }, position: builtin.position })).toBeUndefined();
+    await expect(rename.rename(builtin.doc, { textDocument: { uri: builtin.doc.textDocument.uri }, position: builtin.position, newName: 'hexagon' })).rejects.toThrow(/built-in/);
+  });
+});
+
+describe('outline, folding and semantic tokens', () => {
+  const services = makeServices();
+
+  it('outlines pipeline > input, features, blocks > layers and device > processors', async () => {
+    const doc = await build(services, DESIGN);
+    const symbols = await services.Sense.lsp.DocumentSymbolProvider!.getSymbols(doc, { textDocument: { uri: doc.textDocument.uri } });
+    const tree = symbols.map((s) => [s.name, (s.children ?? []).map((c) => [c.name, c.detail, (c.children ?? []).map((l) => `${l.name} ${l.detail}`)])]);
+    expect(tree).toEqual([
+      [
+        'DeepEar',
+        [
+          ['input audio', 'audio', []],
+          ['features', '[40, 98]', []],
+          ['encoder', 'shared [1024]', ['encoder.1 flatten [3920]', 'encoder.2 dense [1024]', 'encoder.3 dense [1024]']],
+          ['ambient', 'head [4]', ['ambient.1 dense [512]', 'ambient.2 dense [4]']],
+          ['speaker', 'head [23]', ['speaker.1 dense [512]', 'speaker.2 dense [23]']],
+        ],
+      ],
+      ['WristBand', [['cpu', '1.2 GMAC/s, 64 MB', []], ['dsp', '2.4 GMAC/s, 8 MB', []]]],
+    ]);
+  });
+
+  it('folds the pipeline, multi-line blocks and the device', async () => {
+    const doc = await build(services, DESIGN);
+    const folds = await services.Sense.lsp.FoldingRangeProvider!.getFoldingRanges(doc, { textDocument: { uri: doc.textDocument.uri } });
+    expect(folds.map((f) => `${f.startLine + 1}-${f.endLine + 1}`)).toEqual(expect.arrayContaining(['2-31', '5-9', '12-15', '18-21', '34-38']));
+  });
+
+  it('marks blocks, layer kinds, devices, processors, numbers and units', async () => {
+    const doc = await build(services, 'pipeline P {\n  shared enc { fc: dense 4 relu }\n  target snapdragon800\n  place enc on dsp\n}\n');
+    const provider = services.Sense.lsp.SemanticTokenProvider!;
+    const data = (await provider.semanticHighlight(doc, { textDocument: { uri: doc.textDocument.uri } })).data;
+    const types = Object.entries(provider.tokenTypes).reduce<Record<number, string>>((m, [k, v]) => ({ ...m, [v]: k }), {});
+    const decoded: string[] = [];
+    let line = 0;
+    let char = 0;
+    for (let i = 0; i < data.length; i += 5) {
+      line += data[i];
+      char = data[i] === 0 ? char + data[i + 1] : data[i + 1];
+      decoded.push(`${doc.textDocument.getText().split('\n')[line].slice(char, char + data[i + 2])}:${types[data[i + 3]]}`);
+    }
+    expect(decoded).toEqual(['P:namespace', 'enc:class', 'fc:property', 'dense:function', '4:number', 'relu:function', 'snapdragon800:type', 'enc:class', 'dsp:enumMember']);
+  });
+});
+
+describe('quick fixes', () => {
+  const services = makeServices();
+
+  async function fixes(text: string, code: string): Promise<CodeAction[]> {
+    const doc = await build(services, text);
+    const diagnostics = (doc.diagnostics ?? []).filter((d) => codeOf(d) === code);
+    expect(diagnostics.length, `no ${code} in ${text}`).toBeGreaterThan(0);
+    const actions = await services.Sense.lsp.CodeActionProvider!.getCodeActions(doc, { textDocument: { uri: doc.textDocument.uri }, range: diagnostics[0].range, context: { diagnostics } });
+    return (actions ?? []) as CodeAction[];
+  }
+
+  it('adds a missing unit, the usual one first', async () => {
+    const actions = await fixes('pipeline P {\n  input audio { rate 16  window 1 s }\n}\n', 'missing-unit');
+    expect(actions.map((a) => a.title)).toEqual(["Add unit 'Hz'", "Add unit 'kHz'"]);
+    expect(Object.values(actions[1].edit!.changes!)[0]).toEqual([{ range: { start: { line: 1, character: 23 }, end: { line: 1, character: 23 } }, newText: ' kHz' }]);
+  });
+
+  it('replaces an unknown unit and an unresolved processor with the closest valid one', async () => {
+    const unit = await fixes('pipeline P {\n  input audio { rate 16 khz  window 1 s }\n}\n', 'unknown-unit');
+    expect(unit[0].title).toBe("Change to unit 'kHz'");
+    expect(unit[0].isPreferred).toBe(true);
+    const processor = await fixes('pipeline P {\n  input audio { rate 16 kHz  window 1 s }\n  shared e { dense 4 }\n  target snapdragon800\n  place e on dps\n}\n', 'unresolved-processor');
+    expect(processor.map((a) => a.title)).toEqual(["Change to processor 'dsp'", "Change to processor 'cpu'", "Change to processor 'gpu'"]);
+  });
+
+  it('offers the largest saving rank for a rank that is too large', async () => {
+    const actions = await fixes('pipeline P {\n  input audio { rate 16 kHz  window 1 s }\n  features { frames 25 ms hop 10 ms  logmel 40 bands }\n  shared e { flatten  dense 64 }\n  compress e.2 svd rank 100\n}\n', 'rank-too-large');
+    // A 64 x 3920 matrix: rank k saves weights while k (64 + 3920) < 64 x 3920, i.e. k <= 62.
+    expect(actions.map((a) => a.title)).toEqual(['Set the rank to 62, the largest that saves parameters on e.2']);
+  });
+
+  it('offers nothing for a label count mismatch', async () => {
+    const actions = await fixes('pipeline P {\n  input audio { rate 16 kHz  window 1 s }\n  head h { flatten  dense 3  labels [a, b] }\n}\n', 'label-count');
+    expect(actions).toEqual([]);
+  });
+});
