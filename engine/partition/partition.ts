@@ -38,10 +38,14 @@
  * Branch-and-bound bound after assigning a preorder prefix of units: energy so far
  * (a tensor is sent once per destination processor, as the schedule does) plus, for
  * each unassigned subtree, its least energy; plus β x a lower bound on the makespan: the
- * busy time of each processor, the uncontended earliest finish of each assigned leaf,
+ * busy time of each processor (for units after the branch unit: the branch's earliest
+ * end plus their serial load), the uncontended earliest finish of each assigned leaf,
  * and for each unassigned subtree r the earliest finish of its parent plus a joint
  * least (α energy + β path latency) of r taken as the critical path (precomputed by a
- * bottom-up tree DP per parent processor). Every term is a lower bound of the list
+ * bottom-up tree DP per parent processor); and, per processor p*, the least α x energy
+ * (transfers included) + β x (time added to p*'s serial load) of the unassigned subtrees,
+ * which captures heads serializing on one processor (a unit either lengthens p*'s load
+ * or pays its energy elsewhere). Every term is a lower bound of the list
  * schedule (contention only delays), so pruning never loses the optimum; leaves are
  * evaluated by engine/schedule.ts itself. Branches are tried cheapest bound first.
  * Ties within 1e-10 relative are not explored. The search stops after
@@ -61,7 +65,7 @@ export interface PartitionOptions extends IrOptions {
   keepPins?: boolean;
   /** Units (layer ids, `features`) that must stay on the given processor, whatever `keepPins` says. */
   fixed?: Record<string, string>;
-  /** Branch-and-bound node limit per search (default 2,000,000); beyond it the result is not proven optimal. */
+  /** Branch-and-bound node limit per search (default 500,000, about 2-5 s); beyond it the result is not proven optimal. */
   maxNodes?: number;
 }
 
@@ -365,6 +369,7 @@ function search(pr: Problem, bounds: ReturnType<typeof subtreeBounds>, allowed: 
   const estEnd = new Float64Array(n);
   const destCount = new Int32Array((n + 1) * P);
   const load = new Float64Array(P);
+  const postLoad = new Float64Array(P);
   const w = new Float64Array(P);
   const pk = new Float64Array(P);
   let eFixed = 0;
@@ -375,12 +380,38 @@ function search(pr: Problem, bounds: ReturnType<typeof subtreeBounds>, allowed: 
   let evaluations = 0;
   let aborted = false;
   const budget = constrained.budget ? pr.budgetMs : Infinity;
+  // busy[(ps * n + u) * P + q]: least α x energy (transfers in the subtree included) + β x (time the
+  // subtree adds to processor ps's serial load), over the subtree of u with its parent on q. Each later
+  // unit either lengthens ps's load or pays its energy elsewhere, so this bounds α E + β (load of ps).
+  const busy = new Float64Array(P * n * P).fill(Infinity);
+  for (let ps = 0; ps < P; ps++) {
+    for (let u = n - 1; u >= 0; u--) {
+      for (let p = 0; p < P; p++) {
+        if (!allowed[u * P + p]) continue;
+        let v = alpha * (pr.en[u * P + p] + pr.retE[u * P + p]) + (p === ps ? beta * pr.lat[u * P + p] : 0);
+        for (const c of units[u].children) v += busy[(ps * n + c) * P + p];
+        if (!Number.isFinite(v)) continue;
+        for (let q = 0; q < P; q++) {
+          const idx = (u * P + q) * P + p;
+          if (!Number.isFinite(pr.tL[idx])) continue;
+          const t = v + (pr.multi[u] ? 0 : alpha * pr.tE[idx]);
+          const k = (ps * n + u) * P + q;
+          if (t < busy[k]) busy[k] = t;
+        }
+      }
+    }
+  }
 
   // Bound after units 0..j are assigned (unit j just now); also the makespan lower bound.
   const boundAt = (j: number): { lb: number; latLb: number } => {
     let eRest = 0;
     let latLb = leafMax;
-    for (let p = 0; p < P; p++) if (load[p] > latLb) latLb = load[p];
+    // Units after the branch start once it ends: each processor's share of them is serial after that.
+    const after = j >= pr.branch && pr.branch >= 0 ? estEnd[pr.branch] : 0;
+    for (let p = 0; p < P; p++) {
+      if (load[p] > latLb) latLb = load[p];
+      if (after + postLoad[p] > latLb) latLb = after + postLoad[p];
+    }
     let joint = beta * latLb;
     const rs = roots[j];
     for (let k = 0; k < rs.length; k++) {
@@ -396,6 +427,17 @@ function search(pr: Problem, bounds: ReturnType<typeof subtreeBounds>, allowed: 
       if (g > joint) joint = g;
     }
     let lb = alpha * (eFixed + eRest) + joint;
+    if (j >= pr.branch) {
+      for (let ps = 0; ps < P; ps++) {
+        let b = alpha * eFixed + beta * (after + postLoad[ps]);
+        for (let k = 0; k < rs.length; k++) {
+          const r = rs[k];
+          const par = units[r].parent;
+          b += busy[(ps * n + r) * P + (par < 0 ? pr.def : assign[par])];
+        }
+        if (b > lb) lb = b;
+      }
+    }
     if (prefixToGo && j <= pr.branch) lb = Math.max(lb, alpha * eFixed + beta * estEnd[j] + prefixToGo[j * P + assign[j]]);
     return { lb, latLb };
   };
@@ -415,6 +457,7 @@ function search(pr: Problem, bounds: ReturnType<typeof subtreeBounds>, allowed: 
     destCount[dc]++;
     eFixed += e;
     load[p] += pr.lat[u * P + p];
+    if (u > pr.branch) postLoad[p] += pr.lat[u * P + p];
     w[p] += pr.weight[u];
     if (pr.peak[u] > pk[p]) pk[p] = pr.peak[u];
     if (units[u].children.length === 0) leafMax = Math.max(leafMax, estEnd[u] + pr.retL[u * P + p]);
@@ -427,6 +470,7 @@ function search(pr: Problem, bounds: ReturnType<typeof subtreeBounds>, allowed: 
     eFixed = undoStack.pop()!;
     destCount[(par + 1) * P + p]--;
     load[p] -= pr.lat[u * P + p];
+    if (u > pr.branch) postLoad[p] -= pr.lat[u * P + p];
     w[p] -= pr.weight[u];
   };
 
@@ -496,7 +540,7 @@ function memoryOf(pr: Problem, assign: Int32Array): Float64Array {
 export function partitionPipeline(spec: PipelineSpec, opts: PartitionOptions = {}): PartitionResult {
   const pr = buildProblem(spec, opts);
   const { n, P, alpha, beta, branch } = pr;
-  const maxNodes = opts.maxNodes ?? 2_000_000;
+  const maxNodes = opts.maxNodes ?? 500_000;
   const bounds = subtreeBounds(pr);
   let nodes = 0;
   let evaluations = 0;

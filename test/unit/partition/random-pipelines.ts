@@ -102,8 +102,13 @@ export function randomPipeline(seed: number, opts: RandomPipelineOptions = {}): 
   return { text: [...body, ...lines].join('\n'), units, processors: P, ...(budget !== undefined ? { budgetMs: budget } : {}) };
 }
 
-/** A large trunk-and-heads pipeline for the benchmark: `trunk` shared dense layers, `heads` heads of `headLayers` layers, on a 4-processor device. */
-export function largePipeline(trunk: number, heads: number, headLayers: number): string {
+/**
+ * A large trunk-and-heads pipeline for the benchmark: `trunk` shared dense layers and
+ * `heads` heads of `headLayers` layers on a 4-processor device (a cpu, an efficient but
+ * slow dsp with `dspMemoryMb` of memory, a fast power-hungry gpu, and a cloud server over
+ * a network link), so that the optimum mixes processors.
+ */
+export function largePipeline(trunk: number, heads: number, headLayers: number, dspMemoryMb = 64): string {
   const widths = [256, 192, 128, 96];
   const t: string[] = [];
   for (let i = 0; i < trunk; i++) t.push(`dense ${widths[i % widths.length]} relu`);
@@ -119,7 +124,22 @@ export function largePipeline(trunk: number, heads: number, headLayers: number):
   features { frames 25 ms hop 10 ms  logmel 40 bands  normalize }
   shared trunk { flatten  ${t.join('  ')} }
 ${hs.join('\n')}
-  target snapdragon8gen3
+  target BenchSoC
   optimize energy 0.7 latency 0.3 within 500 ms
+}
+
+device BenchSoC {
+  processor cpu { compute 4 GMAC/s  memory 2 GB  bandwidth 10 GB/s  power 1500 mW  idle 10 mW  overhead 0.01 ms  transfer 50 pJ/B }
+  processor gpu { compute 40 GMAC/s  memory 1 GB  bandwidth 20 GB/s  power 4000 mW  idle 10 mW  overhead 0.05 ms  transfer 50 pJ/B
+    supports dense, flatten, relu, softmax }
+  processor dsp { compute 2 GMAC/s  memory ${dspMemoryMb} MB  bandwidth 4 GB/s  power 300 mW  idle 2 mW  overhead 0.02 ms  transfer 20 pJ/B
+    supports features, dense, flatten, relu, softmax }
+  processor cloud { compute 1 TMAC/s  memory 16 GB  bandwidth 900 GB/s  power 0 mW  overhead 1 ms  transfer 0 pJ/B }
+  link cpu <-> gpu { bandwidth 8 GB/s  latency 0.02 ms }
+  link cpu <-> dsp { bandwidth 1 GB/s  latency 0.1 ms }
+  link gpu <-> dsp { bandwidth 1 GB/s  latency 0.15 ms }
+  link cpu <-> cloud { bandwidth 50 Mbps  rtt 40 ms  power 1500 mW }
+  battery 4000 mAh at 3.85 V
+  default cpu
 }`;
 }
