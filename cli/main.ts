@@ -14,6 +14,7 @@ import * as exportCmd from './commands/export';
 import * as runCmd from './commands/run';
 import * as features from './commands/features';
 import * as evalCmd from './commands/eval';
+import * as partition from './commands/partition';
 import { UsageError } from './load';
 
 /** Where a command writes; tests capture it. */
@@ -40,6 +41,7 @@ export const COMMANDS: Record<string, Command> = {
   run: runCmd,
   features,
   eval: evalCmd,
+  partition,
 };
 
 function help(ctx: CommandContext): void {

@@ -1,0 +1,145 @@
+/**
+ * `sense partition FILE [--alpha A] [--beta B] [--within MS] [--keep-pins] [--write] [--json] [--pipeline NAME]`:
+ * the placement of every layer that minimises α x energy per inference (mJ) + β x
+ * end-to-end latency (ms) on the pipeline's target (engine/partition), printed as runs of
+ * layers per processor with its costs next to those of the file's own placement;
+ * `--json` prints `{ objective, endToEndLatencyMs, energyPerInferenceMj, placement,
+ * feasible, ... }`; `--write` replaces the file's `place` lines by the plan's (atomic).
+ * The feature front end stays on the target's default processor: the language has no
+ * `place features` line, so a plan that moved it could not be written back.
+ * Exit 0 when the plan meets memory and budget, 1 when no placement does (the best one is
+ * still printed), 2 on usage errors.
+ */
+import type * as ast from '../../language/generated/ast';
+import { estimatePipeline } from '../../engine/estimate';
+import { FEATURES_KEY } from '../../engine/ir';
+import { partitionPipeline, placementUnits } from '../../engine/partition/partition';
+import { placeStatements, placementRuns, rewritePlaceLines } from '../../engine/partition/place-lines';
+import { writeFileAtomic } from '../../engine/weights/node-weights';
+import { loadPipeline, UsageError } from '../load';
+import type { CommandContext } from '../main';
+
+export const summary = 'place each layer on the processor that minimises α·energy + β·latency (exact), print the plan or --write the place lines';
+export const usage = 'sense partition FILE [--alpha A] [--beta B] [--within MS] [--keep-pins] [--write] [--json] [--pipeline NAME]';
+
+interface Args {
+  file: string;
+  alpha?: number;
+  beta?: number;
+  withinMs?: number;
+  keepPins: boolean;
+  write: boolean;
+  json: boolean;
+  pipeline?: string;
+}
+
+function parseArgs(args: string[]): Args {
+  const a: Args = { file: '', keepPins: false, write: false, json: false };
+  let file: string | undefined;
+  const number = (flag: string, v: string | undefined): number => {
+    const x = v === undefined ? NaN : Number(v.replace(/\s*ms$/, ''));
+    if (!Number.isFinite(x) || x < 0) throw new UsageError(`${flag} needs a non-negative number (got '${v ?? ''}'); usage: ${usage}`);
+    return x;
+  };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === '--alpha') a.alpha = number(arg, args[++i]);
+    else if (arg === '--beta') a.beta = number(arg, args[++i]);
+    else if (arg === '--within') a.withinMs = number(arg, args[++i]);
+    else if (arg === '--keep-pins') a.keepPins = true;
+    else if (arg === '--write') a.write = true;
+    else if (arg === '--json') a.json = true;
+    else if (arg === '--pipeline') {
+      const v = args[++i];
+      if (v === undefined || v.startsWith('-')) throw new UsageError(`--pipeline needs a name; usage: ${usage}`);
+      a.pipeline = v;
+    } else if (arg.startsWith('-')) throw new UsageError(`unknown option '${arg}'; usage: ${usage}`);
+    else if (file === undefined) file = arg;
+    else throw new UsageError(`one file at a time (got '${file}' and '${arg}'); usage: ${usage}`);
+  }
+  if (file === undefined) throw new UsageError(`usage: ${usage}`);
+  a.file = file;
+  return a;
+}
+
+function fixed(x: number, digits = 3): string {
+  return Number.isFinite(x) ? x.toFixed(digits) : String(x);
+}
+
+/** Runs `sense partition`; see the module header. */
+export async function run(args: string[], ctx: CommandContext): Promise<number> {
+  const a = parseArgs(args);
+  const { file, spec } = await loadPipeline(a.file, a.pipeline);
+  const optimize = {
+    ...(a.alpha !== undefined ? { energyWeight: a.alpha } : {}),
+    ...(a.beta !== undefined ? { latencyWeight: a.beta } : {}),
+    ...(a.withinMs !== undefined ? { budgetMs: a.withinMs } : {}),
+  };
+  const hasFeatures = placementUnits(spec).includes(FEATURES_KEY);
+  let result;
+  try {
+    result = partitionPipeline(spec, { optimize, keepPins: a.keepPins, ...(hasFeatures ? { fixed: { [FEATURES_KEY]: spec.target.defaultProcessor } } : {}) });
+  } catch (e) {
+    throw new UsageError(`${a.file}: ${(e as Error).message}`, 1);
+  }
+  const current = estimatePipeline({ ...spec, optimize: result.optimize });
+  const layerPlacement: Record<string, string> = {};
+  for (const [key, proc] of Object.entries(result.placement)) if (key !== FEATURES_KEY) layerPlacement[key] = proc;
+  const statements = placeStatements(spec, layerPlacement);
+
+  if (a.write) {
+    const pipelineNode = file.document.parseResult.value.pipelines.find((p: ast.Pipeline) => p.name === spec.name);
+    if (!pipelineNode?.$cstNode) throw new UsageError(`${a.file}: cannot find pipeline '${spec.name}' in the text to rewrite.`);
+    const existing = pipelineNode.placements.filter((p) => p.$cstNode).map((p) => ({ start: p.$cstNode!.offset, end: p.$cstNode!.end }));
+    const anchor = pipelineNode.optimizations[0]?.$cstNode?.offset ?? pipelineNode.$cstNode.end - 1;
+    const firstStatement = pipelineNode.targets[0]?.$cstNode ?? pipelineNode.inputs[0]?.$cstNode;
+    const indent = firstStatement ? /^[ \t]*/.exec(file.text.slice(file.text.lastIndexOf('\n', firstStatement.offset - 1) + 1))![0] : '  ';
+    const text = rewritePlaceLines(file.text, { existing, insertBefore: anchor, indent }, statements);
+    writeFileAtomic(file.path, text);
+  }
+
+  if (a.json) {
+    ctx.out(
+      JSON.stringify(
+        {
+          pipeline: spec.name,
+          target: spec.target.name,
+          objective: result.objective,
+          endToEndLatencyMs: result.endToEndLatencyMs,
+          energyPerInferenceMj: result.energyPerInferenceMj,
+          placement: layerPlacement,
+          ...(hasFeatures ? { featuresProcessor: result.placement[FEATURES_KEY] } : {}),
+          feasible: result.feasible,
+          violations: result.violations,
+          exact: result.exact,
+          optimize: result.optimize,
+          place: statements,
+          current: { objective: current.objective, endToEndLatencyMs: current.endToEndLatencyMs, energyPerInferenceMj: current.energyPerInferenceMj },
+          written: a.write,
+        },
+        null,
+        2,
+      ),
+    );
+    return result.feasible ? 0 : 1;
+  }
+
+  const o = result.optimize;
+  ctx.out(`${spec.name} on ${spec.target.name}: minimise ${o.energyWeight} x energy (mJ) + ${o.latencyWeight} x latency (ms)${o.budgetMs !== undefined ? ` within ${o.budgetMs} ms` : ''}${a.keepPins ? ', keeping the place pins' : ''}`);
+  ctx.out('');
+  if (hasFeatures) ctx.out(`  ${'features'.padEnd(24)} ${result.placement[FEATURES_KEY]}  (the front end stays on the default processor)`);
+  for (const r of placementRuns(spec, layerPlacement)) {
+    const name = r.from === r.to ? `${r.block}.${r.from}` : `${r.block}.${r.from}-${r.to}`;
+    ctx.out(`  ${name.padEnd(24)} ${r.processor}`);
+  }
+  ctx.out('');
+  ctx.out(`  ${''.padEnd(18)} ${'objective'.padStart(12)} ${'latency ms'.padStart(12)} ${'energy mJ'.padStart(12)}`);
+  ctx.out(`  ${'plan'.padEnd(18)} ${fixed(result.objective, 4).padStart(12)} ${fixed(result.endToEndLatencyMs).padStart(12)} ${fixed(result.energyPerInferenceMj, 4).padStart(12)}`);
+  ctx.out(`  ${'file as written'.padEnd(18)} ${fixed(current.objective, 4).padStart(12)} ${fixed(current.endToEndLatencyMs).padStart(12)} ${fixed(current.energyPerInferenceMj, 4).padStart(12)}`);
+  ctx.out('');
+  if (!result.exact) ctx.out('note: the search stopped at its node limit; this plan is the best found, not proven optimal.');
+  for (const m of result.messages) ctx.out(`infeasible: ${m}`);
+  ctx.out(a.write ? `wrote ${statements.length} place line${statements.length === 1 ? '' : 's'} to ${a.file}:` : 'place lines (--write puts them in the file):');
+  for (const s of statements) ctx.out(`  ${s}`);
+  return result.feasible ? 0 : 1;
+}
