@@ -137,11 +137,14 @@ async function main(): Promise<void> {
   if (a.snr.length > 0) {
     const bySnr: Record<string, Record<string, HeadScores>> = {};
     for (const snr of a.snr) {
-      let noisy: TrainExample[] = [];
-      try {
-        noisy = readLabelledData(spec, a.test, { acceptFile: (f) => new RegExp(`-snr${snr}db\\.`, 'i').test(f) }).examples;
-      } catch {
-        noisy = [];
+      // Only speech heads have noisy variants: read head by head and skip heads without any.
+      const noisy: TrainExample[] = [];
+      for (const head of spec.blocks.filter((b) => b.kind === 'head').map((b) => b.name)) {
+        try {
+          noisy.push(...readLabelledData(spec, a.test, { heads: [head], acceptFile: (f) => new RegExp(`-snr${snr}db\\.`, 'i').test(f) }).examples);
+        } catch {
+          // This head has no clip at this SNR.
+        }
       }
       for (const [name, w] of models) (bySnr[name] ??= {})[`${snr} dB`] = accuracy(spec, w, noisy);
     }
