@@ -282,3 +282,29 @@ export function* gramRowsSteps(a: Matrix): GemmSteps<Matrix> {
   }
   return { rows: m, cols: m, data: c };
 }
+
+/** Something that performs product requests, possibly asynchronously. */
+export interface ProductProvider {
+  /** A short name for reports, e.g. `onnxruntime`. */
+  readonly name: string;
+  /** Performs `C += alpha * A * B^T` of the request in place. */
+  gemm(request: GemmRequest): Promise<void> | void;
+  /** Frees native resources (sessions); the provider must not be used afterwards. */
+  release(): Promise<void>;
+}
+
+/** The pure TypeScript kernel as a provider (synchronous; the default). */
+export const pureProvider: ProductProvider = {
+  name: 'typescript',
+  gemm: runGemm,
+  release: async () => {},
+};
+
+/** Drives a generator of product requests to completion on `provider`. */
+export async function runWith<T>(steps: GemmSteps<T>, provider: ProductProvider): Promise<T> {
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+    await provider.gemm(next.value);
+  }
+}

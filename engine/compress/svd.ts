@@ -14,9 +14,9 @@
  * Pure TypeScript: runs in Node, in a browser worker and in the extension host.
  */
 
-import { type GemmSteps, type Matrix, frobeniusSq, gemmNT, gramRows, gramRowsSteps, matmulNT, matmulNTSteps, runSync, transpose } from './matrix';
+import { type GemmSteps, type Matrix, type ProductProvider, pureProvider, runWith, frobeniusSq, gemmRequest, gramRows, gramRowsSteps, matmulNT, matmulNTSteps, runSync, transpose } from './matrix';
 import { mulberry32, gaussianArray } from './random';
-import { symmetricEigen, symmetricEigenSteps, tridiagonalEigenvalues, tridiagonalize } from './symmetric-eigen';
+import { symmetricEigenSteps, tridiagonalEigenvalues, tridiagonalize } from './symmetric-eigen';
 
 /** A rank-k factorisation W ~ U diag(S) Vt. */
 export interface TruncatedSvd {
@@ -61,22 +61,52 @@ export interface SvdOptions {
  * convergence test can tell (certified when `opts.spectrum` is given).
  */
 export function truncatedSvd(W: Matrix, k: number, opts: SvdOptions = {}): TruncatedSvd {
+  return runSync(truncatedSvdSteps(W, k, opts, 1));
+}
+
+/** Options of {@link truncatedSvdAsync}: those of {@link truncatedSvd} plus the provider. */
+export interface AsyncSvdOptions extends SvdOptions {
+  /**
+   * Runs the large matrix products, e.g. `await createOrtProvider(ort)` from ./accelerated
+   * (ONNX Runtime, float64); default the pure TypeScript kernel.
+   */
+  provider?: ProductProvider;
+  /**
+   * How many times faster the provider's products are than the TypeScript kernel (default
+   * 1 for the pure kernel, 8 otherwise): weighs the routes in `auto`.
+   */
+  providerSpeedup?: number;
+}
+
+/**
+ * {@link truncatedSvd} with the large matrix products on `opts.provider` (for instance
+ * ONNX Runtime in float64 via `createOrtProvider`): the same algorithm, the same accuracy
+ * guarantees and, for the same seed, the same result up to rounding. The synchronous
+ * {@link truncatedSvd} stays the pure path for browsers and workers.
+ */
+export async function truncatedSvdAsync(W: Matrix, k: number, opts: AsyncSvdOptions = {}): Promise<TruncatedSvd> {
+  const provider = opts.provider ?? pureProvider;
+  const speedup = opts.providerSpeedup ?? (provider === pureProvider ? 1 : 8);
+  return runWith(truncatedSvdSteps(W, k, opts, speedup), provider);
+}
+
+function* truncatedSvdSteps(W: Matrix, k: number, opts: SvdOptions, speedup: number): GemmSteps<TruncatedSvd> {
   checkMatrix(W, 'truncatedSvd');
   const r = Math.min(W.rows, W.cols);
   if (!Number.isInteger(k) || k < 1 || k > r) {
     throw new Error(`truncatedSvd: rank ${k} is out of range for a ${W.rows}x${W.cols} matrix: choose an integer from 1 to ${r}`);
   }
   const method = opts.method ?? 'auto';
-  if (method === 'exact') return exactSvd(W, k);
+  if (method === 'exact') return yield* exactSvdSteps(W, k);
   const p = opts.oversampling ?? Math.max(10, Math.ceil(k / 4));
   const l = Math.min(r, k + p);
   const m = W.rows, n = W.cols;
-  const exactCost = exactRouteCost(m, n, k);
-  const iterCost = 4 * m * n * l + 4 * (m + n) * l * l;
-  if (method === 'auto' && iterCost * 2 >= exactCost) return exactSvd(W, k);
+  const exactCost = exactRouteCost(m, n, k, speedup);
+  const iterCost = (4 * m * n * l + 4 * (m + n) * l * l) / speedup + 2 * (m + n) * l;
+  if (method === 'auto' && iterCost * 2 >= exactCost) return yield* exactSvdSteps(W, k);
   const budget = method === 'auto' ? Math.floor(exactCost / iterCost) - 1 : Infinity;
-  const res = randomizedSvd(W, k, l, opts, budget);
-  return res ?? exactSvd(W, k);
+  const res = yield* randomizedSvdSteps(W, k, l, opts, budget);
+  return res ?? (yield* exactSvdSteps(W, k));
 }
 
 /**
@@ -233,11 +263,13 @@ export function reconstruct(svd: Pick<TruncatedSvd, 'U' | 'S' | 'Vt'>): Matrix {
   return matmulNT({ rows: U.rows, cols: k, data: us }, transpose(Vt));
 }
 
-// Flop-equivalents of the exact route; the tridiagonal reduction is memory bound and runs
-// about 3x slower per flop than the blocked products, hence its weight.
-function exactRouteCost(m: number, n: number, k: number): number {
+// Flop-equivalents of the exact route at the TypeScript kernel's speed. Half of the
+// tridiagonal reduction (the matrix-vector products, 2/3 s^3) always runs in TypeScript and
+// is memory bound, about 3x slower per flop than the blocked products; the rest are products,
+// `speedup` times faster on an accelerated provider.
+function exactRouteCost(m: number, n: number, k: number, speedup: number): number {
   const s = Math.min(m, n), b = Math.max(m, n);
-  return s * s * b + 3 * (4 / 3) * s * s * s + 2 * s * s * k + 2 * m * n * k;
+  return 3 * (2 / 3) * s * s * s + (s * s * b + (2 / 3) * s * s * s + 2 * s * s * k + 2 * m * n * k) / speedup;
 }
 
 function exactSvd(W: Matrix, k: number): TruncatedSvd {
@@ -307,14 +339,64 @@ function orthonormalizeRows(Q: Matrix, rng: () => number): void {
   }
 }
 
-// Eigen-decomposition of B B^T for the l x n sketch B: the top-k left singular vectors
-// (rows of the returned k x l array) and all squared singular values.
-function smallSvd(B: Matrix, k: number): { values: Float64Array; vectors: Float64Array } {
-  const G = gramRows(B);
-  return symmetricEigen(G.data, B.rows, k);
+// Orthonormalises the rows of Q (l x c) in place by Cholesky-QR2 (Fukaya et al., "CholeskyQR2",
+// ScalA 2014): G = Q Q^T = L L^T, Q <- L^{-1} Q, twice; both steps are matrix products.
+// It needs cond(Q) below about 1e8; when the Cholesky factorisation breaks down (a
+// rank-deficient sketch), modified Gram–Schmidt with fresh directions takes over.
+function* orthonormalizeRowsSteps(Q: Matrix, rng: () => number): GemmSteps<void> {
+  const l = Q.rows;
+  for (let pass = 0; pass < 2; pass++) {
+    const G = yield* gramRowsSteps(Q);
+    const Linv = choleskyInverse(G.data, l);
+    if (!Linv) {
+      orthonormalizeRows(Q, rng);
+      return;
+    }
+    const out = new Float64Array(l * Q.cols);
+    yield gemmRequest(Linv, transpose(Q).data, out, l, Q.cols, l);
+    Q.data.set(out);
+  }
 }
 
-function randomizedSvd(W: Matrix, k: number, l: number, opts: SvdOptions, budget: number): TruncatedSvd | null {
+// L^{-1} for the Cholesky factor L of the symmetric l x l `g` (row-major), or null when a pivot
+// is not safely positive (relative to the largest diagonal), i.e. the rows are nearly dependent.
+function choleskyInverse(g: Float64Array, l: number): Float64Array | null {
+  const L = new Float64Array(l * l);
+  let maxDiag = 0;
+  for (let i = 0; i < l; i++) maxDiag = Math.max(maxDiag, g[i * l + i]);
+  if (!(maxDiag > 0)) return null;
+  for (let i = 0; i < l; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = g[i * l + j];
+      for (let t = 0; t < j; t++) s -= L[i * l + t] * L[j * l + t];
+      if (i === j) {
+        if (!(s > 1e-13 * maxDiag)) return null;
+        L[i * l + i] = Math.sqrt(s);
+      } else {
+        L[i * l + j] = s / L[j * l + j];
+      }
+    }
+  }
+  // Forward substitution, one column of the identity at a time; the inverse is lower triangular.
+  const inv = new Float64Array(l * l);
+  for (let c = 0; c < l; c++) {
+    for (let i = c; i < l; i++) {
+      let s = i === c ? 1 : 0;
+      for (let t = c; t < i; t++) s -= L[i * l + t] * inv[t * l + c];
+      inv[i * l + c] = s / L[i * l + i];
+    }
+  }
+  return inv;
+}
+
+// Eigen-decomposition of B B^T for the l x n sketch B: the top-k left singular vectors
+// (rows of the returned k x l array) and all squared singular values.
+function* smallSvdSteps(B: Matrix, k: number): GemmSteps<{ values: Float64Array; vectors: Float64Array }> {
+  const G = yield* gramRowsSteps(B);
+  return yield* symmetricEigenSteps(G.data, B.rows, k);
+}
+
+function* randomizedSvdSteps(W: Matrix, k: number, l: number, opts: SvdOptions, budget: number): GemmSteps<TruncatedSvd | null> {
   const m = W.rows, n = W.cols;
   const rng = mulberry32(opts.seed ?? 1);
   const maxIter = Math.min(opts.maxPowerIterations ?? 40, budget);
@@ -329,14 +411,14 @@ function randomizedSvd(W: Matrix, k: number, l: number, opts: SvdOptions, budget
   }
   // Qt (l x m): its rows are an orthonormal basis of the sketch of W's column space.
   const omega = { rows: l, cols: n, data: gaussianArray(rng, l * n) };
-  const Qt = matmulNT(omega, W);
-  orthonormalizeRows(Qt, rng);
+  const Qt = yield* matmulNTSteps(omega, W);
+  yield* orthonormalizeRowsSteps(Qt, rng);
   let prevTail = Infinity, prevDelta = Infinity, prevRho = Infinity;
   for (let q = 0; ; q++) {
     // B = Q^T W (l x n) and its small SVD give the current rank-k approximation.
     const B = { rows: l, cols: n, data: new Float64Array(l * n) };
-    gemmNT(Qt.data, WT.data, B.data, l, n, m, false);
-    const { values, vectors } = smallSvd(B, k);
+    yield gemmRequest(Qt.data, WT.data, B.data, l, n, m);
+    const { values, vectors } = yield* smallSvdSteps(B, k);
     let kept = 0;
     for (let i = 0; i < k; i++) kept += Math.max(0, values[i]);
     const tail = Math.max(0, total - kept);
@@ -359,8 +441,8 @@ function randomizedSvd(W: Matrix, k: number, l: number, opts: SvdOptions, budget
     if (converged || q >= maxIter) {
       if (!converged && opts.method !== 'randomized') return null;
       const Y = { rows: k, cols: l, data: vectors };
-      const Ut = matmulNT(Y, transpose(Qt)); // k x m
-      const Vt = matmulNT(Y, transpose(B)); // k x n
+      const Ut = yield* matmulNTSteps(Y, transpose(Qt)); // k x m
+      const Vt = yield* matmulNTSteps(Y, transpose(B)); // k x n
       const S = new Float64Array(k);
       normalizeRows(Vt, S);
       return { U: transpose(Ut), S, Vt, method: 'randomized', powerIterations: q };
@@ -369,9 +451,9 @@ function randomizedSvd(W: Matrix, k: number, l: number, opts: SvdOptions, budget
     prevDelta = delta;
     prevTail = tail;
     // One power iteration: Z = W^T Q, then Q = orth(W Z).
-    orthonormalizeRows(B, rng);
-    const next = matmulNT(B, W);
-    orthonormalizeRows(next, rng);
+    yield* orthonormalizeRowsSteps(B, rng);
+    const next = yield* matmulNTSteps(B, W);
+    yield* orthonormalizeRowsSteps(next, rng);
     Qt.data.set(next.data);
   }
 }
