@@ -1,0 +1,87 @@
+/**
+ * `sense partition` end to end: --json figures equal `sense estimate` of the written file,
+ * --write keeps every other byte (comments included) and the file re-checks clean, the
+ * exit code reports an infeasible budget, and bad options are usage errors.
+ */
+import '../../../language/polyfills';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../../cli/main';
+import { loadPipeline } from '../../../cli/load';
+
+async function sense(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+function dropPlaceLines(text: string): string {
+  return text
+    .split('\n')
+    .filter((l) => !/^\s*place\b/.test(l))
+    .join('\n');
+}
+
+describe('sense partition', () => {
+  it.each(['samples/deepear/deepear.sense', 'samples/deepx/alexnet.sense', 'samples/watch/activity.sense'])('--write round trip of %s', async (sample) => {
+    const dir = mkdtempSync(join(tmpdir(), 'sense-partition-'));
+    const file = join(dir, 'p.sense');
+    copyFileSync(sample, file);
+    const before = readFileSync(file, 'utf8');
+    const plan = await sense('partition', file, '--json', '--write');
+    expect(plan.code, plan.err).toBe(0);
+    const json = JSON.parse(plan.out) as { objective: number; endToEndLatencyMs: number; energyPerInferenceMj: number; placement: Record<string, string>; feasible: boolean; place: string[] };
+    expect(json.feasible).toBe(true);
+    const after = readFileSync(file, 'utf8');
+    // Only place lines changed; comments and every other line are byte-identical.
+    expect(dropPlaceLines(after)).toBe(dropPlaceLines(before));
+    for (const line of json.place) expect(after).toContain(`  ${line}\n`);
+    // The rewritten file checks clean and estimates to the same objective.
+    const { spec } = await loadPipeline(file);
+    for (const [layer, proc] of Object.entries(json.placement)) expect(spec.placement[layer]).toBe(proc);
+    const est = await sense('estimate', file, '--json');
+    const e = JSON.parse(est.out) as { objective: number; endToEndLatencyMs: number; energyPerInferenceMj: number };
+    expect(e.objective).toBe(json.objective);
+    expect(e.endToEndLatencyMs).toBe(json.endToEndLatencyMs);
+    expect(e.energyPerInferenceMj).toBe(json.energyPerInferenceMj);
+    // A second run finds the same plan and writes the same text.
+    expect((await sense('partition', file, '--write', '--json')).code).toBe(0);
+    expect(readFileSync(file, 'utf8')).toBe(after);
+  });
+
+  it('inserts place lines before optimize when the file has none, and keeps trailing comments', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sense-partition-'));
+    const file = join(dir, 'p.sense');
+    const text = readFileSync('samples/deepear/deepear.sense', 'utf8').replace(/  place encoder, ambient, stress on dsp\n/, '').replace('  place emotion, speaker on cpu', '  place emotion, speaker on cpu // was here');
+    writeFileSync(file, text);
+    const r = await sense('partition', file, '--write');
+    expect(r.code, r.err).toBe(0);
+    const after = readFileSync(file, 'utf8');
+    expect(after).toContain('  // was here\n');
+    expect(after).toMatch(/ {2}place [^\n]+ on (cpu|dsp|gpu)\n {2}place [^\n]+\n {2}\/\/ was here\n {2}optimize/);
+    const none = readFileSync('samples/watch/activity.sense', 'utf8');
+    writeFileSync(file, none);
+    expect((await sense('partition', file, '--write')).code).toBe(0);
+    expect(readFileSync(file, 'utf8')).toMatch(/\n {2}place encoder, activity, transport, place on mcu\n {2}optimize energy/);
+  });
+
+  it('exits 1 and says so when the budget cannot be met', async () => {
+    const r = await sense('partition', 'samples/deepear/deepear.sense', '--within', '0.5', '--json');
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.out).feasible).toBe(false);
+    const t = await sense('partition', 'samples/deepear/deepear.sense', '--within', '0.5');
+    expect(t.out).toMatch(/infeasible: No placement meets the 0.5 ms budget/);
+  });
+
+  it('takes --alpha and --beta and rejects bad options', async () => {
+    const r = await sense('partition', 'samples/deepear/deepear.sense', '--alpha', '0', '--beta', '1', '--json');
+    const j = JSON.parse(r.out);
+    expect(j.objective).toBe(j.endToEndLatencyMs);
+    expect((await sense('partition', 'samples/deepear/deepear.sense', '--alpha', 'x')).code).toBe(2);
+    expect((await sense('partition', 'samples/deepear/deepear.sense', '--bogus')).code).toBe(2);
+    expect((await sense('partition')).code).toBe(2);
+  });
+});
