@@ -50,6 +50,11 @@
  * evaluated by engine/schedule.ts itself. Branches are tried cheapest bound first.
  * Ties within 1e-10 relative are not explored. The search stops after
  * {@link PartitionOptions.maxNodes} nodes and then reports `exact: false`.
+ *
+ * Known weak case: when a processor's memory binds on a long prefix chain (a 200-layer
+ * trunk that only partly fits the DSP), the bounds ignore memory and the search can hit
+ * the node limit (test/bench/partition.bench.ts shows it). A Lagrangian memory price in
+ * the prefix DP, or a DP with memory as a state, would close it.
  */
 import type { OptimizeSpec, PipelineSpec } from '../../language/pipeline-model';
 import { opCost, supportsOp, transferCost } from '../cost-model';
