@@ -14,6 +14,7 @@ import * as exportCmd from './commands/export';
 import * as runCmd from './commands/run';
 import * as features from './commands/features';
 import * as evalCmd from './commands/eval';
+import * as calibrate from './commands/calibrate';
 import * as partition from './commands/partition';
 import { UsageError } from './load';
 
@@ -41,6 +42,7 @@ export const COMMANDS: Record<string, Command> = {
   run: runCmd,
   features,
   eval: evalCmd,
+  calibrate,
   partition,
 };
 

@@ -1,10 +1,12 @@
 /**
- * `sense estimate FILE [--json] [--target DEVICE] [--pipeline NAME]`: per-layer and
+ * `sense estimate FILE [--json] [--target DEVICE] [--pipeline NAME] [--profile PROFILE.json]`: per-layer and
  * per-processor tables, transfers, heads and totals of the engine's estimate; `--json`
  * prints the same as one JSON object for scripts. Exit 1 when the estimate has errors
  * (an op on a processor that cannot run it), else 0; warnings do not change the code.
  */
+import { readFileSync } from 'node:fs';
 import { URI } from 'langium';
+import { applyProfile, parseDeviceProfile } from '../../engine/calibrate/profile';
 import { BUILTIN_DEVICES_URI } from '../../language/builtin-devices';
 import type * as ast from '../../language/generated/ast';
 import type { DeviceSpec, PipelineSpec } from '../../language/pipeline-model';
@@ -14,13 +16,15 @@ import { loadPipeline, UsageError, type LoadedFile } from '../load';
 import type { CommandContext } from '../main';
 
 export const summary = 'estimate latency, energy, memory and battery life of a pipeline on its target (tables, or --json)';
-export const usage = 'sense estimate FILE [--json] [--target DEVICE] [--pipeline NAME]';
+export const usage = 'sense estimate FILE [--json] [--target DEVICE] [--pipeline NAME] [--profile PROFILE.json]';
 
 interface Args {
   file: string;
   json: boolean;
   target?: string;
   pipeline?: string;
+  /** A measured device profile (sense calibrate) applied to its processor of the target. */
+  profile?: string;
 }
 
 function parseArgs(args: string[]): Args {
@@ -28,10 +32,14 @@ function parseArgs(args: string[]): Args {
   let json = false;
   let target: string | undefined;
   let pipeline: string | undefined;
+  let profile: string | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === '--json') json = true;
-    else if (a === '--target' || a === '--pipeline') {
+    else if (a === '--profile') {
+      profile = args[++i];
+      if (profile === undefined || profile.startsWith('-')) throw new UsageError(`--profile needs a device profile JSON file; usage: ${usage}`);
+    } else if (a === '--target' || a === '--pipeline') {
       const v = args[++i];
       if (v === undefined || v.startsWith('-')) throw new UsageError(`${a} needs a name; usage: ${usage}`);
       if (a === '--target') target = v;
@@ -41,11 +49,11 @@ function parseArgs(args: string[]): Args {
     else throw new UsageError(`one file at a time (got '${file}' and '${a}'); usage: ${usage}`);
   }
   if (file === undefined) throw new UsageError(`usage: ${usage}`);
-  return { file, json, target, pipeline };
+  return { file, json, target, pipeline, ...(profile !== undefined ? { profile } : {}) };
 }
 
 /** The device named `name`: one declared in the file, else a built-in. */
-function findDevice(file: LoadedFile, name: string): DeviceSpec {
+export function findDevice(file: LoadedFile, name: string): DeviceSpec {
   const local = file.document.parseResult.value.devices.find((d) => d.name === name);
   const builtinDoc = file.services.shared.workspace.LangiumDocuments.getDocument(URI.parse(BUILTIN_DEVICES_URI));
   const builtins = (builtinDoc?.parseResult.value as ast.Model | undefined)?.devices ?? [];
@@ -61,7 +69,7 @@ function findDevice(file: LoadedFile, name: string): DeviceSpec {
 }
 
 /** The spec on another target: `place` pins naming processors it lacks are dropped (reported in `notes`). */
-function retarget(spec: PipelineSpec, device: DeviceSpec, notes: string[]): PipelineSpec {
+export function retarget(spec: PipelineSpec, device: DeviceSpec, notes: string[]): PipelineSpec {
   const names = new Set(device.processors.map((p) => p.name));
   const placement: Record<string, string> = {};
   const dropped = new Map<string, string[]>();
@@ -171,12 +179,30 @@ export function estimateText(e: Estimate): string[] {
   return out;
 }
 
+/** `spec` with the measured device profile at `path` applied (engine/calibrate/profile.ts); bad files are UsageErrors. */
+function withProfile(spec: PipelineSpec, path: string, notes: string[]): PipelineSpec {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new UsageError(`${path}: cannot read the device profile; give a file written by 'sense calibrate FILE --out ${path}'`);
+  }
+  try {
+    const profile = parseDeviceProfile(text, path);
+    if (profile.device !== spec.target.name) notes.push(`${path} was measured for ${profile.device}; applying it to ${spec.target.name}.${profile.processor}.`);
+    return applyProfile(spec, profile, path);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
 /** Runs the command; returns the exit code. */
 export async function run(args: string[], ctx: CommandContext): Promise<number> {
   const a = parseArgs(args);
   const { file, spec: own } = await loadPipeline(a.file, a.pipeline);
   const notes: string[] = [];
-  const spec = a.target ? retarget(own, findDevice(file, a.target), notes) : own;
+  const targeted = a.target ? retarget(own, findDevice(file, a.target), notes) : own;
+  const spec = a.profile ? withProfile(targeted, a.profile, notes) : targeted;
   const e = estimatePipeline(spec);
   for (const n of notes) ctx.err(`note: ${n}`);
   if (a.json) ctx.out(JSON.stringify(estimateJson(e), null, 2));

@@ -1,0 +1,129 @@
+/**
+ * `sense calibrate FILE [--device host] [--runs N] [--out PROFILE.json] [--json]`: measures
+ * every layer of the pipeline on this machine with ONNX Runtime's profiler, fits the
+ * device's default processor (engine/calibrate/fit.ts), prints estimated-versus-measured
+ * latency per layer and end to end before and after, and writes the measured device
+ * profile that `sense estimate --profile` and the studio import.
+ *
+ * `--from PROFILE.json` fits a timings-only profile instead (the bundle page's Profile
+ * button, run on a phone or in a browser): its per-partition and front-end timings get
+ * their MACs and bytes from this pipeline's IR on the profile's device.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { initWeights } from '../../engine/weights/init';
+import { loadPipelineWeights, weightsPathFor, writeFileAtomic } from '../../engine/weights/node-weights';
+import { calibratePipeline, type CalibrationResult } from '../../engine/calibrate/node-calibrate';
+import { fitTimingsProfile } from '../../engine/calibrate/timings';
+import { formatDeviceProfile, parseDeviceProfile, type DeviceProfile } from '../../engine/calibrate/profile';
+import { loadPipeline, UsageError } from '../load';
+import type { CommandContext } from '../main';
+import { findDevice, retarget } from './estimate';
+import { flagValue, loadOrtNode, positionals } from './run';
+
+export const summary = 'measure every layer on this machine (ONNX Runtime profiler), fit the host processor and write a measured device profile';
+export const usage = 'sense calibrate FILE [--device host] [--runs N] [--out PROFILE.json] [--json] [--pipeline NAME] [--from TIMINGS.json]';
+
+function pct(estimated: number, measured: number): string {
+  const e = (100 * (estimated - measured)) / measured;
+  return `${e >= 0 ? '+' : ''}${e.toFixed(1)}%`;
+}
+
+function ms(x: number): string {
+  return x >= 10 ? x.toFixed(2) : x.toFixed(4);
+}
+
+function printResult(r: CalibrationResult | { profile: DeviceProfile; rows: CalibrationResult['rows']; endToEnd: CalibrationResult['endToEnd'] }, ctx: CommandContext): void {
+  const p = r.profile;
+  ctx.out(`${p.device}.${p.processor} on ${p.machine.cpu} (${p.machine.runtime}), median of ${p.runs ?? '?'} runs`);
+  ctx.out('');
+  const head = ['layer', 'kind', 'MACs', 'bytes', 'measured ms', 'before ms', 'err', 'after ms', 'err'];
+  const rows = r.rows.map((x) => [x.id, x.kind, String(x.macs), String(x.bytes), ms(x.measuredMs), ms(x.beforeMs), pct(x.beforeMs, x.measuredMs), ms(x.afterMs), pct(x.afterMs, x.measuredMs)]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  ctx.out(line(head));
+  for (const row of rows) ctx.out(line(row));
+  const e = r.endToEnd;
+  ctx.out('');
+  ctx.out(`end to end (one window)  measured ${ms(e.measuredMs)} ms  before ${ms(e.beforeMs)} ms (${pct(e.beforeMs, e.measuredMs)})  after ${ms(e.afterMs)} ms (${pct(e.afterMs, e.measuredMs)})`);
+  ctx.out(`fitted ${p.processor}: compute ${(p.computeMacsPerS / 1e9).toFixed(3)} GMAC/s, bandwidth ${(p.bandwidthBytesPerS / 1e9).toFixed(3)} GB/s, overhead ${(p.overheadMs * 1000).toFixed(2)} us`);
+}
+
+/** Runs the command; returns the exit code. */
+export async function run(args: string[], ctx: CommandContext): Promise<number> {
+  const valued = ['--device', '--runs', '--out', '--pipeline', '--from'];
+  const known = new Set([...valued, '--json']);
+  for (const a of args) if (a.startsWith('-') && !known.has(a)) throw new UsageError(`unknown option '${a}'; usage: ${usage}`);
+  const [file, extra] = positionals(args, valued);
+  if (!file || extra) throw new UsageError(`usage: ${usage}`);
+  const runsText = flagValue(args, '--runs');
+  const runs = runsText === undefined ? 30 : Number(runsText);
+  if (!Number.isSafeInteger(runs) || runs < 3 || runs > 100_000) throw new UsageError(`--runs takes an integer from 3 to 100000, got '${runsText}'`);
+  const out = flagValue(args, '--out');
+  const from = flagValue(args, '--from');
+  const { file: loaded, spec: own } = await loadPipeline(file, flagValue(args, '--pipeline'));
+  const notes: string[] = [];
+
+  if (from !== undefined) {
+    if (!existsSync(from)) throw new UsageError(`${from}: no such profile file`);
+    let timings: DeviceProfile;
+    try {
+      timings = parseDeviceProfile(readFileSync(from, 'utf8'), from);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    const device = flagValue(args, '--device') ?? timings.device;
+    const spec = device === own.target.name ? own : retarget(own, findDevice(loaded, device), notes);
+    for (const n of notes) ctx.err(`note: ${n}`);
+    let result: ReturnType<typeof fitTimingsProfile>;
+    try {
+      result = fitTimingsProfile(spec, timings, from);
+    } catch (e) {
+      throw new UsageError((e as Error).message, 1);
+    }
+    if (args.includes('--json')) ctx.out(formatDeviceProfile(result.profile).trimEnd());
+    else printResult(result, ctx);
+    if (out) {
+      writeFileAtomic(out, formatDeviceProfile(result.profile));
+      ctx.err(`wrote ${out}`);
+    }
+    return 0;
+  }
+
+  const spec = retarget(own, findDevice(loaded, flagValue(args, '--device') ?? 'host'), notes);
+  for (const n of notes) ctx.err(`note: ${n}`);
+  let weights;
+  if (weightsPathFor(own, file) && existsSync(weightsPathFor(own, file)!)) {
+    try {
+      const w = loadPipelineWeights(own, file);
+      for (const warning of w.warnings) ctx.err(`warning: ${warning}`);
+      weights = w.weights;
+    } catch (e) {
+      throw new UsageError((e as Error).message, 1);
+    }
+  } else {
+    // Timing does not depend on the weights' values: seeded ones stand in for missing weights.
+    ctx.err(`note: ${file} has no weights file; measuring with seeded initial weights`);
+    weights = initWeights(own, 1);
+  }
+  const ort = await loadOrtNode();
+  const version = (ort as unknown as { env?: { versions?: { node?: string } } }).env?.versions?.node;
+  let result: CalibrationResult;
+  try {
+    result = await calibratePipeline(spec, weights, { ort, runtime: `onnxruntime-node${version ? ` ${version}` : ''}`, runs, onProgress: (l) => ctx.err(l) });
+  } catch (e) {
+    throw new UsageError((e as Error).message, 1);
+  }
+  if (args.includes('--json')) ctx.out(formatDeviceProfile(result.profile).trimEnd());
+  else {
+    printResult(result, ctx);
+    ctx.out(`measured end to end is CPU time; wall time ${ms(result.windowWallMs)} ms per window, session.run ${ms(result.sessionRunMs)} ms, kernels ${ms(result.kernelMs)} ms (medians)`);
+    if (!result.fit.computeIdentified) ctx.out('note: no layer was compute-bound, so compute is a lower bound');
+    if (!result.fit.bandwidthIdentified) ctx.out('note: no layer was memory-bound, so bandwidth is a lower bound');
+    if (result.fit.outliers.length > 0) ctx.out(`note: ${result.fit.outliers.length} sample(s) rejected as outliers: ${result.fit.outliers.map((i) => result.profile.samples[i].op).join(', ')}`);
+  }
+  if (out) {
+    writeFileAtomic(out, formatDeviceProfile(result.profile));
+    ctx.err(`wrote ${out}`);
+  }
+  return 0;
+}
