@@ -269,7 +269,15 @@ function lowerInput(pipeline: ast.Pipeline, sink: IssueSink): InputSpec | undefi
     } else if (ast.isSensor(s)) {
       if (input.modality !== 'inertial') sink.error(IssueCodes.UnexpectedSetting, `Sensors apply to inertial input only.`, s, 'kind');
       else if (sensors.some((o) => o.kind === s.kind)) sink.error(IssueCodes.DuplicateStatement, `Sensor '${s.kind}' is listed twice.`, s, 'kind');
-      else sensors.push(s);
+      else {
+        const allowedAxes = s.kind === 'barometer' ? ['pressure', 'x'] : ['x', 'y', 'z', 'magnitude'];
+        s.axes.forEach((axis, i) => {
+          if (!allowedAxes.includes(axis)) {
+            sink.error(IssueCodes.UnexpectedSetting, `The ${s.kind} has no '${axis}' axis; it has ${allowedAxes.join(', ')}.`, s, 'axes', i);
+          }
+        });
+        sensors.push(s);
+      }
     }
   }
   const dims: Record<string, Dimension> = { rate: 'frequency', window: 'time', hop: 'time', channels: 'count', period: 'time' };

@@ -17,8 +17,11 @@ export interface SourceRange {
   end: { line: number; character: number };
 }
 
-/** The axes an inertial sensor can deliver. `magnitude` is the Euclidean norm of x, y, z. */
-export type InertialAxis = 'x' | 'y' | 'z' | 'magnitude';
+/**
+ * The axes an inertial sensor can deliver. `magnitude` is the Euclidean norm of x, y, z;
+ * the barometer has one axis, `pressure` (also accepted as `x`).
+ */
+export type InertialAxis = 'x' | 'y' | 'z' | 'magnitude' | 'pressure';
 
 /** Inertial sensor kinds. */
 export type InertialSensorKind = 'accelerometer' | 'gyroscope' | 'magnetometer' | 'barometer';

@@ -40,6 +40,7 @@ import { IssueCodes } from './issue-codes';
 import { lowerDevice, lowerPipeline, type DeviceLowering, type PipelineLowering } from './lower';
 import type { DeviceSpec } from './pipeline-model';
 import type { PipelineEstimateSummary, PipelineEstimator } from './estimator';
+import { SenseCodeLensProvider } from './sense-codelens';
 import { SenseCompletionProvider } from './sense-completion';
 import { SenseHoverProvider } from './sense-hover';
 import { SenseFormatter } from './sense-formatter';
@@ -332,6 +333,7 @@ export function createSenseModule(fileExists: (path: string) => boolean, estimat
       DefinitionProvider: (services) => new SenseDefinitionProvider(services),
       RenameProvider: (services) => new SenseRenameProvider(services),
       CodeActionProvider: (services) => new SenseCodeActionProvider(services),
+      CodeLensProvider: (services) => new SenseCodeLensProvider(services),
     },
     files: { fileExists: () => fileExists },
     estimation: { Estimator: () => estimator },

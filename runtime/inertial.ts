@@ -21,11 +21,11 @@ import { windowSamples } from '../language/feature-shapes';
 import type { InertialSensorKind, InputSpec } from '../language/pipeline-model';
 
 /** Column names per sensor and axis; `magnitude` is computed from the x/y/z columns. */
-export const INERTIAL_COLUMNS: Record<InertialSensorKind, { x: string; y?: string; z?: string }> = {
+export const INERTIAL_COLUMNS: Record<InertialSensorKind, { x: string; y?: string; z?: string; pressure?: string }> = {
   accelerometer: { x: 'ax', y: 'ay', z: 'az' },
   gyroscope: { x: 'gx', y: 'gy', z: 'gz' },
   magnetometer: { x: 'mx', y: 'my', z: 'mz' },
-  barometer: { x: 'p' },
+  barometer: { x: 'p', pressure: 'p' },
 };
 
 const KNOWN = new Set(['t', 'ax', 'ay', 'az', 'gx', 'gy', 'gz', 'mx', 'my', 'mz', 'p']);
@@ -149,7 +149,7 @@ export function inertialChannels(rec: InertialRecording, input: InertialInput): 
   for (const { kind, axes } of input.sensors) {
     const cols = INERTIAL_COLUMNS[kind];
     const get = (col: string | undefined, what: string): Float64Array => {
-      if (!col) throw new Error(`${rec.name}: the ${kind} has no ${what} axis; use axis x (its one value)`);
+      if (!col) throw new Error(`${rec.name}: the ${kind} has no ${what} axis; ${kind === 'barometer' ? 'use [pressure]' : 'use x, y, z or magnitude'}`);
       const v = resampledColumn(rec, col, input.rateHz, cache);
       if (!v) throw new Error(`${rec.name}: the pipeline reads the ${kind} ${what} axis but the CSV has no '${col}' column; add it to the header`);
       return v;

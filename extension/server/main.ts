@@ -6,20 +6,17 @@
 import { existsSync } from 'node:fs';
 import { startLanguageServer } from 'langium/lsp';
 import { NodeFileSystem } from 'langium/node';
-// vscode-languageserver is a dependency of langium but not of this package, so npm
-// nests it under langium/; import it from there until package.json lists it directly.
-import { createConnection, ProposedFeatures } from '../../node_modules/langium/node_modules/vscode-languageserver/lib/node/main.js';
+import { createConnection, ProposedFeatures } from 'vscode-languageserver/node';
 import { createSenseServices } from '../../language/sense-module';
+import { engineEstimator } from '../../engine/estimate';
 
 const connection = createConnection(ProposedFeatures.all);
 const { shared } = createSenseServices(
   { connection, ...NodeFileSystem },
   {
     fileExists: (path) => existsSync(path),
-    // The cost estimator (engine/) is wired here once it is ready: pass a
-    // PipelineEstimator built from engine/'s cost model, and hover, CodeLens and fit
-    // warnings show latency and energy. Undefined shows no cost figures.
-    estimator: undefined,
+    // engine/'s cost model: hover, CodeLens and fit warnings show latency and energy.
+    estimator: engineEstimator,
   },
 );
 startLanguageServer(shared);
