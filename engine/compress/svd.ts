@@ -426,6 +426,15 @@ function* randomizedSvdSteps(W: Matrix, k: number, l: number, opts: SvdOptions, 
     let converged = false;
     if (optimumTail !== null) converged = tail <= optimumTail * (1 + tol) + 1e-15 * total;
     else if (tail <= 1e-14 * total) converged = true;
+    if (q === 0 && opts.method !== 'randomized' && optimumTail === null && !converged) {
+      // A priori: subspace iteration shrinks the error about like (s_l / s_k)^(4q+2)
+      // (Halko et al. 2011, Cor. 10.10); the sketch's own values estimate that ratio. On a flat
+      // spectrum the predicted count exceeds the budget, so the exact route starts at once
+      // instead of after a budget of wasted iterations.
+      const ratio = Math.sqrt(Math.max(0, values[l - 1]) / Math.max(values[k - 1], 1e-300));
+      const predicted = ratio > 0 ? (Math.log(tol) / Math.log(ratio) - 2) / 4 : 0;
+      if (ratio >= 1 || predicted > maxIter) return null;
+    }
     let rhoNow = Infinity;
     if (Number.isFinite(delta) && Number.isFinite(prevDelta) && delta >= 0) {
       rhoNow = prevDelta > 0 ? delta / prevDelta : 0;
