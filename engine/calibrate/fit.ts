@@ -165,6 +165,13 @@ export interface FitOptions {
   iterations?: number;
   /** Where each sample comes from, for error messages (`layer encoder.2`). */
   names?: readonly string[];
+  /**
+   * The processor's catalog figures. When the measurements are explained by the overhead
+   * alone (every op too small to show compute or bandwidth), compute and bandwidth keep
+   * these values (flagged not identified) and only the overhead is fitted; without a
+   * prior that case is an error.
+   */
+  prior?: RooflineParams;
 }
 
 /**
@@ -207,13 +214,27 @@ export function fitRoofline(samples: readonly FitSample[], opts: FitOptions = {}
   }
   let [o, a, b] = x;
   const used = parts.filter((p) => rw[p.sample] > 0);
-  const computeIdentified = a > 0 && used.some((p) => a * p.macs > b * p.bytes);
-  const bandwidthIdentified = b > 0 && used.some((p) => b * p.bytes > a * p.macs);
+  const computeIdentified = x[1] > 0 && used.some((p) => a * p.macs > b * p.bytes);
+  const bandwidthIdentified = x[2] > 0 && used.some((p) => b * p.bytes > a * p.macs);
   // An unidentified parameter becomes the bound that keeps every part in the other regime.
   if (a === 0) a = Math.min(...used.filter((p) => p.macs > 0).map((p) => (b * p.bytes) / p.macs));
   if (b === 0) b = Math.min(...used.filter((p) => p.bytes > 0).map((p) => (a * p.macs) / p.bytes));
   if (!(a > 0) || !Number.isFinite(a)) a = 0;
   if (!(b > 0) || !Number.isFinite(b)) b = 0;
+  if (a === 0 && b === 0 && opts.prior) {
+    a = 1000 / opts.prior.computeMacsPerS;
+    b = Number.isFinite(opts.prior.bandwidthBytesPerS) ? 1000 / opts.prior.bandwidthBytesPerS : 0;
+    // Overhead alone, weighted as above: the weighted mean of (measured - work) / parts.
+    let num = 0;
+    let den = 0;
+    samples.forEach((s, i) => {
+      const n = partsOf(s).length;
+      const w = rw[i] / (s.measuredMs * s.measuredMs);
+      num += w * n * (s.measuredMs - predictAb(s, 0, a, b));
+      den += w * n * n;
+    });
+    o = den > 0 ? num / den : 0;
+  }
   if (a === 0 && b === 0) throw new Error('calibration: the measurements are explained by the per-op overhead alone; profile larger ops (more MACs or bytes) to fit compute and bandwidth');
   const residuals = residualsOf([o, a, b]);
   const outliers = rw.flatMap((v, i) => (v === 0 ? [i] : []));

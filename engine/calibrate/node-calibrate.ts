@@ -189,7 +189,8 @@ export async function calibratePipeline(spec: PipelineSpec, weights: WeightSet, 
   };
   if (before.features) add(FEATURES_KEY, layerParts(before.features.ops.map((id) => opsById.get(id)!)), featuresMs);
   for (const l of before.layers) add(l.layerId, layerParts(l.ops.map((id) => opsById.get(id)!)), median(layerTimes.get(l.layerId) ?? []));
-  const fit = fitRoofline(fitSamples, { names });
+  const catalog = spec.target.processors.find((p) => p.name === processor)!;
+  const fit = fitRoofline(fitSamples, { names, prior: catalog });
   if (!Number.isFinite(fit.computeMacsPerS) || !Number.isFinite(fit.bandwidthBytesPerS)) throw new Error(`calibrate: the measurements of ${spec.name} do not determine compute and bandwidth; calibrate a pipeline with larger layers`);
 
   const c = cpus();

@@ -103,6 +103,12 @@ describe('fitRoofline', () => {
     expect(() => fitRoofline([0, 1, 2].map(() => ({ macs: 0, bytes: 0, measuredMs: 1 })))).toThrow(/timings only/);
     // Latency that does not grow with the work: only the overhead is determined, and the error says what to do.
     expect(() => fitRoofline([1, 2, 3, 4].map((k) => ({ macs: 1000 * k, bytes: 4000 * k, measuredMs: 1 })))).toThrow(/overhead alone; profile larger ops/);
+    // With the catalog figures as a prior, the same data fit the overhead and keep the prior's compute and bandwidth.
+    const prior = { computeMacsPerS: 1e10, bandwidthBytesPerS: 2e10, overheadMs: 0 };
+    const flatFit = fitRoofline([1, 2, 3, 4].map((k) => ({ macs: 1000 * k, bytes: 4000 * k, measuredMs: 1 })), { prior });
+    expect([flatFit.computeMacsPerS, flatFit.bandwidthBytesPerS, flatFit.computeIdentified, flatFit.bandwidthIdentified]).toEqual([1e10, 2e10, false, false]);
+    expect(flatFit.overheadMs).toBeGreaterThan(0.99);
+    expect(flatFit.overheadMs).toBeLessThan(1);
     const noisy = fitRoofline([1, 2, 3, 4, 5].map((k) => ({ macs: 1000 * k, bytes: 4000 * k, measuredMs: 1 + 0.01 * k })));
     for (const v of [noisy.computeMacsPerS, noisy.bandwidthBytesPerS, noisy.overheadMs, ...noisy.residuals]) expect(Number.isFinite(v)).toBe(true);
   });

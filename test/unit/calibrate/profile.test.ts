@@ -40,10 +40,10 @@ async function sense_(args: string[]): Promise<{ code: number; out: string; err:
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'sense-calibrate-'));
   copyFileSync(join(root, 'samples/watch/activity.safetensors'), join(work, 'activity.safetensors'));
-  // As samples/watch/WEIGHTS.md: the runtime names the barometer axis x; the sample has no weights line.
-  const text = readFileSync(join(root, 'samples/watch/activity.sense'), 'utf8')
-    .replace('barometer [pressure]', 'barometer [x]')
-    .replace(/^(\s*)target /m, '$1weights "activity.safetensors"\n$1target ');
+  // As samples/watch/WEIGHTS.md: the runtime names the barometer axis x.
+  let text = readFileSync(join(root, 'samples/watch/activity.sense'), 'utf8').replace('barometer [pressure]', 'barometer [x]');
+  // The sample may lack a weights line: add one naming the copied file.
+  if (!/^\s*weights /m.test(text)) text = text.replace(/^(\s*)target /m, '$1weights "activity.safetensors"\n$1target ');
   sense = join(work, 'activity.sense');
   writeFileSync(sense, text);
 });
@@ -128,7 +128,7 @@ describe('sense calibrate and sense estimate --profile', () => {
     const out = join(work, 'host.json');
     const r = await sense_(['calibrate', sense, '--runs', '5', '--out', out]);
     expect(r.err).not.toMatch(/internal error/);
-    expect(r.code).toBe(0);
+    expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/end to end \(one window\)\s+measured [\d.]+ ms\s+before [\d.]+ ms \([-+][\d.]+%\)\s+after/);
     for (const layer of ['encoder.1', 'activity.1', 'place.1']) expect(r.out).toMatch(new RegExp(`^${layer.replace('.', '\\.')}\\s+dense`, 'm'));
     const profile = parseDeviceProfile(readFileSync(out, 'utf8'), out);

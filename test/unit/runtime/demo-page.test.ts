@@ -165,10 +165,10 @@ beforeAll(async () => {
   const watch = join(work, 'watch');
   mkdirSync(watch);
   copyFileSync(join(root, 'samples/watch/activity.safetensors'), join(watch, 'activity.safetensors'));
-  // As samples/watch/WEIGHTS.md does: the runtime names the barometer axis x, and the sample has no weights line.
-  const watchText = readFileSync(join(root, 'samples/watch/activity.sense'), 'utf8')
-    .replace('barometer [pressure]', 'barometer [x]')
-    .replace(/^(\s*)target /m, '$1weights "activity.safetensors"\n$1target ');
+  // As samples/watch/WEIGHTS.md does: the runtime names the barometer axis x.
+  let watchText = readFileSync(join(root, 'samples/watch/activity.sense'), 'utf8').replace('barometer [pressure]', 'barometer [x]');
+  // The sample may lack a weights line: add one naming the copied file.
+  if (!/^\s*weights /m.test(watchText)) watchText = watchText.replace(/^(\s*)target /m, '$1weights "activity.safetensors"\n$1target ');
   writeFileSync(join(watch, 'activity.sense'), watchText);
   await exportBundle(join(watch, 'activity.sense'), join(work, 'watch-bundle'));
 
