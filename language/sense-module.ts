@@ -200,6 +200,19 @@ export class SenseScopeProvider extends DefaultScopeProvider {
 
 /** Reports unresolved references with a stable code per kind and the names that would resolve. */
 export class SenseDocumentValidator extends DefaultDocumentValidator {
+  /**
+   * Langium's parser can report a recovery error one character past the end of a line
+   * or the document (found by the fuzz test); editors and the CLI expect every range
+   * inside the text, so ranges are clamped to it.
+   */
+  override async validateDocument(document: LangiumDocument, options?: Parameters<DefaultDocumentValidator['validateDocument']>[1], cancelToken?: Parameters<DefaultDocumentValidator['validateDocument']>[2]): Promise<Diagnostic[]> {
+    const diagnostics = await super.validateDocument(document, options, cancelToken);
+    const text = document.textDocument;
+    const clamp = (p: { line: number; character: number }) => text.positionAt(text.offsetAt(p));
+    for (const d of diagnostics) d.range = { start: clamp(d.range.start), end: clamp(d.range.end) };
+    return diagnostics;
+  }
+
   protected override processLinkingErrors(document: LangiumDocument, diagnostics: Diagnostic[]): void {
     for (const reference of document.references) {
       const error = reference.error;

@@ -61,9 +61,14 @@ const estimator: PipelineEstimator = (spec) => ({
 });
 
 function inside(doc: LangiumDocument, r: { start: { line: number; character: number }; end: { line: number; character: number } }): boolean {
+  // LSP positions: lines end at \n, \r\n or \r (a mutant may contain a bare \r), and a
+  // position is inside the text when converting it to an offset and back is the identity.
   const td = doc.textDocument;
-  const lines = td.getText().split('\n');
-  const ok = (p: { line: number; character: number }): boolean => p.line >= 0 && p.line < lines.length && p.character >= 0 && p.character <= lines[p.line].length;
+  const ok = (p: { line: number; character: number }): boolean => {
+    if (p.line < 0 || p.line >= td.lineCount || p.character < 0) return false;
+    const back = td.positionAt(td.offsetAt(p));
+    return back.line === p.line && back.character === p.character;
+  };
   return ok(r.start) && ok(r.end) && td.offsetAt(r.start) <= td.offsetAt(r.end);
 }
 

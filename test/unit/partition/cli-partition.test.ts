@@ -61,7 +61,7 @@ describe('sense partition', () => {
     expect(r.code, r.err).toBe(0);
     const after = readFileSync(file, 'utf8');
     expect(after).toContain('  // was here\n');
-    expect(after).toMatch(/ {2}place [^\n]+ on (cpu|dsp|gpu)\n {2}place [^\n]+\n {2}\/\/ was here\n {2}optimize/);
+    expect(after).toMatch(/( {2}place [^\n]+ on (cpu|dsp|gpu)\n)+ {2}\/\/ was here\n {2}optimize/);
     const none = readFileSync('samples/watch/activity.sense', 'utf8');
     writeFileSync(file, none);
     expect((await sense('partition', file, '--write')).code).toBe(0);
