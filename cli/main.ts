@@ -16,6 +16,7 @@ import * as features from './commands/features';
 import * as evalCmd from './commands/eval';
 import * as calibrate from './commands/calibrate';
 import * as partition from './commands/partition';
+import * as compress from './commands/compress';
 import { UsageError } from './load';
 
 /** Where a command writes; tests capture it. */
@@ -44,6 +45,7 @@ export const COMMANDS: Record<string, Command> = {
   eval: evalCmd,
   calibrate,
   partition,
+  compress,
 };
 
 function help(ctx: CommandContext): void {

@@ -1,0 +1,245 @@
+/**
+ * `sense compress FILE (--fit PROCESSOR | --within MS | --energy MJ) [--write] [--json] [--pipeline NAME]`:
+ * auto-compress (engine/auto-compress.ts). Picks the dense/conv layers and SVD ranks that
+ * make the pipeline meet the target with the least estimated error, and prints the plan
+ * (layer, rank, parameters before/after, per-layer relative error, totals before/after
+ * against the target) or, with `--write`, replaces the `compress` lines of the layers it
+ * changes (atomically; every other byte, comments included, stays). Per-layer errors come
+ * from the spectrum of the layer's weights when the pipeline's `weights` file exists, else
+ * from the data-free random-matrix estimate, and the output says which.
+ * `--within 50 ms` and `--energy 2 mJ` accept the unit as a separate word or attached.
+ * Exit 0 when the plan meets the target, 1 when no plan on the rank grid does (the closest
+ * one is printed, and not written), 2 on usage errors.
+ */
+import { existsSync } from 'node:fs';
+import type * as ast from '../../language/generated/ast';
+import { resolveLayerRef } from '../../language/lower';
+import type { PipelineSpec } from '../../language/pipeline-model';
+import { autoCompress, spectraFromWeights, type AutoCompressResult, type CompressTarget } from '../../engine/auto-compress';
+import { rewritePlaceLines } from '../../engine/partition/place-lines';
+import { formatBytes } from '../../engine/schedule';
+import { loadPipelineWeights, weightsPathFor, writeFileAtomic } from '../../engine/weights/node-weights';
+import { loadPipeline, UsageError, type LoadedFile } from '../load';
+import type { CommandContext } from '../main';
+
+export const summary = 'pick the layers and SVD ranks that fit a processor, a latency or an energy target with the least error; print them or --write the compress lines';
+export const usage = 'sense compress FILE (--fit PROCESSOR | --within MS | --energy MJ) [--write] [--json] [--pipeline NAME]';
+
+interface Args {
+  file: string;
+  target: CompressTarget;
+  write: boolean;
+  json: boolean;
+  pipeline?: string;
+}
+
+const TIME_UNITS: Record<string, number> = { ms: 1, s: 1000, us: 1e-3 };
+const ENERGY_UNITS: Record<string, number> = { mJ: 1, J: 1000, uJ: 1e-3 };
+
+function parseArgs(args: string[]): Args {
+  let file: string | undefined;
+  let target: CompressTarget | undefined;
+  let write = false, json = false;
+  let pipeline: string | undefined;
+  const setTarget = (t: CompressTarget): void => {
+    if (target) throw new UsageError(`give one target: --fit, --within or --energy; usage: ${usage}`);
+    target = t;
+  };
+  // A quantity as `50`, `50ms` or `50 ms` (the unit then is the next argument); returns it in the first unit of `units`.
+  const quantity = (flag: string, i: number, units: Record<string, number>): { value: number; used: number } => {
+    const raw = args[i];
+    const m = raw === undefined ? null : /^(-?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-zA-Z]*)$/.exec(raw);
+    const names = Object.keys(units);
+    if (!m) throw new UsageError(`${flag} needs a positive number${names.length ? ` in ${names[0]}` : ''} (got '${raw ?? ''}'); usage: ${usage}`);
+    let unit = m[2];
+    let used = 1;
+    if (!unit && args[i + 1] !== undefined && args[i + 1] in units) {
+      unit = args[i + 1];
+      used = 2;
+    }
+    const scale = unit ? units[unit] : 1;
+    if (scale === undefined) throw new UsageError(`${flag}: unknown unit '${unit}'; use ${names.join(', ')}`);
+    const value = Number(m[1]) * scale;
+    if (!(value > 0 && Number.isFinite(value))) throw new UsageError(`${flag} needs a positive number (got '${raw}'); usage: ${usage}`);
+    return { value, used };
+  };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--fit') {
+      const p = args[++i];
+      if (p === undefined || p.startsWith('-')) throw new UsageError(`--fit needs a processor name (e.g. --fit dsp); usage: ${usage}`);
+      setTarget({ kind: 'fit', processor: p });
+    } else if (a === '--within') {
+      const q = quantity(a, i + 1, TIME_UNITS);
+      i += q.used;
+      setTarget({ kind: 'within', latencyMs: q.value });
+    } else if (a === '--energy') {
+      const q = quantity(a, i + 1, ENERGY_UNITS);
+      i += q.used;
+      setTarget({ kind: 'energy', energyMj: q.value });
+    } else if (a === '--write') write = true;
+    else if (a === '--json') json = true;
+    else if (a === '--pipeline') {
+      const v = args[++i];
+      if (v === undefined || v.startsWith('-')) throw new UsageError(`--pipeline needs a name; usage: ${usage}`);
+      pipeline = v;
+    } else if (a.startsWith('-')) throw new UsageError(`unknown option '${a}'; usage: ${usage}`);
+    else if (file === undefined) file = a;
+    else throw new UsageError(`one file at a time (got '${file}' and '${a}'); usage: ${usage}`);
+  }
+  if (file === undefined) throw new UsageError(`usage: ${usage}`);
+  if (!target) throw new UsageError(`give a target: --fit PROCESSOR, --within MS or --energy MJ; usage: ${usage}`);
+  return { file, target, write, json, ...(pipeline !== undefined ? { pipeline } : {}) };
+}
+
+/** The spectra of the pipeline's weights when its weights file exists; undefined (data-free) otherwise. */
+function spectraFor(spec: PipelineSpec, path: string): { spectra?: Map<string, Float64Array>; weightsPath?: string } {
+  const weightsPath = weightsPathFor(spec, path);
+  if (!weightsPath || !existsSync(weightsPath)) return {};
+  try {
+    return { spectra: spectraFromWeights(spec, loadPipelineWeights(spec, path).weights), weightsPath };
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message}`, 1);
+  }
+}
+
+/** The file's text with the compress lines of the plan's changed layers replaced (see the module header). */
+export function rewriteCompressLines(file: LoadedFile, spec: PipelineSpec, result: AutoCompressResult): string {
+  const pipelineNode = file.document.parseResult.value.pipelines.find((p: ast.Pipeline) => p.name === spec.name);
+  if (!pipelineNode?.$cstNode) throw new UsageError(`${file.path}: cannot find pipeline '${spec.name}' in the text to rewrite.`);
+  const changed = new Set(result.layers.filter((l) => l.changed).map((l) => l.layerId));
+  const existing: { start: number; end: number }[] = [];
+  let lastEnd = -1;
+  for (const c of pipelineNode.compressions) {
+    if (!c.$cstNode) continue;
+    lastEnd = Math.max(lastEnd, c.$cstNode.end);
+    const layers = resolveLayerRef(c.layer, spec.blocks);
+    if (layers && layers.length === 1 && changed.has(layers[0].id)) existing.push({ start: c.$cstNode.offset, end: c.$cstNode.end });
+  }
+  const statements = [
+    ...pipelineNode.inputs,
+    ...pipelineNode.features,
+    ...pipelineNode.blocks,
+    ...pipelineNode.targets,
+    ...pipelineNode.weights,
+    ...pipelineNode.compressions,
+    ...pipelineNode.placements,
+    ...pipelineNode.optimizations,
+  ].flatMap((n) => (n.$cstNode ? [n.$cstNode.offset] : []));
+  // New lines go after the last compress line, else before the first place or optimize line, else before '}'.
+  const after = lastEnd >= 0 ? statements.filter((o) => o >= lastEnd) : [...pipelineNode.placements, ...pipelineNode.optimizations].flatMap((n) => (n.$cstNode ? [n.$cstNode.offset] : []));
+  const anchor = after.length > 0 ? Math.min(...after) : pipelineNode.$cstNode.end - 1;
+  const first = pipelineNode.targets[0]?.$cstNode ?? pipelineNode.inputs[0]?.$cstNode;
+  const indent = first ? /^[ \t]*/.exec(file.text.slice(file.text.lastIndexOf('\n', first.offset - 1) + 1))![0] : '  ';
+  return rewritePlaceLines(file.text, { existing, insertBefore: anchor, indent }, result.lines);
+}
+
+function metricText(x: number, unit: AutoCompressResult['unit']): string {
+  if (unit === 'bytes') return formatBytes(x);
+  return `${x.toFixed(unit === 'ms' ? 3 : 4)} ${unit}`;
+}
+
+function targetText(r: AutoCompressResult): string {
+  const t = r.target;
+  if (t.kind === 'fit') return `fit ${t.processor}'s memory (${formatBytes(r.limit)})`;
+  if (t.kind === 'within') return `end-to-end latency <= ${r.limit} ms`;
+  return `energy per inference <= ${r.limit} mJ`;
+}
+
+function table(headers: string[], rows: string[][], right: boolean[]): string[] {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (right[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
+}
+
+/** Runs `sense compress`; see the module header. */
+export async function run(args: string[], ctx: CommandContext): Promise<number> {
+  const a = parseArgs(args);
+  const { file, spec } = await loadPipeline(a.file, a.pipeline);
+  const { spectra, weightsPath } = spectraFor(spec, a.file);
+  let result: AutoCompressResult;
+  try {
+    result = autoCompress(spec, a.target, spectra ? { spectra } : {});
+  } catch (e) {
+    throw new UsageError(`${a.file}: ${(e as Error).message}`);
+  }
+  const errorFrom = weightsPath ? `the singular values of ${weightsPath}` : 'the data-free random-matrix estimate (no weights file; real weights are usually more compressible)';
+  let written = false;
+  if (a.write && result.feasible && result.layers.some((l) => l.changed)) {
+    writeFileAtomic(file.path, rewriteCompressLines(file, spec, result));
+    written = true;
+  }
+
+  if (a.json) {
+    ctx.out(
+      JSON.stringify(
+        {
+          pipeline: spec.name,
+          target: spec.target.name,
+          goal: result.target,
+          limit: result.limit,
+          unit: result.unit,
+          feasible: result.feasible,
+          exact: result.exact,
+          errorCombination: result.errorCombination,
+          estimatedError: result.estimatedError,
+          errorSource: weightsPath ? 'weights' : 'random-matrix',
+          weights: weightsPath ?? null,
+          before: result.before,
+          after: result.after,
+          layers: result.layers,
+          lines: result.lines,
+          written,
+        },
+        null,
+        2,
+      ),
+    );
+    return result.feasible ? 0 : 1;
+  }
+
+  ctx.out(`${spec.name} on ${spec.target.name}: ${targetText(result)}, least estimated error`);
+  ctx.out(`per-layer error from ${errorFrom}`);
+  ctx.out('');
+  const rows = result.layers.map((l) => [
+    l.ref,
+    l.kind,
+    `${l.rows}x${l.cols}`,
+    l.rank !== undefined ? String(l.rank) : '-',
+    String(l.paramsBefore),
+    String(l.paramsAfter),
+    l.rank !== undefined ? `${(100 * l.relError).toFixed(2)} %` : '-',
+    l.changed ? (l.rank !== undefined ? 'compress' : 'remove line') : '',
+  ]);
+  for (const line of table(['layer', 'kind', 'matrix', 'rank', 'params before', 'params after', 'rel. error', 'change'], rows, [false, false, true, true, true, true, true, false])) ctx.out(`  ${line}`);
+  ctx.out('');
+  const b = result.before, p = result.after;
+  const totals = table(
+    ['', 'file as written', 'plan', 'target'],
+    [
+      [result.target.kind === 'fit' ? `memory of ${result.target.processor}` : result.target.kind === 'within' ? 'latency' : 'energy', metricText(b.metric, result.unit), metricText(p.metric, result.unit), `<= ${metricText(result.limit, result.unit)}`],
+      ['params', String(b.params), String(p.params), ''],
+      ...(result.target.kind !== 'within' ? [['latency', `${b.endToEndLatencyMs.toFixed(3)} ms`, `${p.endToEndLatencyMs.toFixed(3)} ms`, '']] : []),
+      ...(result.target.kind !== 'energy' ? [['energy', `${b.energyPerInferenceMj.toFixed(4)} mJ`, `${p.energyPerInferenceMj.toFixed(4)} mJ`, '']] : []),
+    ],
+    [false, true, true, true],
+  );
+  for (const line of totals) ctx.out(`  ${line}`);
+  ctx.out('');
+  ctx.out(`estimated error ${(100 * result.estimatedError).toFixed(2)} % (root-sum-square of the per-layer relative weight errors ||W - W_k||/||W||${weightsPath ? '' : ', data-free'})`);
+  if (!result.exact) ctx.out('note: the search stopped at its node limit; this plan is the best found, not proven least-error.');
+  if (!result.feasible) {
+    ctx.out(`infeasible: no plan on the rank grid meets ${targetText(result)}; the closest (every candidate at its most saving rank) reaches ${metricText(p.metric, result.unit)}. Place layers elsewhere (sense partition), relax the target, or remove layers.`);
+    if (a.write) ctx.out('nothing written.');
+    for (const l of result.lines) ctx.out(`  ${l}`);
+    return 1;
+  }
+  if (!result.layers.some((l) => l.changed)) {
+    ctx.out(b.metric <= result.limit ? 'the file as written already meets the target with no more compression: nothing to change.' : 'nothing to change.');
+    return 0;
+  }
+  ctx.out(written ? `wrote to ${a.file}:` : 'compress lines (--write puts them in the file):');
+  for (const l of result.lines) ctx.out(`  ${l}`);
+  for (const l of result.layers.filter((x) => x.changed && x.rank === undefined)) ctx.out(`  (removes the compress line of ${l.ref})`);
+  return 0;
+}
