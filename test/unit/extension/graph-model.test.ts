@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { applyEdits, buildViewState, compressionEdits, compressionText, layerAt, placementEdits, revealRange, targetEdits } from '../../../extension/graph-model';
+import { applyEdits, buildViewState, compressionEdits, compressionText, layerAt, placementEdits, revealRange, targetEdits, type SourceDiagnostic } from '../../../extension/graph-model';
 import { SenseAnalyzer, type AnalysedPipeline } from '../../../extension/sense-analysis';
 import { ViewStateSchema, checkViewState } from '../../../webview/protocol';
 
@@ -15,7 +15,7 @@ const designText = readFileSync(join(root, 'test/unit/language/fixtures/design-e
 const analyzer = new SenseAnalyzer();
 let n = 0;
 
-async function analyse(text: string): Promise<{ p: AnalysedPipeline; diagnostics: { severity?: number; message: string; code?: string | number }[] }> {
+async function analyse(text: string): Promise<{ p: AnalysedPipeline; diagnostics: SourceDiagnostic[] }> {
   // A fresh URI per call, so no document is confused with an earlier version.
   const a = await analyzer.analyse(text, `file:///tmp/graph-model-${n++}.sense`);
   return { p: a.pipelines[0], diagnostics: a.diagnostics };
@@ -163,6 +163,16 @@ describe('placementEdits and targetEdits', () => {
     expect(next).toContain('  target WristBand            // built-in device');
     const after = await analyse(next);
     expect(after.p.spec!.target.name).toBe('WristBand');
+  });
+});
+
+describe('outlineOf on half-typed text', () => {
+  it('does not throw when error recovery leaves references out', async () => {
+    for (const broken of [designText.replace('target snapdragon800', 'target'), designText.replace('place speaker on cpu', 'place speaker on'), designText.replace('compress encoder.2 svd rank 256', 'compress')]) {
+      const a = await analyzer.analyse(broken, `file:///tmp/graph-model-broken-${n++}.sense`);
+      expect(a.diagnostics.some((d) => d.severity === 1)).toBe(true);
+      expect(a.pipelines[0].outline.name).toBe('DeepEar');
+    }
   });
 });
 
