@@ -417,12 +417,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   register('calibrateHost', () => {
     if (requireTrust('Calibrate Host')) notAvailable('calibrateHost');
   });
-  register('runClip', async (uri, clip) => {
-    await runCommand('runClip', needDocument(uri).uri, clip);
-  });
-  register('evaluateFolder', async (uri, folder) => {
-    await runCommand('evaluateFolder', needDocument(uri).uri, folder);
-  });
+  // They return the protocol's runResult, so tests and other extensions can read it.
+  register('runClip', (uri, clip) => runCommand('runClip', needDocument(uri).uri, clip));
+  register('evaluateFolder', (uri, folder) => runCommand('evaluateFolder', needDocument(uri).uri, folder));
   register('exportBundle', async (uri, dir) => {
     const doc = needDocument(uri);
     if (typeof dir === 'string') await exportBundle(doc.uri, dir);

@@ -96,7 +96,8 @@ function eolOf(text: string): string {
 // ---------------------------------------------------------------------------------------
 
 function refLayerIds(ref: ast.LayerRef, spec: PipelineSpec | undefined): { block: string; isBlock: boolean; layerIds: string[]; text: string } {
-  const block = ref.block.$refText;
+  // Error recovery can leave references out of a half-typed statement.
+  const block = ref.block?.$refText ?? '';
   const blockSpec = spec?.blocks.find((b) => b.name === block);
   const text = ref.$cstNode?.text ?? (ref.index !== undefined ? `${block}.${ref.index}` : ref.layer ? `${block}.${ref.layer.$refText}` : block);
   if (ref.index !== undefined) {
@@ -133,13 +134,13 @@ export function outlineOf(pipeline: ast.Pipeline, spec: PipelineSpec | undefined
     name: pipeline.name,
     range: rangeOf(pipeline),
     indent: indent || '  ',
-    compressions: pipeline.compressions.map((c) => ({ layerId: refLayerIds(c.layer, spec).layerIds[0], range: rangeOf(c) })),
+    compressions: pipeline.compressions.map((c) => ({ layerId: c.layer ? refLayerIds(c.layer, spec).layerIds[0] : undefined, range: rangeOf(c) })),
     placements: pipeline.placements.map((p) => ({
-      targets: p.targets.map((t) => refLayerIds(t, spec)),
-      processor: p.processor.$refText,
+      targets: (p.targets ?? []).filter((t) => t !== undefined).map((t) => refLayerIds(t, spec)),
+      processor: p.processor?.$refText ?? '',
       range: rangeOf(p),
     })),
-    ...(target ? { target: { device: target.device.$refText, range: rangeOf(target) } } : {}),
+    ...(target ? { target: { device: target.device?.$refText ?? '', range: rangeOf(target) } } : {}),
     members,
   };
 }

@@ -1,0 +1,171 @@
+/**
+ * Test support for the real-VS-Code suite: builds the VSIX, prepares a temporary
+ * workspace (samples/deepear/deepear.sense, its weights, a few sample clips), installs
+ * the VSIX into a fresh code-server user-data dir, starts code-server on 127.0.0.1 at a
+ * free port and opens it in Debian's Chromium through playwright-core. Everything it
+ * starts is stopped by `close()`, which the suite calls in afterAll even on failure.
+ */
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
+import { loadPipeline } from '../../cli/load';
+import { initWeights } from '../../engine/weights/init';
+import { encodeSafetensors } from '../../engine/weights/safetensors';
+// @ts-expect-error: scripts/start.mjs is plain JavaScript without type declarations.
+import * as studio from '../../scripts/start.mjs';
+
+/** The repository root. */
+export const ROOT = join(import.meta.dirname, '../..');
+/** Where screenshots go (test-output/ is ignored by git). */
+export const SHOTS = join(ROOT, 'test-output', 'vscode');
+
+interface CodeServerHandle {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** A running studio: the page, the workspace on disk and `close()`. */
+export interface Studio {
+  page: Page;
+  browser: Browser;
+  workspace: string;
+  /** Path of the `.sense` file in the workspace. */
+  sensePath: string;
+  log: string[];
+  close(): Promise<void>;
+  shot(name: string): Promise<void>;
+}
+
+/**
+ * The cached code-server of scripts/install-code-server.sh. Throws (the suite fails, it
+ * does not skip) when it is missing: CI runs that script before the tests.
+ */
+export function codeServer(): { bin: string; nodeBin: string } {
+  const bin = join(studio.CACHE, 'code-server', 'node_modules', '.bin', 'code-server');
+  const nodeBin = join(studio.CACHE, 'node24', 'bin');
+  if (!existsSync(bin) || !existsSync(join(nodeBin, 'node'))) {
+    throw new Error(`code-server is not installed in ${studio.CACHE}: run scripts/install-code-server.sh (about 7 minutes on a clean machine) before the real-VS-Code tests.`);
+  }
+  return { bin, nodeBin };
+}
+
+function copyClips(from: string, to: string, perLabel: number): void {
+  for (const head of readdirSync(from)) {
+    const headDir = join(from, head);
+    if (!existsSync(headDir) || head.endsWith('.json') || head.endsWith('.md')) continue;
+    for (const label of readdirSync(headDir)) {
+      const files = readdirSync(join(headDir, label)).filter((f) => f.endsWith('.wav')).sort().slice(0, perLabel);
+      mkdirSync(join(to, head, label), { recursive: true });
+      for (const f of files) cpSync(join(headDir, label, f), join(to, head, label, f));
+    }
+  }
+}
+
+/** Builds, installs and starts everything; the caller must `close()` it. */
+export async function startStudio(): Promise<Studio> {
+  const cs = codeServer();
+  const base = mkdtempSync(join(tmpdir(), 'sense-vscode-'));
+  const log: string[] = [];
+  let server: CodeServerHandle | undefined;
+  let browser: Browser | undefined;
+  const close = async (): Promise<void> => {
+    await browser?.close().catch(() => undefined);
+    await server?.stop();
+    rmSync(base, { recursive: true, force: true });
+  };
+  try {
+    studio.buildVsix({ quiet: true });
+    const userDataDir = join(base, 'user-data');
+    const extensionsDir = join(base, 'extensions');
+    const workspace = join(base, 'workspace');
+    const senseDir = join(workspace, 'deepear');
+    mkdirSync(senseDir, { recursive: true });
+    const sensePath = join(senseDir, 'deepear.sense');
+    cpSync(join(ROOT, 'samples', 'deepear', 'deepear.sense'), sensePath);
+    const weights = join(ROOT, 'samples', 'deepear', 'deepear.safetensors');
+    if (existsSync(weights)) cpSync(weights, join(senseDir, 'deepear.safetensors'));
+    else {
+      // What `sense init-weights` writes: seeded He/Glorot weights for the pipeline.
+      const { spec } = await loadPipeline(sensePath);
+      writeFileSync(join(senseDir, 'deepear.safetensors'), encodeSafetensors(initWeights(spec, 1), { pipeline: spec.name, seed: '1', generator: 'test/vscode' }));
+    }
+    copyClips(join(ROOT, 'samples', 'data', 'deepear'), join(workspace, 'data', 'deepear'), 1);
+    studio.writeUserSettings(userDataDir, {
+      'chat.disableAIFeatures': true,
+      'workbench.secondarySideBar.defaultVisibility': 'hidden',
+      'workbench.editor.enablePreview': false,
+      'editor.minimap.enabled': false,
+      'files.autoSave': 'off',
+      'senseStudio.runtime.provider': 'web',
+    });
+    studio.installVsix(cs, studio.VSIX_PATH, userDataDir, extensionsDir);
+    const port: number = await studio.freePort();
+    server = (await studio.startCodeServer(cs, { port, userDataDir, extensionsDir, folder: workspace, log: (s: string) => log.push(s) })) as CodeServerHandle;
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'] });
+    const page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
+    await page.goto(server.url);
+    await page.waitForSelector('.monaco-workbench', { timeout: 90_000 });
+    mkdirSync(SHOTS, { recursive: true });
+    return {
+      page,
+      browser,
+      workspace,
+      sensePath,
+      log,
+      close,
+      shot: async (name) => {
+        await page.screenshot({ path: join(SHOTS, `${name}.png`) });
+      },
+    };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+/** Runs a command from the palette by its title. */
+export async function runCommand(page: Page, title: string): Promise<void> {
+  await page.keyboard.press('Control+Shift+P');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor();
+  await input.fill(`>${title}`);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 30_000 });
+  await page.keyboard.press('Enter');
+}
+
+/** Opens a workspace file with Quick Open (Ctrl+P). */
+export async function quickOpen(page: Page, name: string): Promise<void> {
+  await page.keyboard.press('Control+P');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor();
+  await input.fill(name);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 60_000 });
+  await page.keyboard.press('Enter');
+}
+
+/** The graph editor's frame: the nested webview iframe holding the React app. */
+export async function graphFrame(page: Page, timeoutMs = 60_000): Promise<Frame> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    for (const f of page.frames()) {
+      try {
+        if ((await f.locator('[data-testid="total-latency"]').count()) > 0) return f;
+      } catch {
+        // A frame that navigated away; try the next one.
+      }
+    }
+    await page.waitForTimeout(250);
+  }
+  throw new Error('The graph webview did not show its estimates panel.');
+}
+
+/** The status bar item of the extension: `target · latency · energy`. */
+export async function statusEstimate(page: Page): Promise<{ target: string; latencyMs: number; energyMj: number }> {
+  const item = page.locator('.statusbar-item', { hasText: /· [\d.]+ ms · [\d.]+ mJ/ }).first();
+  await item.waitFor({ timeout: 60_000 });
+  const text = (await item.innerText()).trim();
+  const m = /(\S+) · ([\d.]+) ms · ([\d.]+) mJ/.exec(text);
+  if (!m) throw new Error(`unexpected status bar text: ${text}`);
+  return { target: m[1], latencyMs: Number(m[2]), energyMj: Number(m[3]) };
+}
