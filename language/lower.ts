@@ -653,19 +653,47 @@ function lowerCompressMethod(m: ast.CompressMethod, layer: LayerSpec, sink: Issu
   return { kind: 'int8' };
 }
 
+/** The placement key of the feature front end (engine/ir.ts FEATURES_KEY; the language does not import the engine). */
+export const FEATURES_PLACEMENT_KEY = 'features';
+
 function supportsKind(p: ProcessorSpec, layer: LayerSpec): boolean {
   if (!p.supports) return true;
   const name = layer.kind === 'activation' ? layer.activation! : layer.kind;
   return p.supports.includes(name) && (layer.kind === 'activation' || !layer.activation || p.supports.includes(layer.activation));
 }
 
-function lowerPlacements(pipeline: ast.Pipeline, blocks: BlockSpec[], device: DeviceSpec | undefined, sink: IssueSink): Record<string, string> {
+/**
+ * The `place` lines as layer id (or `features` for the feature front end, the key
+ * engine/schedule.ts reads) -> processor name. `frontEnd` says whether the pipeline has
+ * feature ops to place.
+ */
+function lowerPlacements(pipeline: ast.Pipeline, blocks: BlockSpec[], device: DeviceSpec | undefined, sink: IssueSink, frontEnd: boolean): Record<string, string> {
   const placement: Record<string, string> = {};
   const placedBy = new Map<string, ast.Place>();
   for (const p of pipeline.placements) {
     const processorName = p.processor?.ref?.name;
     if (!processorName) continue;
     const processor = device?.processors.find((x) => x.name === processorName);
+    if (p.features) {
+      if (!frontEnd) {
+        sink.warning(IssueCodes.ConflictingPlace, `Pipeline '${pipeline.name}' has no feature front end to place; remove 'features' from this line.`, p, 'features');
+      } else {
+        const earlier = placedBy.get(FEATURES_PLACEMENT_KEY);
+        if (earlier && earlier !== p && placement[FEATURES_PLACEMENT_KEY] !== processorName) {
+          sink.warning(IssueCodes.ConflictingPlace, `The feature front end is placed on '${placement[FEATURES_PLACEMENT_KEY]}' by an earlier line and on '${processorName}' here; the later line wins.`, p, 'features');
+        }
+        placedBy.set(FEATURES_PLACEMENT_KEY, p);
+        placement[FEATURES_PLACEMENT_KEY] = processorName;
+        if (processor?.supports && !processor.supports.includes('features')) {
+          sink.error(
+            IssueCodes.UnsupportedOp,
+            `${processorName} on ${device!.name} cannot run the feature front end; it supports ${processor.supports.join(', ')}. Place the features elsewhere, or add 'features' to its supports line.`,
+            p,
+            'features',
+          );
+        }
+      }
+    }
     p.targets.forEach((t, ti) => {
       const layers = resolveLayerRef(t, blocks, sink);
       if (!layers) return;
@@ -731,7 +759,8 @@ export function lowerPipeline(
   }
   pipeline.weights.slice(1).forEach((w) => sink.error(IssueCodes.DuplicateStatement, 'A pipeline names one weights file.', w));
   lowerCompressions(pipeline, blocks, sink);
-  const placement = lowerPlacements(pipeline, blocks, target, sink);
+  const frontEnd = input !== undefined && input.kind !== 'image' && features.steps.some((st) => st.kind !== 'raw');
+  const placement = lowerPlacements(pipeline, blocks, target, sink, frontEnd);
   const optimize = lowerOptimize(pipeline, sink);
   if (input && target) {
     lowering.spec = {

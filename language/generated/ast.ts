@@ -634,12 +634,14 @@ export function isPipeline(item: unknown): item is Pipeline {
 export interface Place extends langium.AstNode {
     readonly $container: Pipeline;
     readonly $type: 'Place';
+    features: boolean;
     processor: langium.Reference<Processor>;
     targets: Array<LayerRef>;
 }
 
 export const Place = {
     $type: 'Place',
+    features: 'features',
     processor: 'processor',
     targets: 'targets'
 } as const;
@@ -1428,13 +1430,19 @@ export class SenseAstReflection extends langium.AbstractAstReflection {
         Place: {
             name: Place.$type,
             properties: {
+                features: {
+                    name: Place.features,
+                    defaultValue: false,
+                    optional: true
+                },
                 processor: {
                     name: Place.processor,
                     referenceType: Processor.$type
                 },
                 targets: {
                     name: Place.targets,
-                    defaultValue: []
+                    defaultValue: [],
+                    optional: true
                 }
             },
             superTypes: []

@@ -38,7 +38,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@42"
+                "$ref": "#/rules@43"
               },
               "arguments": []
             }
@@ -66,7 +66,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@57"
+                "$ref": "#/rules@58"
               },
               "arguments": []
             }
@@ -169,7 +169,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@41"
+                    "$ref": "#/rules@42"
                   },
                   "arguments": []
                 }
@@ -319,7 +319,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@54"
+                "$ref": "#/rules@55"
               },
               "arguments": []
             }
@@ -380,7 +380,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@58"
+                "$ref": "#/rules@59"
               },
               "arguments": []
             }
@@ -396,7 +396,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@58"
+                "$ref": "#/rules@59"
               },
               "arguments": []
             }
@@ -668,7 +668,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@54"
+                "$ref": "#/rules@55"
               },
               "arguments": []
             }
@@ -696,7 +696,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@54"
+                "$ref": "#/rules@55"
               },
               "arguments": []
             }
@@ -712,7 +712,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@54"
+                "$ref": "#/rules@55"
               },
               "arguments": []
             }
@@ -731,7 +731,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@58"
+                    "$ref": "#/rules@59"
                   },
                   "arguments": []
                 }
@@ -762,7 +762,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@58"
+                "$ref": "#/rules@59"
               },
               "arguments": []
             }
@@ -785,7 +785,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@54"
+                    "$ref": "#/rules@55"
                   },
                   "arguments": []
                 }
@@ -807,7 +807,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@54"
+                    "$ref": "#/rules@55"
                   },
                   "arguments": []
                 }
@@ -838,7 +838,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@58"
+                "$ref": "#/rules@59"
               },
               "arguments": []
             }
@@ -857,7 +857,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@58"
+                    "$ref": "#/rules@59"
                   },
                   "arguments": []
                 }
@@ -883,7 +883,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@58"
+                    "$ref": "#/rules@59"
                   },
                   "arguments": []
                 }
@@ -914,7 +914,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@58"
+                "$ref": "#/rules@59"
               },
               "arguments": []
             }
@@ -1038,7 +1038,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@58"
+                "$ref": "#/rules@59"
               },
               "arguments": []
             }
@@ -1317,7 +1317,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@57"
+              "$ref": "#/rules@58"
             },
             "arguments": []
           },
@@ -1445,14 +1445,14 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@57"
+              "$ref": "#/rules@58"
             },
             "arguments": []
           },
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@59"
+              "$ref": "#/rules@60"
             },
             "arguments": []
           }
@@ -1512,7 +1512,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@58"
+                        "$ref": "#/rules@59"
                       },
                       "arguments": []
                     }
@@ -1560,7 +1560,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@58"
+                        "$ref": "#/rules@59"
                       },
                       "arguments": []
                     }
@@ -1576,7 +1576,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@58"
+                        "$ref": "#/rules@59"
                       },
                       "arguments": []
                     }
@@ -1595,7 +1595,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
-                            "$ref": "#/rules@58"
+                            "$ref": "#/rules@59"
                           },
                           "arguments": []
                         }
@@ -1617,7 +1617,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
-                            "$ref": "#/rules@58"
+                            "$ref": "#/rules@59"
                           },
                           "arguments": []
                         }
@@ -1705,7 +1705,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                             "terminal": {
                               "$type": "RuleCall",
                               "rule": {
-                                "$ref": "#/rules@58"
+                                "$ref": "#/rules@59"
                               },
                               "arguments": []
                             }
@@ -1724,7 +1724,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                                 "terminal": {
                                   "$type": "RuleCall",
                                   "rule": {
-                                    "$ref": "#/rules@58"
+                                    "$ref": "#/rules@59"
                                   },
                                   "arguments": []
                                 }
@@ -1746,7 +1746,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                                 "terminal": {
                                   "$type": "RuleCall",
                                   "rule": {
-                                    "$ref": "#/rules@58"
+                                    "$ref": "#/rules@59"
                                   },
                                   "arguments": []
                                 }
@@ -1788,7 +1788,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@58"
+                        "$ref": "#/rules@59"
                       },
                       "arguments": []
                     }
@@ -1832,7 +1832,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@58"
+                        "$ref": "#/rules@59"
                       },
                       "arguments": []
                     }
@@ -1952,12 +1952,12 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "CrossReference",
               "type": {
-                "$ref": "#/rules@42"
+                "$ref": "#/rules@43"
               },
               "terminal": {
                 "$type": "RuleCall",
                 "rule": {
-                  "$ref": "#/rules@57"
+                  "$ref": "#/rules@58"
                 },
                 "arguments": []
               },
@@ -1988,7 +1988,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@59"
+                "$ref": "#/rules@60"
               },
               "arguments": []
             }
@@ -2111,7 +2111,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@54"
+                "$ref": "#/rules@55"
               },
               "arguments": []
             }
@@ -2143,7 +2143,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@58"
+                "$ref": "#/rules@59"
               },
               "arguments": []
             }
@@ -2159,7 +2159,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@58"
+                "$ref": "#/rules@59"
               },
               "arguments": []
             }
@@ -2236,7 +2236,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@58"
+                        "$ref": "#/rules@59"
                       },
                       "arguments": []
                     }
@@ -2283,16 +2283,11 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "value": "place"
           },
           {
-            "$type": "Assignment",
-            "feature": "targets",
-            "operator": "+=",
-            "terminal": {
-              "$type": "RuleCall",
-              "rule": {
-                "$ref": "#/rules@39"
-              },
-              "arguments": []
-            }
+            "$type": "RuleCall",
+            "rule": {
+              "$ref": "#/rules@41"
+            },
+            "arguments": []
           },
           {
             "$type": "Group",
@@ -2302,16 +2297,11 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "value": ","
               },
               {
-                "$type": "Assignment",
-                "feature": "targets",
-                "operator": "+=",
-                "terminal": {
-                  "$type": "RuleCall",
-                  "rule": {
-                    "$ref": "#/rules@39"
-                  },
-                  "arguments": []
-                }
+                "$type": "RuleCall",
+                "rule": {
+                  "$ref": "#/rules@41"
+                },
+                "arguments": []
               }
             ],
             "cardinality": "*"
@@ -2327,12 +2317,12 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "CrossReference",
               "type": {
-                "$ref": "#/rules@43"
+                "$ref": "#/rules@44"
               },
               "terminal": {
                 "$type": "RuleCall",
                 "rule": {
-                  "$ref": "#/rules@57"
+                  "$ref": "#/rules@58"
                 },
                 "arguments": []
               },
@@ -2344,6 +2334,39 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
       },
       "entry": false,
       "fragment": false,
+      "parameters": []
+    },
+    {
+      "$type": "ParserRule",
+      "fragment": true,
+      "name": "PlaceItem",
+      "definition": {
+        "$type": "Alternatives",
+        "elements": [
+          {
+            "$type": "Assignment",
+            "feature": "features",
+            "operator": "?=",
+            "terminal": {
+              "$type": "Keyword",
+              "value": "features"
+            }
+          },
+          {
+            "$type": "Assignment",
+            "feature": "targets",
+            "operator": "+=",
+            "terminal": {
+              "$type": "RuleCall",
+              "rule": {
+                "$ref": "#/rules@39"
+              },
+              "arguments": []
+            }
+          }
+        ]
+      },
+      "entry": false,
       "parameters": []
     },
     {
@@ -2370,7 +2393,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@58"
+                    "$ref": "#/rules@59"
                   },
                   "arguments": []
                 }
@@ -2392,7 +2415,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@58"
+                    "$ref": "#/rules@59"
                   },
                   "arguments": []
                 }
@@ -2414,7 +2437,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@54"
+                    "$ref": "#/rules@55"
                   },
                   "arguments": []
                 }
@@ -2445,7 +2468,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@57"
+                "$ref": "#/rules@58"
               },
               "arguments": []
             }
@@ -2464,7 +2487,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@43"
+                    "$ref": "#/rules@44"
                   },
                   "arguments": []
                 }
@@ -2476,7 +2499,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@48"
+                    "$ref": "#/rules@49"
                   },
                   "arguments": []
                 }
@@ -2488,7 +2511,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@51"
+                    "$ref": "#/rules@52"
                   },
                   "arguments": []
                 }
@@ -2500,7 +2523,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@53"
+                    "$ref": "#/rules@54"
                   },
                   "arguments": []
                 }
@@ -2512,7 +2535,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@52"
+                    "$ref": "#/rules@53"
                   },
                   "arguments": []
                 }
@@ -2547,7 +2570,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@57"
+                "$ref": "#/rules@58"
               },
               "arguments": []
             }
@@ -2566,7 +2589,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@44"
+                    "$ref": "#/rules@45"
                   },
                   "arguments": []
                 }
@@ -2578,7 +2601,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@46"
+                    "$ref": "#/rules@47"
                   },
                   "arguments": []
                 }
@@ -2590,7 +2613,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@53"
+                    "$ref": "#/rules@54"
                   },
                   "arguments": []
                 }
@@ -2621,7 +2644,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@45"
+                "$ref": "#/rules@46"
               },
               "arguments": []
             }
@@ -2633,7 +2656,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@54"
+                "$ref": "#/rules@55"
               },
               "arguments": []
             }
@@ -2702,7 +2725,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@47"
+                "$ref": "#/rules@48"
               },
               "arguments": []
             }
@@ -2721,7 +2744,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@47"
+                    "$ref": "#/rules@48"
                   },
                   "arguments": []
                 }
@@ -2816,12 +2839,12 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "CrossReference",
               "type": {
-                "$ref": "#/rules@43"
+                "$ref": "#/rules@44"
               },
               "terminal": {
                 "$type": "RuleCall",
                 "rule": {
-                  "$ref": "#/rules@57"
+                  "$ref": "#/rules@58"
                 },
                 "arguments": []
               },
@@ -2854,12 +2877,12 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "CrossReference",
               "type": {
-                "$ref": "#/rules@43"
+                "$ref": "#/rules@44"
               },
               "terminal": {
                 "$type": "RuleCall",
                 "rule": {
-                  "$ref": "#/rules@57"
+                  "$ref": "#/rules@58"
                 },
                 "arguments": []
               },
@@ -2878,7 +2901,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@49"
+                "$ref": "#/rules@50"
               },
               "arguments": []
             },
@@ -2907,7 +2930,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@50"
+                "$ref": "#/rules@51"
               },
               "arguments": []
             }
@@ -2919,7 +2942,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@54"
+                "$ref": "#/rules@55"
               },
               "arguments": []
             }
@@ -2980,7 +3003,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@54"
+                "$ref": "#/rules@55"
               },
               "arguments": []
             }
@@ -2996,7 +3019,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@54"
+                "$ref": "#/rules@55"
               },
               "arguments": []
             }
@@ -3024,12 +3047,12 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "CrossReference",
               "type": {
-                "$ref": "#/rules@43"
+                "$ref": "#/rules@44"
               },
               "terminal": {
                 "$type": "RuleCall",
                 "rule": {
-                  "$ref": "#/rules@57"
+                  "$ref": "#/rules@58"
                 },
                 "arguments": []
               },
@@ -3060,7 +3083,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@59"
+                "$ref": "#/rules@60"
               },
               "arguments": []
             }
@@ -3084,7 +3107,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@58"
+                "$ref": "#/rules@59"
               },
               "arguments": []
             }
@@ -3096,7 +3119,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@55"
+                "$ref": "#/rules@56"
               },
               "arguments": []
             },
@@ -3121,7 +3144,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
               {
                 "$type": "RuleCall",
                 "rule": {
-                  "$ref": "#/rules@57"
+                  "$ref": "#/rules@58"
                 },
                 "arguments": []
               },
@@ -3135,7 +3158,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                   {
                     "$type": "RuleCall",
                     "rule": {
-                      "$ref": "#/rules@57"
+                      "$ref": "#/rules@58"
                     },
                     "arguments": []
                   }
