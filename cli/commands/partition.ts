@@ -5,8 +5,8 @@
  * layers per processor with its costs next to those of the file's own placement;
  * `--json` prints `{ objective, endToEndLatencyMs, energyPerInferenceMj, placement,
  * feasible, ... }`; `--write` replaces the file's `place` lines by the plan's (atomic).
- * The feature front end stays on the target's default processor: the language has no
- * `place features` line, so a plan that moved it could not be written back.
+ * The feature front end is placed too: a plan that moves it off the target's default
+ * processor writes `place features on PROCESSOR` (named first on that processor's line).
  * Exit 0 when the plan meets memory and budget, 1 when no placement does (the best one is
  * still printed), 2 on usage errors.
  */
@@ -78,14 +78,14 @@ export async function run(args: string[], ctx: CommandContext): Promise<number> 
   const hasFeatures = placementUnits(spec).includes(FEATURES_KEY);
   let result;
   try {
-    result = partitionPipeline(spec, { optimize, keepPins: a.keepPins, ...(hasFeatures ? { fixed: { [FEATURES_KEY]: spec.target.defaultProcessor } } : {}) });
+    result = partitionPipeline(spec, { optimize, keepPins: a.keepPins });
   } catch (e) {
     throw new UsageError(`${a.file}: ${(e as Error).message}`, 1);
   }
   const current = estimatePipeline({ ...spec, optimize: result.optimize });
   const layerPlacement: Record<string, string> = {};
   for (const [key, proc] of Object.entries(result.placement)) if (key !== FEATURES_KEY) layerPlacement[key] = proc;
-  const statements = placeStatements(spec, layerPlacement);
+  const statements = placeStatements(spec, hasFeatures ? { ...layerPlacement, [FEATURES_KEY]: result.placement[FEATURES_KEY] } : layerPlacement);
 
   if (a.write) {
     const pipelineNode = file.document.parseResult.value.pipelines.find((p: ast.Pipeline) => p.name === spec.name);
@@ -127,7 +127,7 @@ export async function run(args: string[], ctx: CommandContext): Promise<number> 
   const o = result.optimize;
   ctx.out(`${spec.name} on ${spec.target.name}: minimise ${o.energyWeight} x energy (mJ) + ${o.latencyWeight} x latency (ms)${o.budgetMs !== undefined ? ` within ${o.budgetMs} ms` : ''}${a.keepPins ? ', keeping the place pins' : ''}`);
   ctx.out('');
-  if (hasFeatures) ctx.out(`  ${'features'.padEnd(24)} ${result.placement[FEATURES_KEY]}  (the front end stays on the default processor)`);
+  if (hasFeatures) ctx.out(`  ${'features'.padEnd(24)} ${result.placement[FEATURES_KEY]}${result.placement[FEATURES_KEY] === spec.target.defaultProcessor ? '  (the default processor)' : ''}`);
   for (const r of placementRuns(spec, layerPlacement)) {
     const name = r.from === r.to ? `${r.block}.${r.from}` : `${r.block}.${r.from}-${r.to}`;
     ctx.out(`  ${name.padEnd(24)} ${r.processor}`);

@@ -5,6 +5,7 @@
  * that keeps every other byte (comments included).
  */
 import type { PipelineSpec } from '../../language/pipeline-model';
+import { FEATURES_KEY } from '../ir';
 
 /** A run of consecutive layers of one block on one processor (1-based indices, inclusive). */
 export interface PlacementRun {
@@ -31,7 +32,9 @@ export function placementRuns(spec: PipelineSpec, placement: Readonly<Record<str
 /**
  * The `place` statements (without indentation) that pin every layer of `spec` where
  * `placement` puts it: one line per processor, in the order processors first appear,
- * naming whole blocks where a block is on one processor and `block.N` otherwise.
+ * naming whole blocks where a block is on one processor and `block.N` otherwise. The
+ * feature front end (key `features`) is named first on its processor's line when
+ * `placement` moves it off the target's default processor, where it runs unplaced.
  */
 export function placeStatements(spec: PipelineSpec, placement: Readonly<Record<string, string>>): string[] {
   const targets = new Map<string, string[]>();
@@ -40,6 +43,8 @@ export function placeStatements(spec: PipelineSpec, placement: Readonly<Record<s
     if (list) list.push(target);
     else targets.set(processor, [target]);
   };
+  const features = placement[FEATURES_KEY];
+  if (features !== undefined && features !== spec.target.defaultProcessor) add(features, FEATURES_KEY);
   for (const block of spec.blocks) {
     if (block.layers.length === 0) continue;
     const procs = block.layers.map((l) => placement[l.id] ?? spec.placement[l.id] ?? spec.target.defaultProcessor);

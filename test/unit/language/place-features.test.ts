@@ -28,7 +28,7 @@ async function lower(services: Services, text: string): Promise<{ spec?: Pipelin
   const lowering = [...services.Sense.lowering.Lowering.document(doc.parseResult.value).pipelines.values()][0];
   return {
     ...(lowering?.spec ? { spec: lowering.spec } : {}),
-    diagnostics: (doc.diagnostics ?? []).map((d) => ({ code: codeOf(d), severity: d.severity ?? 1, message: d.message, line: d.range.start.line + 1 })),
+    diagnostics: (doc.diagnostics ?? []).map((d) => ({ code: codeOf(d), severity: d.severity ?? 1, message: typeof d.message === 'string' ? d.message : d.message.value, line: d.range.start.line + 1 })),
   };
 }
 

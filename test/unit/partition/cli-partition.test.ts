@@ -68,6 +68,32 @@ describe('sense partition', () => {
     expect(readFileSync(file, 'utf8')).toMatch(/\n {2}place encoder, activity, transport, place on mcu\n {2}optimize energy/);
   });
 
+  it('writes place features when the optimum moves the front end, and the written file estimates to the plan', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sense-partition-'));
+    const file = join(dir, 'p.sense');
+    copyFileSync('samples/deepear/deepear.sense', file);
+    // Energy only: the DSP runs everything cheaper, the front end included (golden case deepear-energy).
+    const r = await sense('partition', file, '--alpha', '1', '--beta', '0', '--json', '--write');
+    expect(r.code, r.err).toBe(0);
+    const json = JSON.parse(r.out) as { featuresProcessor: string; place: string[]; endToEndLatencyMs: number; energyPerInferenceMj: number };
+    expect(json.featuresProcessor).toBe('dsp');
+    expect(json.place[0]).toMatch(/^place features, encoder, .* on dsp$/);
+    const after = readFileSync(file, 'utf8');
+    expect(after).toContain(`  ${json.place[0]}\n`);
+    expect((await sense('check', file)).code).toBe(0);
+    const { spec } = await loadPipeline(file);
+    expect(spec.placement.features).toBe('dsp');
+    const e = JSON.parse((await sense('estimate', file, '--json')).out) as { endToEndLatencyMs: number; energyPerInferenceMj: number; features: { processor: string } };
+    expect(e.features.processor).toBe('dsp');
+    expect(e.endToEndLatencyMs).toBe(json.endToEndLatencyMs);
+    expect(e.energyPerInferenceMj).toBe(json.energyPerInferenceMj);
+    // Back to the file's own objective: the front end returns to the default cpu and its place line goes.
+    const back = await sense('partition', file, '--write', '--json');
+    expect(back.code, back.err).toBe(0);
+    expect(JSON.parse(back.out).featuresProcessor).toBe('cpu');
+    expect(readFileSync(file, 'utf8')).not.toMatch(/place features/);
+  });
+
   it('exits 1 and says so when the budget cannot be met', async () => {
     const r = await sense('partition', 'samples/deepear/deepear.sense', '--within', '0.5', '--json');
     expect(r.code).toBe(1);
