@@ -6,9 +6,14 @@
  * Op on processor p (a roofline with a fixed dispatch cost):
  *   bytes     = weightBytes + inputBytes + activationBytes (weights and both activations
  *               cross the memory bus once),
- *   latencyMs = p.overheadMs + max(macs / p.computeMacsPerS, bytes / p.bandwidthBytesPerS) x 1000,
+ *   latencyMs = p.overheadMs + max(macs / throughput_p(kind), bytes / p.bandwidthBytesPerS) x 1000,
  *   energyMj  = p.activePowerMw x latencyMs x 1e-3  +  bytes x p.transferPjPerByte x 1e-9.
  * (mW x ms = uJ = 1e-3 mJ; pJ = 1e-9 mJ.) Ops flagged `noop` (flatten, dropout) cost nothing.
+ * throughput_p(kind) is p.frontendMacsPerS for the feature front-end ops (placement key
+ * `features`) when the processor sets it, else p.computeMacsPerS: the front end runs as
+ * hand-written code, the layers on the DNN runtime's kernels (DESIGN.md, cost model).
+ * The fixed cost of a partition run, p.dispatchMs, is not an op's: engine/schedule.ts
+ * charges it once per partition.
  *
  * Tensor of `bytes` over a link l from processor a to b (one hop):
  *   latencyMs = bytes / l.bandwidthBytesPerS x 1000 + l.latencyMs,
@@ -22,10 +27,13 @@
  * the estimate can warn. A remote processor is reachable only over its links.
  */
 import type { DeviceSpec, LinkSpec, ProcessorSpec } from '../language/pipeline-model';
-import type { IrOp } from './ir';
+import { FEATURES_KEY, type IrOp } from './ir';
 
-/** The part of an op the cost model reads. */
-export type CostedOp = Pick<IrOp, 'macs' | 'weightBytes' | 'inputBytes' | 'activationBytes' | 'noop'>;
+/**
+ * The part of an op the cost model reads. `placementKey` tells a front-end op (`features`)
+ * from a layer op; without it the op is priced as a layer op.
+ */
+export type CostedOp = Pick<IrOp, 'macs' | 'weightBytes' | 'inputBytes' | 'activationBytes' | 'noop'> & Partial<Pick<IrOp, 'placementKey'>>;
 
 /** The cost of one op on one processor. */
 export interface OpCost {
@@ -46,11 +54,19 @@ export function opBytes(op: CostedOp): number {
   return op.weightBytes + op.inputBytes + op.activationBytes;
 }
 
+/**
+ * The MAC throughput of `p` for `op`, in MACs per second: `p.frontendMacsPerS` for a
+ * feature front-end op when `p` sets it, else `p.computeMacsPerS`.
+ */
+export function opThroughputMacsPerS(op: Pick<CostedOp, 'placementKey'>, p: ProcessorSpec): number {
+  return op.placementKey === FEATURES_KEY && p.frontendMacsPerS !== undefined ? p.frontendMacsPerS : p.computeMacsPerS;
+}
+
 /** Latency and energy of `op` on `p`, by the roofline formula in this module's header; zero for no-op ops. */
 export function opCost(op: CostedOp, p: ProcessorSpec): OpCost {
   if (op.noop) return { latencyMs: 0, computeMs: 0, memoryMs: 0, bytes: 0, energyMj: 0 };
   const bytes = opBytes(op);
-  const computeMs = (op.macs / p.computeMacsPerS) * 1000;
+  const computeMs = (op.macs / opThroughputMacsPerS(op, p)) * 1000;
   const memoryMs = Number.isFinite(p.bandwidthBytesPerS) ? (bytes / p.bandwidthBytesPerS) * 1000 : 0;
   const latencyMs = p.overheadMs + Math.max(computeMs, memoryMs);
   const energyMj = p.activePowerMw * latencyMs * 1e-3 + bytes * p.transferPjPerByte * 1e-9;

@@ -40,8 +40,14 @@ export interface LayerCost {
   params: number;
   weightBytes: number;
   activationBytes: number;
+  /** Includes {@link LayerCost.dispatchMs}. */
   latencyMs: number;
   energyMj: number;
+  /**
+   * The fixed cost of its partition's run (ProcessorSpec.dispatchMs) when the schedule
+   * charges it to this layer, the partition's first; else 0 (engine/schedule.ts).
+   */
+  dispatchMs: number;
   startMs: number;
   endMs: number;
   compression?: CompressionSpec;
@@ -129,28 +135,35 @@ export function estimatePipeline(spec: PipelineSpec, opts: EstimateOptions = {})
   const schedule = scheduleIr(spec, ir, opts);
   const issues = [...schedule.issues];
 
-  // IR ops come in spec order and a layer's ops are consecutive: one pass groups them.
+  // One pass groups the IR ops by layer (the IR's order need not follow the source's).
   const layers: LayerCost[] = [];
   const specLayers = spec.blocks.flatMap((b) => b.layers);
-  let at = 0;
+  const opsOfLayer = new Map<string, number[]>();
+  ir.ops.forEach((op, i) => {
+    if (op.layerId === undefined) return;
+    const list = opsOfLayer.get(op.layerId);
+    if (list) list.push(i);
+    else opsOfLayer.set(op.layerId, [i]);
+  });
   for (const layer of specLayers) {
-    while (at < ir.ops.length && ir.ops[at].layerId !== layer.id) at++;
-    const from = at;
-    let macs = 0, params = 0, weightBytes = 0, latencyMs = 0, energyMj = 0, endMs = 0;
+    const indices = opsOfLayer.get(layer.id) ?? [];
+    let macs = 0, params = 0, weightBytes = 0, latencyMs = 0, energyMj = 0, endMs = 0, dispatchMs = 0;
     let startMs = Number.POSITIVE_INFINITY;
     let supported = true;
-    while (at < ir.ops.length && ir.ops[at].layerId === layer.id) {
-      const o = schedule.ops[at++];
+    for (const i of indices) {
+      const o = schedule.ops[i];
       macs += o.macs;
       params += o.params;
       weightBytes += o.weightBytes;
       latencyMs += o.latencyMs;
       energyMj += o.energyMj;
+      dispatchMs += o.dispatchMs;
       startMs = Math.min(startMs, o.startMs);
       endMs = Math.max(endMs, o.endMs);
       supported &&= o.supported;
     }
-    const first = from < at ? ir.ops[from] : undefined;
+    const from = indices[0] ?? -1;
+    const first = from >= 0 ? ir.ops[from] : undefined;
     layers.push({
       layerId: layer.id,
       block: layer.block,
@@ -164,6 +177,7 @@ export function estimatePipeline(spec: PipelineSpec, opts: EstimateOptions = {})
       activationBytes: layer.activationBytes,
       latencyMs,
       energyMj,
+      dispatchMs,
       startMs: first ? startMs : 0,
       endMs,
       compression: layer.compression,
@@ -171,7 +185,6 @@ export function estimatePipeline(spec: PipelineSpec, opts: EstimateOptions = {})
       rankEstimated: first?.rankEstimated,
       supported,
     });
-    if (!first) at = 0;
   }
 
   const featureOps = schedule.ops.filter((o) => o.block === FEATURES_KEY);

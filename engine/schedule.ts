@@ -17,6 +17,17 @@
  * output of a head computed on a remote processor is sent back to the default processor.
  * End-to-end latency is the makespan: the end of the last op or transfer.
  *
+ * Partitions and their fixed cost: the layer ops are grouped into partitions exactly as
+ * the export splits them (engine/onnx/partition-plan.ts planPartitions: an op joins the
+ * partition of the op it reads when both run on one processor, else a partition on its
+ * processor that already reads the same tensor, else it starts a new one); each is one
+ * ONNX model and one `session.run` per inference. A processor's `dispatchMs` (default 0)
+ * is charged once per partition, at the partition's first op to be scheduled that is not
+ * a no-op (the first op when all are no-ops): that op's processor is busy for
+ * dispatchMs before the op itself, and the op's latencyMs and energyMj include it
+ * (`dispatchMs` says how much). The feature front end runs in the runtime's own code,
+ * not a model, and forms no partition.
+ *
  * Memory per processor: the weights of its ops plus the peak activation working set,
  * taken as the largest input + output bytes of any one of its ops (ops run one after
  * another and a tensor is freed once its consumer has run; buffers held for other
@@ -49,6 +60,13 @@ export interface ScheduledOp {
   latencyMs: number;
   /** Arithmetic time alone (macs / compute). */
   computeMs: number;
+  /**
+   * The fixed cost of its partition's run, included in latencyMs (and its energy in
+   * energyMj), when this op is the one its partition's dispatch is charged to; else 0.
+   */
+  dispatchMs: number;
+  /** Index of its partition (see the module header); -1 for a front-end op. */
+  partition: number;
   /** Memory time alone (bytes / bandwidth). */
   memoryMs: number;
   energyMj: number;
@@ -245,6 +263,42 @@ export function resolvePlacement(spec: PipelineSpec, ir: PipelineIr, overrides: 
   return { byOp, issues };
 }
 
+/**
+ * The partition of every op (`-1` for front-end ops), by the rule of this module's
+ * header, given each op's processor `byOp[i]`; partitions are numbered in IR order,
+ * as planPartitions numbers them, and the number of partitions.
+ */
+export function partitionOps(ir: PipelineIr, byOp: readonly string[]): { partitionOf: Int32Array; count: number } {
+  const partitionOf = new Int32Array(ir.ops.length).fill(-1);
+  const indexOf = new Map<string, number>();
+  const procOf: string[] = [];
+  // Per tensor (producer op id, or `input` for the window), the partitions that read it.
+  const readers = new Map<string, number[]>();
+  let count = 0;
+  ir.ops.forEach((op, i) => {
+    indexOf.set(op.id, i);
+    if (op.block === FEATURES_KEY) return;
+    const proc = byOp[i];
+    const tensor = op.inputs[0] ?? 'input';
+    const j = op.inputs.length > 0 ? indexOf.get(tensor) : undefined;
+    const feeder = j !== undefined && partitionOf[j] >= 0 ? partitionOf[j] : -1;
+    let part = -1;
+    if (feeder >= 0 && procOf[feeder] === proc) part = feeder;
+    else part = (readers.get(tensor) ?? []).find((q) => q !== feeder && procOf[q] === proc) ?? -1;
+    if (part < 0) {
+      part = count++;
+      procOf.push(proc);
+    }
+    partitionOf[i] = part;
+    if (feeder !== part) {
+      const list = readers.get(tensor);
+      if (!list) readers.set(tensor, [part]);
+      else if (!list.includes(part)) list.push(part);
+    }
+  });
+  return { partitionOf, count };
+}
+
 function describe(op: IrOp): string {
   return op.layerId ?? 'the feature front end';
 }
@@ -337,6 +391,15 @@ export function scheduleIr(spec: PipelineSpec, ir: PipelineIr, opts: ScheduleOpt
     return t;
   };
 
+  const { partitionOf, count: partitionCount } = partitionOps(ir, byOp);
+  // Sibling heads of one partition may be scheduled in either order, so the dispatch is
+  // charged to whichever of its ops (not a no-op, unless all are) is scheduled first.
+  const partitionAllNoop = new Array<boolean>(partitionCount).fill(true);
+  ir.ops.forEach((op, i) => {
+    if (partitionOf[i] >= 0 && !op.noop) partitionAllNoop[partitionOf[i]] = false;
+  });
+  const dispatched = new Uint8Array(partitionCount);
+
   const heap = new ReadyHeap();
   for (let i = 0; i < n; i++) if (waiting[i] === 0) heap.push(0, i);
   let done = 0;
@@ -363,8 +426,16 @@ export function scheduleIr(spec: PipelineSpec, ir: PipelineIr, opts: ScheduleOpt
       }
     }
     const cost = opCost(op, p);
+    const part = partitionOf[i];
+    let dispatchMs = 0;
+    if (part >= 0 && !dispatched[part] && (!op.noop || partitionAllNoop[part])) {
+      dispatched[part] = 1;
+      dispatchMs = p.dispatchMs ?? 0;
+    }
+    const latencyMs = cost.latencyMs + dispatchMs;
+    const energyMj = cost.energyMj + p.activePowerMw * dispatchMs * 1e-3;
     const start = Math.max(procFree.get(procName) ?? 0, dataReady);
-    const end = start + cost.latencyMs;
+    const end = start + latencyMs;
     procFree.set(procName, end);
     endMs[i] = end;
     scheduled[i] = {
@@ -375,10 +446,12 @@ export function scheduleIr(spec: PipelineSpec, ir: PipelineIr, opts: ScheduleOpt
       processor: procName,
       startMs: start,
       endMs: end,
-      latencyMs: cost.latencyMs,
+      latencyMs,
       computeMs: cost.computeMs,
+      dispatchMs,
+      partition: part,
       memoryMs: cost.memoryMs,
-      energyMj: cost.energyMj,
+      energyMj,
       bytes: cost.bytes,
       macs: op.macs,
       params: op.params,

@@ -187,6 +187,25 @@ export interface ProcessorSpec {
   idlePowerMw: number;
   /** Fixed cost of dispatching one op (kernel launch, RPC to a DSP). */
   overheadMs: number;
+  /**
+   * Sustained throughput, in multiply-accumulates per second, for the feature front-end
+   * ops (IR ops placed under the `features` key: framing, FFT, mel filterbank, log, DCT,
+   * deltas, normalisation, statistics). The front end runs as hand-written code (the
+   * runtime's JavaScript, a DSP library), not the DNN runtime's dense kernels, so its
+   * MACs often go several times slower than a layer's (measured 3-4x on `host`).
+   * Undefined means {@link computeMacsPerS}. Source: a measured device profile
+   * (engine/calibrate/profile.ts); the `.sense` language has no syntax for it yet.
+   */
+  frontendMacsPerS?: number;
+  /**
+   * Fixed cost, in milliseconds, of one partition run on this processor: handing a
+   * partition (one exported ONNX model) to the runtime and back, i.e. `session.run`
+   * dispatch and the runner's per-window glue around it. engine/schedule.ts charges it
+   * once per partition per inference, at the partition's first op. Undefined means 0.
+   * Source: a measured device profile (engine/calibrate/profile.ts); the `.sense`
+   * language has no syntax for it yet.
+   */
+  dispatchMs?: number;
   /** Energy per byte moved to and from memory. */
   transferPjPerByte: number;
   /** Layer kinds (and `features`) it can run; undefined means every kind. */

@@ -45,7 +45,9 @@ function printResult(r: CalibrationResult | { profile: DeviceProfile; rows: Cali
   const e = r.endToEnd;
   ctx.out('');
   ctx.out(`end to end (one window)  measured ${ms(e.measuredMs)} ms  before ${ms(e.beforeMs)} ms (${pct(e.beforeMs, e.measuredMs)})  after ${ms(e.afterMs)} ms (${pct(e.afterMs, e.measuredMs)})`);
-  ctx.out(`fitted ${p.processor}: compute ${(p.computeMacsPerS / 1e9).toFixed(3)} GMAC/s, bandwidth ${(p.bandwidthBytesPerS / 1e9).toFixed(3)} GB/s, overhead ${(p.overheadMs * 1000).toFixed(2)} us`);
+  const frontend = p.frontendMacsPerS !== undefined ? `, front end ${(p.frontendMacsPerS / 1e9).toFixed(3)} GMAC/s` : '';
+  const dispatch = p.dispatchMs !== undefined ? `, dispatch ${(p.dispatchMs * 1000).toFixed(1)} us per partition run` : '';
+  ctx.out(`fitted ${p.processor}: compute ${(p.computeMacsPerS / 1e9).toFixed(3)} GMAC/s, bandwidth ${(p.bandwidthBytesPerS / 1e9).toFixed(3)} GB/s, overhead ${(p.overheadMs * 1000).toFixed(2)} us${frontend}${dispatch}`);
 }
 
 /** Runs the command; returns the exit code. */
@@ -116,10 +118,11 @@ export async function run(args: string[], ctx: CommandContext): Promise<number> 
   if (args.includes('--json')) ctx.out(formatDeviceProfile(result.profile).trimEnd());
   else {
     printResult(result, ctx);
-    ctx.out(`measured end to end is CPU time; wall time ${ms(result.windowWallMs)} ms per window, session.run ${ms(result.sessionRunMs)} ms, kernels ${ms(result.kernelMs)} ms (medians)`);
+    ctx.out(`measured end to end is CPU time (the front end too; layers are ONNX Runtime's kernel times); wall time ${ms(result.windowWallMs)} ms per window, session.run ${ms(result.sessionRunMs)} ms, kernels ${ms(result.kernelMs)} ms (medians)`);
     if (!result.fit.computeIdentified) ctx.out('note: no layer was compute-bound, so compute is a lower bound');
     if (!result.fit.bandwidthIdentified) ctx.out('note: no layer was memory-bound, so bandwidth is a lower bound');
-    if (result.fit.outliers.length > 0) ctx.out(`note: ${result.fit.outliers.length} sample(s) rejected as outliers: ${result.fit.outliers.map((i) => result.profile.samples[i].op).join(', ')}`);
+    if (result.outliers.length > 0) ctx.out(`note: ${result.outliers.length} sample(s) rejected as outliers: ${result.outliers.join(', ')}`);
+    if (result.frontendFit && !result.frontendFit.identified) ctx.out('note: the front end is explained by overhead and memory traffic alone, so its throughput is a lower bound');
   }
   if (out) {
     writeFileAtomic(out, formatDeviceProfile(result.profile));

@@ -133,11 +133,11 @@ function median(xs: readonly number[]): number {
 }
 
 /** The best (overhead, a, b) for robust weights `rw` over every intensity split. */
-function bestSplit(samples: readonly FitSample[], parts: readonly Part[], rw: readonly number[]): number[] {
+function bestSplit(samples: readonly FitSample[], parts: readonly Part[], rw: readonly number[], power: number): number[] {
   const intensities = [...new Set(parts.map((p) => (p.bytes > 0 ? p.macs / p.bytes : Number.POSITIVE_INFINITY)))].sort((a, b) => a - b);
   // Threshold t: parts with intensity >= t are compute-bound. -1 puts every part there, +Infinity none.
   const thresholds = [-1, ...intensities, Number.POSITIVE_INFINITY];
-  const w = samples.map((s, i) => rw[i] / (s.measuredMs * s.measuredMs));
+  const w = samples.map((s, i) => rw[i] / s.measuredMs ** power);
   const y = samples.map((s) => s.measuredMs);
   let best = [0, 0, 0];
   let bestLoss = Number.POSITIVE_INFINITY;
@@ -172,6 +172,15 @@ export interface FitOptions {
    * prior that case is an error.
    */
   prior?: RooflineParams;
+  /**
+   * How samples weigh in the least squares: `relative` (default) minimises the sum of
+   * squared relative residuals, so a 2 us op counts as much as a 2 ms one (right for
+   * per-op figures); `time` weighs each squared relative residual by the sample's
+   * measured time, sum (predicted - measured)^2 / measured, so an op counts in
+   * proportion to its share of the time (right when the sum of the ops, the end-to-end
+   * latency, is what the fit is for).
+   */
+  weighting?: 'relative' | 'time';
 }
 
 /**
@@ -192,8 +201,9 @@ export function fitRoofline(samples: readonly FitSample[], opts: FitOptions = {}
   });
   if (parts.every((p) => p.macs === 0 && p.bytes === 0)) throw new Error('calibration: no sample has any MACs or bytes; the profile has timings only (fill MACs and bytes from the pipeline first)');
   const iterations = opts.iterations ?? 8;
+  const power = opts.weighting === 'time' ? 1 : 2;
   let rw = samples.map(() => 1);
-  let x = bestSplit(samples, parts, rw);
+  let x = bestSplit(samples, parts, rw, power);
   const residualsOf = (v: number[]): number[] => samples.map((s) => (predictAb(s, v[0], v[1], v[2]) - s.measuredMs) / s.measuredMs);
   for (const stage of ['huber', 'bisquare'] as const) {
     for (let it = 0; it < iterations; it++) {
@@ -208,7 +218,7 @@ export function fitRoofline(samples: readonly FitSample[], opts: FitOptions = {}
       if (next.filter((v) => v > 0).length < 3) break;
       const changed = next.some((v, i) => Math.abs(v - rw[i]) > 1e-6);
       rw = next;
-      x = bestSplit(samples, parts, rw);
+      x = bestSplit(samples, parts, rw, power);
       if (!changed) break;
     }
   }
@@ -229,7 +239,7 @@ export function fitRoofline(samples: readonly FitSample[], opts: FitOptions = {}
     let den = 0;
     samples.forEach((s, i) => {
       const n = partsOf(s).length;
-      const w = rw[i] / (s.measuredMs * s.measuredMs);
+      const w = rw[i] / s.measuredMs ** power;
       num += w * n * (s.measuredMs - predictAb(s, 0, a, b));
       den += w * n * n;
     });
@@ -250,4 +260,110 @@ export function fitRoofline(samples: readonly FitSample[], opts: FitOptions = {}
     computeIdentified,
     bandwidthIdentified,
   };
+}
+
+/** The result of {@link fitFrontendThroughput}. */
+export interface FrontendFit {
+  /** MAC throughput of the front-end ops, MACs per second. */
+  frontendMacsPerS: number;
+  /**
+   * False when the measurements are explained by overhead and memory traffic alone (the
+   * front end is memory-bound at any throughput): frontendMacsPerS is then the slowest
+   * figure that keeps every part memory-bound, a lower bound.
+   */
+  identified: boolean;
+  /** Per sample, the relative residual (predicted - measured) / measured with the fitted figure. */
+  residuals: number[];
+}
+
+/**
+ * The ms-per-MAC `a` at which `sample`'s parts, each costing overheadMs + max(a x macs,
+ * b x bytes), sum to its measured time: the root of a non-decreasing piecewise-linear
+ * function, found exactly segment by segment (parts turn compute-bound in the order of
+ * their break points b x bytes / macs). Undefined when even a = 0 over-predicts.
+ */
+function solveMsPerMac(sample: FitSample, overheadMs: number, b: number): number | undefined {
+  const parts = partsOf(sample);
+  const fixed = parts.length * overheadMs;
+  const withMacs = parts.filter((p) => p.macs > 0).map((p) => ({ macs: p.macs, memMs: b * p.bytes, breakAt: (b * p.bytes) / p.macs }));
+  withMacs.sort((x, y) => x.breakAt - y.breakAt);
+  let memMs = parts.reduce((s, p) => s + b * p.bytes, 0);
+  if (fixed + memMs >= sample.measuredMs) return undefined;
+  // On the segment where the first k parts are compute-bound: fixed + a x M_k + memMs_k = measured.
+  let macs = 0;
+  for (let k = 0; k < withMacs.length; k++) {
+    macs += withMacs[k].macs;
+    memMs -= withMacs[k].memMs;
+    const a = (sample.measuredMs - fixed - memMs) / macs;
+    const next = k + 1 < withMacs.length ? withMacs[k + 1].breakAt : Number.POSITIVE_INFINITY;
+    if (a >= withMacs[k].breakAt && a <= next) return a;
+  }
+  return undefined;
+}
+
+/**
+ * Fits the MAC throughput of the feature front end (ProcessorSpec.frontendMacsPerS) to
+ * measured front-end times, with the processor's overhead and bandwidth already fitted
+ * to its layers (`params`, from {@link fitRoofline}): each sample's parts are the front
+ * end's IR ops, priced as the cost model prices them, overheadMs + max(macs x a,
+ * bytes / bandwidth) with a = 1000 / throughput. For one sample the figure reproduces
+ * the measurement exactly; for several, the median of the per-sample solutions (robust
+ * to a descheduled run). Throws an Error for no samples, a non-positive measurement, or
+ * samples without MACs.
+ */
+export function fitFrontendThroughput(samples: readonly FitSample[], params: RooflineParams): FrontendFit {
+  if (samples.length === 0) throw new Error('calibration: no front-end measurement to fit the front-end throughput to');
+  samples.forEach((s, i) => {
+    if (!(Number.isFinite(s.measuredMs) && s.measuredMs > 0)) throw new Error(`calibration: front-end sample ${i} has measured latency ${s.measuredMs} ms; it must be a positive number of milliseconds`);
+    if (!partsOf(s).some((p) => p.macs > 0)) throw new Error(`calibration: front-end sample ${i} has no MACs, so it cannot determine a throughput`);
+  });
+  const b = Number.isFinite(params.bandwidthBytesPerS) ? 1000 / params.bandwidthBytesPerS : 0;
+  const solved = samples.map((s) => solveMsPerMac(s, params.overheadMs, b));
+  const found = solved.filter((a): a is number => a !== undefined);
+  let a: number;
+  let identified = true;
+  if (found.length * 2 > samples.length) a = median(found);
+  else {
+    // Memory and overhead already explain the time: the slowest throughput that keeps every part memory-bound.
+    identified = false;
+    const bounds = samples.flatMap((s) => partsOf(s).filter((p) => p.macs > 0).map((p) => (b * p.bytes) / p.macs));
+    a = Math.min(...bounds);
+  }
+  const frontendMacsPerS = a > 0 ? 1000 / a : Number.POSITIVE_INFINITY;
+  const residuals = samples.map((s) => (predictAb(s, params.overheadMs, a, b) - s.measuredMs) / s.measuredMs);
+  return { frontendMacsPerS, identified, residuals };
+}
+
+/** One measured inference for {@link fitDispatchMs}. */
+export interface DispatchSample {
+  /** Whole inference (one window), measured. */
+  measuredMs: number;
+  /** The part of it the ops account for: the front end and every layer's kernels, measured. */
+  opsMs: number;
+  /** Partition runs in the inference (exported models run), at least 1. */
+  partitions: number;
+}
+
+/** The result of {@link fitDispatchMs}. */
+export interface DispatchFit {
+  /** Fixed cost per partition run, ms (ProcessorSpec.dispatchMs). */
+  dispatchMs: number;
+  /** Per sample, (measuredMs - opsMs) / partitions, ms: the spread of the estimate. */
+  perSampleMs: number[];
+}
+
+/**
+ * Fits the fixed cost of a partition run (ProcessorSpec.dispatchMs): per inference, the
+ * time outside any op, (measured - ops) / partitions, and its median over the inferences
+ * (robust to a descheduled run), clamped at 0. Throws an Error for no samples, a
+ * non-finite or negative time, or fewer than one partition.
+ */
+export function fitDispatchMs(samples: readonly DispatchSample[]): DispatchFit {
+  if (samples.length === 0) throw new Error('calibration: no whole-window measurement to fit the per-partition dispatch cost to');
+  const perSampleMs = samples.map((s, i) => {
+    if (!(Number.isFinite(s.measuredMs) && s.measuredMs >= 0 && Number.isFinite(s.opsMs) && s.opsMs >= 0)) throw new Error(`calibration: window ${i} has measured ${s.measuredMs} ms and ops ${s.opsMs} ms; both must be finite and non-negative`);
+    if (!(Number.isInteger(s.partitions) && s.partitions >= 1)) throw new Error(`calibration: window ${i} ran ${s.partitions} partitions; it must be a positive integer`);
+    return (s.measuredMs - s.opsMs) / s.partitions;
+  });
+  return { dispatchMs: Math.max(0, median(perSampleMs)), perSampleMs };
 }

@@ -1,9 +1,27 @@
 /**
  * Node-only calibration: runs a pipeline's exported model on this machine with ONNX
- * Runtime's profiler on, measures every layer (summed kernel time of its nodes, median over
- * the runs), the feature front end and whole windows, fits the processor's roofline
- * parameters (./fit.ts) and returns a measured device profile (./profile.ts) with the
- * estimated-versus-measured error per layer and end to end, before and after.
+ * Runtime's profiler on, measures every layer (summed kernel time of its nodes), the
+ * feature front end and whole windows, run by run ({@link measurePipeline}); then fits
+ * ({@link fitMeasurements}, on all runs or a chosen subset, so a benchmark can fit on
+ * half the windows and test on the other half):
+ * - the processor's roofline (./fit.ts fitRoofline) to the layers' median kernel times,
+ *   each layer weighing in proportion to its time (`weighting: 'time'`): the profile is
+ *   for end-to-end estimates, and with one bandwidth for all bytes the roofline cannot
+ *   also follow the cache (a dense layer whose 4 MB of weights stream from DRAM runs at
+ *   a third of the MAC rate of a 130 KB one that stays in cache);
+ * - the front end's own throughput (fitFrontendThroughput) to its median time, with the
+ *   overhead and bandwidth of the layers' fit;
+ * - the fixed cost of a partition run (fitDispatchMs): per window, whole-window time
+ *   minus the front end minus the kernels of the IR's layers, per partition, median over
+ *   the windows. It holds the runner's glue, `session.run`'s dispatch inside ONNX
+ *   Runtime and kernels the IR has no op for.
+ * It returns a measured device profile (./profile.ts) with the estimated-versus-measured
+ * error per layer and end to end, before and after.
+ *
+ * Times: the front end and whole windows are CPU time of this process (process.cpuUsage),
+ * not wall time, because on a shared machine the wall clock of a window counts the time
+ * other processes held the core; layer kernels are ONNX Runtime's profile (wall time of
+ * each kernel, short enough to be rarely preempted; medians over the runs).
  *
  * Why the exported model with the profiler rather than one model per op: it is what
  * `sense run` and bundles execute (same graph, same fusions, same memory arena), and ONNX
@@ -20,13 +38,14 @@ import { mulberry32 } from '../compress/random';
 import { opBytes } from '../cost-model';
 import { estimatePipeline, type Estimate } from '../estimate';
 import { buildBundle } from '../export/bundle';
+import type { BundleManifest } from '../export/manifest';
 import { FEATURES_KEY, type IrOp } from '../ir';
 import type { WeightSet } from '../weights/weights';
-import { fitRoofline, type FitSample, type RooflineFit } from './fit';
+import { fitDispatchMs, fitFrontendThroughput, fitRoofline, type DispatchFit, type FitSample, type FrontendFit, type RooflineFit } from './fit';
 import { parseOrtProfile } from './ort-profile';
 import { applyProfile, PROFILE_KIND, PROFILE_SCHEMA_VERSION, type DeviceProfile, type ProfileSample } from './profile';
 
-/** Options of {@link calibratePipeline}. */
+/** Options of {@link measurePipeline} and {@link calibratePipeline}. */
 export interface CalibrateOptions {
   /** onnxruntime-node. */
   ort: OrtModuleLike;
@@ -40,9 +59,34 @@ export interface CalibrateOptions {
   onProgress?: (line: string) => void;
 }
 
+/** Everything {@link measurePipeline} measured, run by run (index i is the i-th measured window). */
+export interface CalibrationMeasurements {
+  pipeline: string;
+  /** Device and processor measured (the pipeline's target and its default processor). */
+  device: string;
+  processor: string;
+  runtime: string;
+  /** Measured windows. */
+  runs: number;
+  /** Partitions of the exported model (1: calibration exports one model). */
+  partitions: number;
+  /** SVD rank per compressed layer id, as exported (so estimates use the same ranks). */
+  ranks: Record<string, number>;
+  /** Front-end CPU time per window, ms. */
+  featuresCpuMs: number[];
+  /** Whole-window CPU time (front end, partitions, runner), ms. */
+  windowCpuMs: number[];
+  /** Whole-window wall time, ms. */
+  windowWallMs: number[];
+  /** `session.run` wall time summed over partitions, per window, ms (ONNX Runtime's profile). */
+  sessionRunMs: number[];
+  /** Kernel time per layer id (and `other` for nodes of no layer), per window, ms. */
+  layerMs: Record<string, number[]>;
+}
+
 /** One row of the estimated-versus-measured table. */
 export interface CalibrationRow {
-  /** Layer id, or `features` for the front end. */
+  /** Layer id, `features` for the front end, or `dispatch` for the time outside any op. */
   id: string;
   kind: string;
   macs: number;
@@ -52,16 +96,20 @@ export interface CalibrationRow {
   afterMs: number;
 }
 
-/** The result of {@link calibratePipeline}. */
+/** The result of {@link calibratePipeline} and {@link fitMeasurements}. */
 export interface CalibrationResult {
   profile: DeviceProfile;
   fit: RooflineFit;
+  frontendFit?: FrontendFit;
+  dispatchFit?: DispatchFit;
+  /** Ids (layer ids, `features`) of the samples the roofline fit rejected as outliers. */
+  outliers: string[];
   rows: CalibrationRow[];
   endToEnd: { measuredMs: number; beforeMs: number; afterMs: number };
   /** Median whole `session.run` time summed over partitions, and the median sum of its kernel times. */
   sessionRunMs: number;
   kernelMs: number;
-  /** Median wall time of a whole window (the end-to-end figure is CPU time; see calibratePipeline). */
+  /** Median wall time of a whole window (the end-to-end figure is CPU time; see the module header). */
   windowWallMs: number;
 }
 
@@ -90,125 +138,171 @@ function sumParts(parts: readonly { macs: number; bytes: number }[]): { macs: nu
   return { macs: parts.reduce((s, p) => s + p.macs, 0), bytes: parts.reduce((s, p) => s + p.bytes, 0) };
 }
 
+function cpuMs(from: NodeJS.CpuUsage, to: NodeJS.CpuUsage): number {
+  return (to.user - from.user + to.system - from.system) / 1000;
+}
+
 /**
- * Calibrates `spec`'s default processor on this machine (see the module header). `spec`
- * should already target the device to calibrate (the CLI retargets it to `host`); every
- * layer is exported into one model, as it runs on one processor. Throws a clear Error
- * when the pipeline cannot be exported or measured, or the fit fails.
+ * Measures `spec` on this machine (see the module header): exports every layer into one
+ * model (the processor runs all of them), runs `warmupRuns` then `runs` windows with ONNX
+ * Runtime's profiler on, and returns the per-window timings. `spec` should already
+ * target the device to calibrate (the CLI retargets it to `host`). Throws a clear Error
+ * when the pipeline cannot be exported or measured.
  */
-export async function calibratePipeline(spec: PipelineSpec, weights: WeightSet, opts: CalibrateOptions): Promise<CalibrationResult> {
+export async function measurePipeline(spec: PipelineSpec, weights: WeightSet, opts: CalibrateOptions): Promise<CalibrationMeasurements> {
   const runs = opts.runs ?? 30;
   const warmupRuns = opts.warmupRuns ?? 5;
   if (!Number.isSafeInteger(runs) || runs < 3) throw new Error(`calibrate: runs must be an integer of at least 3, got ${runs}`);
   const processor = spec.target.defaultProcessor;
   opts.onProgress?.(`exporting ${spec.name} for ${spec.target.name}.${processor}`);
   const built = buildBundle(spec, weights, { single: true });
-  const ranks = new Map(built.onnx.compression.filter((c) => c.rank !== undefined).map((c) => [c.layerId, c.rank!]));
-  const estimate = (s: PipelineSpec): Estimate => estimatePipeline(s, { rankResolver: (l) => ranks.get(l.id) });
-  const before = estimate(spec);
+  const manifest: BundleManifest = built.manifest;
+  const ranks: Record<string, number> = {};
+  for (const c of built.onnx.compression) if (c.rank !== undefined) ranks[c.layerId] = c.rank;
 
   const profDir = mkdtempSync(join(tmpdir(), 'sense-calibrate-'));
-  let layerTimes: Map<string, number[]>;
-  let featuresMs: number;
-  let windowMs: number;
-  let windowWallMs = 0;
-  let sessionRunMs = 0;
-  let kernelMs = 0;
+  const featuresCpuMs: number[] = [];
+  const windowCpuMs: number[] = [];
+  const windowWallMs: number[] = [];
+  const layerMs: Record<string, number[]> = {};
+  const sessionRunMs = new Array<number>(runs).fill(0);
   try {
     const runner = await createRunner({
       ort: opts.ort,
       backend: 'node',
-      manifest: built.manifest,
+      manifest,
       models: built.models,
       // One thread: the host processor is one core, and idle intra-op threads would spin and blur the CPU time.
       sessionOptions: { enableProfiling: true, profileFilePrefix: join(profDir, 'ort'), intraOpNumThreads: 1, interOpNumThreads: 1 },
-      profile: true,
     });
     const window = syntheticWindow(spec);
     try {
       for (let i = 0; i < warmupRuns; i++) await runner.runWindow(window);
-      runner.clearTimings();
       opts.onProgress?.(`measuring ${runs} windows`);
-      // CPU time, not wall time: on a shared machine the wall clock of a whole window
-      // counts the time other processes held the core. Kernels are short enough that
-      // their median wall time (ONNX Runtime's profile) is rarely preempted.
-      const featuresCpu: number[] = [];
-      const windowCpu: number[] = [];
       for (let i = 0; i < runs; i++) {
         const c0 = process.cpuUsage();
         runner.features(window);
         const c1 = process.cpuUsage();
+        const t1 = performance.now();
         const r = await runner.runWindow(window);
+        const t2 = performance.now();
         const c2 = process.cpuUsage();
         if (r.silent) throw new Error(`calibrate: the synthetic window of ${spec.name} was judged silent; the silence threshold is above -10 dBFS`);
-        featuresCpu.push((c1.user - c0.user + c1.system - c0.system) / 1000);
-        windowCpu.push((c2.user - c1.user + c2.system - c1.system) / 1000);
+        featuresCpuMs.push(cpuMs(c0, c1));
+        windowCpuMs.push(cpuMs(c1, c2));
+        windowWallMs.push(t2 - t1);
       }
-      const p = runner.profile({ cpu: 'n/a', runtime: opts.runtime });
-      featuresMs = median(featuresCpu);
-      windowMs = median(windowCpu);
-      windowWallMs = p.endToEnd!.measuredMs;
       for (const s of runner.sessions) s.endProfiling?.();
     } finally {
       await runner.release();
     }
     const layerIds = new Set(spec.blocks.flatMap((b) => b.layers.map((l) => l.id)));
-    layerTimes = new Map();
     // The runner's own warm-up ran once per session, then ours: skip those runs.
     const skip = 1 + warmupRuns;
     const files = readdirSync(profDir).filter((f) => f.endsWith('.json'));
-    if (files.length < built.manifest.partitions.length) throw new Error(`calibrate: ONNX Runtime wrote ${files.length} profile file(s) for ${built.manifest.partitions.length} session(s) in ${profDir}; this onnxruntime-node does not profile`);
-    const perRunSession = new Array<number>(runs).fill(0);
-    const perRunKernels = new Array<number>(runs).fill(0);
+    if (files.length < manifest.partitions.length) throw new Error(`calibrate: ONNX Runtime wrote ${files.length} profile file(s) for ${manifest.partitions.length} session(s) in ${profDir}; this onnxruntime-node does not profile`);
     for (const f of files) {
       const parsed = parseOrtProfile(readFileSync(join(profDir, f), 'utf8'), layerIds, f);
       if (parsed.runs < skip + runs) throw new Error(`calibrate: the ONNX Runtime profile ${f} holds ${parsed.runs} runs, expected ${skip + runs}`);
-      for (let i = 0; i < runs; i++) perRunSession[i] += parsed.runMs[skip + i];
+      for (let i = 0; i < runs; i++) sessionRunMs[i] += parsed.runMs[skip + i];
       for (const [id, xs] of parsed.layers) {
-        const measured = xs.slice(skip, skip + runs);
-        measured.forEach((v, i) => (perRunKernels[i] += v));
-        layerTimes.set(id, measured);
+        const slot = (layerMs[id] ??= new Array<number>(runs).fill(0));
+        xs.slice(skip, skip + runs).forEach((v, i) => (slot[i] += v));
       }
     }
-    sessionRunMs = median(perRunSession);
-    kernelMs = median(perRunKernels);
   } finally {
     rmSync(profDir, { recursive: true, force: true });
   }
+  return { pipeline: spec.name, device: spec.target.name, processor, runtime: opts.runtime, runs, partitions: manifest.partitions.length, ranks, featuresCpuMs, windowCpuMs, windowWallMs, sessionRunMs, layerMs };
+}
 
+/** Options of {@link fitMeasurements}. */
+export interface FitMeasurementsOptions {
+  /** Indices of the measured windows to fit on (default: all). */
+  windows?: readonly number[];
+  /**
+   * Weighting of the layers' roofline fit (fit.ts FitOptions.weighting); default `time`,
+   * since the profile is for end-to-end estimates, the sum of the layers' times.
+   */
+  weighting?: 'relative' | 'time';
+}
+
+/**
+ * Fits `spec`'s default processor to measurements from {@link measurePipeline} (see the
+ * module header), on all windows or `opts.windows`, and returns the measured device
+ * profile with the estimated-versus-measured table. Pure. Throws a clear Error when the
+ * fit fails or the measurements do not belong to `spec`.
+ */
+export function fitMeasurements(spec: PipelineSpec, m: CalibrationMeasurements, opts: FitMeasurementsOptions = {}): CalibrationResult {
+  if (m.pipeline !== spec.name) throw new Error(`calibrate: the measurements are of pipeline ${m.pipeline}, not ${spec.name}`);
+  const use = opts.windows ?? Array.from({ length: m.runs }, (_, i) => i);
+  if (use.length < 1 || use.some((i) => !Number.isInteger(i) || i < 0 || i >= m.runs)) throw new Error(`calibrate: windows to fit must be indices from 0 to ${m.runs - 1}`);
+  const pick = (xs: readonly number[]): number[] => use.map((i) => xs[i]);
+  const processor = m.processor;
+  const ranks = new Map(Object.entries(m.ranks));
+  const estimate = (s: PipelineSpec): Estimate => estimatePipeline(s, { rankResolver: (l) => ranks.get(l.id) });
+  const before = estimate(spec);
   const opsById = new Map(before.ir.ops.map((o) => [o.id, o]));
+
   const samples: ProfileSample[] = [];
-  const fitSamples: FitSample[] = [];
+  const layerSamples: FitSample[] = [];
+  const layerSampleIds: string[] = [];
   const names: string[] = [];
-  const add = (id: string, parts: { macs: number; bytes: number }[], measuredMs: number): void => {
-    if (parts.length === 0 || !(measuredMs > 0)) return;
+  const sample = (id: string, parts: { macs: number; bytes: number }[], measuredMs: number): FitSample | undefined => {
+    if (parts.length === 0 || !(measuredMs > 0)) return undefined;
     const total = sumParts(parts);
     samples.push({ op: id, ...total, ...(parts.length > 1 ? { parts } : {}), measuredMs });
-    fitSamples.push({ ...total, ...(parts.length > 1 ? { parts } : {}), measuredMs });
-    names.push(id === FEATURES_KEY ? 'the feature front end' : `layer ${id}`);
+    return { ...total, ...(parts.length > 1 ? { parts } : {}), measuredMs };
   };
-  if (before.features) add(FEATURES_KEY, layerParts(before.features.ops.map((id) => opsById.get(id)!)), featuresMs);
-  for (const l of before.layers) add(l.layerId, layerParts(l.ops.map((id) => opsById.get(id)!)), median(layerTimes.get(l.layerId) ?? []));
+  const frontParts = before.features ? layerParts(before.features.ops.map((id) => opsById.get(id)!)) : [];
+  const frontSample = sample(FEATURES_KEY, frontParts, median(pick(m.featuresCpuMs)));
+  for (const l of before.layers) {
+    const s = sample(l.layerId, layerParts(l.ops.map((id) => opsById.get(id)!)), median(pick(m.layerMs[l.layerId] ?? [])));
+    if (s) {
+      layerSamples.push(s);
+      layerSampleIds.push(l.layerId);
+      names.push(`layer ${l.layerId}`);
+    }
+  }
   const catalog = spec.target.processors.find((p) => p.name === processor)!;
-  const fit = fitRoofline(fitSamples, { names, prior: catalog });
+  // The layers alone fit the roofline: the front end runs other code at its own throughput.
+  // With fewer than 3 measurable layers the front end joins them, as one throughput.
+  const joint = layerSamples.length < 3 && frontSample !== undefined;
+  const weighting = opts.weighting ?? 'time';
+  const fit = joint ? fitRoofline([frontSample!, ...layerSamples], { names: ['the feature front end', ...names], prior: catalog, weighting }) : fitRoofline(layerSamples, { names, prior: catalog, weighting });
   if (!Number.isFinite(fit.computeMacsPerS) || !Number.isFinite(fit.bandwidthBytesPerS)) throw new Error(`calibrate: the measurements of ${spec.name} do not determine compute and bandwidth; calibrate a pipeline with larger layers`);
+  let frontendFit: FrontendFit | undefined;
+  if (frontSample && !joint && frontSample.macs > 0) {
+    frontendFit = fitFrontendThroughput([frontSample], fit);
+    if (!Number.isFinite(frontendFit.frontendMacsPerS)) frontendFit = undefined;
+  }
+  // Time outside any op: the window minus its front end minus the kernels of the IR's
+  // layers. The kernels are wall time and a preempted one can take 10-100x its usual time,
+  // so their per-layer medians (what the roofline fits) are subtracted, not each window's sum.
+  const kernelsMs = layerSamples.reduce((a, s) => a + s.measuredMs, 0);
+  const dispatchFit = fitDispatchMs(use.map((i) => ({ measuredMs: m.windowCpuMs[i], opsMs: m.featuresCpuMs[i] + kernelsMs, partitions: Math.max(1, m.partitions) })));
 
   const c = cpus();
   const profile: DeviceProfile = {
     schemaVersion: PROFILE_SCHEMA_VERSION,
     kind: PROFILE_KIND,
-    device: spec.target.name,
+    device: m.device,
     processor,
     measuredAt: new Date().toISOString(),
-    machine: { cpu: c[0]?.model ?? 'unknown CPU', cores: c.length, os: `${osType()} ${release()} ${arch()}`, node: process.version, runtime: opts.runtime },
+    machine: { cpu: c[0]?.model ?? 'unknown CPU', cores: c.length, os: `${osType()} ${release()} ${arch()}`, node: process.version, runtime: m.runtime },
     fitted: true,
     computeMacsPerS: fit.computeMacsPerS,
     bandwidthBytesPerS: fit.bandwidthBytesPerS,
     overheadMs: fit.overheadMs,
-    runs,
+    ...(frontendFit ? { frontendMacsPerS: frontendFit.frontendMacsPerS } : {}),
+    dispatchMs: dispatchFit.dispatchMs,
+    runs: use.length,
     samples,
   };
   const after = estimate(applyProfile(spec, profile));
+  // A layer's own cost, without the dispatch its partition charges to it.
+  const opOnly = (l: Estimate['layers'][number]): number => l.latencyMs - l.dispatchMs;
+  const dispatchOf = (e: Estimate): number => e.layers.reduce((a, l) => a + l.dispatchMs, 0);
   const rows: CalibrationRow[] = [];
   const bySample = new Map(samples.map((s) => [s.op, s]));
   if (before.features && after.features && bySample.has(FEATURES_KEY)) {
@@ -217,7 +311,7 @@ export async function calibratePipeline(spec: PipelineSpec, weights: WeightSet, 
   }
   before.layers.forEach((l, i) => {
     const s = bySample.get(l.layerId);
-    if (s) rows.push({ id: l.layerId, kind: l.kind, macs: s.macs, bytes: s.bytes, measuredMs: s.measuredMs, beforeMs: l.latencyMs, afterMs: after.layers[i].latencyMs });
+    if (s) rows.push({ id: l.layerId, kind: l.kind, macs: s.macs, bytes: s.bytes, measuredMs: s.measuredMs, beforeMs: opOnly(l), afterMs: opOnly(after.layers[i]) });
   });
   for (const s of samples) {
     const r = rows.find((x) => x.id === s.op);
@@ -226,7 +320,22 @@ export async function calibratePipeline(spec: PipelineSpec, weights: WeightSet, 
       s.estimatedAfterMs = r.afterMs;
     }
   }
+  rows.push({ id: 'dispatch', kind: 'outside ops', macs: 0, bytes: 0, measuredMs: median(dispatchFit.perSampleMs) * Math.max(1, m.partitions), beforeMs: dispatchOf(before), afterMs: dispatchOf(after) });
+  const windowMs = median(pick(m.windowCpuMs));
   const endToEnd = { measuredMs: windowMs, beforeMs: before.endToEndLatencyMs, afterMs: after.endToEndLatencyMs };
   profile.endToEnd = { pipeline: spec.name, measuredMs: windowMs, estimatedBeforeMs: endToEnd.beforeMs, estimatedAfterMs: endToEnd.afterMs };
-  return { profile, fit, rows, endToEnd, sessionRunMs, kernelMs, windowWallMs };
+  const kernelMs = median(use.map((i) => Object.values(m.layerMs).reduce((a, xs) => a + xs[i], 0)));
+  const fitIds = joint ? [FEATURES_KEY, ...layerSampleIds] : layerSampleIds;
+  return { profile, fit, ...(frontendFit ? { frontendFit } : {}), dispatchFit, outliers: fit.outliers.map((i) => fitIds[i]), rows, endToEnd, sessionRunMs: median(pick(m.sessionRunMs)), kernelMs, windowWallMs: median(pick(m.windowWallMs)) };
+}
+
+/**
+ * Calibrates `spec`'s default processor on this machine: {@link measurePipeline}, then
+ * {@link fitMeasurements} on every window. `spec` should already target the device to
+ * calibrate (the CLI retargets it to `host`). Throws a clear Error when the pipeline
+ * cannot be exported or measured, or the fit fails.
+ */
+export async function calibratePipeline(spec: PipelineSpec, weights: WeightSet, opts: CalibrateOptions): Promise<CalibrationResult> {
+  const m = await measurePipeline(spec, weights, opts);
+  return fitMeasurements(spec, m);
 }

@@ -6,7 +6,10 @@
  *
  * A profile names one processor of one device and holds the roofline parameters of the
  * cost model (engine/cost-model.ts: latency = overhead + max(MACs / compute,
- * bytes / bandwidth)) fitted to its samples by engine/calibrate/fit.ts. A profile made
+ * bytes / bandwidth)) fitted to its samples by engine/calibrate/fit.ts; since schema
+ * version 2 also the front end's own throughput (`frontendMacsPerS`) and the fixed cost
+ * of a partition run (`dispatchMs`), both optional, so version 1 files still read (their
+ * front end then runs at `computeMacsPerS` and partitions cost nothing extra). A profile made
  * where the pipeline's IR is unknown (a browser or phone running a bundle) holds timings
  * only (`fitted: false`, MACs and bytes 0); `sense calibrate FILE --from PROFILE.json`
  * fills them from the pipeline's IR and fits it.
@@ -15,8 +18,11 @@
  */
 import type { DeviceSpec, PipelineSpec, ProcessorSpec } from '../../language/pipeline-model';
 
-/** The schema version this code writes and reads. */
-export const PROFILE_SCHEMA_VERSION = 1;
+/**
+ * The schema version this code writes; it reads every version up to it. 2 added the
+ * optional `frontendMacsPerS` and `dispatchMs`.
+ */
+export const PROFILE_SCHEMA_VERSION = 2;
 
 /** The `kind` field of every profile file. */
 export const PROFILE_KIND = 'sense-device-profile';
@@ -83,6 +89,13 @@ export interface DeviceProfile {
   computeMacsPerS: number;
   bandwidthBytesPerS: number;
   overheadMs: number;
+  /**
+   * MAC throughput of the feature front-end ops, MACs per second (ProcessorSpec.frontendMacsPerS).
+   * Absent (schema 1, or not measured): the front end runs at computeMacsPerS.
+   */
+  frontendMacsPerS?: number;
+  /** Fixed cost of one partition run, ms (ProcessorSpec.dispatchMs). Absent: 0. */
+  dispatchMs?: number;
   /** Runs each sample's median is taken over. */
   runs?: number;
   samples: ProfileSample[];
@@ -174,6 +187,8 @@ export function validateDeviceProfile(json: unknown, source: string): DeviceProf
     overheadMs: fitted ? num(source, o.overheadMs, 'overheadMs') : 0,
     samples,
   };
+  if (fitted && o.frontendMacsPerS !== undefined) profile.frontendMacsPerS = num(source, o.frontendMacsPerS, 'frontendMacsPerS', { positive: true });
+  if (fitted && o.dispatchMs !== undefined) profile.dispatchMs = num(source, o.dispatchMs, 'dispatchMs');
   if (o.runs !== undefined) profile.runs = num(source, o.runs, 'runs');
   if (o.endToEnd !== undefined) {
     const e = (o.endToEnd ?? {}) as Record<string, unknown>;
@@ -185,16 +200,21 @@ export function validateDeviceProfile(json: unknown, source: string): DeviceProf
 }
 
 /**
- * The processor with the profile's measured figures in place of its compute, bandwidth and
- * overhead (memory, power and the rest keep the catalog's), and the profile named among
- * its sources.
+ * The processor with the profile's measured figures in place of its compute, bandwidth,
+ * overhead, front-end throughput and dispatch cost (memory, power and the rest keep the
+ * catalog's), and the profile named among its sources. The figures are one fit, so a
+ * profile without `frontendMacsPerS` or `dispatchMs` removes the processor's own (the
+ * front end then runs at the fitted compute, partitions cost nothing extra).
  */
 export function applyProfileToProcessor(p: ProcessorSpec, profile: DeviceProfile): ProcessorSpec {
+  const { frontendMacsPerS: _f, dispatchMs: _d, ...rest } = p;
   return {
-    ...p,
+    ...rest,
     computeMacsPerS: profile.computeMacsPerS,
     bandwidthBytesPerS: profile.bandwidthBytesPerS,
     overheadMs: profile.overheadMs,
+    ...(profile.frontendMacsPerS !== undefined ? { frontendMacsPerS: profile.frontendMacsPerS } : {}),
+    ...(profile.dispatchMs !== undefined ? { dispatchMs: profile.dispatchMs } : {}),
     sources: [...p.sources, `measured device profile ${profile.device}.${profile.processor} (${profile.measuredAt}, ${profile.machine.cpu}, ${profile.machine.runtime})`],
   };
 }

@@ -143,7 +143,13 @@ describe('sense calibrate and sense estimate --profile', () => {
     const calibrated = JSON.parse(est.out) as typeof plain;
     const l = calibrated.layers.find((x) => x.layer === 'encoder.1')!;
     const s = profile.samples.find((x) => x.op === 'encoder.1')!;
-    expect(l.latencyMs).toBeCloseTo(profile.overheadMs + Math.max(s.macs / profile.computeMacsPerS, s.bytes / profile.bandwidthBytesPerS) * 1000, 9);
+    // encoder.1 is the first layer of the one partition, so it also carries the partition's dispatch.
+    expect(profile.schemaVersion).toBe(2);
+    expect(profile.dispatchMs).toBeGreaterThan(0);
+    expect(l.latencyMs).toBeCloseTo(profile.dispatchMs! + profile.overheadMs + Math.max(s.macs / profile.computeMacsPerS, s.bytes / profile.bandwidthBytesPerS) * 1000, 9);
+    const later = calibrated.layers.find((x) => x.layer === 'encoder.2')!;
+    const s2 = profile.samples.find((x) => x.op === 'encoder.2')!;
+    expect(later.latencyMs).toBeCloseTo(profile.overheadMs + Math.max(s2.macs / profile.computeMacsPerS, s2.bytes / profile.bandwidthBytesPerS) * 1000, 9);
     expect(l.latencyMs).not.toBeCloseTo(plain.layers.find((x) => x.layer === 'encoder.1')!.latencyMs, 9);
   });
 
