@@ -205,6 +205,10 @@ describe('sense calibrate and sense estimate --profile', () => {
     expect(fitted.fitted).toBe(true);
     expect(fitted.samples.find((s) => s.op === 'p0')!.macs).toBe(60 * 64 + 64 + 64 * 32 + 32);
     expect(fitted.machine.runtime).toBe('onnxruntime-web 1.23.0 (wasm)');
+    // The window's 0.4 ms minus the front end (0.2) and the three session.run (0.1) is the runner's glue, per partition run.
+    expect(fitted.dispatchMs).toBeCloseTo(0.1 / 3, 12);
+    // Three partitions fit the roofline; the front end gets its own throughput.
+    expect(fitted.frontendMacsPerS).toBeGreaterThan(0);
     writeFileSync(from, formatDeviceProfile({ ...timings, samples: [{ op: 'p0', macs: 0, bytes: 0, layers: ['nope.1'], measuredMs: 1 }, ...timings.samples] }));
     const wrong = await sense_(['calibrate', sense, '--from', from]);
     expect(wrong.code).toBe(1);
