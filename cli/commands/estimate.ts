@@ -4,13 +4,16 @@
  * prints the same as one JSON object for scripts. Exit 1 when the estimate has errors
  * (an op on a processor that cannot run it), else 0; warnings do not change the code.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { URI } from 'langium';
 import { applyProfile, parseDeviceProfile } from '../../engine/calibrate/profile';
 import { BUILTIN_DEVICES_URI } from '../../language/builtin-devices';
 import type * as ast from '../../language/generated/ast';
-import type { DeviceSpec, PipelineSpec } from '../../language/pipeline-model';
+import type { DeviceSpec, LayerSpec, PipelineSpec } from '../../language/pipeline-model';
 import { estimatePipeline, type Estimate } from '../../engine/estimate';
+import { layerSpectrum } from '../../engine/auto-compress';
+import { rankForEnergy, rankForError } from '../../engine/compress/svd';
+import { loadPipelineWeights, weightsPathFor } from '../../engine/weights/node-weights';
 import { formatBytes } from '../../engine/schedule';
 import { loadPipeline, UsageError, type LoadedFile } from '../load';
 import type { CommandContext } from '../main';
@@ -91,6 +94,28 @@ function table(headers: string[], rows: string[][], rightAligned: boolean[]): st
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]): string => cells.map((c, i) => (rightAligned[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
+}
+
+/**
+ * Ranks of `svd energy N%` / `svd error N%` lines from the layer's real spectrum when the
+ * pipeline's weights file exists (the same rule export applies); without weights the IR
+ * falls back to its data-free estimate and a note says so.
+ */
+export function weightsRankResolver(spec: PipelineSpec, sensePath: string, notes: string[]): ((layer: LayerSpec) => number | undefined) | undefined {
+  const byCriterion = spec.blocks.flatMap((b) => b.layers).filter((l) => l.compression?.kind === 'svd' && l.compression.criterion !== 'rank');
+  if (byCriterion.length === 0) return undefined;
+  if (!spec.weightsPath || !existsSync(weightsPathFor(spec, sensePath) ?? '')) {
+    notes.push(`no weights file: the ranks of ${byCriterion.map((l) => l.id).join(', ')} are data-free estimates (a random matrix of that shape).`);
+    return undefined;
+  }
+  const { weights } = loadPipelineWeights(spec, sensePath);
+  return (layer) => {
+    const c = layer.compression;
+    if (c?.kind !== 'svd' || c.criterion === 'rank') return undefined;
+    const spectrum = layerSpectrum(layer, weights);
+    if (!spectrum) return undefined;
+    return Math.max(1, c.criterion === 'energy' ? rankForEnergy(spectrum, c.fraction) : rankForError(spectrum, c.fraction));
+  };
 }
 
 /** The `--json` object: the fields the issue promises plus heads, transfers, features and issues. */
@@ -203,7 +228,7 @@ export async function run(args: string[], ctx: CommandContext): Promise<number> 
   const notes: string[] = [];
   const targeted = a.target ? retarget(own, findDevice(file, a.target), notes) : own;
   const spec = a.profile ? withProfile(targeted, a.profile, notes) : targeted;
-  const e = estimatePipeline(spec);
+  const e = estimatePipeline(spec, { rankResolver: weightsRankResolver(spec, a.file, notes) });
   for (const n of notes) ctx.err(`note: ${n}`);
   if (a.json) ctx.out(JSON.stringify(estimateJson(e), null, 2));
   else {
