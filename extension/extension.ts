@@ -437,6 +437,7 @@ export async function deactivate(): Promise<void> {
   client = undefined;
 }
 
+/** Three significant digits, so a compression's saving shows in the status bar: `1.78 mJ`, `0.0632 mJ`. */
 function formatMj(mj: number): string {
-  return `${mj >= 100 ? mj.toFixed(0) : mj >= 1 ? mj.toFixed(1) : mj.toPrecision(2)} mJ`;
+  return `${mj >= 1000 ? mj.toFixed(0) : mj.toPrecision(3)} mJ`;
 }

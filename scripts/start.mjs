@@ -34,7 +34,7 @@ export function buildVsix({ quiet = false } = {}) {
   if (!existsSync(vsce)) throw new Error('vsce is not installed: run `npm ci` first (@vscode/vsce is a devDependency).');
   // vsce writes the archive itself; a temp name and a rename keep a half-written VSIX from being installed.
   const tmp = `${VSIX_PATH}.tmp-${process.pid}.vsix`;
-  run(vsce, ['package', '--no-dependencies', '--skip-license', '--allow-missing-repository', '--out', tmp], { capture: quiet });
+  run(vsce, ['package', '--no-dependencies', '--skip-license', '--allow-missing-repository', '--no-rewrite-relative-links', '--out', tmp], { capture: quiet });
   renameSync(tmp, VSIX_PATH);
   return { path: VSIX_PATH, bytes: statSync(VSIX_PATH).size };
 }
