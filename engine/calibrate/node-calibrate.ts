@@ -11,10 +11,10 @@
  *   a third of the MAC rate of a 130 KB one that stays in cache);
  * - the front end's own throughput (fitFrontendThroughput) to its median time, with the
  *   overhead and bandwidth of the layers' fit;
- * - the fixed cost of a partition run (fitDispatchMs): per window, whole-window time
- *   minus the front end minus the kernels of the IR's layers, per partition, median over
- *   the windows. It holds the runner's glue, `session.run`'s dispatch inside ONNX
- *   Runtime and kernels the IR has no op for.
+ * - the fixed cost of a partition run (fitDispatchMs): the median whole-window time
+ *   minus the median front end minus the layers' median kernel times, per partition. It
+ *   holds the runner's glue, `session.run`'s dispatch inside ONNX Runtime and kernels the
+ *   IR has no op for (a Flatten node).
  * It returns a measured device profile (./profile.ts) with the estimated-versus-measured
  * error per layer and end to end, before and after.
  *
@@ -276,11 +276,13 @@ export function fitMeasurements(spec: PipelineSpec, m: CalibrationMeasurements, 
     frontendFit = fitFrontendThroughput([frontSample], fit);
     if (!Number.isFinite(frontendFit.frontendMacsPerS)) frontendFit = undefined;
   }
-  // Time outside any op: the window minus its front end minus the kernels of the IR's
-  // layers. The kernels are wall time and a preempted one can take 10-100x its usual time,
-  // so their per-layer medians (what the roofline fits) are subtracted, not each window's sum.
+  // Time outside any op: the median window minus the median front end minus the median
+  // kernels of the IR's layers (what the roofline fits). Medians of the parts, not the
+  // median of per-window differences: when the machine's load shifts during the run the
+  // window times are bimodal and medians of differences do not add up to the median window
+  // (measured: 15 % short in sample); a preempted kernel can take 10-100x its usual time.
   const kernelsMs = layerSamples.reduce((a, s) => a + s.measuredMs, 0);
-  const dispatchFit = fitDispatchMs(use.map((i) => ({ measuredMs: m.windowCpuMs[i], opsMs: m.featuresCpuMs[i] + kernelsMs, partitions: Math.max(1, m.partitions) })));
+  const dispatchFit = fitDispatchMs([{ measuredMs: median(pick(m.windowCpuMs)), opsMs: median(pick(m.featuresCpuMs)) + kernelsMs, partitions: Math.max(1, m.partitions) }]);
 
   const c = cpus();
   const profile: DeviceProfile = {
@@ -320,7 +322,7 @@ export function fitMeasurements(spec: PipelineSpec, m: CalibrationMeasurements, 
       s.estimatedAfterMs = r.afterMs;
     }
   }
-  rows.push({ id: 'dispatch', kind: 'outside ops', macs: 0, bytes: 0, measuredMs: median(dispatchFit.perSampleMs) * Math.max(1, m.partitions), beforeMs: dispatchOf(before), afterMs: dispatchOf(after) });
+  rows.push({ id: 'dispatch', kind: 'outside ops', macs: 0, bytes: 0, measuredMs: Math.max(0, dispatchFit.perSampleMs[0]) * Math.max(1, m.partitions), beforeMs: dispatchOf(before), afterMs: dispatchOf(after) });
   const windowMs = median(pick(m.windowCpuMs));
   const endToEnd = { measuredMs: windowMs, beforeMs: before.endToEndLatencyMs, afterMs: after.endToEndLatencyMs };
   profile.endToEnd = { pipeline: spec.name, measuredMs: windowMs, estimatedBeforeMs: endToEnd.beforeMs, estimatedAfterMs: endToEnd.afterMs };
