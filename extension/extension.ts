@@ -15,19 +15,14 @@ import type { CompressionSpec } from '../language/pipeline-model';
 import type { OrtModuleLike } from '../runtime/runner';
 import type { RunView, ToWebviewBody } from '../webview/protocol';
 import { WeightsCache, layerSpectrum } from './compression-preview';
+import { BUILTIN_DEVICES_SOURCE, BUILTIN_DEVICES_URI } from '../language/builtin-devices';
 import { GRAPH_VIEW_TYPE, GraphEditorProvider, mainPipeline, toWorkspaceEdit } from './graph-editor';
-import { compressionEdits, layerAt, targetEdits } from './graph-model';
+import { compressionEdits, layerAt, revealRange, targetEdits } from './graph-model';
+import { DEVICE_PROFILES_SETTING, createPlanCommands } from './plan-commands';
 import { CancelledError, evaluateFolderView, exportBundleTo, extensionBundleAssets, isCompressed, openRunner, pipelineWeights, runClipView, withoutCompression } from './run-pipeline';
 import { SenseAnalyzer, type AnalysedPipeline } from './sense-analysis';
 
 let client: LanguageClient | undefined;
-
-/** Engine and runtime pieces that are not in the repository yet: the command says so instead of pretending. */
-const NOT_YET: Record<string, string> = {
-  autoCompress: 'Auto-Compress needs the engine\'s auto-compression search (meet a memory / latency / energy target layer by layer), which is not built yet. Compress layers one at a time with "Sense: Compress Layer" or in the graph.',
-  autoPartition: 'Auto-Partition needs the engine\'s partition optimizer (DP / HiGHS over α·energy + β·latency), which is not built yet. Place blocks by hand with `place ... on ...` lines or the processor picker in the graph.',
-  calibrateHost: 'Calibrate Host needs the engine\'s calibration (profile each op on ONNX Runtime and fit the processor), which is not built yet.',
-};
 
 function isSense(doc: vscode.TextDocument | undefined): doc is vscode.TextDocument {
   return doc !== undefined && (doc.languageId === 'sense' || doc.uri.path.endsWith('.sense'));
@@ -94,12 +89,6 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     // Labelled folders are laid out DIR/HEAD/LABEL/clip, as `sense eval` reads them.
     const folders = [...new Set(clips.map((c) => path.posix.dirname(path.posix.dirname(path.posix.dirname(c)))).filter((d) => d !== '.'))].sort();
     return { clips, folders };
-  };
-
-  const notAvailable = (key: keyof typeof NOT_YET): ToWebviewBody => {
-    output.appendLine(`[command] ${key}: not available yet. ${NOT_YET[key]}`);
-    void vscode.window.showInformationMessage(`Sense Studio: ${NOT_YET[key]}`);
-    return { type: 'error', message: NOT_YET[key] };
   };
 
   // ---------------------------------------------------------------- run and export
@@ -238,7 +227,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
 
   const runCommand = async (command: 'runClip' | 'evaluateFolder' | 'exportBundle' | 'autoPartition', uri: vscode.Uri, arg?: unknown): Promise<ToWebviewBody | undefined> => {
     try {
-      if (command === 'autoPartition') return notAvailable('autoPartition');
+      if (command === 'autoPartition') {
+        const w = arg as { alpha?: unknown; beta?: unknown } | undefined;
+        await plans.autoPartition(uri, w && typeof w.alpha === 'number' && typeof w.beta === 'number' ? { alpha: w.alpha, beta: w.beta } : undefined);
+        return undefined;
+      }
       if (command === 'exportBundle') return await exportBundle(uri);
       return await runOrEvaluate(uri, command === 'runClip' ? 'clip' : 'folder', typeof arg === 'string' ? arg : undefined);
     } catch (e) {
@@ -251,6 +244,26 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
 
   const graph = GraphEditorProvider.register(context, { analyzer, weights, output, samples, runCommand });
   context.subscriptions.push(graph.disposable);
+
+  // The catalog of built-in devices, where go to definition on `target snapdragon800` lands.
+  const builtinScheme = vscode.Uri.parse(BUILTIN_DEVICES_URI).scheme;
+  context.subscriptions.push(
+    vscode.workspace.registerTextDocumentContentProvider(builtinScheme, {
+      provideTextDocumentContent: (uri) => (uri.toString() === vscode.Uri.parse(BUILTIN_DEVICES_URI).toString() ? BUILTIN_DEVICES_SOURCE : `// ${uri.toString()} is not a Sense Studio built-in; the built-in devices are in ${BUILTIN_DEVICES_URI}.\n`),
+    }),
+  );
+
+  const plans = createPlanCommands({
+    analyzer,
+    weights,
+    output,
+    analysePipeline,
+    requireTrust,
+    profilesChanged: () => {
+      graph.provider.refreshAll();
+      refreshStatus();
+    },
+  });
 
   // ---------------------------------------------------------------- status bar
   const status = vscode.window.createStatusBarItem('senseStudio.estimate', vscode.StatusBarAlignment.Right, 100);
@@ -275,13 +288,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         status.text = `$(circuit-board) ${p.spec?.target.name ?? 'no target'} $(warning)`;
         status.tooltip = p.estimateError ?? 'No estimate.';
       } else {
-        status.text = `$(circuit-board) ${e.target} · ${formatMs(e.endToEndLatencyMs)} · ${formatMj(e.energyPerInferenceMj)}`;
+        status.text = `$(circuit-board) ${e.target}${p.profiles ? ' (measured)' : ''} · ${formatMs(e.endToEndLatencyMs)} · ${formatMj(e.energyPerInferenceMj)}`;
         status.tooltip = new vscode.MarkdownString(
           [
             `**${e.pipeline}** on **${e.target}** (estimate)`,
             '',
             `- End-to-end latency: ${formatMs(e.endToEndLatencyMs)}${e.budgetMs !== undefined ? ` (budget ${formatMs(e.budgetMs)})` : ''}`,
             `- Energy per inference: ${formatMj(e.energyPerInferenceMj)}`,
+            ...(p.profiles ? [`- Measured device profile${p.profiles.length === 1 ? '' : 's'}: ${p.profiles.join(', ')}`] : []),
             ...(e.batteryLifeHours !== undefined && Number.isFinite(e.batteryLifeHours) ? [`- Battery life: ${e.batteryLifeHours.toFixed(1)} h`] : []),
             '',
             'Click to select the target device.',
@@ -412,11 +426,43 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     if (edits.length > 0 && !(await vscode.workspace.applyEdit(toWorkspaceEdit(doc.uri, edits)))) throw new Error('VS Code refused the edit.');
   });
 
-  register('autoCompress', () => void notAvailable('autoCompress'));
-  register('autoPartition', () => void notAvailable('autoPartition'));
-  register('calibrateHost', () => {
-    if (requireTrust('Calibrate Host')) notAvailable('calibrateHost');
+  register('autoCompress', (uri) => plans.autoCompress(needDocument(uri).uri));
+  register('autoPartition', (uri) => plans.autoPartition(needDocument(uri).uri));
+  register('calibrateHost', (uri) => plans.calibrateHost(needDocument(uri).uri));
+  register('importDeviceProfile', (uri) => plans.importDeviceProfile(uri instanceof vscode.Uri ? uri : undefined));
+
+  // CodeLens (language/sense-codelens.ts) passes [uri string, pipeline or head name].
+  register('showInGraph', async (uriArg, nameArg) => {
+    const uri = typeof uriArg === 'string' ? vscode.Uri.parse(uriArg) : uriArg instanceof vscode.Uri ? uriArg : activeSenseDocument()?.uri;
+    if (!uri) throw new Error('Open a .sense file first.');
+    const doc = await vscode.workspace.openTextDocument(uri);
+    const p = await analysePipeline(doc);
+    const name = typeof nameArg === 'string' ? nameArg : undefined;
+    const block = p.spec?.blocks.find((b) => b.name === name);
+    const layerId = block?.layers[0]?.id ?? null;
+    const range = block && p.spec ? revealRange(p.spec, block.name) : undefined;
+    if (range) {
+      const editor = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === uri.toString());
+      if (editor) {
+        const r = new vscode.Range(range.start.line, range.start.character, range.start.line, range.start.character);
+        editor.selection = new vscode.Selection(r.start, r.end);
+        editor.revealRange(r, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+      }
+    }
+    if (!graph.provider.select(uri, layerId)) {
+      await vscode.commands.executeCommand('vscode.openWith', uri, GRAPH_VIEW_TYPE, vscode.ViewColumn.Beside);
+      graph.provider.select(uri, layerId);
+    } else {
+      await vscode.commands.executeCommand('vscode.openWith', uri, GRAPH_VIEW_TYPE, vscode.ViewColumn.Beside);
+    }
   });
+
+  plans.reloadProfiles();
+  context.subscriptions.push(
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration(`senseStudio.${DEVICE_PROFILES_SETTING}`)) plans.reloadProfiles();
+    }),
+  );
   // They return the protocol's runResult, so tests and other extensions can read it.
   register('runClip', (uri, clip) => runCommand('runClip', needDocument(uri).uri, clip));
   register('evaluateFolder', (uri, folder) => runCommand('evaluateFolder', needDocument(uri).uri, folder));

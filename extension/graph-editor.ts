@@ -74,6 +74,25 @@ export class GraphEditorProvider implements vscode.CustomTextEditorProvider {
     return undefined;
   }
 
+  /**
+   * Selects a layer in the graph editors of `uri` (the `select` message). A graph that is
+   * still loading selects it once its webview is ready.
+   */
+  select(uri: vscode.Uri, layerId: string | null): boolean {
+    let found = false;
+    for (const s of this.sessions) {
+      if (s.document.uri.toString() !== uri.toString()) continue;
+      s.select(layerId);
+      found = true;
+    }
+    return found;
+  }
+
+  /** Recomputes and posts every open graph (after a change outside the text, such as a device profile). */
+  refreshAll(): void {
+    for (const s of this.sessions) s.refresh();
+  }
+
   resolveCustomTextEditor(document: vscode.TextDocument, panel: vscode.WebviewPanel): void {
     const session = new GraphSession(this.context, this.host, document, panel);
     this.sessions.add(session);
@@ -89,6 +108,8 @@ class GraphSession {
   private current: { analysis: Analysis; pipeline: AnalysedPipeline | undefined; version: number } | undefined;
   private readonly collapsed = new Map<string, boolean>();
   private readonly disposables: vscode.Disposable[] = [];
+  private ready = false;
+  private pendingSelect: string | null | undefined;
 
   constructor(
     context: vscode.ExtensionContext,
@@ -146,6 +167,18 @@ class GraphSession {
 <script nonce="${n}" src="${script.toString()}"></script>
 </body>
 </html>`;
+  }
+
+  /** Selects a layer now, or once the webview has said it is ready. */
+  select(layerId: string | null): void {
+    if (this.ready) this.post({ type: 'select', layerId });
+    else this.pendingSelect = layerId;
+  }
+
+  /** Forgets the version last shown and posts a fresh state. */
+  refresh(): void {
+    this.lastPostedVersion = -1;
+    this.schedule();
   }
 
   private post(body: ToWebviewBody, inReplyTo?: number): void {
@@ -239,6 +272,11 @@ class GraphSession {
         const { state, reason } = await this.analyse();
         if (state) this.lastPostedVersion = state.documentVersion;
         this.post({ type: 'init', protocolVersion: PROTOCOL_VERSION, state, ...(reason ? { reason } : {}) }, message.messageId);
+        this.ready = true;
+        if (this.pendingSelect !== undefined) {
+          this.post({ type: 'select', layerId: this.pendingSelect });
+          this.pendingSelect = undefined;
+        }
         return;
       }
       case 'reveal': {

@@ -60,8 +60,8 @@ export interface PipelineOutline {
   indent: string;
   /** `compress` lines: the layer id they compress (undefined when unresolved) and their range. */
   compressions: { layerId?: string; range: SourceRange }[];
-  /** `place` lines with their targets and processor name as written. */
-  placements: { targets: PlaceTarget[]; processor: string; range: SourceRange }[];
+  /** `place` lines with their targets and processor name as written; `features` is true when the line names the feature front end (`place features, encoder on dsp`). */
+  placements: { targets: PlaceTarget[]; features?: boolean; processor: string; range: SourceRange }[];
   /** The `target` line, when there is one. */
   target?: { device: string; range: SourceRange };
   /** Ranges of the other statements, in source order, to find insertion points. */
@@ -137,6 +137,7 @@ export function outlineOf(pipeline: ast.Pipeline, spec: PipelineSpec | undefined
     compressions: pipeline.compressions.map((c) => ({ layerId: c.layer ? refLayerIds(c.layer, spec).layerIds[0] : undefined, range: rangeOf(c) })),
     placements: pipeline.placements.map((p) => ({
       targets: (p.targets ?? []).filter((t) => t !== undefined).map((t) => refLayerIds(t, spec)),
+      ...(p.features ? { features: true } : {}),
       processor: p.processor?.$refText ?? '',
       range: rangeOf(p),
     })),
@@ -246,8 +247,12 @@ export function compressionEdits(text: string, outline: PipelineOutline, spec: P
   return [insertLine(text, outline, 'compress', statement)];
 }
 
+/** The `place` target that names the feature front end (`place features on dsp`). */
+export const FEATURES_TARGET = 'features';
+
 /**
- * The edits that place `targets` (layer ids or block names) on `processor`: every
+ * The edits that place `targets` (layer ids, block names, or `features` for the feature
+ * front end) on `processor`: every
  * existing `place` line loses the layers that move (a block reference that covers some
  * of them is replaced by the block's remaining layers; a line left empty is deleted),
  * and one `place <targets> on <processor>` line is added after the other `place` lines.
@@ -258,7 +263,12 @@ export function placementEdits(text: string, outline: PipelineOutline, spec: Pip
     throw new Error(`${spec.target.name} has no processor '${processor}'; it has ${spec.target.processors.map((p) => p.name).join(', ')}.`);
   }
   const moved = new Set<string>();
+  let movesFeatures = false;
   for (const t of targets) {
+    if (t === FEATURES_TARGET) {
+      movesFeatures = true;
+      continue;
+    }
     const block = spec.blocks.find((b) => b.name === t);
     const layer = spec.blocks.flatMap((b) => b.layers).find((l) => l.id === t);
     if (block) block.layers.forEach((l) => moved.add(l.id));
@@ -267,8 +277,9 @@ export function placementEdits(text: string, outline: PipelineOutline, spec: Pip
   }
   const edits: TextEdit[] = [];
   for (const line of outline.placements) {
-    const kept: string[] = [];
-    let changed = false;
+    // The front end stays named first on its line unless it moves too.
+    const kept: string[] = line.features && !movesFeatures ? [FEATURES_TARGET] : [];
+    let changed = line.features === true && movesFeatures;
     for (const t of line.targets) {
       const hit = t.layerIds.filter((id) => moved.has(id));
       if (hit.length === 0) {
@@ -282,7 +293,9 @@ export function placementEdits(text: string, outline: PipelineOutline, spec: Pip
     if (kept.length === 0) edits.push(deleteStatement(text, line.range));
     else edits.push({ range: line.range, newText: `place ${kept.join(', ')} on ${line.processor}` });
   }
-  edits.push(insertLine(text, outline, 'place', `place ${targets.join(', ')} on ${processor}`));
+  // `features` goes first, as `sense partition` writes it.
+  const ordered = movesFeatures ? [FEATURES_TARGET, ...targets.filter((t) => t !== FEATURES_TARGET)] : [...targets];
+  edits.push(insertLine(text, outline, 'place', `place ${ordered.join(', ')} on ${processor}`));
   return sortEdits(edits);
 }
 

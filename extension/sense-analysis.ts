@@ -11,6 +11,7 @@ import type { LangiumDocument } from 'langium';
 import { NodeFileSystem } from 'langium/node';
 import { estimatePipeline, type Estimate, type EstimateOptions } from '../engine/estimate';
 import type * as ast from '../language/generated/ast';
+import { applyProfile, type DeviceProfile } from '../engine/calibrate/profile';
 import { buildDocument, createSenseServices } from '../language/sense-module';
 import type { PipelineSpec } from '../language/pipeline-model';
 import { outlineOf, type PipelineOutline, type SourceDiagnostic } from './graph-model';
@@ -28,6 +29,14 @@ export interface AnalysedPipeline {
   estimate?: Estimate;
   /** Why there is no estimate, in a sentence, when there is none. */
   estimateError?: string;
+  /** Sources (paths) of the measured device profiles applied to `spec`'s target, in order. */
+  profiles?: string[];
+}
+
+/** A measured device profile and where it came from (its file path), as the analyzer applies it. */
+export interface LoadedProfile {
+  source: string;
+  profile: DeviceProfile;
 }
 
 /** A whole document, analysed. */
@@ -48,6 +57,16 @@ type Services = ReturnType<typeof createSenseServices>;
 export class SenseAnalyzer {
   private services: Services | undefined;
   private queue: Promise<unknown> = Promise.resolve();
+  private profiles: readonly LoadedProfile[] = [];
+
+  /**
+   * Measured device profiles to apply: each replaces its processor's figures in every
+   * pipeline whose target is the profile's device (later profiles win for the same
+   * processor). Pipelines on other devices are not affected.
+   */
+  setProfiles(profiles: readonly LoadedProfile[]): void {
+    this.profiles = [...profiles];
+  }
 
   /** Parses, checks, lowers and estimates `text` as the document at `uri`. */
   analyse(text: string, uri: string, opts: EstimateOptions = {}): Promise<Analysis> {
@@ -89,12 +108,34 @@ export class SenseAnalyzer {
       const hasErrors = diagnostics.some(
         (d) => d.severity === 1 && range !== undefined && d.range.start.line >= range.start.line && d.range.start.line <= range.end.line,
       );
-      const entry: AnalysedPipeline = { name: node.name, node, hasErrors, outline: outlineOf(node, lowered.spec, text), ...(lowered.spec ? { spec: lowered.spec } : {}) };
-      if (!lowered.spec) entry.estimateError = `Pipeline ${node.name} needs an input and a target before it can be estimated.`;
+      let spec = lowered.spec;
+      const applied: string[] = [];
+      let profileError: string | undefined;
+      if (spec) {
+        for (const p of this.profiles) {
+          if (p.profile.device !== spec.target.name) continue;
+          try {
+            spec = applyProfile(spec, p.profile, p.source);
+            applied.push(p.source);
+          } catch (e) {
+            profileError = (e as Error).message;
+          }
+        }
+      }
+      const entry: AnalysedPipeline = {
+        name: node.name,
+        node,
+        hasErrors,
+        outline: outlineOf(node, spec, text),
+        ...(spec ? { spec } : {}),
+        ...(applied.length > 0 ? { profiles: applied } : {}),
+      };
+      if (profileError) diagnostics.push({ severity: 2, code: 'device-profile', message: profileError, range: node.$cstNode?.range ?? { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } });
+      if (!spec) entry.estimateError = `Pipeline ${node.name} needs an input and a target before it can be estimated.`;
       else if (hasErrors) entry.estimateError = `Pipeline ${node.name} has errors; fix them (see the Problems panel) to see estimates.`;
       else {
         try {
-          entry.estimate = estimatePipeline(lowered.spec, opts);
+          entry.estimate = estimatePipeline(spec, opts);
         } catch (e) {
           entry.estimateError = `The estimate of ${node.name} failed: ${(e as Error).message}`;
         }

@@ -1,0 +1,173 @@
+/**
+ * The pure half of Auto-Partition and Auto-Compress in the studio: runs the engine's
+ * optimizers (engine/partition/partition.ts, engine/auto-compress.ts) on an analysed
+ * pipeline and turns their plans into ONE minimal text edit of the document (so the
+ * command is one undo step), written the way `sense partition --write` and
+ * `sense compress --write` write the file (engine/partition/place-lines.ts keeps every
+ * other byte, comments included). No `vscode` import; test/unit/extension/ re-parses the
+ * edited texts with the language.
+ */
+import { autoCompress, type AutoCompressResult, type CompressTarget } from '../engine/auto-compress';
+import { estimatePipeline } from '../engine/estimate';
+import { FEATURES_KEY } from '../engine/ir';
+import { partitionPipeline, placementUnits, type PartitionResult } from '../engine/partition/partition';
+import { placeStatements, rewritePlaceLines, type PlaceLineSites } from '../engine/partition/place-lines';
+import type * as ast from '../language/generated/ast';
+import { resolveLayerRef } from '../language/lower';
+import type { OptimizeSpec, PipelineSpec } from '../language/pipeline-model';
+import type { TextEdit, TextPosition } from './graph-model';
+
+/** The cost of one placement under one objective. */
+export interface PlanFiguresView {
+  /** α x energy (mJ) + β x latency (ms). */
+  objective: number;
+  endToEndLatencyMs: number;
+  energyPerInferenceMj: number;
+}
+
+/** An Auto-Partition plan, ready to apply. */
+export interface PartitionPlan {
+  result: PartitionResult;
+  /** The file's own placement under the same objective. */
+  before: PlanFiguresView;
+  /** The plan's placement. */
+  after: PlanFiguresView;
+  /** The `place` statements of the plan, without indentation. */
+  statements: string[];
+  /** The document's text with its `place` lines replaced. */
+  newText: string;
+  /** One edit turning the old text into `newText` (empty when they are equal). */
+  edits: TextEdit[];
+}
+
+/** An Auto-Compress plan, ready to apply when feasible. */
+export interface CompressPlan {
+  result: AutoCompressResult;
+  /** The new text, when the plan is feasible and changes some layer. */
+  newText?: string;
+  /** One edit turning the old text into `newText` (empty when nothing is written). */
+  edits: TextEdit[];
+}
+
+function positionAt(text: string, offset: number): TextPosition {
+  let line = 0;
+  let start = 0;
+  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {
+    line++;
+    start = i + 1;
+  }
+  return { line, character: offset - start };
+}
+
+/**
+ * The single replacement that turns `oldText` into `newText`: the span between their
+ * common prefix and common suffix. Empty when the texts are equal. One edit keeps the
+ * change one undo step and leaves the rest of the document (and its markers) untouched.
+ */
+export function minimalEdit(oldText: string, newText: string): TextEdit[] {
+  if (oldText === newText) return [];
+  let start = 0;
+  const max = Math.min(oldText.length, newText.length);
+  while (start < max && oldText[start] === newText[start]) start++;
+  let endOld = oldText.length;
+  let endNew = newText.length;
+  while (endOld > start && endNew > start && oldText[endOld - 1] === newText[endNew - 1]) {
+    endOld--;
+    endNew--;
+  }
+  // Never split a \r\n pair: an edit range must be representable as VS Code positions.
+  if (start > 0 && oldText[start - 1] === '\r' && oldText[start] === '\n') start--;
+  if (endOld > 0 && oldText[endOld - 1] === '\r' && oldText[endOld] === '\n') {
+    endOld++;
+    endNew++;
+  }
+  return [{ range: { start: positionAt(oldText, start), end: positionAt(oldText, endOld) }, newText: newText.slice(start, endNew) }];
+}
+
+function indentOf(text: string, node: ast.Pipeline): string {
+  const first = node.targets[0]?.$cstNode ?? node.inputs[0]?.$cstNode;
+  return first ? /^[ \t]*/.exec(text.slice(text.lastIndexOf('\n', first.offset - 1) + 1))![0] || '  ' : '  ';
+}
+
+/** Where a pipeline's `place` lines are and where new ones go (as `sense partition --write` finds them). */
+export function placeSites(text: string, node: ast.Pipeline): PlaceLineSites {
+  if (!node.$cstNode) throw new Error(`Pipeline ${node.name} has no source text to rewrite.`);
+  const existing = node.placements.filter((p) => p.$cstNode).map((p) => ({ start: p.$cstNode!.offset, end: p.$cstNode!.end }));
+  const anchor = node.optimizations[0]?.$cstNode?.offset ?? node.$cstNode.end - 1;
+  return { existing, insertBefore: anchor, indent: indentOf(text, node) };
+}
+
+/**
+ * Runs the exact partitioner on `spec` with `optimize` (missing fields keep the
+ * pipeline's `optimize` line) and returns the plan, the file's own figures under the same
+ * objective, and the one edit that writes the plan's `place` lines. The feature front end
+ * is placed too (`place features on ...` when it leaves the default processor). Throws
+ * the engine's Error when the pipeline cannot be partitioned.
+ */
+export function planAutoPartition(text: string, node: ast.Pipeline, spec: PipelineSpec, optimize: Partial<OptimizeSpec>, keepPins = false): PartitionPlan {
+  const result = partitionPipeline(spec, { optimize, keepPins });
+  const current = estimatePipeline({ ...spec, optimize: result.optimize });
+  const hasFeatures = placementUnits(spec).includes(FEATURES_KEY);
+  const placement: Record<string, string> = {};
+  for (const [key, proc] of Object.entries(result.placement)) if (key !== FEATURES_KEY || hasFeatures) placement[key] = proc;
+  const statements = placeStatements(spec, placement);
+  const newText = rewritePlaceLines(text, placeSites(text, node), statements);
+  return {
+    result,
+    before: { objective: current.objective, endToEndLatencyMs: current.endToEndLatencyMs, energyPerInferenceMj: current.energyPerInferenceMj },
+    after: { objective: result.objective, endToEndLatencyMs: result.endToEndLatencyMs, energyPerInferenceMj: result.energyPerInferenceMj },
+    statements,
+    newText,
+    edits: minimalEdit(text, newText),
+  };
+}
+
+/**
+ * `text` with the compress lines of the plan's changed layers replaced by the plan's
+ * (the way `sense compress --write` writes them): a changed layer's old line goes, the
+ * new lines go after the last compress line, else before the first place or optimize
+ * line, else before the pipeline's closing brace.
+ */
+export function rewriteCompressLines(text: string, node: ast.Pipeline, spec: PipelineSpec, result: AutoCompressResult): string {
+  if (!node.$cstNode) throw new Error(`Pipeline ${node.name} has no source text to rewrite.`);
+  const changed = new Set(result.layers.filter((l) => l.changed).map((l) => l.layerId));
+  const existing: { start: number; end: number }[] = [];
+  let lastEnd = -1;
+  for (const c of node.compressions) {
+    if (!c.$cstNode) continue;
+    lastEnd = Math.max(lastEnd, c.$cstNode.end);
+    const layers = c.layer ? resolveLayerRef(c.layer, spec.blocks) : undefined;
+    if (layers && layers.length === 1 && changed.has(layers[0].id)) existing.push({ start: c.$cstNode.offset, end: c.$cstNode.end });
+  }
+  const offsets = (nodes: readonly { $cstNode?: { offset: number } }[]): number[] => nodes.flatMap((n) => (n.$cstNode ? [n.$cstNode.offset] : []));
+  const statements = offsets([...node.inputs, ...node.features, ...node.blocks, ...node.targets, ...node.weights, ...node.compressions, ...node.placements, ...node.optimizations]);
+  const after = lastEnd >= 0 ? statements.filter((o) => o >= lastEnd) : offsets([...node.placements, ...node.optimizations]);
+  const anchor = after.length > 0 ? Math.min(...after) : node.$cstNode.end - 1;
+  return rewritePlaceLines(text, { existing, insertBefore: anchor, indent: indentOf(text, node) }, result.lines);
+}
+
+/**
+ * Runs auto-compress on `spec` for `target` (with the layers' real spectra when given)
+ * and returns the plan and, when it is feasible and changes something, the one edit that
+ * writes its compress lines. An infeasible plan returns no edit: the caller shows the
+ * closest plan instead.
+ */
+export function planAutoCompress(text: string, node: ast.Pipeline, spec: PipelineSpec, target: CompressTarget, spectra?: ReadonlyMap<string, ArrayLike<number>>): CompressPlan {
+  const result = autoCompress(spec, target, spectra ? { spectra } : {});
+  if (!result.feasible || !result.layers.some((l) => l.changed)) return { result, edits: [] };
+  const newText = rewriteCompressLines(text, node, spec, result);
+  return { result, newText, edits: minimalEdit(text, newText) };
+}
+
+/** A plan's metric with its unit, for messages: `1.23 ms`, `0.456 mJ`, `2.1 MB`. */
+export function metricText(value: number, unit: AutoCompressResult['unit']): string {
+  if (unit === 'bytes') return value >= 1e6 ? `${(value / 1e6).toFixed(2)} MB` : value >= 1e3 ? `${(value / 1e3).toFixed(1)} kB` : `${value} B`;
+  return unit === 'ms' ? `${value.toFixed(3)} ms` : `${value.toPrecision(3)} mJ`;
+}
+
+/** A one-sentence description of an auto-compress target: `fit dsp's memory`, `latency within 5 ms`. */
+export function targetText(target: CompressTarget): string {
+  if (target.kind === 'fit') return `fit ${target.processor}'s memory`;
+  if (target.kind === 'within') return `end-to-end latency within ${target.latencyMs} ms`;
+  return `energy per inference within ${target.energyMj} mJ`;
+}

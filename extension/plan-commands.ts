@@ -1,0 +1,297 @@
+/**
+ * The optimizing commands of the studio: Auto-Partition (palette and the graph's button),
+ * Auto-Compress, Calibrate Host and Import Device Profile. Each plan is computed by the
+ * pure core (extension/auto-plans.ts over engine/) and written as ONE WorkspaceEdit, so
+ * one Undo takes it back.
+ *
+ * Auto-Partition and Auto-Compress run in the extension host's thread: the exact
+ * partitioner takes 3-10 ms on the samples and auto-compress well under a second, and the
+ * extension host is not VS Code's UI thread, so a worker would only add latency.
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { spectraFromWeights, type CompressTarget } from '../engine/auto-compress';
+import { calibratePipeline } from '../engine/calibrate/node-calibrate';
+import { formatDeviceProfile, parseDeviceProfile } from '../engine/calibrate/profile';
+import { formatMs } from '../engine/estimate';
+import { initWeights } from '../engine/weights/init';
+import { loadPipelineWeights, weightsPathFor, writeFileAtomic } from '../engine/weights/node-weights';
+import type { OrtModuleLike } from '../runtime/runner';
+import { metricText, planAutoCompress, planAutoPartition, targetText } from './auto-plans';
+import { calibrationTable, loadProfiles } from './calibration-report';
+import { toWorkspaceEdit } from './graph-editor';
+import { applyEdits, targetEdits } from './graph-model';
+import type { AnalysedPipeline, SenseAnalyzer } from './sense-analysis';
+import type { WeightsCache } from './compression-preview';
+
+/** What the plan commands need from the rest of the extension. */
+export interface PlanCommandsHost {
+  analyzer: SenseAnalyzer;
+  weights: WeightsCache;
+  output: vscode.OutputChannel;
+  analysePipeline(doc: vscode.TextDocument): Promise<AnalysedPipeline>;
+  requireTrust(what: string): boolean;
+  /** Called after the device profiles changed, so the status bar and graphs re-estimate. */
+  profilesChanged(): void;
+}
+
+type Checked = AnalysedPipeline & { spec: NonNullable<AnalysedPipeline['spec']> };
+
+function checked(p: AnalysedPipeline, what: string): Checked {
+  if (!p.spec || p.hasErrors) throw new Error(`${what}: ${p.estimateError ?? `pipeline ${p.name} has errors; fix them first (see the Problems panel).`}`);
+  return p as Checked;
+}
+
+function mj(x: number): string {
+  return `${x >= 1000 ? x.toFixed(0) : x.toPrecision(3)} mJ`;
+}
+
+/** The setting that lists the measured device profiles to apply. */
+export const DEVICE_PROFILES_SETTING = 'deviceProfiles';
+
+/** Creates the plan commands; `register` is the extension's command registration (errors become messages). */
+export function createPlanCommands(host: PlanCommandsHost) {
+  const { output } = host;
+
+  const applyOne = async (doc: vscode.TextDocument, version: number, edits: Parameters<typeof toWorkspaceEdit>[1], what: string): Promise<void> => {
+    if (doc.version !== version) throw new Error(`${what}: the document changed while planning; run it again.`);
+    if (edits.length > 0 && !(await vscode.workspace.applyEdit(toWorkspaceEdit(doc.uri, edits)))) throw new Error(`VS Code refused the edit of ${what}; is the file read-only?`);
+  };
+
+  /** Auto-Partition: α/β from the graph's sliders, else the pipeline's `optimize` line, else the settings. */
+  const autoPartition = async (uri: vscode.Uri, weights?: { alpha: number; beta: number }): Promise<void> => {
+    const doc = await vscode.workspace.openTextDocument(uri);
+    const version = doc.version;
+    const p = checked(await host.analysePipeline(doc), 'Auto-Partition');
+    const hasOptimizeLine = p.outline.members.some((m) => m.kind === 'optimize');
+    const cfg = vscode.workspace.getConfiguration('senseStudio');
+    const optimize = weights
+      ? { energyWeight: weights.alpha, latencyWeight: weights.beta }
+      : hasOptimizeLine
+        ? {}
+        : { energyWeight: cfg.get<number>('objective.energyWeight', 0.5), latencyWeight: cfg.get<number>('objective.latencyWeight', 0.5) };
+    const t0 = performance.now();
+    const plan = planAutoPartition(doc.getText(), p.node, p.spec, optimize);
+    const tookMs = performance.now() - t0;
+    const o = plan.result.optimize;
+    output.appendLine(`[autoPartition] ${p.name} on ${p.spec.target.name}: α ${o.energyWeight} β ${o.latencyWeight}${o.budgetMs !== undefined ? ` within ${o.budgetMs} ms` : ''}; planned in ${tookMs.toFixed(1)} ms (${plan.result.nodes} nodes, ${plan.result.exact ? 'exact' : 'node limit reached'})`);
+    for (const s of plan.statements) output.appendLine(`[autoPartition]   ${s}`);
+    for (const m of plan.result.messages) output.appendLine(`[autoPartition] infeasible: ${m}`);
+    await applyOne(doc, version, plan.edits, 'Auto-Partition');
+    const b = plan.before;
+    const a = plan.after;
+    const figures = `objective ${b.objective.toFixed(4)} → ${a.objective.toFixed(4)} (latency ${formatMs(b.endToEndLatencyMs)} → ${formatMs(a.endToEndLatencyMs)}, energy ${mj(b.energyPerInferenceMj)} → ${mj(a.energyPerInferenceMj)})`;
+    const weightsText = `α ${o.energyWeight}, β ${o.latencyWeight}`;
+    if (!plan.result.feasible) {
+      void vscode.window.showWarningMessage(`Sense Auto-Partition (${weightsText}): no placement meets every constraint; wrote the best one. ${plan.result.messages.join(' ')} ${figures}`);
+    } else if (plan.edits.length === 0) {
+      void vscode.window.showInformationMessage(`Sense Auto-Partition (${weightsText}): the file's placement is already optimal; nothing to change. ${figures}`);
+    } else {
+      void vscode.window.showInformationMessage(`Sense Auto-Partition (${weightsText}): wrote ${plan.statements.length} place line${plan.statements.length === 1 ? '' : 's'}; ${figures}.`);
+    }
+  };
+
+  const autoCompress = async (uri?: vscode.Uri): Promise<void> => {
+    if (!uri) throw new Error('Open a .sense file first.');
+    const doc = await vscode.workspace.openTextDocument(uri);
+    const p = checked(await host.analysePipeline(doc), 'Auto-Compress');
+    const e = p.estimate;
+    const kind = await vscode.window.showQuickPick(
+      [
+        { label: 'Fit a processor', detail: "Every layer placed on the processor fits its memory (weights and activations).", id: 'fit' as const },
+        { label: 'Within N ms', detail: e ? `End-to-end latency within a limit; now ${formatMs(e.endToEndLatencyMs)}.` : 'End-to-end latency within a limit.', id: 'within' as const },
+        { label: 'Energy N mJ', detail: e ? `Energy per inference within a limit; now ${mj(e.energyPerInferenceMj)}.` : 'Energy per inference within a limit.', id: 'energy' as const },
+      ],
+      { title: `Auto-Compress ${p.name}: meet which target with the least error?` },
+    );
+    if (!kind) return;
+    let target: CompressTarget;
+    if (kind.id === 'fit') {
+      const usage = new Map(e?.processors.map((x) => [x.name, x]) ?? []);
+      const pick = await vscode.window.showQuickPick(
+        p.spec.target.processors.map((x) => {
+          const u = usage.get(x.name);
+          const limit = u?.memoryLimitBytes ?? x.memoryBytes;
+          return { label: x.name, description: u && limit !== undefined && Number.isFinite(limit) ? `${metricText(u.memoryBytes, 'bytes')} of ${metricText(limit, 'bytes')}` : '' };
+        }),
+        { title: 'Fit which processor’s memory?' },
+      );
+      if (!pick) return;
+      target = { kind: 'fit', processor: pick.label };
+    } else {
+      const now = kind.id === 'within' ? e?.endToEndLatencyMs : e?.energyPerInferenceMj;
+      const unit = kind.id === 'within' ? 'ms' : 'mJ';
+      const text = await vscode.window.showInputBox({
+        title: kind.id === 'within' ? 'End-to-end latency limit (ms)' : 'Energy per inference limit (mJ)',
+        value: now !== undefined ? String(Number((now * 0.8).toPrecision(3))) : '',
+        prompt: now !== undefined ? `Now ${kind.id === 'within' ? formatMs(now) : mj(now)}.` : undefined,
+        validateInput: (v) => (Number(v.replace(unit, '').trim()) > 0 ? undefined : `A positive number of ${unit}`),
+      });
+      if (!text) return;
+      const value = Number(text.replace(unit, '').trim());
+      target = kind.id === 'within' ? { kind: 'within', latencyMs: value } : { kind: 'energy', energyMj: value };
+    }
+    const version = doc.version;
+    let spectra: Map<string, Float64Array> | undefined;
+    const weightsPath = doc.uri.scheme === 'file' ? weightsPathFor(p.spec, doc.uri.fsPath) : undefined;
+    const plan = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Sense: Auto-Compress ${p.name} to ${targetText(target)}` }, async (progress) => {
+      if (weightsPath && existsSync(weightsPath)) {
+        progress.report({ message: 'singular values of the weights…' });
+        await new Promise((r) => setTimeout(r, 20));
+        spectra = spectraFromWeights(p.spec, host.weights.weightsFor(p.spec, doc.uri.fsPath));
+      }
+      progress.report({ message: 'searching the rank grid…' });
+      await new Promise((r) => setTimeout(r, 20));
+      return planAutoCompress(doc.getText(), p.node, p.spec, target, spectra);
+    });
+    const r = plan.result;
+    const source = spectra ? 'from the weights’ singular values' : 'data-free (no weights file; real weights are usually more compressible)';
+    output.appendLine(`[autoCompress] ${p.name}: ${targetText(target)}; ${r.feasible ? 'feasible' : 'infeasible'}; error ${(100 * r.estimatedError).toFixed(2)} % ${source}`);
+    for (const l of r.layers) output.appendLine(`[autoCompress]   ${l.ref.padEnd(14)} ${l.rows}x${l.cols} ${l.rank !== undefined ? `rank ${l.rank}` : 'uncompressed'} params ${l.paramsBefore} -> ${l.paramsAfter}${l.changed ? ' (changed)' : ''}`);
+    const metric = `${metricText(r.before.metric, r.unit)} → ${metricText(r.after.metric, r.unit)} (limit ${metricText(r.limit, r.unit)})`;
+    if (!r.feasible) {
+      output.appendLine(`[autoCompress] closest plan: ${r.lines.join('; ')}`);
+      const choice = await vscode.window.showWarningMessage(
+        `Sense Auto-Compress: no plan on the rank grid can ${targetText(target)}; the closest (${r.lines.length} layer${r.lines.length === 1 ? '' : 's'} at their most saving ranks) reaches ${metricText(r.after.metric, r.unit)} against ${metricText(r.limit, r.unit)}. Nothing was written. Relax the target, place layers elsewhere (Auto-Partition) or remove layers.`,
+        'Show Closest Plan',
+      );
+      if (choice) output.show(true);
+      return;
+    }
+    if (plan.edits.length === 0) {
+      void vscode.window.showInformationMessage(`Sense Auto-Compress: the file as written already meets “${targetText(target)}” (${metricText(r.before.metric, r.unit)}); nothing to change.`);
+      return;
+    }
+    await applyOne(doc, version, plan.edits, 'Auto-Compress');
+    void vscode.window.showInformationMessage(`Sense Auto-Compress: wrote ${r.lines.length} compress line${r.lines.length === 1 ? '' : 's'}; ${metric}, estimated error ${(100 * r.estimatedError).toFixed(2)} % (${spectra ? 'from the weights' : 'data-free'}).`);
+  };
+
+  /** Loads onnxruntime-node: next to the extension, else from the workspace's node_modules. */
+  const loadOrtNode = async (doc: vscode.TextDocument): Promise<{ ort: OrtModuleLike; version: string }> => {
+    const wrap = (mod: unknown): OrtModuleLike => {
+      const m = mod as { default?: OrtModuleLike } & OrtModuleLike;
+      return m.InferenceSession ? m : m.default!;
+    };
+    const versionOf = (ort: OrtModuleLike): string => (ort as unknown as { env?: { versions?: { node?: string } } }).env?.versions?.node ?? '';
+    try {
+      const ort = wrap(await import('onnxruntime-node'));
+      return { ort, version: versionOf(ort) };
+    } catch {
+      // Not next to the extension (the VSIX ships only onnxruntime-web); try the workspace.
+    }
+    const folder = vscode.workspace.getWorkspaceFolder(doc.uri);
+    const bases = [folder?.uri.fsPath, path.dirname(doc.uri.fsPath)].filter((x): x is string => x !== undefined);
+    for (const base of bases) {
+      try {
+        const ort = wrap(createRequire(path.join(base, 'package.json'))('onnxruntime-node'));
+        return { ort, version: versionOf(ort) };
+      } catch {
+        // Try the next base.
+      }
+    }
+    throw new Error(
+      'Calibrate Host needs onnxruntime-node: ONNX Runtime\'s per-kernel profiler writes its timings to files only in the Node build (onnxruntime-web, which the extension ships, has none). Install it in the workspace (ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node) and run Calibrate Host again, or run `sense calibrate FILE --out PROFILE.json` and use "Sense: Import Device Profile".',
+    );
+  };
+
+  const calibrateHost = async (uri?: vscode.Uri): Promise<void> => {
+    if (!uri) throw new Error('Open a .sense file first.');
+    if (!host.requireTrust('Calibrate Host')) return;
+    const doc = await vscode.workspace.openTextDocument(uri);
+    if (doc.uri.scheme !== 'file') throw new Error(`Calibrate Host needs the .sense file and its weights on disk; this is a virtual file (${doc.uri.scheme}:).`);
+    const own = checked(await host.analysePipeline(doc), 'Calibrate Host');
+    // Calibration measures this machine: the same pipeline retargeted to the built-in `host`.
+    const text = doc.getText();
+    const hostText = applyEdits(text, targetEdits(text, own.outline, 'host'));
+    const analysis = await host.analyzer.analyse(hostText, `${doc.uri.toString()}.calibrate-host.sense`);
+    const hostPipeline = analysis.pipelines.find((x) => x.name === own.name);
+    if (!hostPipeline?.spec) throw new Error(`Calibrate Host: pipeline ${own.name} cannot target the built-in device host: ${hostPipeline?.estimateError ?? 'it did not lower'}.`);
+    const spec = hostPipeline.spec;
+    const { ort, version } = await loadOrtNode(doc);
+    const runtime = `onnxruntime-node${version ? ` ${version}` : ''}`;
+    const runs = 30;
+    const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Sense: calibrating host on ${own.name}`, cancellable: true }, async (progress, token) => {
+      const cancelIf = (): void => {
+        if (token.isCancellationRequested) throw new vscode.CancellationError();
+      };
+      progress.report({ message: 'loading the weights…' });
+      await new Promise((r) => setTimeout(r, 20));
+      const wp = weightsPathFor(own.spec, doc.uri.fsPath);
+      let weights;
+      if (wp && existsSync(wp)) {
+        const w = loadPipelineWeights(own.spec, doc.uri.fsPath);
+        for (const warning of w.warnings) output.appendLine(`[calibrate] warning: ${warning}`);
+        weights = w.weights;
+      } else {
+        // Timing does not depend on the weights' values.
+        output.appendLine(`[calibrate] ${own.name} has no weights file; measuring with seeded initial weights.`);
+        weights = initWeights(own.spec, 1);
+      }
+      cancelIf();
+      return calibratePipeline(spec, weights, {
+        ort,
+        runtime,
+        runs,
+        onProgress: (line) => {
+          cancelIf();
+          output.appendLine(`[calibrate] ${line}`);
+          progress.report({ message: `${line}…` });
+        },
+      });
+    });
+    output.appendLine(`[calibrate] ${own.name} on this machine (${os.cpus()[0]?.model ?? 'unknown CPU'}):`);
+    for (const l of calibrationTable(result)) output.appendLine(`  ${l}`);
+    output.show(true);
+    const file = path.join(path.dirname(doc.uri.fsPath), `${path.basename(doc.uri.fsPath, '.sense')}.host-profile.json`);
+    writeFileAtomic(file, formatDeviceProfile(result.profile));
+    output.appendLine(`[calibrate] wrote ${file}`);
+    const e = result.endToEnd;
+    const choice = await vscode.window.showInformationMessage(
+      `Sense: calibrated ${result.profile.device}.${result.profile.processor}; one window measured ${formatMs(e.measuredMs)}, estimated ${formatMs(e.beforeMs)} before and ${formatMs(e.afterMs)} after. Saved ${vscode.workspace.asRelativePath(file, false)}.`,
+      'Apply Profile',
+      'Open Profile',
+    );
+    if (choice === 'Apply Profile') await addProfile(file, doc.uri);
+    else if (choice === 'Open Profile') await vscode.window.showTextDocument(vscode.Uri.file(file));
+  };
+
+  /** Adds a profile file to `senseStudio.deviceProfiles` (workspace-relative when inside the workspace). */
+  const addProfile = async (file: string, near?: vscode.Uri): Promise<void> => {
+    const { readFileSync } = await import('node:fs');
+    const profile = parseDeviceProfile(readFileSync(file, 'utf8'), file);
+    const folder = near ? vscode.workspace.getWorkspaceFolder(near) : vscode.workspace.workspaceFolders?.[0];
+    const rel = folder && !path.relative(folder.uri.fsPath, file).startsWith('..') ? path.relative(folder.uri.fsPath, file).split(path.sep).join('/') : file;
+    const cfg = vscode.workspace.getConfiguration('senseStudio', near);
+    const list = (cfg.get<unknown[]>(DEVICE_PROFILES_SETTING, []) ?? []).filter((x) => x !== rel);
+    const target = vscode.workspace.workspaceFolders?.length ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+    await cfg.update(DEVICE_PROFILES_SETTING, [...list, rel], target);
+    output.appendLine(`[profile] applying ${rel}: ${profile.device}.${profile.processor} measured ${profile.measuredAt} on ${profile.machine.cpu}`);
+    reloadProfiles();
+    void vscode.window.showInformationMessage(`Sense: estimates on ${profile.device} now use the measured ${profile.processor} profile ${rel}.`);
+  };
+
+  const importDeviceProfile = async (uri?: vscode.Uri): Promise<void> => {
+    const chosen = uri?.path.endsWith('.json') ? [uri] : await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'Device profile': ['json'] }, title: 'Import a measured device profile (sense calibrate --out, or the bundle page’s Profile button)' });
+    const file = chosen?.[0];
+    if (!file) return;
+    await addProfile(file.fsPath, file);
+  };
+
+  /** Reads the setting's profiles into the analyzer; bad files are reported, not fatal. */
+  const reloadProfiles = (): void => {
+    const cfg = vscode.workspace.getConfiguration('senseStudio');
+    const { profiles, errors } = loadProfiles(cfg.get<unknown[]>(DEVICE_PROFILES_SETTING, []) ?? [], vscode.workspace.workspaceFolders?.[0]?.uri.fsPath);
+    host.analyzer.setProfiles(profiles);
+    for (const e of errors) {
+      output.appendLine(`[profile] ${e}`);
+      void vscode.window.showWarningMessage(`Sense Studio: ${e}`);
+    }
+    if (profiles.length > 0) output.appendLine(`[profile] measured device profiles: ${profiles.map((p) => `${p.source} (${p.profile.device}.${p.profile.processor})`).join(', ')}`);
+    host.profilesChanged();
+  };
+
+  return { autoPartition, autoCompress, calibrateHost, importDeviceProfile, reloadProfiles };
+}
