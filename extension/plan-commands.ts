@@ -83,14 +83,14 @@ export function createPlanCommands(host: PlanCommandsHost) {
     await applyOne(doc, version, plan.edits, 'Auto-Partition');
     const b = plan.before;
     const a = plan.after;
-    const figures = `objective ${b.objective.toFixed(4)} → ${a.objective.toFixed(4)} (latency ${formatMs(b.endToEndLatencyMs)} → ${formatMs(a.endToEndLatencyMs)}, energy ${mj(b.energyPerInferenceMj)} → ${mj(a.energyPerInferenceMj)})`;
-    const weightsText = `α ${o.energyWeight}, β ${o.latencyWeight}`;
+    const figures = `objective ${b.objective.toFixed(4)} → ${a.objective.toFixed(4)} (α ${o.energyWeight}, β ${o.latencyWeight}; latency ${formatMs(b.endToEndLatencyMs)} → ${formatMs(a.endToEndLatencyMs)}, energy ${mj(b.energyPerInferenceMj)} → ${mj(a.energyPerInferenceMj)})`;
+    const lines = `${plan.statements.length} place line${plan.statements.length === 1 ? '' : 's'}`;
     if (!plan.result.feasible) {
-      void vscode.window.showWarningMessage(`Sense Auto-Partition (${weightsText}): no placement meets every constraint; wrote the best one. ${plan.result.messages.join(' ')} ${figures}`);
+      void vscode.window.showWarningMessage(`Sense Auto-Partition: ${figures}; no placement meets every constraint, wrote the best one (${lines}). ${plan.result.messages.join(' ')}`);
     } else if (plan.edits.length === 0) {
-      void vscode.window.showInformationMessage(`Sense Auto-Partition (${weightsText}): the file's placement is already optimal; nothing to change. ${figures}`);
+      void vscode.window.showInformationMessage(`Sense Auto-Partition: ${figures}; the file's placement is already optimal, nothing to change.`);
     } else {
-      void vscode.window.showInformationMessage(`Sense Auto-Partition (${weightsText}): wrote ${plan.statements.length} place line${plan.statements.length === 1 ? '' : 's'}; ${figures}.`);
+      void vscode.window.showInformationMessage(`Sense Auto-Partition: ${figures}; wrote ${lines}.`);
     }
   };
 

@@ -134,6 +134,38 @@ describe('Sense Studio in VS Code (code-server)', () => {
     await waitFor(async () => (await g.locator('[data-testid="total-energy"]').innerText()) === energyBefore, 'the graph energy to return');
   }, 180_000);
 
+  it('auto-partitions from the graph: the place lines change, the estimate changes, undo restores both', async () => {
+    const g = await graphFrame(s.page);
+    const original = await fileText();
+    const placeLines = (text: string): string[] => text.split('\n').filter((l) => /^\s*place\b/.test(l)).map((l) => l.trim());
+    const before = placeLines(original);
+    expect(before.length).toBeGreaterThan(0);
+    const latencyBefore = await g.locator('[data-testid="total-latency"]').innerText();
+    // The sliders start at the file's optimize line (α 0.7, β 0.3); the sample's hand placement is not optimal there.
+    await g.locator('[data-testid="auto-partition"]').click();
+    const toast = s.page.locator('.notifications-toasts', { hasText: 'Auto-Partition' });
+    await toast.waitFor({ timeout: 60_000 });
+    expect(await toast.innerText()).toMatch(/objective [\d.]+ → [\d.]+/);
+    await waitFor(async () => (await statusEstimate(s.page)).latencyMs !== baseline.latencyMs, 'the status bar latency to change');
+    await waitFor(async () => (await g.locator('[data-testid="total-latency"]').innerText()) !== latencyBefore, 'the graph latency to change');
+    await s.shot('08-auto-partitioned');
+    await saveText();
+    await waitFor(async () => JSON.stringify(placeLines(await fileText())) !== JSON.stringify(before), 'new place lines on disk');
+    const written = await fileText();
+    // Only place lines changed, in one edit.
+    expect(written.split('\n').filter((l) => !/^\s*place\b/.test(l))).toEqual(original.split('\n').filter((l) => !/^\s*place\b/.test(l)));
+    expect(placeLines(written).length).toBeGreaterThan(0);
+
+    // One undo takes the whole plan back.
+    await focusText();
+    await s.page.keyboard.press('Control+Z');
+    await saveText();
+    await waitFor(async () => (await fileText()) === original, 'the undo on disk');
+    await waitFor(async () => (await statusEstimate(s.page)).latencyMs === baseline.latencyMs, 'the status bar latency to return');
+    await waitFor(async () => (await g.locator('[data-testid="total-latency"]').innerText()) === latencyBefore, 'the graph latency to return');
+    await s.shot('09-auto-partition-undone');
+  }, 180_000);
+
   it('runs a sample clip from the graph and shows per-head probabilities (before and after compression)', async () => {
     const g = await graphFrame(s.page);
     const clip = 'data/deepear/ambient/music/music-0000.wav';
@@ -172,4 +204,24 @@ describe('Sense Studio in VS Code (code-server)', () => {
     expect(await toast.locator('a, .monaco-button', { hasText: 'Open Manifest' }).count()).toBeGreaterThan(0);
     await s.shot('07-exported');
   }, 240_000);
+
+  it('goes to the definition of a built-in device: the read-only catalog opens from sense-builtin:', async () => {
+    const lines = (await fileText()).split('\n');
+    const index = lines.findIndex((l) => l.trim().startsWith('target snapdragon800'));
+    expect(index).toBeGreaterThanOrEqual(0);
+    await focusText();
+    await s.page.keyboard.press('Control+G');
+    await s.page.keyboard.type(`${index + 1}:${lines[index].indexOf('snapdragon800') + 3}`);
+    await s.page.keyboard.press('Enter');
+    await s.page.keyboard.press('F12');
+    const tab = s.page.locator('.tabs-container .tab', { hasText: 'devices.sense' });
+    await tab.waitFor({ timeout: 30_000 });
+    await s.page.locator('.monaco-editor .view-line', { hasText: /device\s+snapdragon800/ }).first().waitFor({ timeout: 30_000 });
+    await s.shot('10-builtin-devices');
+    // Content providers' documents are read-only: typing changes nothing.
+    await s.page.keyboard.type('zzz');
+    expect(await s.page.locator('.monaco-editor .view-line', { hasText: 'zzz' }).count()).toBe(0);
+    await s.page.keyboard.press('Control+W');
+    await tab.waitFor({ state: 'detached', timeout: 10_000 });
+  }, 120_000);
 });
