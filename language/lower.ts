@@ -14,6 +14,7 @@ import { IssueCodes, type IssueCode } from './issue-codes';
 import { FeatureShapeError, featureOutputShape } from './feature-shapes';
 import { FLOAT32_BYTES, elementCount, formatShape, inferLayer } from './layer-shapes';
 import { toBase, type Dimension } from './units';
+import { INPUT_SETTING_DIMENSIONS, LINK_SETTING_DIMENSIONS, PROCESSOR_SETTING_DIMENSIONS } from './quantity-dimension';
 import type {
   ActivationName,
   BlockSpec,
@@ -111,23 +112,8 @@ class IssueSink {
 
 // ------------------------------------------------------------------ devices
 
-const PROCESSOR_SETTINGS: Record<string, Dimension> = {
-  compute: 'compute',
-  memory: 'bytes',
-  bandwidth: 'bandwidth',
-  power: 'power',
-  idle: 'power',
-  overhead: 'time',
-  transfer: 'energyPerByte',
-};
-
-const LINK_SETTINGS: Record<string, Dimension> = {
-  bandwidth: 'bandwidth',
-  latency: 'time',
-  rtt: 'time',
-  power: 'power',
-  transfer: 'energyPerByte',
-};
+const PROCESSOR_SETTINGS = PROCESSOR_SETTING_DIMENSIONS;
+const LINK_SETTINGS = LINK_SETTING_DIMENSIONS;
 
 /** Lowers a `device` block (built-in or custom) to a {@link DeviceSpec}. */
 export function lowerDevice(device: ast.Device, builtin = false): DeviceLowering {
@@ -280,7 +266,7 @@ function lowerInput(pipeline: ast.Pipeline, sink: IssueSink): InputSpec | undefi
       }
     }
   }
-  const dims: Record<string, Dimension> = { rate: 'frequency', window: 'time', hop: 'time', channels: 'count', period: 'time' };
+  const dims = INPUT_SETTING_DIMENSIONS;
   const read = (key: string): number | undefined => {
     const s = settings.get(key);
     return s ? sink.quantity(s.value, dims[key], `'${key}'`) : undefined;

@@ -7,7 +7,8 @@
 import * as ast from './generated/ast';
 import type { Dimension } from './units';
 
-const INPUT_SETTINGS: Record<string, Dimension> = { rate: 'frequency', window: 'time', hop: 'time', channels: 'count', period: 'time' };
+/** Input settings and their dimensions, as lowering reads them. */
+export const INPUT_SETTING_DIMENSIONS: Readonly<Record<string, Dimension>> = { rate: 'frequency', window: 'time', hop: 'time', channels: 'count', period: 'time' };
 
 /** Processor settings and their dimensions, as lowering reads them. */
 export const PROCESSOR_SETTING_DIMENSIONS: Readonly<Record<string, Dimension>> = {
@@ -36,7 +37,7 @@ export const LINK_SETTING_DIMENSIONS: Readonly<Record<string, Dimension>> = {
 export function quantityDimension(q: ast.Quantity): Dimension | undefined {
   const c = q.$container as ast.Quantity['$container'] | undefined;
   if (!c) return undefined;
-  if (ast.isSetting(c)) return INPUT_SETTINGS[c.key];
+  if (ast.isSetting(c)) return INPUT_SETTING_DIMENSIONS[c.key];
   if (ast.isProcessorSetting(c)) return PROCESSOR_SETTING_DIMENSIONS[c.key];
   if (ast.isLinkSetting(c)) return LINK_SETTING_DIMENSIONS[c.key];
   if (ast.isSilenceStep(c)) return 'level';

@@ -4,6 +4,7 @@
  * any service, every diagnostic range must lie inside the document, and formatting a
  * document that parses must be idempotent and keep its tokens.
  */
+import { mulberry32 as rng } from '../../../engine/compress/random';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'vitest';
@@ -18,17 +19,6 @@ const SAMPLES = ['samples/deepear/deepear.sense', 'samples/deepx/alexnet.sense',
 );
 const MUTANTS_PER_SAMPLE = Number(process.env.SENSE_FUZZ_COUNT ?? 500);
 
-/** Mulberry32: a small seeded generator, so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const TOKEN = /"[^"]*"|\/\/[^\n]*|[_a-zA-Z]\w*|-?\d+(?:\.\d+)?|<->|->|\s+|./g;
 

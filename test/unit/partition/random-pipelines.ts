@@ -5,17 +5,10 @@
  * one) and sometimes a remote processor behind a network link.
  */
 
-/** Mulberry32: a small, fast, seeded PRNG returning floats in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Mulberry32 (engine/compress/random.ts): a small, fast, seeded PRNG returning floats in [0, 1). */
+import { mulberry32 as rng } from '../../../engine/compress/random';
+
+export { rng };
 
 /** Options of {@link randomPipeline}. */
 export interface RandomPipelineOptions {
