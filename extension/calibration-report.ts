@@ -7,6 +7,10 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { CalibrationResult } from '../engine/calibrate/node-calibrate';
 import { parseDeviceProfile } from '../engine/calibrate/profile';
+import { rewritePlaceLines } from '../engine/partition/place-lines';
+import type * as ast from '../language/generated/ast';
+import { placeSites } from './auto-plans';
+import { applyEdits, targetEdits, type PipelineOutline } from './graph-model';
 import type { LoadedProfile } from './sense-analysis';
 
 function pct(estimatedMs: number, measuredMs: number): string {
@@ -68,4 +72,18 @@ export function loadProfiles(paths: readonly unknown[], baseDir: string | undefi
     }
   }
   return { profiles, errors };
+}
+
+/**
+ * `text` without the `place` lines of `node` (every other byte stays): Calibrate Host
+ * removes them after retargeting to `host`, whose one processor runs every layer, as
+ * `sense calibrate` drops placements the device cannot honour.
+ */
+export function withoutPlaceLines(text: string, node: ast.Pipeline): string {
+  return node.placements.length > 0 ? rewritePlaceLines(text, placeSites(text, node), []) : text;
+}
+
+/** The document's text with its `target` line naming the built-in device `host` (inserted when there is none). */
+export function hostTargetText(text: string, outline: PipelineOutline): string {
+  return applyEdits(text, targetEdits(text, outline, 'host'));
 }

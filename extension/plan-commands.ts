@@ -21,9 +21,8 @@ import { initWeights } from '../engine/weights/init';
 import { loadPipelineWeights, weightsPathFor, writeFileAtomic } from '../engine/weights/node-weights';
 import type { OrtModuleLike } from '../runtime/runner';
 import { metricText, planAutoCompress, planAutoPartition, targetText } from './auto-plans';
-import { calibrationTable, loadProfiles } from './calibration-report';
+import { calibrationTable, hostTargetText, loadProfiles, withoutPlaceLines } from './calibration-report';
 import { toWorkspaceEdit } from './graph-editor';
-import { applyEdits, targetEdits } from './graph-model';
 import type { AnalysedPipeline, SenseAnalyzer } from './sense-analysis';
 import type { WeightsCache } from './compression-preview';
 
@@ -205,10 +204,13 @@ export function createPlanCommands(host: PlanCommandsHost) {
     const own = checked(await host.analysePipeline(doc), 'Calibrate Host');
     // Calibration measures this machine: the same pipeline retargeted to the built-in `host`.
     const text = doc.getText();
-    const hostText = applyEdits(text, targetEdits(text, own.outline, 'host'));
-    const analysis = await host.analyzer.analyse(hostText, `${doc.uri.toString()}.calibrate-host.sense`);
-    const hostPipeline = analysis.pipelines.find((x) => x.name === own.name);
-    if (!hostPipeline?.spec) throw new Error(`Calibrate Host: pipeline ${own.name} cannot target the built-in device host: ${hostPipeline?.estimateError ?? 'it did not lower'}.`);
+    const hostUri = `${doc.uri.toString()}.calibrate-host.sense`;
+    const retargeted = hostTargetText(text, own.outline);
+    const first = (await host.analyzer.analyse(retargeted, hostUri)).pipelines.find((x) => x.name === own.name);
+    if (!first) throw new Error(`Calibrate Host: pipeline ${own.name} did not parse after retargeting it to host.`);
+    // A second pass: the place lines' offsets are those of the retargeted text.
+    const hostPipeline = (await host.analyzer.analyse(withoutPlaceLines(retargeted, first.node), hostUri)).pipelines.find((x) => x.name === own.name);
+    if (!hostPipeline?.spec || hostPipeline.hasErrors) throw new Error(`Calibrate Host: pipeline ${own.name} cannot target the built-in device host: ${hostPipeline?.estimateError ?? 'it did not lower'}.`);
     const spec = hostPipeline.spec;
     const { ort, version } = await loadOrtNode(doc);
     const runtime = `onnxruntime-node${version ? ` ${version}` : ''}`;

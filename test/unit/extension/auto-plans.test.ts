@@ -10,7 +10,9 @@ import { describe, expect, it } from 'vitest';
 import { PROFILE_KIND, PROFILE_SCHEMA_VERSION, formatDeviceProfile, type DeviceProfile } from '../../../engine/calibrate/profile';
 import { estimatePipeline } from '../../../engine/estimate';
 import { minimalEdit, planAutoCompress, planAutoPartition } from '../../../extension/auto-plans';
-import { calibrationTable, loadProfiles } from '../../../extension/calibration-report';
+import { calibratePipeline } from '../../../engine/calibrate/node-calibrate';
+import { loadPipelineWeights } from '../../../engine/weights/node-weights';
+import { calibrationTable, hostTargetText, loadProfiles, withoutPlaceLines } from '../../../extension/calibration-report';
 import { applyEdits, buildViewState, placementEdits } from '../../../extension/graph-model';
 import { SenseAnalyzer, type AnalysedPipeline } from '../../../extension/sense-analysis';
 import { readFileSync } from 'node:fs';
@@ -208,4 +210,24 @@ describe('device profiles', () => {
     expect(row).toMatch(/2\.0000\s+3\.0000\s+\+50\.0%\s+2\.2000\s+\+10\.0%/);
     expect(lines.find((l) => l.startsWith('end to end'))).toContain('before 2.0000 ms (-50.0%)');
   });
+
+  it('retargets the document to host for Calibrate Host, and the calibration runs on it with onnxruntime-node', async () => {
+    const { p } = await analyse(deepear);
+    const retargeted = hostTargetText(deepear, p.outline);
+    const first = await analyse(retargeted);
+    const hostText = withoutPlaceLines(retargeted, first.p.node);
+    expect(hostText).not.toMatch(/^\s*place\b/m);
+    expect(hostText).toContain('target host     // built-in device');
+    const onHost = await analyse(hostText);
+    expect(problems(onHost.diagnostics)).toEqual([]);
+    expect(onHost.p.spec!.target.name).toBe('host');
+    expect(onHost.p.spec!.blocks.flatMap((b) => b.layers).map((l) => l.id)).toEqual(p.spec!.blocks.flatMap((b) => b.layers).map((l) => l.id));
+    const ort = (await import('onnxruntime-node')) as unknown as Parameters<typeof calibratePipeline>[2]['ort'];
+    const { weights } = loadPipelineWeights(p.spec!, deepearPath);
+    const result = await calibratePipeline(onHost.p.spec!, weights, { ort, runtime: 'onnxruntime-node', runs: 3, warmupRuns: 1 });
+    expect(result.profile).toMatchObject({ device: 'host', processor: 'cpu' });
+    const table = calibrationTable(result);
+    for (const id of ['encoder.2', 'ambient.1', 'speaker.2']) expect(table.some((l) => l.startsWith(id))).toBe(true);
+    expect(result.profile.computeMacsPerS).toBeGreaterThan(0);
+  }, 60_000);
 });
