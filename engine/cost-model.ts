@@ -81,7 +81,11 @@ export function unsupportedKinds(p: ProcessorSpec, op: Pick<IrOp, 'supportKinds'
 
 /** True when `p` can run `op`. */
 export function supportsOp(p: ProcessorSpec, op: Pick<IrOp, 'supportKinds'>): boolean {
-  return unsupportedKinds(p, op).length === 0;
+  // Called per op on every estimate: no intermediate array.
+  const supports = p.supports;
+  if (!supports) return true;
+  for (const k of op.supportKinds) if (!supports.includes(k)) return false;
+  return true;
 }
 
 /** One hop of a route: a declared link, or an assumed shared-memory copy (`link` undefined). */

@@ -135,56 +135,65 @@ export function estimatePipeline(spec: PipelineSpec, opts: EstimateOptions = {})
   const schedule = scheduleIr(spec, ir, opts);
   const issues = [...schedule.issues];
 
-  // One pass groups the IR ops by layer (the IR's order need not follow the source's).
+  // buildIr lists each layer's ops contiguously in source order, so one cursor walks them;
+  // a map is the fallback should an IR ever break that order.
   const layers: LayerCost[] = [];
-  const specLayers = spec.blocks.flatMap((b) => b.layers);
-  const opsOfLayer = new Map<string, number[]>();
-  ir.ops.forEach((op, i) => {
-    if (op.layerId === undefined) return;
-    const list = opsOfLayer.get(op.layerId);
-    if (list) list.push(i);
-    else opsOfLayer.set(op.layerId, [i]);
-  });
-  for (const layer of specLayers) {
-    const indices = opsOfLayer.get(layer.id) ?? [];
-    let macs = 0, params = 0, weightBytes = 0, latencyMs = 0, energyMj = 0, endMs = 0, dispatchMs = 0;
-    let startMs = Number.POSITIVE_INFINITY;
-    let supported = true;
-    for (const i of indices) {
-      const o = schedule.ops[i];
-      macs += o.macs;
-      params += o.params;
-      weightBytes += o.weightBytes;
-      latencyMs += o.latencyMs;
-      energyMj += o.energyMj;
-      dispatchMs += o.dispatchMs;
-      startMs = Math.min(startMs, o.startMs);
-      endMs = Math.max(endMs, o.endMs);
-      supported &&= o.supported;
+  const irOps = ir.ops;
+  const nOps = irOps.length;
+  let cursor = 0;
+  while (cursor < nOps && irOps[cursor].layerId === undefined) cursor++;
+  let opsOfLayer: Map<string, number[]> | undefined;
+  const noOps: number[] = [];
+  for (const block of spec.blocks) {
+    for (const layer of block.layers) {
+      const id = layer.id;
+      let indices: number[];
+      if (opsOfLayer === undefined && cursor < nOps && irOps[cursor].layerId === id) {
+        indices = [];
+        while (cursor < nOps && irOps[cursor].layerId === id) indices.push(cursor++);
+      } else {
+        opsOfLayer ??= groupOpsByLayer(ir);
+        indices = opsOfLayer.get(id) ?? noOps;
+      }
+      let macs = 0, params = 0, weightBytes = 0, latencyMs = 0, energyMj = 0, endMs = 0, dispatchMs = 0;
+      let startMs = Number.POSITIVE_INFINITY;
+      let supported = true;
+      for (let k = 0; k < indices.length; k++) {
+        const o = schedule.ops[indices[k]];
+        macs += o.macs;
+        params += o.params;
+        weightBytes += o.weightBytes;
+        latencyMs += o.latencyMs;
+        energyMj += o.energyMj;
+        dispatchMs += o.dispatchMs;
+        startMs = Math.min(startMs, o.startMs);
+        endMs = Math.max(endMs, o.endMs);
+        supported &&= o.supported;
+      }
+      const from = indices[0] ?? -1;
+      const first = from >= 0 ? ir.ops[from] : undefined;
+      layers.push({
+        layerId: id,
+        block: layer.block,
+        index: layer.index,
+        kind: layer.kind,
+        processor: first ? schedule.ops[from].processor : spec.target.defaultProcessor,
+        ops: ir.layerOps[id] ?? [],
+        macs,
+        params,
+        weightBytes,
+        activationBytes: layer.activationBytes,
+        latencyMs,
+        energyMj,
+        dispatchMs,
+        startMs: first ? startMs : 0,
+        endMs,
+        compression: layer.compression,
+        rank: first?.rank,
+        rankEstimated: first?.rankEstimated,
+        supported,
+      });
     }
-    const from = indices[0] ?? -1;
-    const first = from >= 0 ? ir.ops[from] : undefined;
-    layers.push({
-      layerId: layer.id,
-      block: layer.block,
-      index: layer.index,
-      kind: layer.kind,
-      processor: first ? schedule.ops[from].processor : spec.target.defaultProcessor,
-      ops: ir.layerOps[layer.id] ?? [],
-      macs,
-      params,
-      weightBytes,
-      activationBytes: layer.activationBytes,
-      latencyMs,
-      energyMj,
-      dispatchMs,
-      startMs: first ? startMs : 0,
-      endMs,
-      compression: layer.compression,
-      rank: first?.rank,
-      rankEstimated: first?.rankEstimated,
-      supported,
-    });
   }
 
   const featureOps = schedule.ops.filter((o) => o.block === FEATURES_KEY);
@@ -330,6 +339,18 @@ export const engineEstimator: PipelineEstimator = (spec) => {
     };
   }
 };
+
+/** IR op indices per layer id, in IR order. */
+function groupOpsByLayer(ir: PipelineIr): Map<string, number[]> {
+  const opsOfLayer = new Map<string, number[]>();
+  ir.ops.forEach((op, i) => {
+    if (op.layerId === undefined) return;
+    const list = opsOfLayer.get(op.layerId);
+    if (list) list.push(i);
+    else opsOfLayer.set(op.layerId, [i]);
+  });
+  return opsOfLayer;
+}
 
 function sum<T>(items: readonly T[], f: (x: T) => number): number {
   let s = 0;

@@ -470,13 +470,14 @@ export function buildIr(spec: PipelineSpec, opts: IrOptions = {}): PipelineIr {
     if (!source) throw new Error(`buildIr: block '${block.name}' of pipeline '${spec.name}' reads from '${block.from}', which is not an earlier shared block; fix the 'from' name`);
     let prev = source.op;
     let prevBytes = source.bytes;
-    for (const source of block.layers) {
-      // One read of each field into a fresh object: the lowered layer objects of a large
-      // document are slow to read repeatedly (measured 10x on 2,000 layers), a copy is not.
-      const layer: LayerSpec = { ...source };
+    for (const layer of block.layers) {
       const lops = layerOps(layer, prev, prevBytes, opts);
-      layerOpsById[layer.id] = lops.map((o) => o.id);
-      for (const op of lops) ops.push(op);
+      const ids: string[] = [];
+      for (const op of lops) {
+        ops.push(op);
+        ids.push(op.id);
+      }
+      layerOpsById[layer.id] = ids;
       prev = lops[lops.length - 1].id;
       prevBytes = layer.activationBytes;
     }

@@ -36,7 +36,7 @@
 import type { EstimateIssue } from '../language/estimator';
 import { IssueCodes } from '../language/issue-codes';
 import type { DeviceSpec, PipelineSpec, ProcessorSpec } from '../language/pipeline-model';
-import { hopCost, opCost, findRoute, unsupportedKinds, type Route } from './cost-model';
+import { hopCost, opCost, findRoute, supportsOp, unsupportedKinds, type Route } from './cost-model';
 import { FEATURES_KEY, type IrOp, type PipelineIr } from './ir';
 
 /** Options of {@link scheduleIr}. */
@@ -156,6 +156,7 @@ export interface Schedule {
   issues: EstimateIssue[];
 }
 
+/** Shared empty list (never mutated): no allocation for the common no-transfer case. */
 const NO_TRANSFERS: string[] = [];
 
 function linkResource(hop: Route['hops'][number]): string {
@@ -249,7 +250,7 @@ export function resolvePlacement(spec: PipelineSpec, ir: PipelineIr, overrides: 
     }
     byOp[i++] = name;
     const p = byName.get(name);
-    const missing = p ? unsupportedKinds(p, op) : [];
+    const missing = p && !supportsOp(p, op) ? unsupportedKinds(p, op) : NO_TRANSFERS;
     if (p && missing.length > 0 && !reported.has(`${key}:unsupported`)) {
       reported.add(`${key}:unsupported`);
       issues.push({
@@ -457,7 +458,7 @@ export function scheduleIr(spec: PipelineSpec, ir: PipelineIr, opts: ScheduleOpt
       params: op.params,
       weightBytes: op.weightBytes,
       activationBytes: op.activationBytes,
-      supported: unsupportedKinds(p, op).length === 0,
+      supported: supportsOp(p, op),
       inputTransfers,
     };
     timeline.push({ resource: procName, kind: 'op', id: op.id, startMs: start, endMs: end });

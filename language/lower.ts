@@ -465,18 +465,31 @@ function lowerBlocks(pipeline: ast.Pipeline, features: FeatureSpec, sink: IssueS
         sink.error(IssueCodes.ShapeMismatch, `${r.message} (input of ${b.name}.${i + 1})`, l, 'kind');
         outputShape = shape;
       }
+      // Every property present, in one order: one hidden class for all layers keeps the
+      // engine's per-layer reads monomorphic (conditional spreads made them megamorphic).
       const spec: LayerSpec = {
-        ...config,
+        kind: config.kind,
+        units: config.units,
+        filters: config.filters,
+        kernel: config.kernel,
+        poolSize: config.poolSize,
+        stride: config.stride,
+        padding: config.padding,
+        global: config.global,
+        dropoutRate: config.dropoutRate,
+        sequences: config.sequences,
+        activation: config.activation,
         id: `${b.name}.${i + 1}`,
         block: b.name,
         index: i + 1,
-        ...(l.name !== undefined ? { name: l.name } : {}),
+        name: l.name,
         inputShape: shape,
         outputShape,
         params,
         macs,
         weightBytes: params * FLOAT32_BYTES,
         activationBytes: elementCount(outputShape) * FLOAT32_BYTES,
+        compression: undefined,
         range: rangeOf(l),
       };
       layers.push(spec);
