@@ -124,9 +124,14 @@ interface SpectralPlan {
   frame: Float64Array;
   spectrum: Float64Array;
   power: Float64Array;
-  /** Per band: the first FFT bin with a non-zero weight, and the weights from there. */
+  /**
+   * The filterbank without its zeros: band b weighs bins bandStart[b] .. bandStart[b] +
+   * (bandOffset[b + 1] - bandOffset[b]) - 1 by bandWeights[bandOffset[b] ..], one flat
+   * array so the inner loop touches no per-band objects.
+   */
   bandStart: Int32Array;
-  bandWeights: Float64Array[];
+  bandOffset: Int32Array;
+  bandWeights: Float64Array;
 }
 
 const planCache = new Map<string, SpectralPlan>();
@@ -139,17 +144,21 @@ function spectralPlan(frameLen: number, fftSize: number, bands: number, fminHz: 
   const nFreqs = fftSize / 2 + 1;
   const fb = melFilterbank(nFreqs, fminHz, fmaxHz, bands, rateHz);
   const bandStart = new Int32Array(bands);
-  const bandWeights: Float64Array[] = [];
+  const bandOffset = new Int32Array(bands + 1);
+  const ranges: [number, number][] = [];
   for (let b = 0; b < bands; b++) {
     let lo = 0;
     while (lo < nFreqs && fb[lo * bands + b] === 0) lo++;
     let hi = nFreqs - 1;
     while (hi >= lo && fb[hi * bands + b] === 0) hi--;
-    const w = new Float64Array(Math.max(0, hi - lo + 1));
-    for (let k = lo; k <= hi; k++) w[k - lo] = fb[k * bands + b];
+    ranges.push([lo, hi]);
     bandStart[b] = lo;
-    bandWeights.push(w);
+    bandOffset[b + 1] = bandOffset[b] + Math.max(0, hi - lo + 1);
   }
+  const bandWeights = new Float64Array(bandOffset[bands]);
+  ranges.forEach(([lo, hi], b) => {
+    for (let k = lo; k <= hi; k++) bandWeights[bandOffset[b] + k - lo] = fb[k * bands + b];
+  });
   const fft = new FFT(fftSize);
   plan = {
     fftSize,
@@ -159,6 +168,7 @@ function spectralPlan(frameLen: number, fftSize: number, bands: number, fminHz: 
     spectrum: new Float64Array(2 * fftSize),
     power: new Float64Array(nFreqs),
     bandStart,
+    bandOffset,
     bandWeights,
   };
   // A handful of configurations exist per session; the bound only guards against misuse.
@@ -174,22 +184,24 @@ function spectralPlan(frameLen: number, fftSize: number, bands: number, fminHz: 
  */
 function logMel(src: Float32Array, frameLen: number, nFrames: number, strideI: number, strideT: number, plan: SpectralPlan, bands: number): Tensor {
   const out = new Float32Array(bands * nFrames);
-  const { window, fft, frame, spectrum, power, bandStart, bandWeights } = plan;
+  const { window, fft, frame, spectrum, power, bandStart, bandOffset, bandWeights } = plan;
   const nFreqs = power.length;
   for (let t = 0; t < nFrames; t++) {
     const base = t * strideT;
-    for (let i = 0; i < frameLen; i++) frame[i] = src[base + i * strideI] * window[i];
+    // The contiguous case (frames read straight from the window) is the common one; a
+    // constant stride lets the JIT drop the multiply and bounds arithmetic per sample.
+    if (strideI === 1) for (let i = 0; i < frameLen; i++) frame[i] = src[base + i] * window[i];
+    else for (let i = 0; i < frameLen; i++) frame[i] = src[base + i * strideI] * window[i];
     fft.realTransform(spectrum, frame);
-    for (let k = 0; k < nFreqs; k++) {
-      const re = spectrum[2 * k];
-      const im = spectrum[2 * k + 1];
+    for (let k = 0, j = 0; k < nFreqs; k++, j += 2) {
+      const re = spectrum[j];
+      const im = spectrum[j + 1];
       power[k] = re * re + im * im;
     }
     for (let b = 0; b < bands; b++) {
-      const w = bandWeights[b];
-      const lo = bandStart[b];
+      const end = bandOffset[b + 1];
       let acc = 0;
-      for (let j = 0; j < w.length; j++) acc += w[j] * power[lo + j];
+      for (let j = bandOffset[b], k = bandStart[b]; j < end; j++, k++) acc += bandWeights[j] * power[k];
       out[b * nFrames + t] = Math.log(acc + LOG_FLOOR);
     }
   }
@@ -323,13 +335,14 @@ function stack(x: Tensor, n: number): Tensor {
   return { shape: [f * n, tOut], data: out };
 }
 
-function normalize(x: Tensor, stats: NormalizationStats | undefined, where: string): Tensor {
+/** x' = (x - mean) / std per row; in place when `owned` (the tensor is this window's own scratch), else into a new tensor. */
+function normalize(x: Tensor, stats: NormalizationStats | undefined, where: string, owned: boolean): Tensor {
   if (!stats) return x;
   const rows = x.shape[0];
   if (stats.mean.length !== rows || stats.std.length !== rows)
     throw new Error(`${where}: normalization stats have ${stats.mean.length} means and ${stats.std.length} deviations, but the features have ${rows} rows; recompute them for this pipeline`);
   const cols = x.data.length / rows;
-  const out = new Float32Array(x.data.length);
+  const out = owned ? x.data : new Float32Array(x.data.length);
   for (let r = 0; r < rows; r++) {
     const m = stats.mean[r];
     const s = stats.std[r];
@@ -387,8 +400,16 @@ export function computeFeatures(
     if (r.length !== samples)
       throw new Error(`computeFeatures: signal row ${i + 1} has ${r.length} samples but one window at ${input.rateHz} Hz x ${input.windowS} s holds ${samples}; split the clip into windows first`);
   });
-  const data = new Float32Array(rows.length * samples);
-  rows.forEach((r, i) => data.set(r, i * samples));
+  // Mono audio is read in place (no step writes into its input); only several rows are
+  // gathered into one [rows, samples] tensor.
+  let data: Float32Array;
+  if (rows.length === 1) data = rows[0];
+  else {
+    data = new Float32Array(rows.length * samples);
+    rows.forEach((r, i) => data.set(r, i * samples));
+  }
+  // The caller's own array while no step has produced a new tensor; never written to.
+  const borrowed = rows.length === 1 ? data : undefined;
   let x: Tensor = { shape: [rows.length, samples], data };
   let silent = false;
   let levelDbfs: number | undefined;
@@ -417,7 +438,7 @@ export function computeFeatures(
       case 'raw':
         return;
       case 'normalize':
-        x = normalize(x, options.normalization, where);
+        x = normalize(x, options.normalization, where, x.data !== borrowed);
         return;
       case 'frames':
         framing = frameGeometry(rateHz, step);
@@ -451,6 +472,8 @@ export function computeFeatures(
   });
   materialise();
   if (!sameShape(x.shape, expected)) throw new Error(`computeFeatures: internal error: computed [${x.shape}] but the shape rules give [${expected}]`);
+  // The caller owns the result: never hand back its own signal (a `raw` only pipeline).
+  if (x.data === borrowed) x = { shape: x.shape, data: borrowed.slice() };
   return { shape: x.shape, data: x.data, silent, ...(levelDbfs !== undefined ? { levelDbfs } : {}) };
 }
 
