@@ -259,6 +259,10 @@ class GraphSession {
     const ok = await vscode.workspace.applyEdit(toWorkspaceEdit(this.document.uri, edits));
     if (!ok) throw new Error(`VS Code refused the edit that ${what}; is the file read-only?`);
     this.host.output.appendLine(`[graph] ${what} (${this.document.uri.fsPath})`);
+    // The user is waiting on this change in the graph: post it now rather than after
+    // the typing debounce that the document-change event scheduled.
+    if (this.timer) clearTimeout(this.timer);
+    await this.pushUpdate();
   }
 
   private async handle(message: FromWebviewMessage): Promise<void> {
