@@ -149,7 +149,7 @@ export function executionProviders(partition: Pick<ManifestPartition, 'providers
 
 function softmax(x: Float32Array): Float64Array {
   let mx = -Infinity;
-  for (const v of x) mx = Math.max(mx, v);
+  for (let i = 0; i < x.length; i++) if (x[i] > mx) mx = x[i];
   const out = new Float64Array(x.length);
   let s = 0;
   for (let i = 0; i < x.length; i++) s += out[i] = Math.exp(x[i] - mx);
@@ -274,13 +274,18 @@ export class BundleRunner {
     const f = this.features(signal);
     const t1 = performance.now();
     if (this.timings) pushBounded(this.timings.features, t1 - t0);
-    const level = f.levelDbfs !== undefined ? { levelDbfs: f.levelDbfs } : {};
-    if (f.silent) return { silent: true, ...level, featuresMs: t1 - t0, dnnMs: 0, latencyMs: t1 - t0, heads: {} };
-    const tensors = await this.runPartitions(f.data);
-    const heads = this.headResults(tensors);
+    // One object literal per window (key order as before: silent, levelDbfs, times, heads).
+    const result: WindowResult =
+      f.levelDbfs !== undefined
+        ? { silent: f.silent, levelDbfs: f.levelDbfs, featuresMs: t1 - t0, dnnMs: 0, latencyMs: t1 - t0, heads: {} }
+        : { silent: f.silent, featuresMs: t1 - t0, dnnMs: 0, latencyMs: t1 - t0, heads: {} };
+    if (f.silent) return result;
+    result.heads = this.headResults(await this.runPartitions(f.data));
     const t2 = performance.now();
     if (this.timings) pushBounded(this.timings.windows, t2 - t0);
-    return { silent: false, ...level, featuresMs: t1 - t0, dnnMs: t2 - t1, latencyMs: t2 - t0, heads };
+    result.dnnMs = t2 - t1;
+    result.latencyMs = t2 - t0;
+    return result;
   }
 
   /** The analysis windows of a clip (see {@link clipWindows}). */
