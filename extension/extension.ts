@@ -81,14 +81,31 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     return p;
   };
 
-  const samples = async (uri: vscode.Uri): Promise<{ clips: string[]; folders: string[] }> => {
+  // The workspace's clips, listed once per folder and kept until a clip is added or
+  // removed: the graph asks on every update, and a workspace search on each would sit
+  // on the path from a click on Apply to the new estimate.
+  const sampleCache = new Map<string, Promise<{ clips: string[]; folders: string[] }>>();
+  const clipWatcher = vscode.workspace.createFileSystemWatcher('**/*.{wav,csv}', false, true, false);
+  clipWatcher.onDidCreate(() => sampleCache.clear());
+  clipWatcher.onDidDelete(() => sampleCache.clear());
+  context.subscriptions.push(clipWatcher);
+  const samples = (uri: vscode.Uri): Promise<{ clips: string[]; folders: string[] }> => {
     const folder = vscode.workspace.getWorkspaceFolder(uri);
-    if (!folder) return { clips: [], folders: [] };
-    const found = await vscode.workspace.findFiles(new vscode.RelativePattern(folder, '**/*.{wav,csv}'), '**/node_modules/**', 2000);
-    const clips = found.map((u) => vscode.workspace.asRelativePath(u, false)).sort();
-    // Labelled folders are laid out DIR/HEAD/LABEL/clip, as `sense eval` reads them.
-    const folders = [...new Set(clips.map((c) => path.posix.dirname(path.posix.dirname(path.posix.dirname(c)))).filter((d) => d !== '.'))].sort();
-    return { clips, folders };
+    if (!folder) return Promise.resolve({ clips: [], folders: [] });
+    const key = folder.uri.toString();
+    let listed = sampleCache.get(key);
+    if (!listed) {
+      listed = (async () => {
+        const found = await vscode.workspace.findFiles(new vscode.RelativePattern(folder, '**/*.{wav,csv}'), '**/node_modules/**', 2000);
+        const clips = found.map((u) => vscode.workspace.asRelativePath(u, false)).sort();
+        // Labelled folders are laid out DIR/HEAD/LABEL/clip, as `sense eval` reads them.
+        const folders = [...new Set(clips.map((c) => path.posix.dirname(path.posix.dirname(path.posix.dirname(c)))).filter((d) => d !== '.'))].sort();
+        return { clips, folders };
+      })();
+      listed.catch(() => sampleCache.delete(key));
+      sampleCache.set(key, listed);
+    }
+    return listed;
   };
 
   // ---------------------------------------------------------------- run and export
