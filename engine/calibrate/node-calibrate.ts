@@ -43,6 +43,7 @@ import { FEATURES_KEY, type IrOp } from '../ir';
 import type { WeightSet } from '../weights/weights';
 import { fitDispatchMs, fitFrontendThroughput, fitRoofline, type DispatchFit, type FitSample, type FrontendFit, type RooflineFit } from './fit';
 import { parseOrtProfile } from './ort-profile';
+import type { TimingsRow } from './timings';
 import { applyProfile, PROFILE_KIND, PROFILE_SCHEMA_VERSION, type DeviceProfile, type ProfileSample } from './profile';
 
 /** Options of {@link measurePipeline} and {@link calibratePipeline}. */
@@ -84,17 +85,8 @@ export interface CalibrationMeasurements {
   layerMs: Record<string, number[]>;
 }
 
-/** One row of the estimated-versus-measured table. */
-export interface CalibrationRow {
-  /** Layer id, `features` for the front end, or `dispatch` for the time outside any op. */
-  id: string;
-  kind: string;
-  macs: number;
-  bytes: number;
-  measuredMs: number;
-  beforeMs: number;
-  afterMs: number;
-}
+/** One row of the estimated-versus-measured table (the same shape as a timings profile's). */
+export type CalibrationRow = TimingsRow;
 
 /** The result of {@link calibratePipeline} and {@link fitMeasurements}. */
 export interface CalibrationResult {

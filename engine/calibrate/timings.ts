@@ -17,9 +17,12 @@ import { FEATURES_KEY } from '../ir';
 import { fitDispatchMs, fitFrontendThroughput, fitRoofline, type RooflineFit } from './fit';
 import { applyProfile, type DeviceProfile, type ProfileSample } from './profile';
 
-/** One row of the estimated-versus-measured table of a fitted timings profile. */
+/**
+ * One row of an estimated-versus-measured table, shared by `sense calibrate` (node-calibrate.ts)
+ * and fitted timings profiles: `id` is a layer or partition id, `features` for the front end,
+ * or `dispatch` for the time outside any op.
+ */
 export interface TimingsRow {
-  /** Partition id, or `features`. */
   id: string;
   kind: string;
   macs: number;

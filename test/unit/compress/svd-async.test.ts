@@ -1,31 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOrtProvider, type OrtModuleLike } from '../../../engine/compress/accelerated';
-import { fromData, frobenius, gemmNTStrided, matmul, type Matrix, type ProductProvider, subtract } from '../../../engine/compress/matrix';
+import { frobenius, gemmNTStrided, type Matrix, type ProductProvider, subtract } from '../../../engine/compress/matrix';
 import { gaussianArray, mulberry32 } from '../../../engine/compress/random';
 import { reconstruct, truncatedSvd, truncatedSvdAsync } from '../../../engine/compress/svd';
-import { runPython } from '../../support/python';
+import { gaussian, lowRankPlusNoise, numpySvals } from './helpers';
 
-const NUMPY_SVALS = `
-import sys, json, numpy as np
-d = json.load(sys.stdin)
-W = np.array(d['data'], dtype=np.float64).reshape(d['rows'], d['cols'])
-print(json.dumps(np.linalg.svd(W, compute_uv=False).tolist()))
-`;
-
-function gaussian(rows: number, cols: number, seed: number): Matrix {
-  return fromData(rows, cols, gaussianArray(mulberry32(seed), rows * cols));
-}
-
-function lowRankPlusNoise(rows: number, cols: number, r: number, noise: number, seed: number): Matrix {
-  const rng = mulberry32(seed);
-  const A = fromData(rows, r, gaussianArray(rng, rows * r));
-  const B = fromData(r, cols, gaussianArray(rng, r * cols));
-  for (let i = 0; i < rows; i++) for (let t = 0; t < r; t++) A.data[i * r + t] *= 10 / (1 + t);
-  const W = matmul(A, B);
-  const e = gaussianArray(rng, W.data.length);
-  for (let i = 0; i < W.data.length; i++) W.data[i] += noise * e[i];
-  return W;
-}
 
 let provider: ProductProvider;
 
@@ -48,7 +27,7 @@ describe('truncatedSvdAsync on ONNX Runtime (float64) against numpy (Eckart–Yo
   for (const c of cases) {
     it(`${c.name}: error within 0.1 % of the optimum on every route`, async () => {
       const W = c.W();
-      const ref = runPython<number[]>(NUMPY_SVALS, { rows: W.rows, cols: W.cols, data: Array.from(W.data) });
+      const ref = numpySvals(W);
       const total = ref.reduce((s, x) => s + x * x, 0);
       for (const k of c.ks) {
         const optimum = Math.sqrt(ref.slice(k).reduce((s, x) => s + x * x, 0) / total);

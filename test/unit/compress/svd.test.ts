@@ -1,37 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { fromData, frobenius, matmul, subtract, type Matrix } from '../../../engine/compress/matrix';
-import { gaussianArray, mulberry32 } from '../../../engine/compress/random';
+import { frobenius, subtract, type Matrix } from '../../../engine/compress/matrix';
 import {
   rankForEnergy, rankForError, reconstruct, reshapeConvKernel, retainedEnergy, singularValues,
   suggestRank, suggestRankFromActivations, truncatedSvd,
 } from '../../../engine/compress/svd';
+import { gaussian, lowRankPlusNoise, numpySvals } from './helpers';
 import { pythonHas, runPython } from '../../support/python';
 
-const NUMPY_SVALS = `
-import sys, json, numpy as np
-d = json.load(sys.stdin)
-W = np.array(d['data'], dtype=np.float64).reshape(d['rows'], d['cols'])
-print(json.dumps(np.linalg.svd(W, compute_uv=False).tolist()))
-`;
 
-function gaussian(rows: number, cols: number, seed: number): Matrix {
-  return fromData(rows, cols, gaussianArray(mulberry32(seed), rows * cols));
-}
-
-/** A rank-r signal with decaying strengths plus small Gaussian noise. */
-function lowRankPlusNoise(rows: number, cols: number, r: number, noise: number, seed: number): Matrix {
-  const rng = mulberry32(seed);
-  const A = fromData(rows, r, gaussianArray(rng, rows * r));
-  const B = fromData(r, cols, gaussianArray(rng, r * cols));
-  for (let i = 0; i < rows; i++) for (let t = 0; t < r; t++) A.data[i * r + t] *= 10 / (1 + t);
-  const W = matmul(A, B);
-  for (let i = 0; i < W.data.length; i++) W.data[i] += noise * gaussianArray(rng, 1)[0];
-  return W;
-}
-
-function numpySvals(W: Matrix): number[] {
-  return runPython<number[]>(NUMPY_SVALS, { rows: W.rows, cols: W.cols, data: Array.from(W.data) });
-}
 
 describe('truncated SVD against numpy (Eckart–Young)', () => {
   it('has numpy available', () => {
