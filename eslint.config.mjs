@@ -14,7 +14,7 @@ const pureCoreRestriction = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'out/**', 'test-output/**', 'language/generated/**', '**/*.js', '**/*.cjs'] },
+  { ignores: ['node_modules/**', 'dist/**', 'out/**', 'test-output/**', 'language/generated/**', 'engine/compress/wasm/assembly/**', '**/*.js', '**/*.cjs'] },
   ...tseslint.configs.recommended,
   {
     rules: {

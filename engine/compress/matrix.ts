@@ -1,13 +1,16 @@
 /**
  * Dense row-major matrices in double precision and the few products the compression
- * code needs. Everything here is plain TypeScript over Float64Array so it runs in Node,
- * in a browser worker and in the extension host alike.
+ * code needs. Everything here runs in Node, in a browser worker and in the extension host
+ * alike: large products go to the WebAssembly SIMD kernel of ./wasm/linalg-wasm when it is
+ * available, and otherwise run on the TypeScript kernel below.
  *
  * The products are cache-blocked and register-blocked (4 x 4 accumulators held in local
  * variables, which V8 keeps in registers). Every product is reduced to the "A times B
  * transposed" form, whose inner loop reads two contiguous rows; the other forms pay an
  * explicit transpose, which costs O(rows x cols) and is negligible next to the product.
  */
+
+import { wasmGemm } from './wasm/linalg-wasm';
 
 /** A dense row-major matrix: element (i, j) is `data[i * cols + j]`. */
 export interface Matrix {
@@ -129,7 +132,7 @@ const NC = 128;
  * matrices, where it halves the work.
  */
 export function gemmNT(a: Float64Array, b: Float64Array, c: Float64Array, m: number, n: number, p: number, lower: boolean): void {
-  gemmNTStrided(a, 0, p, b, 0, p, c, 0, n, m, n, p, lower ? 'lower' : 'full', 1);
+  runGemm(gemmRequest(a, b, c, m, n, p, lower ? 'lower' : 'full'));
 }
 
 /**
@@ -250,8 +253,18 @@ export function gemmRequest(a: Float64Array, b: Float64Array, c: Float64Array, m
   return { a, aOff: 0, lda: p, b, bOff: 0, ldb: p, c, cOff: 0, ldc: n, m, n, p, tri, alpha: 1 };
 }
 
-/** Performs one request with the pure TypeScript kernel. */
+/**
+ * Products with fewer multiply-adds than this run in TypeScript even when the WebAssembly
+ * kernel is in use: below it, copying the operands costs more than the product saves.
+ */
+const WASM_MIN_MULTIPLY_ADDS = 1 << 15;
+
+/**
+ * Performs one request on this thread: with the WebAssembly SIMD kernel (./wasm/linalg-wasm)
+ * when it is in use and the product is big enough, else with {@link gemmNTStrided}.
+ */
 export function runGemm(r: GemmRequest): void {
+  if (r.m * r.n * r.p >= WASM_MIN_MULTIPLY_ADDS && wasmGemm(r)) return;
   gemmNTStrided(r.a, r.aOff, r.lda, r.b, r.bOff, r.ldb, r.c, r.cOff, r.ldc, r.m, r.n, r.p, r.tri, r.alpha);
 }
 
@@ -293,9 +306,9 @@ export interface ProductProvider {
   release(): Promise<void>;
 }
 
-/** The pure TypeScript kernel as a provider (synchronous; the default). */
+/** The in-thread kernels ({@link runGemm}) as a provider (synchronous; the default). */
 export const pureProvider: ProductProvider = {
-  name: 'typescript',
+  name: 'in-thread',
   gemm: runGemm,
   release: async () => {},
 };

@@ -15,6 +15,7 @@
  */
 
 import { type GemmSteps, gemmRequest, runSync } from './matrix';
+import { createWorkspace, type TridiagonalKernels } from './wasm/linalg-wasm';
 import { mulberry32, gaussian } from './random';
 
 /** A symmetric tridiagonal matrix with its Householder reflectors. */
@@ -50,15 +51,19 @@ const PANEL = 32;
  * update A -= V W^T + W V^T, yielded as a matrix product. Half of the 4/3 n^3 flops thus
  * move from memory-bound rank-2 updates into a matrix product.
  */
-export function* tridiagonalizeSteps(a: Float64Array, n: number): GemmSteps<Tridiagonal> {
+export function* tridiagonalizeSteps(input: Float64Array, n: number): GemmSteps<Tridiagonal> {
   const d = new Float64Array(n);
   const e = new Float64Array(Math.max(0, n - 1));
   const tau = new Float64Array(Math.max(0, n - 1));
-  // Row t of vt / wt holds the panel's reflector v_t / vector w_t over global indices.
-  const vt = new Float64Array(PANEL * n);
-  const wt = new Float64Array(PANEL * n);
-  const p = new Float64Array(n);
-  const dots = new Float64Array(2 * PANEL);
+  // With the WebAssembly kernels, the matrix, the panel and the trailing update's operands
+  // live in one workspace: the n matrix-vector products and the trailing updates then run
+  // in place, without copies. Row t of vt / wt holds the panel's reflector v_t / vector w_t
+  // over global indices; left / right are the trailing update's factors.
+  const sizes = [n * n, PANEL * n, PANEL * n, n, n * 2 * PANEL, n * 2 * PANEL, 2 * PANEL];
+  const ws = n >= 2 * PANEL ? createWorkspace(sizes) : null;
+  const [a, vt, wt, p, leftAll, rightAll, dots] = ws ? ws.views : sizes.map((len, i) => (i === 0 ? input : new Float64Array(len)));
+  if (ws) a.set(input.subarray(0, n * n));
+  const kernels = ws ? ws.kernels : typescriptKernels;
   for (let j0 = 0; j0 < n; j0 += PANEL) {
     const nb = Math.min(PANEL, n - j0);
     vt.fill(0);
@@ -67,11 +72,7 @@ export function* tridiagonalizeSteps(a: Float64Array, n: number): GemmSteps<Trid
       const c = j0 + i;
       const row = c * n;
       // Bring row c up to date with the panel's earlier reflectors.
-      for (let t = 0; t < i; t++) {
-        const o = t * n;
-        const vc = vt[o + c], wc = wt[o + c];
-        for (let x = c; x < n; x++) a[row + x] -= vc * wt[o + x] + wc * vt[o + x];
-      }
+      kernels.panelRowUpdate(a, n, c, vt, wt, i);
       d[c] = a[row + c];
       if (c === n - 1) break;
       // Householder reflector annihilating row c beyond column c+1.
@@ -98,22 +99,9 @@ export function* tridiagonalizeSteps(a: Float64Array, n: number): GemmSteps<Trid
       e[c] = beta;
       tau[c] = t0;
       // w = tau (A v - V (W^T v) - W (V^T v)) - (tau^2 / 2)(v^T (...)) v, A the trailing matrix at panel start.
-      symvUpper(a, n, c + 1, vt, vo, p);
-      for (let t = 0; t < i; t++) {
-        const o = t * n;
-        let dw = 0, dv = 0;
-        for (let x = c + 1; x < n; x++) {
-          dw += wt[o + x] * vt[vo + x];
-          dv += vt[o + x] * vt[vo + x];
-        }
-        dots[2 * t] = dw;
-        dots[2 * t + 1] = dv;
-      }
-      for (let t = 0; t < i; t++) {
-        const o = t * n;
-        const dw = dots[2 * t], dv = dots[2 * t + 1];
-        for (let x = c + 1; x < n; x++) p[x] -= vt[o + x] * dw + wt[o + x] * dv;
-      }
+      kernels.symvUpper(a, n, c + 1, vt, vo, p);
+      kernels.panelDots(vt, wt, n, i, c + 1, vt, vo, dots);
+      kernels.panelCorrect(p, vt, wt, n, i, c + 1, dots);
       let pv = 0;
       for (let x = c + 1; x < n; x++) {
         p[x] *= t0;
@@ -126,8 +114,8 @@ export function* tridiagonalizeSteps(a: Float64Array, n: number): GemmSteps<Trid
     if (j1 >= n) break;
     // Trailing update A -= [V W] [W V]^T on the upper triangle, one matrix product.
     const mm = n - j1;
-    const left = new Float64Array(mm * 2 * nb);
-    const right = new Float64Array(mm * 2 * nb);
+    const left = leftAll.subarray(0, mm * 2 * nb);
+    const right = rightAll.subarray(0, mm * 2 * nb);
     for (let r = 0; r < mm; r++) {
       const o = r * 2 * nb;
       for (let t = 0; t < nb; t++) {
@@ -140,7 +128,8 @@ export function* tridiagonalizeSteps(a: Float64Array, n: number): GemmSteps<Trid
     }
     yield { a: left, aOff: 0, lda: 2 * nb, b: right, bOff: 0, ldb: 2 * nb, c: a, cOff: j1 * n + j1, ldc: n, m: mm, n: mm, p: 2 * nb, tri: 'upper', alpha: -1 };
   }
-  return { n, d, e, reflectors: a, tau };
+  if (ws) input.set(a);
+  return { n, d, e, reflectors: input, tau };
 }
 
 // out[from..n) = A[from.., from..] * vec[vo + from..], reading the upper triangle of the
@@ -185,6 +174,38 @@ function symvUpper(a: Float64Array, n: number, from: number, vec: Float64Array, 
   }
 }
 
+// The TypeScript implementation of the reduction's steps, used where WebAssembly is not.
+const typescriptKernels: TridiagonalKernels = {
+  symvUpper,
+  panelRowUpdate(a, n, c, vt, wt, count) {
+    const row = c * n;
+    for (let t = 0; t < count; t++) {
+      const o = t * n;
+      const vc = vt[o + c], wc = wt[o + c];
+      for (let x = c; x < n; x++) a[row + x] -= vc * wt[o + x] + wc * vt[o + x];
+    }
+  },
+  panelDots(vt, wt, n, count, from, y, yOff, dots) {
+    for (let t = 0; t < count; t++) {
+      const o = t * n;
+      let dw = 0, dv = 0;
+      for (let x = from; x < n; x++) {
+        dw += wt[o + x] * y[yOff + x];
+        dv += vt[o + x] * y[yOff + x];
+      }
+      dots[2 * t] = dw;
+      dots[2 * t + 1] = dv;
+    }
+  },
+  panelCorrect(x, vt, wt, n, count, from, dots) {
+    for (let t = 0; t < count; t++) {
+      const o = t * n;
+      const dw = dots[2 * t], dv = dots[2 * t + 1];
+      for (let k = from; k < n; k++) x[k] -= vt[o + k] * dw + wt[o + k] * dv;
+    }
+  },
+};
+
 /**
  * All eigenvalues of the symmetric tridiagonal matrix (d, e), sorted in descending order,
  * by the implicit QL algorithm with Wilkinson shifts. Inputs are not modified.
@@ -205,7 +226,7 @@ export function tridiagonalEigenvalues(d: Float64Array, e: Float64Array): Float6
       if (m === l) break;
       if (++iter > 60) throw new Error(`tridiagonalEigenvalues: QL did not converge for eigenvalue ${l} of ${n}; the matrix has NaN or infinite entries`);
       let g = (dd[l + 1] - dd[l]) / (2 * ee[l]);
-      let r = Math.hypot(g, 1);
+      let r = hypot(g, 1);
       g = dd[m] - dd[l] + ee[l] / (g + (g >= 0 ? Math.abs(r) : -Math.abs(r)));
       let s = 1, c = 1, pp = 0;
       let i = m - 1;
@@ -213,7 +234,7 @@ export function tridiagonalEigenvalues(d: Float64Array, e: Float64Array): Float6
       for (; i >= l; i--) {
         const f = s * ee[i];
         const b = c * ee[i];
-        r = Math.hypot(f, g);
+        r = hypot(f, g);
         ee[i + 1] = r;
         if (r === 0) {
           dd[i + 1] -= pp;
@@ -238,6 +259,14 @@ export function tridiagonalEigenvalues(d: Float64Array, e: Float64Array): Float6
   dd.sort();
   dd.reverse();
   return dd;
+}
+
+// sqrt(x^2 + y^2) without Math.hypot, which V8 runs several times slower; rescaled only
+// when the squares would overflow or underflow.
+function hypot(x: number, y: number): number {
+  const s = x * x + y * y;
+  if (s > 1e-290 && s < 1e290) return Math.sqrt(s);
+  return Math.hypot(x, y);
 }
 
 /**
@@ -375,29 +404,25 @@ export function* backTransformSteps(tri: Tridiagonal, y: Float64Array, k: number
       for (let c = j + 1; c < n; c++) vt[b * len + (c - start)] = a[r + c];
     }
     // Upper triangular T with H_lo ... H_hi = I - V T V^T (LAPACK dlarft, forward).
+    // The inner products of the block's reflectors, V^T V (lower triangle), in one product.
+    const vtv = new Float64Array(nb * nb);
+    yield gemmRequest(vt, vt, vtv, nb, nb, len, 'lower');
     const T = new Float64Array(nb * nb);
     for (let b = 0; b < nb; b++) {
       const t = tau[lo + b];
       T[b * nb + b] = t;
       if (t === 0) continue;
       // T(0:b, b) = -t * T(0:b, 0:b) * (V(:, 0:b)^T v_b)
-      const z = new Float64Array(b);
       for (let i = 0; i < b; i++) {
         let s = 0;
-        for (let c = 0; c < len; c++) s += vt[i * len + c] * vt[b * len + c];
-        z[i] = s;
-      }
-      for (let i = 0; i < b; i++) {
-        let s = 0;
-        for (let q = i; q < b; q++) s += T[i * nb + q] * z[q];
+        for (let q = i; q < b; q++) s += T[i * nb + q] * vtv[b * nb + q];
         T[i * nb + b] = -t * s;
       }
     }
-    // y_row <- (I - V T V^T) y_row for each of the k rows: Yb = Y V (k x nb), M = Yb T^T, Y -= M V^T.
-    const ysub = new Float64Array(k * len);
-    for (let q = 0; q < k; q++) ysub.set(y.subarray(q * n + start, (q + 1) * n), q * len);
+    // y_row <- (I - V T V^T) y_row for each of the k rows: Yb = Y V (k x nb), M = Yb T^T, Y -= M V^T,
+    // both products on the rows' columns start..n-1 in place (row stride n).
     const yb = new Float64Array(k * nb);
-    yield gemmRequest(ysub, vt, yb, k, nb, len);
+    yield { a: y, aOff: start, lda: n, b: vt, bOff: 0, ldb: len, c: yb, cOff: 0, ldc: nb, m: k, n: nb, p: len, tri: 'full', alpha: 1 };
     const mt = new Float64Array(k * nb);
     for (let q = 0; q < k; q++) {
       for (let b = 0; b < nb; b++) {
@@ -408,8 +433,7 @@ export function* backTransformSteps(tri: Tridiagonal, y: Float64Array, k: number
     }
     const v = new Float64Array(len * nb);
     for (let b = 0; b < nb; b++) for (let c = 0; c < len; c++) v[c * nb + b] = vt[b * len + c];
-    yield gemmRequest(mt, v, ysub, k, len, nb);
-    for (let q = 0; q < k; q++) y.set(ysub.subarray(q * len, (q + 1) * len), q * n + start);
+    yield { a: mt, aOff: 0, lda: nb, b: v, bOff: 0, ldb: nb, c: y, cOff: start, ldc: n, m: k, n: len, p: nb, tri: 'full', alpha: 1 };
   }
 }
 

@@ -4,10 +4,9 @@ import {
   rankForEnergy, rankForError, reconstruct, reshapeConvKernel, retainedEnergy, singularValues,
   suggestRank, suggestRankFromActivations, truncatedSvd,
 } from '../../../engine/compress/svd';
+import { linalgBackend, setLinalgBackend } from '../../../engine/compress/wasm/linalg-wasm';
 import { gaussian, lowRankPlusNoise, numpySvals } from './helpers';
 import { pythonHas, runPython } from '../../support/python';
-
-
 
 describe('truncated SVD against numpy (Eckart–Young)', () => {
   it('has numpy available', () => {
@@ -23,31 +22,45 @@ describe('truncated SVD against numpy (Eckart–Young)', () => {
     { name: 'low rank + noise 256x512', W: () => lowRankPlusNoise(256, 512, 30, 0.1, 6), ks: [16, 64] },
   ];
   for (const c of cases) {
-    it(`${c.name}: error within 0.1 % of the optimum, singular values match`, () => {
-      const W = c.W();
-      const ref = numpySvals(W);
-      const total = ref.reduce((s, x) => s + x * x, 0);
-      const ours = singularValues(W);
-      expect(ours.length).toBe(ref.length);
-      for (let i = 0; i < Math.min(ref.length, 16); i++) expect(Math.abs(ours[i] - ref[i]) / ref[i]).toBeLessThan(1e-6);
-      // The whole spectrum, relative to the largest value (the bottom loses relative accuracy via the Gram matrix).
-      for (let i = 0; i < ref.length; i++) expect(Math.abs(ours[i] - ref[i]) / ref[0]).toBeLessThan(1e-7);
-      for (const k of c.ks) {
-        const optimum = Math.sqrt(ref.slice(k).reduce((s, x) => s + x * x, 0) / total);
-        for (const method of ['auto', 'exact', 'randomized'] as const) {
-          const svd = truncatedSvd(W, k, { method });
-          expect(svd.U.rows).toBe(W.rows);
-          expect(svd.U.cols).toBe(k);
-          expect(svd.Vt.rows).toBe(k);
-          expect(svd.Vt.cols).toBe(W.cols);
-          const err = frobenius(subtract(W, reconstruct(svd))) / Math.sqrt(total);
-          expect(err / optimum - 1, `${method} k=${k}`).toBeLessThan(1e-3);
-          // The exact route matches numpy's singular values; the randomized one converges on the error, not on each value.
-          const tol = svd.method === 'exact' ? 1e-6 : 1e-3;
-          for (let i = 0; i < Math.min(k, 8); i++) expect(Math.abs(svd.S[i] - ref[i]) / ref[i]).toBeLessThan(tol);
-        }
+    it(`${c.name}: error within 0.1 % of the optimum, singular values match`, () => checkAgainstNumpy(c));
+  }
+  // The TypeScript kernels, which run where WebAssembly is unavailable, on a subset.
+  for (const c of [cases[1], cases[3], cases[4]]) {
+    it(`${c.name} on the TypeScript kernels: error within 0.1 % of the optimum`, () => {
+      setLinalgBackend('typescript');
+      try {
+        expect(linalgBackend()).toBe('typescript');
+        checkAgainstNumpy(c);
+      } finally {
+        setLinalgBackend('wasm');
       }
     });
+  }
+
+  function checkAgainstNumpy(c: { W: () => Matrix; ks: number[] }): void {
+    const W = c.W();
+    const ref = numpySvals(W);
+    const total = ref.reduce((s, x) => s + x * x, 0);
+    const ours = singularValues(W);
+    expect(ours.length).toBe(ref.length);
+    for (let i = 0; i < Math.min(ref.length, 16); i++) expect(Math.abs(ours[i] - ref[i]) / ref[i]).toBeLessThan(1e-6);
+    // The whole spectrum, relative to the largest value (the bottom loses relative accuracy via the Gram matrix).
+    for (let i = 0; i < ref.length; i++) expect(Math.abs(ours[i] - ref[i]) / ref[0]).toBeLessThan(1e-7);
+    for (const k of c.ks) {
+      const optimum = Math.sqrt(ref.slice(k).reduce((s, x) => s + x * x, 0) / total);
+      for (const method of ['auto', 'exact', 'randomized'] as const) {
+        const svd = truncatedSvd(W, k, { method });
+        expect(svd.U.rows).toBe(W.rows);
+        expect(svd.U.cols).toBe(k);
+        expect(svd.Vt.rows).toBe(k);
+        expect(svd.Vt.cols).toBe(W.cols);
+        const err = frobenius(subtract(W, reconstruct(svd))) / Math.sqrt(total);
+        expect(err / optimum - 1, `${method} k=${k}`).toBeLessThan(1e-3);
+        // The exact route matches numpy's singular values; the randomized one converges on the error, not on each value.
+        const tol = svd.method === 'exact' ? 1e-6 : 1e-3;
+        for (let i = 0; i < Math.min(k, 8); i++) expect(Math.abs(svd.S[i] - ref[i]) / ref[i]).toBeLessThan(tol);
+      }
+    }
   }
 
   it('gives orthonormal factors', () => {
