@@ -17,6 +17,7 @@
 import { type GemmSteps, type Matrix, type ProductProvider, pureProvider, runWith, frobeniusSq, gemmRequest, gramRows, gramRowsSteps, matmulNT, matmulNTSteps, runSync, transpose } from './matrix';
 import { mulberry32, gaussianArray } from './random';
 import { symmetricEigenSteps, tridiagonalEigenvalues, tridiagonalize } from './symmetric-eigen';
+import { linalgBackend } from './wasm/linalg-wasm';
 
 /** A rank-k factorisation W ~ U diag(S) Vt. */
 export interface TruncatedSvd {
@@ -72,8 +73,10 @@ export interface AsyncSvdOptions extends SvdOptions {
    */
   provider?: ProductProvider;
   /**
-   * How many times faster the provider's products are than the TypeScript kernel (default
-   * 1 for the pure kernel, 8 otherwise): weighs the routes in `auto`.
+   * How many times faster the provider's products are than the in-thread kernel (default 1
+   * for the in-thread provider; otherwise 2.5 against the WebAssembly kernel and 10 against
+   * the TypeScript one, ONNX Runtime's float64 Gemm as measured by test/bench/svd.bench.ts):
+   * weighs the routes in `auto`.
    */
   providerSpeedup?: number;
 }
@@ -86,7 +89,7 @@ export interface AsyncSvdOptions extends SvdOptions {
  */
 export async function truncatedSvdAsync(W: Matrix, k: number, opts: AsyncSvdOptions = {}): Promise<TruncatedSvd> {
   const provider = opts.provider ?? pureProvider;
-  const speedup = opts.providerSpeedup ?? (provider === pureProvider ? 1 : 8);
+  const speedup = opts.providerSpeedup ?? (provider === pureProvider ? 1 : linalgBackend() === 'wasm' ? 2.5 : 10);
   return runWith(truncatedSvdSteps(W, k, opts, speedup), provider);
 }
 
@@ -263,13 +266,15 @@ export function reconstruct(svd: Pick<TruncatedSvd, 'U' | 'S' | 'Vt'>): Matrix {
   return matmulNT({ rows: U.rows, cols: k, data: us }, transpose(Vt));
 }
 
-// Flop-equivalents of the exact route at the TypeScript kernel's speed. Half of the
-// tridiagonal reduction (the matrix-vector products, 2/3 s^3) always runs in TypeScript and
-// is memory bound, about 3x slower per flop than the blocked products; the rest are products,
-// `speedup` times faster on an accelerated provider.
+// Flop-equivalents of the exact route at the in-thread product kernel's speed. Half of the
+// tridiagonal reduction (the matrix-vector products, 2/3 s^3) always runs in-thread, about
+// 1.3x slower per flop than the blocked products on the WebAssembly kernels and 3x on the
+// TypeScript ones (test/bench/svd.bench.ts); the rest are products, `speedup` times faster
+// on an accelerated provider.
 function exactRouteCost(m: number, n: number, k: number, speedup: number): number {
   const s = Math.min(m, n), b = Math.max(m, n);
-  return 3 * (2 / 3) * s * s * s + (s * s * b + (2 / 3) * s * s * s + 2 * s * s * k + 2 * m * n * k) / speedup;
+  const matVecFactor = linalgBackend() === 'wasm' ? 1.3 : 3;
+  return matVecFactor * (2 / 3) * s * s * s + (s * s * b + (2 / 3) * s * s * s + 2 * s * s * k + 2 * m * n * k) / speedup;
 }
 
 function exactSvd(W: Matrix, k: number): TruncatedSvd {

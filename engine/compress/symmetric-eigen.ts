@@ -14,7 +14,7 @@
  * 4. Back-transformation by the stored Householder reflectors.
  */
 
-import { type GemmSteps, gemmRequest, runSync } from './matrix';
+import { type GemmSteps, gemmRequest, runSync, transpose } from './matrix';
 import { createWorkspace, type TridiagonalKernels } from './wasm/linalg-wasm';
 import { mulberry32, gaussian } from './random';
 
@@ -64,72 +64,96 @@ export function* tridiagonalizeSteps(input: Float64Array, n: number): GemmSteps<
   const [a, vt, wt, p, leftAll, rightAll, dots] = ws ? ws.views : sizes.map((len, i) => (i === 0 ? input : new Float64Array(len)));
   if (ws) a.set(input.subarray(0, n * n));
   const kernels = ws ? ws.kernels : typescriptKernels;
+  const panel: Panel = { a, n, d, e, tau, vt, wt, p, dots, kernels };
   for (let j0 = 0; j0 < n; j0 += PANEL) {
     const nb = Math.min(PANEL, n - j0);
-    vt.fill(0);
-    wt.fill(0);
-    for (let i = 0; i < nb; i++) {
-      const c = j0 + i;
-      const row = c * n;
-      // Bring row c up to date with the panel's earlier reflectors.
-      kernels.panelRowUpdate(a, n, c, vt, wt, i);
-      d[c] = a[row + c];
-      if (c === n - 1) break;
-      // Householder reflector annihilating row c beyond column c+1.
-      const alpha = a[row + c + 1];
-      let xnorm2 = 0;
-      for (let x = c + 2; x < n; x++) xnorm2 += a[row + x] * a[row + x];
-      const vo = i * n;
-      if (xnorm2 === 0) {
-        e[c] = alpha;
-        tau[c] = 0;
-        a[row + c + 1] = 1;
-        vt[vo + c + 1] = 1;
-        continue;
-      }
-      const beta = -Math.sign(alpha || 1) * Math.sqrt(alpha * alpha + xnorm2);
-      const t0 = (beta - alpha) / beta;
-      const scale = 1 / (alpha - beta);
-      a[row + c + 1] = 1;
-      vt[vo + c + 1] = 1;
-      for (let x = c + 2; x < n; x++) {
-        a[row + x] *= scale;
-        vt[vo + x] = a[row + x];
-      }
-      e[c] = beta;
-      tau[c] = t0;
-      // w = tau (A v - V (W^T v) - W (V^T v)) - (tau^2 / 2)(v^T (...)) v, A the trailing matrix at panel start.
-      kernels.symvUpper(a, n, c + 1, vt, vo, p);
-      kernels.panelDots(vt, wt, n, i, c + 1, vt, vo, dots);
-      kernels.panelCorrect(p, vt, wt, n, i, c + 1, dots);
-      let pv = 0;
-      for (let x = c + 1; x < n; x++) {
-        p[x] *= t0;
-        pv += p[x] * vt[vo + x];
-      }
-      const K = -0.5 * t0 * pv;
-      for (let x = c + 1; x < n; x++) wt[vo + x] = p[x] + K * vt[vo + x];
-    }
+    reducePanel(panel, j0, nb);
     const j1 = j0 + nb;
     if (j1 >= n) break;
     // Trailing update A -= [V W] [W V]^T on the upper triangle, one matrix product.
     const mm = n - j1;
     const left = leftAll.subarray(0, mm * 2 * nb);
     const right = rightAll.subarray(0, mm * 2 * nb);
-    for (let r = 0; r < mm; r++) {
-      const o = r * 2 * nb;
-      for (let t = 0; t < nb; t++) {
-        const v = vt[t * n + j1 + r], w = wt[t * n + j1 + r];
-        left[o + t] = v;
-        left[o + nb + t] = w;
-        right[o + t] = w;
-        right[o + nb + t] = v;
-      }
-    }
+    packTrailingFactors(vt, wt, n, j1, nb, left, right);
     yield { a: left, aOff: 0, lda: 2 * nb, b: right, bOff: 0, ldb: 2 * nb, c: a, cOff: j1 * n + j1, ldc: n, m: mm, n: mm, p: 2 * nb, tri: 'upper', alpha: -1 };
   }
   if (ws) input.set(a);
   return { n, d, e, reflectors: input, tau };
+}
+
+// The state of the reduction that the panel steps work on (see tridiagonalizeSteps).
+interface Panel {
+  a: Float64Array; n: number;
+  d: Float64Array; e: Float64Array; tau: Float64Array;
+  vt: Float64Array; wt: Float64Array; p: Float64Array; dots: Float64Array;
+  kernels: TridiagonalKernels;
+}
+
+// Reduces rows j0..j0+nb-1 (LAPACK dlatrd): builds the panel's reflectors v_t and vectors
+// w_t against the trailing matrix as it was at the panel's start. A plain function, not part
+// of the generator, so V8 optimises its loops from the first call on (generators are not
+// optimised mid-loop).
+function reducePanel(s: Panel, j0: number, nb: number): void {
+  const { a, n, d, e, tau, vt, wt, p, dots, kernels } = s;
+  vt.fill(0);
+  wt.fill(0);
+  for (let i = 0; i < nb; i++) {
+    const c = j0 + i;
+    const row = c * n;
+    // Bring row c up to date with the panel's earlier reflectors.
+    kernels.panelRowUpdate(a, n, c, vt, wt, i);
+    d[c] = a[row + c];
+    if (c === n - 1) break;
+    // Householder reflector annihilating row c beyond column c+1.
+    const alpha = a[row + c + 1];
+    let xnorm2 = 0;
+    for (let x = c + 2; x < n; x++) xnorm2 += a[row + x] * a[row + x];
+    const vo = i * n;
+    if (xnorm2 === 0) {
+      e[c] = alpha;
+      tau[c] = 0;
+      a[row + c + 1] = 1;
+      vt[vo + c + 1] = 1;
+      continue;
+    }
+    const beta = -Math.sign(alpha || 1) * Math.sqrt(alpha * alpha + xnorm2);
+    const t0 = (beta - alpha) / beta;
+    const scale = 1 / (alpha - beta);
+    a[row + c + 1] = 1;
+    vt[vo + c + 1] = 1;
+    for (let x = c + 2; x < n; x++) {
+      a[row + x] *= scale;
+      vt[vo + x] = a[row + x];
+    }
+    e[c] = beta;
+    tau[c] = t0;
+    // w = tau (A v - V (W^T v) - W (V^T v)) - (tau^2 / 2)(v^T (...)) v, A the trailing matrix at panel start.
+    kernels.symvUpper(a, n, c + 1, vt, vo, p);
+    kernels.panelDots(vt, wt, n, i, c + 1, vt, vo, dots);
+    kernels.panelCorrect(p, vt, wt, n, i, c + 1, dots);
+    let pv = 0;
+    for (let x = c + 1; x < n; x++) {
+      p[x] *= t0;
+      pv += p[x] * vt[vo + x];
+    }
+    const K = -0.5 * t0 * pv;
+    for (let x = c + 1; x < n; x++) wt[vo + x] = p[x] + K * vt[vo + x];
+  }
+}
+
+// left = [V W] and right = [W V] over rows j1..n-1 (mm x 2nb each), the factors of the trailing update.
+function packTrailingFactors(vt: Float64Array, wt: Float64Array, n: number, j1: number, nb: number, left: Float64Array, right: Float64Array): void {
+  const mm = n - j1;
+  for (let r = 0; r < mm; r++) {
+    const o = r * 2 * nb;
+    for (let t = 0; t < nb; t++) {
+      const v = vt[t * n + j1 + r], w = wt[t * n + j1 + r];
+      left[o + t] = v;
+      left[o + nb + t] = w;
+      right[o + t] = w;
+      right[o + nb + t] = v;
+    }
+  }
 }
 
 // out[from..n) = A[from.., from..] * vec[vo + from..], reading the upper triangle of the
@@ -397,44 +421,65 @@ export function* backTransformSteps(tri: Tridiagonal, y: Float64Array, k: number
     const start = lo + 1;
     const len = n - start;
     // Vt (nb x len): row b is reflector lo+b restricted to columns start..n-1.
-    const vt = new Float64Array(nb * len);
-    for (let b = 0; b < nb; b++) {
-      const j = lo + b;
-      const r = j * n;
-      for (let c = j + 1; c < n; c++) vt[b * len + (c - start)] = a[r + c];
-    }
-    // Upper triangular T with H_lo ... H_hi = I - V T V^T (LAPACK dlarft, forward).
-    // The inner products of the block's reflectors, V^T V (lower triangle), in one product.
+    const vt = reflectorRows(a, n, lo, nb, start);
+    // Upper triangular T with H_lo ... H_hi = I - V T V^T (LAPACK dlarft, forward), from the
+    // inner products of the block's reflectors, V^T V (lower triangle), in one product.
     const vtv = new Float64Array(nb * nb);
     yield gemmRequest(vt, vt, vtv, nb, nb, len, 'lower');
-    const T = new Float64Array(nb * nb);
-    for (let b = 0; b < nb; b++) {
-      const t = tau[lo + b];
-      T[b * nb + b] = t;
-      if (t === 0) continue;
-      // T(0:b, b) = -t * T(0:b, 0:b) * (V(:, 0:b)^T v_b)
-      for (let i = 0; i < b; i++) {
-        let s = 0;
-        for (let q = i; q < b; q++) s += T[i * nb + q] * vtv[b * nb + q];
-        T[i * nb + b] = -t * s;
-      }
-    }
+    const T = blockReflectorFactor(vtv, tau, lo, nb);
     // y_row <- (I - V T V^T) y_row for each of the k rows: Yb = Y V (k x nb), M = Yb T^T, Y -= M V^T,
     // both products on the rows' columns start..n-1 in place (row stride n).
     const yb = new Float64Array(k * nb);
     yield { a: y, aOff: start, lda: n, b: vt, bOff: 0, ldb: len, c: yb, cOff: 0, ldc: nb, m: k, n: nb, p: len, tri: 'full', alpha: 1 };
-    const mt = new Float64Array(k * nb);
-    for (let q = 0; q < k; q++) {
-      for (let b = 0; b < nb; b++) {
-        let s = 0;
-        for (let i = b; i < nb; i++) s += yb[q * nb + i] * T[b * nb + i];
-        mt[q * nb + b] = -s;
-      }
-    }
-    const v = new Float64Array(len * nb);
-    for (let b = 0; b < nb; b++) for (let c = 0; c < len; c++) v[c * nb + b] = vt[b * len + c];
+    const mt = timesTransposedNegated(yb, T, k, nb);
+    const v = transpose({ rows: nb, cols: len, data: vt }).data;
     yield { a: mt, aOff: 0, lda: nb, b: v, bOff: 0, ldb: nb, c: y, cOff: start, ldc: n, m: k, n: len, p: nb, tri: 'full', alpha: 1 };
   }
+}
+
+// The loops of the back-transformation live in plain functions, outside the generator, so
+// V8 optimises them from the first call on.
+
+// nb x len: row b is reflector lo+b (stored in row lo+b of `a`) over columns start..n-1.
+function reflectorRows(a: Float64Array, n: number, lo: number, nb: number, start: number): Float64Array {
+  const len = n - start;
+  const vt = new Float64Array(nb * len);
+  for (let b = 0; b < nb; b++) {
+    const j = lo + b;
+    const r = j * n;
+    for (let c = j + 1; c < n; c++) vt[b * len + (c - start)] = a[r + c];
+  }
+  return vt;
+}
+
+// The upper triangular T of the compact WY form from V^T V (lower triangle) and the taus.
+function blockReflectorFactor(vtv: Float64Array, tau: Float64Array, lo: number, nb: number): Float64Array {
+  const T = new Float64Array(nb * nb);
+  for (let b = 0; b < nb; b++) {
+    const t = tau[lo + b];
+    T[b * nb + b] = t;
+    if (t === 0) continue;
+    // T(0:b, b) = -t * T(0:b, 0:b) * (V(:, 0:b)^T v_b)
+    for (let i = 0; i < b; i++) {
+      let s = 0;
+      for (let q = i; q < b; q++) s += T[i * nb + q] * vtv[b * nb + q];
+      T[i * nb + b] = -t * s;
+    }
+  }
+  return T;
+}
+
+// -(Yb T^T) for the k x nb `yb` and the upper triangular nb x nb `T`.
+function timesTransposedNegated(yb: Float64Array, T: Float64Array, k: number, nb: number): Float64Array {
+  const mt = new Float64Array(k * nb);
+  for (let q = 0; q < k; q++) {
+    for (let b = 0; b < nb; b++) {
+      let s = 0;
+      for (let i = b; i < nb; i++) s += yb[q * nb + i] * T[b * nb + i];
+      mt[q * nb + b] = -s;
+    }
+  }
+  return mt;
 }
 
 /**
