@@ -51,13 +51,33 @@
  * Ties within 1e-10 relative are not explored. The search stops after
  * {@link PartitionOptions.maxNodes} nodes and then reports `exact: false`.
  *
- * Known weak case: when a processor's memory binds on a long prefix chain (a 200-layer
- * trunk that only partly fits the DSP), the bounds ignore memory and the search can hit
- * the node limit (test/bench/partition.bench.ts shows it). A Lagrangian memory price in
- * the prefix DP, or a DP with memory as a state, would close it.
+ * Partition runs (ProcessorSpec.dispatchMs, from measured profiles): engine/schedule.ts
+ * charges a processor's dispatch once per partition, at its first op that is not a
+ * no-op. On the prefix chain this is exact in the DP, whose state is (processor, dispatch
+ * pending), pending meaning the current partition has only no-ops so far. After the
+ * branch, the bounds charge each unit that starts a reader group (units on p reading one
+ * tensor from elsewhere share one partition) 1/k of the dispatch energy and load (k =
+ * readers of that tensor) and the full dispatch latency on its path when it has a real
+ * op: each is a lower bound of what the schedule charges.
+ *
+ * Memory (step 3): the bounds also price each weight byte on a processor whose memory
+ * can bind at λ (a geometric grid around the units' saving per byte), less λ x the bytes
+ * it has left: a Lagrangian relaxation, valid for every λ ≥ 0, in both the prefix
+ * cost-to-go and the subtree bounds. A prefix state (unit, processor, pending dispatch)
+ * reached at no less cost, time (under a budget) and memory on every such processor than
+ * one already searched is pruned (dominance). Transfers after the branch also count
+ * towards the serial load of the links they use. The constrained search runs in rounds
+ * with a node cap per subtree below the prefix (x4 per round) so that one hard subtree
+ * cannot starve the others; only a round that cut nothing, within maxNodes in total,
+ * reports `exact: true`.
+ *
+ * Still weak: when memory binds and many heads share it (the 200-layer trunk with 4 heads
+ * of test/bench/partition.bench.ts with a 16 MB DSP), the list schedule's contention
+ * after the branch is far above these load bounds, so the heads' search is not proven
+ * within the node limit (`exact: false`, the best plan found is returned).
  */
 import type { OptimizeSpec, PipelineSpec } from '../../language/pipeline-model';
-import { opCost, supportsOp, transferCost } from '../cost-model';
+import { hopCost, opCost, supportsOp, transferCost } from '../cost-model';
 import { estimatePipeline, objective as objectiveOf } from '../estimate';
 import { buildIr, FEATURES_KEY, type IrOptions, type PipelineIr } from '../ir';
 import { scheduleIr } from '../schedule';
@@ -70,7 +90,7 @@ export interface PartitionOptions extends IrOptions {
   keepPins?: boolean;
   /** Units (layer ids, `features`) that must stay on the given processor, whatever `keepPins` says. */
   fixed?: Record<string, string>;
-  /** Branch-and-bound node limit per search (default 500,000, about 2-5 s); beyond it the result is not proven optimal. */
+  /** Branch-and-bound node limit (default 500,000; the constrained rounds share one budget); beyond it the result is not proven optimal. */
   maxNodes?: number;
 }
 
@@ -134,6 +154,23 @@ interface Problem {
   branch: number;
   /** Per depth j: unassigned units whose parent is assigned once units 0..j are. */
   roots: Int32Array[];
+  /** Per processor: the fixed latency (ms) and energy (mJ) of one partition run (ProcessorSpec.dispatchMs). */
+  dispL: Float64Array;
+  dispE: Float64Array;
+  /** Per unit: 1 for a layer (its ops form or join an exported partition), 0 for the front end. */
+  layer: Uint8Array;
+  /** Per unit: 1 when it reads the front end's output or the input window (it always starts or joins a reader group). */
+  fresh: Uint8Array;
+  /** Per unit: 1 when it has an op that is not a no-op (the dispatch is charged at such an op). */
+  active: Uint8Array;
+  /** Per unit: how many units read its input tensor (itself included). */
+  sib: Float64Array;
+  /** Number of transfer resources (links, assumed memory copies), each carrying one transfer at a time. */
+  R: number;
+  /** linkL[((u * P + q) * P + p) * R + r]: time (ms) the transfer of u's input from q to p holds resource r. */
+  linkL: Float64Array;
+  /** retLink[(u * P + p) * R + r]: time (ms) the return of head output u from remote p holds resource r. */
+  retLink: Float64Array;
 }
 
 const TOL = 1e-10;
@@ -219,12 +256,24 @@ function buildProblem(spec: PipelineSpec, opts: PartitionOptions): Problem {
     const out = ir.blockOutput[b.name];
     if (b.kind === 'head' && out !== undefined) headOutputs.add(opIndex.get(out)!);
   }
-  const transferMemo = new Map<string, { latencyMs: number; energyMj: number } | undefined>();
-  const transfer = (from: number, to: number, bytes: number): { latencyMs: number; energyMj: number } | undefined => {
+  const transferMemo = new Map<string, { latencyMs: number; energyMj: number; hops: { r: number; latencyMs: number }[] } | undefined>();
+  // Transfer resources as engine/schedule.ts names them: one per link (both directions when it is
+  // bidirectional), one per assumed memory copy direction.
+  const resources = new Map<string, number>();
+  const transfer = (from: number, to: number, bytes: number): { latencyMs: number; energyMj: number; hops: { r: number; latencyMs: number }[] } | undefined => {
     const key = `${from},${to},${bytes}`;
-    if (!transferMemo.has(key)) transferMemo.set(key, transferCost(device, names[from], names[to], bytes));
+    if (!transferMemo.has(key)) {
+      const t = transferCost(device, names[from], names[to], bytes);
+      const hops = (t?.route.hops ?? []).map((hop) => {
+        const name = hop.link ? `link:${device.links.indexOf(hop.link)}` : `memory:${hop.from}->${hop.to}`;
+        if (!resources.has(name)) resources.set(name, resources.size);
+        return { r: resources.get(name)!, latencyMs: hopCost(device, hop, bytes).latencyMs };
+      });
+      transferMemo.set(key, t && { latencyMs: t.latencyMs, energyMj: t.energyMj, hops });
+    }
     return transferMemo.get(key);
   };
+  const hopsOf: { i: number; q: number; p: number; ret: boolean; hops: { r: number; latencyMs: number }[] }[] = [];
 
   for (let i = 0; i < n; i++) {
     const u = irUnits[order[i]];
@@ -258,6 +307,7 @@ function buildProblem(spec: PipelineSpec, opts: PartitionOptions): Problem {
         else {
           retL[i * P + p] = back.latencyMs;
           retE[i * P + p] = back.energyMj;
+          hopsOf.push({ i, q: def, p, ret: true, hops: back.hops });
         }
       }
       for (let q = 0; q < P; q++) {
@@ -270,6 +320,7 @@ function buildProblem(spec: PipelineSpec, opts: PartitionOptions): Problem {
           if (t) {
             tL[idx] = t.latencyMs;
             tE[idx] = t.energyMj;
+            hopsOf.push({ i, q, p, ret: false, hops: t.hops });
           }
         }
       }
@@ -299,45 +350,168 @@ function buildProblem(spec: PipelineSpec, opts: PartitionOptions): Problem {
   }
   const limit = Float64Array.from(procs, (p) => p.memoryBytes);
   const budgetMs = optimize.budgetMs ?? Infinity;
-  return { spec: { ...spec, optimize }, ir, alpha, beta, budgetMs, names, P, def, units, n, lat, en, allowed, multi, tL, tE, retL, retE, weight, peak, limit, branch, roots };
+  const dispL = Float64Array.from(procs, (p) => p.dispatchMs ?? 0);
+  // As engine/schedule.ts charges it: activePowerMw x dispatchMs (mW x ms = 1e-3 mJ).
+  const dispE = Float64Array.from(procs, (p) => p.activePowerMw * (p.dispatchMs ?? 0) * 1e-3);
+  const layer = new Uint8Array(n);
+  const fresh = new Uint8Array(n);
+  const active = new Uint8Array(n);
+  const sib = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const ops = irUnits[order[i]].ops.map((k) => ir.ops[k]);
+    layer[i] = ops[0].block !== FEATURES_KEY ? 1 : 0;
+    active[i] = ops.some((op) => !op.noop) ? 1 : 0;
+    const parent = units[i].parent;
+    fresh[i] = parent < 0 || !layer[parent] ? 1 : 0;
+    sib[i] = parent < 0 ? rootKids.length : units[parent].children.length;
+  }
+  const R = resources.size;
+  const linkL = new Float64Array(n * P * P * R);
+  const retLink = new Float64Array(n * P * R);
+  for (const { i, q, p, ret, hops } of hopsOf) {
+    for (const h of hops) {
+      if (ret) retLink[(i * P + p) * R + h.r] += h.latencyMs;
+      else linkL[((i * P + q) * P + p) * R + h.r] += h.latencyMs;
+    }
+  }
+  return { spec: { ...spec, optimize }, ir, alpha, beta, budgetMs, names, P, def, units, n, lat, en, allowed, multi, tL, tE, retL, retE, weight, peak, limit, branch, roots, dispL, dispE, layer, fresh, active, sib, R, linkL, retLink };
 }
 
-/** Bottom-up least energy, least path latency and least joint α E + β L of every subtree, per parent processor. */
-function subtreeBounds(pr: Problem): { Elb: Float64Array; Llb: Float64Array; G: Float64Array } {
+/**
+ * True when unit u on p, its parent (or the input window) being on q, starts a reader
+ * group of engine/schedule.ts's partition rule: the units on p that read the same tensor
+ * from another processor, or from the front end, share one new partition (one dispatch).
+ * Otherwise it joins its parent's partition.
+ */
+function startsGroup(pr: Problem, u: number, q: number, p: number): boolean {
+  return pr.layer[u] === 1 && (pr.fresh[u] === 1 || q !== p);
+}
+
+/**
+ * The exact cost of placing prefix unit k on p after unit k-1 on q (the input window on
+ * the default processor for k = 0), as flat tables indexed ((k * P + q) * 2 + pin) * P + p:
+ * energy (mJ), time (ms) and whether a dispatch is left pending. The prefix runs alone,
+ * so its time is a sum. A partition whose ops so far are all no-ops has its dispatch
+ * pending (pin = 1): it is charged at its first op that is not a no-op, or, when the
+ * partition closes without one, at its first op, which in a chain delays everything
+ * after it alike, so it is added when the chain leaves the partition.
+ */
+interface PrefixSteps {
+  e: Float64Array;
+  t: Float64Array;
+  pend: Uint8Array;
+}
+
+function prefixSteps(pr: Problem): PrefixSteps {
+  const { P } = pr;
+  const len = pr.branch + 1;
+  const e = new Float64Array(len * P * 2 * P).fill(Infinity);
+  const t = new Float64Array(len * P * 2 * P).fill(Infinity);
+  const pend = new Uint8Array(len * P * 2 * P);
+  for (let k = 0; k < len; k++) {
+    for (let q = 0; q < P; q++) {
+      for (let pin = 0; pin < 2; pin++) {
+        if (k === 0 && (q !== pr.def || pin === 1)) continue;
+        for (let p = 0; p < P; p++) {
+          if (!pr.allowed[k * P + p]) continue;
+          const idx = (k * P + q) * P + p;
+          if (!Number.isFinite(pr.tL[idx])) continue;
+          const starts = startsGroup(pr, k, q, p);
+          let time = pr.tL[idx] + pr.lat[k * P + p];
+          let out = 0;
+          if (starts) {
+            if (pin) time += pr.dispL[q];
+            if (pr.active[k]) time += pr.dispL[p];
+            else out = pr.dispL[p] > 0 ? 1 : 0;
+          } else if (pr.layer[k] && pin) {
+            if (pr.active[k]) time += pr.dispL[q];
+            else out = 1;
+          }
+          const s = ((k * P + q) * 2 + pin) * P + p;
+          e[s] = pr.en[k * P + p] + pr.retE[k * P + p] + pr.tE[idx] + (starts ? pr.dispE[p] : 0);
+          t[s] = time;
+          pend[s] = out;
+        }
+      }
+    }
+  }
+  return { e, t, pend };
+}
+
+/**
+ * Bottom-up bounds of every subtree, per parent processor (index u * P + q), with each
+ * weight byte placed on processor `m` priced `lambda` (m = -1: no price): `Ea` the least
+ * α x energy + price, `Llb` the least path latency, `G` the least α x energy + price +
+ * β x path latency; and `busy[(ps * n + u) * P + q]` the least α x energy + price + β x
+ * (time the subtree adds to the serial load of resource ps: processor ps < P, else
+ * transfer resource ps - P). Each later unit either lengthens that load or pays its
+ * energy elsewhere, so `busy` bounds α E + β (load of ps).
+ * A priced bound less lambda x (bytes m has left) bounds the unpriced cost of every
+ * placement within m's memory (Lagrangian relaxation), so pricing only tightens it.
+ */
+interface BoundSet {
+  m: number;
+  lambda: number;
+  Ea: Float64Array;
+  Llb: Float64Array;
+  G: Float64Array;
+  busy: Float64Array;
+}
+
+function subtreeBounds(pr: Problem, allowed: Uint8Array, m: number, lambda: number): BoundSet {
   const { n, P, alpha, beta, units } = pr;
-  const Elb = new Float64Array(n * P).fill(Infinity);
+  const Ea = new Float64Array(n * P).fill(Infinity);
   const Llb = new Float64Array(n * P).fill(Infinity);
   const G = new Float64Array(n * P).fill(Infinity);
+  const { R } = pr;
+  const busy = new Float64Array((P + R) * n * P).fill(Infinity);
   for (let u = n - 1; u >= 0; u--) {
     const kids = units[u].children;
     for (let p = 0; p < P; p++) {
-      if (!pr.allowed[u * P + p]) continue;
-      let eKids = 0;
+      if (!allowed[u * P + p]) continue;
+      let aKids = 0;
       let lMax = pr.retL[u * P + p];
       let gExtra = beta * pr.retL[u * P + p];
       for (const c of kids) {
-        eKids += Elb[c * P + p];
+        aKids += Ea[c * P + p];
         lMax = Math.max(lMax, Llb[c * P + p]);
-        gExtra = Math.max(gExtra, G[c * P + p] - alpha * Elb[c * P + p]);
+        gExtra = Math.max(gExtra, G[c * P + p] - Ea[c * P + p]);
       }
-      const lKids = lMax;
-      const eSelf = pr.en[u * P + p] + pr.retE[u * P + p];
+      const aSelf = alpha * (pr.en[u * P + p] + pr.retE[u * P + p]) + (p === m ? lambda * pr.weight[u] : 0);
+      const busyBase = new Float64Array(P + R);
+      for (let ps = 0; ps < P + R; ps++) {
+        let v = aSelf + (ps < P ? (p === ps ? beta * pr.lat[u * P + p] : 0) : beta * pr.retLink[(u * P + p) * R + ps - P]);
+        for (const c of kids) v += busy[(ps * n + c) * P + p];
+        busyBase[ps] = v;
+      }
       for (let q = 0; q < P; q++) {
         const idx = (u * P + q) * P + p;
         const tl = pr.tL[idx];
         if (!Number.isFinite(tl)) continue;
-        const te = pr.multi[u] ? 0 : pr.tE[idx];
-        const e = eSelf + te + eKids;
-        const l = tl + pr.lat[u * P + p] + lKids;
-        const g = alpha * (eSelf + te + eKids) + beta * (tl + pr.lat[u * P + p]) + gExtra;
+        // A tensor goes once per destination, and a reader group of k units on p pays one dispatch:
+        // at least 1/k of it per member. Each member with a real op ends at least one dispatch
+        // after the tensor arrives (module header).
+        const te = pr.multi[u] ? 0 : alpha * pr.tE[idx];
+        const starts = startsGroup(pr, u, q, p);
+        const de = starts ? (alpha * pr.dispE[p]) / pr.sib[u] : 0;
+        const dl = starts && pr.active[u] ? pr.dispL[p] : 0;
+        const a = aSelf + te + de + aKids;
+        const l = tl + dl + pr.lat[u * P + p] + lMax;
+        const g = aSelf + te + de + aKids + beta * (tl + dl + pr.lat[u * P + p]) + gExtra;
         const k = u * P + q;
-        if (e < Elb[k]) Elb[k] = e;
+        if (a < Ea[k]) Ea[k] = a;
         if (l < Llb[k]) Llb[k] = l;
         if (g < G[k]) G[k] = g;
+        for (let ps = 0; ps < P + R; ps++) {
+          let v = busyBase[ps] + te + (starts ? (alpha * pr.dispE[p] + (p === ps ? beta * pr.dispL[p] : 0)) / pr.sib[u] : 0);
+          if (ps >= P) v += (beta * pr.linkL[(idx * R) + ps - P]) / pr.sib[u];
+          const b = (ps * n + u) * P + q;
+          if (v < busy[b]) busy[b] = v;
+        }
       }
     }
   }
-  return { Elb, Llb, G };
+  return { m, lambda, Ea, Llb, G, busy };
 }
 
 /** The exact figures of one complete assignment, from the scheduler (as estimatePipeline computes them). */
@@ -354,27 +528,50 @@ function evaluate(pr: Problem, assign: Int32Array): { objective: number; latency
   return { objective: objectiveOf({ energyPerInferenceMj: energyMj, endToEndLatencyMs: latencyMs }, pr.spec.optimize), latencyMs, energyMj };
 }
 
+/** A price per weight byte (objective units) on processor m, for a Lagrangian bound. */
+interface Price {
+  m: number;
+  lambda: number;
+}
+
 interface SearchResult {
   best: Int32Array | undefined;
   objective: number;
   complete: boolean;
+  /** True when some subtree below the prefix was cut at `restCap` nodes (the search then proves nothing). */
+  capped: boolean;
   nodes: number;
   evaluations: number;
 }
 
 /**
- * Depth-first branch and bound over units in preorder. `allowed` restricts processors per
- * unit; `prefixToGo[j * P + p]` (optional) is a lower bound of the cost after prefix unit
- * j on p; `constrained` enforces memory and budget.
+ * Lower bounds of the cost after the prefix, per prefix state (unit k, processor p,
+ * pending dispatch pin) at index (k * P + p) * 2 + pin: `base` ignores memory; each of
+ * `priced` is the least cost-to-go with every byte of weights placed on processor `m`
+ * in the rest of the prefix charged `lambda`, so that `toGo - lambda x (bytes m has
+ * left)` is a lower bound as well (Lagrangian relaxation of m's memory limit).
  */
-function search(pr: Problem, bounds: ReturnType<typeof subtreeBounds>, allowed: Uint8Array, constrained: { memory: boolean; budget: boolean }, incumbent: number, maxNodes: number, prefixToGo?: Float64Array): SearchResult {
+interface PrefixBound {
+  base: Float64Array;
+  priced: { m: number; lambda: number; toGo: Float64Array }[];
+  /** Processors whose memory can bind: their use is part of the dominance test. */
+  tight: number[];
+}
+
+/**
+ * Depth-first branch and bound over units in preorder. `allowed` restricts processors per
+ * unit; `prefix` (optional) bounds the cost after a prefix unit and turns on the
+ * dominance test on prefix states; `constrained` enforces memory and budget.
+ */
+function search(pr: Problem, steps: PrefixSteps, allowed: Uint8Array, constrained: { memory: boolean; budget: boolean }, incumbent: number, maxNodes: number, prefix?: PrefixBound, prices: Price[] = [], restCap = Infinity): SearchResult {
   const { n, P, alpha, beta, units, roots } = pr;
-  const { Elb, Llb, G } = bounds;
   const assign = new Int32Array(n);
   const estEnd = new Float64Array(n);
+  const pendAt = new Uint8Array(n);
   const destCount = new Int32Array((n + 1) * P);
   const load = new Float64Array(P);
   const postLoad = new Float64Array(P);
+  const linkPost = new Float64Array(pr.R);
   const w = new Float64Array(P);
   const pk = new Float64Array(P);
   let eFixed = 0;
@@ -384,32 +581,39 @@ function search(pr: Problem, bounds: ReturnType<typeof subtreeBounds>, allowed: 
   let nodes = 0;
   let evaluations = 0;
   let aborted = false;
+  let capped = false;
+  let restStart = 0;
   const budget = constrained.budget ? pr.budgetMs : Infinity;
-  // busy[(ps * n + u) * P + q]: least α x energy (transfers in the subtree included) + β x (time the
-  // subtree adds to processor ps's serial load), over the subtree of u with its parent on q. Each later
-  // unit either lengthens ps's load or pays its energy elsewhere, so this bounds α E + β (load of ps).
-  const busy = new Float64Array(P * n * P).fill(Infinity);
-  for (let ps = 0; ps < P; ps++) {
-    for (let u = n - 1; u >= 0; u--) {
-      for (let p = 0; p < P; p++) {
-        if (!allowed[u * P + p]) continue;
-        let v = alpha * (pr.en[u * P + p] + pr.retE[u * P + p]) + (p === ps ? beta * pr.lat[u * P + p] : 0);
-        for (const c of units[u].children) v += busy[(ps * n + c) * P + p];
-        if (!Number.isFinite(v)) continue;
-        for (let q = 0; q < P; q++) {
-          const idx = (u * P + q) * P + p;
-          if (!Number.isFinite(pr.tL[idx])) continue;
-          const t = v + (pr.multi[u] ? 0 : alpha * pr.tE[idx]);
-          const k = (ps * n + u) * P + q;
-          if (t < busy[k]) busy[k] = t;
-        }
+  // The plain bounds, then those with memory priced (the constrained search's Lagrangian bounds).
+  const sets = [{ m: -1, lambda: 0 }, ...prices].map(({ m, lambda }) => subtreeBounds(pr, allowed, m, lambda));
+  const { Llb } = sets[0];
+
+  // Dominance on prefix states: a state (unit j, its processor, pending dispatch) reached before at no
+  // more cost, time (when the budget binds) and memory on every tight processor has had every completion
+  // of this one searched already (the rest of the schedule depends on the prefix only through them).
+  const tight = prefix && constrained.memory ? prefix.tight : [];
+  const withTime = constrained.budget && Number.isFinite(budget);
+  const stride = 2 + 2 * tight.length;
+  const seen = new Map<number, number[]>();
+  const dominated = (j: number): boolean => {
+    const key = (j * P + assign[j]) * 2 + pendAt[j];
+    const cost = alpha * eFixed + beta * estEnd[j];
+    let list = seen.get(key);
+    if (list) {
+      for (let i = 0; i < list.length; i += stride) {
+        if (list[i] > cost || (withTime && list[i + 1] > estEnd[j])) continue;
+        let all = true;
+        for (let k = 0; k < tight.length && all; k++) all = list[i + 2 + 2 * k] <= w[tight[k]] && list[i + 3 + 2 * k] <= pk[tight[k]];
+        if (all) return true;
       }
-    }
-  }
+    } else seen.set(key, (list = []));
+    list.push(cost, estEnd[j]);
+    for (const m of tight) list.push(w[m], pk[m]);
+    return false;
+  };
 
   // Bound after units 0..j are assigned (unit j just now); also the makespan lower bound.
   const boundAt = (j: number): { lb: number; latLb: number } => {
-    let eRest = 0;
     let latLb = leafMax;
     // Units after the branch start once it ends: each processor's share of them is serial after that.
     const after = j >= pr.branch && pr.branch >= 0 ? estEnd[pr.branch] : 0;
@@ -417,52 +621,90 @@ function search(pr: Problem, bounds: ReturnType<typeof subtreeBounds>, allowed: 
       if (load[p] > latLb) latLb = load[p];
       if (after + postLoad[p] > latLb) latLb = after + postLoad[p];
     }
-    let joint = beta * latLb;
+    for (let r = 0; r < pr.R; r++) if (after + linkPost[r] > latLb) latLb = after + linkPost[r];
     const rs = roots[j];
     for (let k = 0; k < rs.length; k++) {
       const r = rs[k];
       const par = units[r].parent;
-      const q = par < 0 ? pr.def : assign[par];
-      const start = par < 0 ? 0 : estEnd[par];
-      const e = Elb[r * P + q];
-      eRest += e;
-      const l = start + Llb[r * P + q];
+      const l = (par < 0 ? 0 : estEnd[par]) + Llb[r * P + (par < 0 ? pr.def : assign[par])];
       if (l > latLb) latLb = l;
-      const g = beta * start + G[r * P + q] - alpha * e;
-      if (g > joint) joint = g;
     }
-    let lb = alpha * (eFixed + eRest) + joint;
-    if (j >= pr.branch) {
-      for (let ps = 0; ps < P; ps++) {
-        let b = alpha * eFixed + beta * (after + postLoad[ps]);
-        for (let k = 0; k < rs.length; k++) {
-          const r = rs[k];
-          const par = units[r].parent;
-          b += busy[(ps * n + r) * P + (par < 0 ? pr.def : assign[par])];
-        }
-        if (b > lb) lb = b;
+    let lb = -Infinity;
+    for (const { m, lambda, Ea, G, busy } of sets) {
+      const credit = m < 0 ? 0 : lambda * (pr.limit[m] - w[m] - pk[m]);
+      let aRest = 0;
+      let joint = beta * latLb;
+      for (let k = 0; k < rs.length; k++) {
+        const r = rs[k];
+        const par = units[r].parent;
+        const q = par < 0 ? pr.def : assign[par];
+        const a = Ea[r * P + q];
+        aRest += a;
+        const g = beta * (par < 0 ? 0 : estEnd[par]) + G[r * P + q] - a;
+        if (g > joint) joint = g;
       }
+      let b = alpha * eFixed + aRest + joint - credit;
+      if (j >= pr.branch) {
+        for (let ps = 0; ps < P + pr.R; ps++) {
+          let v = alpha * eFixed + beta * (after + (ps < P ? postLoad[ps] : linkPost[ps - P])) - credit;
+          for (let k = 0; k < rs.length; k++) {
+            const r = rs[k];
+            const par = units[r].parent;
+            v += busy[(ps * n + r) * P + (par < 0 ? pr.def : assign[par])];
+          }
+          if (v > b) b = v;
+        }
+      }
+      if (b > lb) lb = b;
     }
-    if (prefixToGo && j <= pr.branch) lb = Math.max(lb, alpha * eFixed + beta * estEnd[j] + prefixToGo[j * P + assign[j]]);
+    if (prefix && j <= pr.branch) {
+      const s = (j * P + assign[j]) * 2 + pendAt[j];
+      let toGo = prefix.base[s];
+      for (const { m, lambda, toGo: priced } of prefix.priced) {
+        const v = priced[s] - lambda * (pr.limit[m] - w[m] - pk[m]);
+        if (v > toGo) toGo = v;
+      }
+      lb = Math.max(lb, alpha * eFixed + beta * estEnd[j] + toGo);
+    }
     return { lb, latLb };
   };
 
+  // Transfers after the branch (the input of u when it is the first of its group on p, the return of a
+  // remote head's output) hold their links one at a time, after the branch ends.
+  const linkMove = (u: number, q: number, p: number, first: boolean, sign: number): void => {
+    const R = pr.R;
+    if (first && q !== p) for (let r = 0; r < R; r++) linkPost[r] += sign * pr.linkL[((u * P + q) * P + p) * R + r];
+    if (units[u].children.length === 0) for (let r = 0; r < R; r++) linkPost[r] += sign * pr.retLink[(u * P + p) * R + r];
+  };
   const undoStack: number[] = [];
   const apply = (u: number, p: number): boolean => {
     const par = units[u].parent;
     const q = par < 0 ? pr.def : assign[par];
     assign[u] = p;
     const idx = (u * P + q) * P + p;
-    const start = (par < 0 ? 0 : estEnd[par]) + pr.tL[idx];
-    estEnd[u] = start + pr.lat[u * P + p];
+    const dc = (par + 1) * P + p;
+    const first = destCount[dc] === 0;
+    const starts = startsGroup(pr, u, q, p);
+    if (u <= pr.branch) {
+      // The prefix chain runs alone: its times are exact sums (prefixSteps).
+      const s = ((u * P + q) * 2 + (u > 0 ? pendAt[u - 1] : 0)) * P + p;
+      estEnd[u] = (u > 0 ? estEnd[u - 1] : 0) + steps.t[s];
+      pendAt[u] = steps.pend[s];
+    } else {
+      estEnd[u] = (par < 0 ? 0 : estEnd[par]) + pr.tL[idx] + pr.lat[u * P + p] + (starts && pr.active[u] ? pr.dispL[p] : 0);
+    }
     undoStack.push(eFixed, leafMax, pk[p]);
     let e = pr.en[u * P + p] + pr.retE[u * P + p];
-    const dc = (par + 1) * P + p;
-    if (q !== p && destCount[dc] === 0) e += pr.tE[idx];
+    if (q !== p && first) e += pr.tE[idx];
+    const busyMs = pr.lat[u * P + p] + (starts && first ? pr.dispL[p] : 0);
+    if (starts && first) e += pr.dispE[p];
     destCount[dc]++;
     eFixed += e;
-    load[p] += pr.lat[u * P + p];
-    if (u > pr.branch) postLoad[p] += pr.lat[u * P + p];
+    load[p] += busyMs;
+    if (u > pr.branch) {
+      postLoad[p] += busyMs;
+      linkMove(u, q, p, first, 1);
+    }
     w[p] += pr.weight[u];
     if (pr.peak[u] > pk[p]) pk[p] = pr.peak[u];
     if (units[u].children.length === 0) leafMax = Math.max(leafMax, estEnd[u] + pr.retL[u * P + p]);
@@ -470,12 +712,18 @@ function search(pr: Problem, bounds: ReturnType<typeof subtreeBounds>, allowed: 
   };
   const undo = (u: number, p: number): void => {
     const par = units[u].parent;
+    const q = par < 0 ? pr.def : assign[par];
     pk[p] = undoStack.pop()!;
     leafMax = undoStack.pop()!;
     eFixed = undoStack.pop()!;
-    destCount[(par + 1) * P + p]--;
-    load[p] -= pr.lat[u * P + p];
-    if (u > pr.branch) postLoad[p] -= pr.lat[u * P + p];
+    const dc = (par + 1) * P + p;
+    destCount[dc]--;
+    const busyMs = pr.lat[u * P + p] + (startsGroup(pr, u, q, p) && destCount[dc] === 0 ? pr.dispL[p] : 0);
+    load[p] -= busyMs;
+    if (u > pr.branch) {
+      postLoad[p] -= busyMs;
+      linkMove(u, q, p, destCount[dc] === 0, -1);
+    }
     w[p] -= pr.weight[u];
   };
 
@@ -494,6 +742,11 @@ function search(pr: Problem, bounds: ReturnType<typeof subtreeBounds>, allowed: 
     if (aborted) return;
     if (++nodes > maxNodes) {
       aborted = true;
+      return;
+    }
+    if (j === pr.branch + 1) restStart = nodes;
+    else if (j > pr.branch + 1 && nodes - restStart > restCap) {
+      capped = true;
       return;
     }
     if (j === n) {
@@ -516,13 +769,85 @@ function search(pr: Problem, bounds: ReturnType<typeof subtreeBounds>, allowed: 
     for (const c of cands) {
       if (c.lb >= bestObj - tol()) break;
       apply(j, c.p);
-      visit(j + 1);
+      if (!(prefix && j <= pr.branch && dominated(j))) visit(j + 1);
       undo(j, c.p);
       if (aborted) return;
     }
   };
   visit(0);
-  return { best, objective: bestObj, complete: !aborted, nodes, evaluations };
+  return { best, objective: bestObj, complete: !aborted, capped, nodes, evaluations };
+}
+
+/** Geometric grid of memory prices tried per tight processor (see {@link prefixBound}). */
+const PRICES = 16;
+
+/**
+ * The prefix cost-to-go bounds of the constrained search: the DP of step 1 run backwards
+ * from F(s) (less `tol`, so ties are still explored), plainly and, for every processor
+ * whose memory can bind, with each weight byte it receives in the rest of the prefix
+ * charged a price λ. For a placement within that processor's limit, the bytes it still
+ * receives are at most those it has left, so the priced cost-to-go minus λ x (bytes
+ * left) is a lower bound of the true cost-to-go for every λ ≥ 0: the prices only
+ * tighten the bound, never cut the optimum. They are a geometric grid around each
+ * prefix unit's saving per byte on that processor.
+ */
+function prefixBound(pr: Problem, steps: PrefixSteps, F: Float64Array, tol: number): PrefixBound {
+  const { P, n, alpha, beta, branch } = pr;
+  const S = P * 2;
+  const backward = (m: number, lambda: number): Float64Array => {
+    const toGo = new Float64Array((branch + 1) * S).fill(Infinity);
+    if (branch < 0) return toGo;
+    for (let s = 0; s < S; s++) toGo[branch * S + s] = F[s] - tol;
+    for (let k = branch - 1; k >= 0; k--) {
+      const next = k + 1;
+      const price = lambda * pr.weight[next];
+      for (let q = 0; q < P; q++) {
+        for (let pin = 0; pin < 2; pin++) {
+          let bestC = Infinity;
+          for (let p = 0; p < P; p++) {
+            const st = ((next * P + q) * 2 + pin) * P + p;
+            const c = alpha * steps.e[st] + beta * steps.t[st] + (p === m ? price : 0) + toGo[next * S + p * 2 + steps.pend[st]];
+            if (c < bestC) bestC = c;
+          }
+          toGo[k * S + q * 2 + pin] = bestC;
+        }
+      }
+    }
+    return toGo;
+  };
+  const tight: number[] = [];
+  const priced: PrefixBound['priced'] = [];
+  for (let m = 0; m < P; m++) {
+    if (!Number.isFinite(pr.limit[m])) continue;
+    let bytes = 0;
+    let peak = 0;
+    for (let u = 0; u < n; u++) {
+      if (!pr.allowed[u * P + m]) continue;
+      bytes += pr.weight[u];
+      peak = Math.max(peak, pr.peak[u]);
+    }
+    if (bytes + peak <= pr.limit[m]) continue;
+    tight.push(m);
+    let lo = Infinity;
+    let hi = 0;
+    for (let k = 0; k < n; k++) {
+      if (!pr.allowed[k * P + m] || pr.weight[k] <= 0) continue;
+      let alt = Infinity;
+      for (let p = 0; p < P; p++) if (p !== m && pr.allowed[k * P + p]) alt = Math.min(alt, alpha * pr.en[k * P + p] + beta * pr.lat[k * P + p]);
+      const saving = alt - (alpha * pr.en[k * P + m] + beta * pr.lat[k * P + m]);
+      if (!(saving > 0) || !Number.isFinite(saving)) continue;
+      lo = Math.min(lo, saving / pr.weight[k]);
+      hi = Math.max(hi, saving / pr.weight[k]);
+    }
+    if (!(hi > 0)) continue;
+    lo /= 4;
+    hi *= 4;
+    for (let i = 0; i < PRICES; i++) {
+      const lambda = lo * (hi / lo) ** (i / (PRICES - 1));
+      priced.push({ m, lambda, toGo: backward(m, lambda) });
+    }
+  }
+  return { base: backward(-1, 0), priced, tight };
 }
 
 /** Memory per processor of an assignment (weights + peak activations, as the schedule counts them). */
@@ -546,53 +871,58 @@ export function partitionPipeline(spec: PipelineSpec, opts: PartitionOptions = {
   const pr = buildProblem(spec, opts);
   const { n, P, alpha, beta, branch } = pr;
   const maxNodes = opts.maxNodes ?? 500_000;
-  const bounds = subtreeBounds(pr);
   let nodes = 0;
   let evaluations = 0;
   let exact = true;
 
-  // 1. The prefix chain DP (relaxation): best cost to end the prefix on each processor, and its path.
+  const steps = prefixSteps(pr);
+  const S = P * 2;
   const prefixLen = branch + 1;
-  const cost = new Float64Array(prefixLen * P).fill(Infinity);
-  const from = new Int32Array(prefixLen * P).fill(-1);
+
+  // 1. The prefix chain DP (relaxation): best cost to end the prefix in each state (processor,
+  // pending dispatch), and its path.
+  const cost = new Float64Array(prefixLen * S).fill(Infinity);
+  const from = new Int32Array(prefixLen * S).fill(-1);
   for (let k = 0; k < prefixLen; k++) {
-    for (let p = 0; p < P; p++) {
-      if (!pr.allowed[k * P + p]) continue;
-      const self = alpha * (pr.en[k * P + p] + pr.retE[k * P + p]) + beta * pr.lat[k * P + p];
-      for (let q = 0; q < P; q++) {
-        const before = k === 0 ? (q === pr.def ? 0 : Infinity) : cost[(k - 1) * P + q];
+    for (let q = 0; q < P; q++) {
+      for (let pin = 0; pin < 2; pin++) {
+        const before = k === 0 ? (q === pr.def && pin === 0 ? 0 : Infinity) : cost[((k - 1) * P + q) * 2 + pin];
         if (!Number.isFinite(before)) continue;
-        const idx = (k * P + q) * P + p;
-        const c = before + self + alpha * pr.tE[idx] + beta * pr.tL[idx];
-        if (c < cost[k * P + p]) {
-          cost[k * P + p] = c;
-          from[k * P + p] = q;
+        for (let p = 0; p < P; p++) {
+          const st = ((k * P + q) * 2 + pin) * P + p;
+          const c = before + alpha * steps.e[st] + beta * steps.t[st];
+          const s = (k * P + p) * 2 + steps.pend[st];
+          if (c < cost[s]) {
+            cost[s] = c;
+            from[s] = q * 2 + pin;
+          }
         }
       }
     }
   }
 
-  // 2. F(p0) by branch and bound with the prefix fixed to its best path to p0, cheapest p0 first.
-  const ends = prefixLen === 0 ? [pr.def] : [...Array(P).keys()].filter((p) => Number.isFinite(cost[branch * P + p]));
-  ends.sort((a, b) => (prefixLen === 0 ? 0 : cost[branch * P + a] - cost[branch * P + b]));
-  const F = new Float64Array(P).fill(Infinity);
+  // 2. F(s) by branch and bound with the prefix fixed to its best path to end state s, cheapest s first.
+  const ends = prefixLen === 0 ? [pr.def * 2] : [...Array(S).keys()].filter((s) => Number.isFinite(cost[branch * S + s]));
+  const pre = (s: number): number => (prefixLen === 0 ? 0 : cost[branch * S + s]);
+  ends.sort((a, b) => pre(a) - pre(b));
+  const F = new Float64Array(S).fill(Infinity);
   let relaxed: { assign: Int32Array; objective: number } | undefined;
-  for (const p0 of ends) {
+  for (const s0 of ends) {
     const allowed = Uint8Array.from(pr.allowed);
-    for (let k = branch, p = p0; k >= 0; p = from[k * P + p], k--) {
+    for (let k = branch, s = s0; k >= 0; s = from[k * S + s], k--) {
+      const p = s >> 1;
       for (let x = 0; x < P; x++) allowed[k * P + x] = x === p ? 1 : 0;
     }
     const incumbent = relaxed?.objective ?? Infinity;
-    const r = search(pr, bounds, allowed, { memory: false, budget: false }, incumbent, maxNodes);
+    const r = search(pr, steps, allowed, { memory: false, budget: false }, incumbent, maxNodes);
     nodes += r.nodes;
     evaluations += r.evaluations;
     exact &&= r.complete;
-    const pre = prefixLen === 0 ? 0 : cost[branch * P + p0];
     if (r.best) {
       relaxed = { assign: r.best, objective: r.objective };
-      F[p0] = r.objective - pre;
+      F[s0] = r.objective - pre(s0);
     } else {
-      F[p0] = incumbent - pre;
+      F[s0] = incumbent - pre(s0);
     }
   }
   if (!relaxed) throw new Error(`partition of '${spec.name}': no placement lets every tensor reach its consumer on ${spec.target.name}; add links between its processors`);
@@ -602,29 +932,32 @@ export function partitionPipeline(spec: PipelineSpec, opts: PartitionOptions = {
   let chosen = relaxed.assign;
   const violations: PartitionViolation[] = [];
   if (!fits(chosen) || !withinBudget(chosen)) {
-    // 3. Constrained search; the prefix cost-to-go is the DP through the chain plus F(p0).
-    const toGo = new Float64Array(Math.max(prefixLen, 1) * P).fill(Infinity);
-    for (let p = 0; p < P; p++) if (prefixLen > 0) toGo[branch * P + p] = F[p] - TOL * Math.abs(relaxed.objective);
-    for (let k = branch - 1; k >= 0; k--) {
-      for (let q = 0; q < P; q++) {
-        for (let p = 0; p < P; p++) {
-          const next = k + 1;
-          if (!pr.allowed[next * P + p]) continue;
-          const idx = (next * P + q) * P + p;
-          const c = alpha * (pr.en[next * P + p] + pr.retE[next * P + p] + pr.tE[idx]) + beta * (pr.lat[next * P + p] + pr.tL[idx]) + toGo[next * P + p];
-          if (c < toGo[k * P + q]) toGo[k * P + q] = c;
+    // 3. Constrained search; the prefix cost-to-go is the DP through the chain plus F(s), also with
+    // memory priced (Lagrangian bounds), and prefix states are pruned by dominance.
+    const prefix = prefixBound(pr, steps, F, TOL * Math.abs(relaxed.objective));
+    // Rounds with a node cap per subtree below the prefix, doubling: a hard subtree below one prefix
+    // cannot starve the others, and each round starts from the best plan found so far. Only a round
+    // that cut nothing proves its result optimal.
+    const constrainedSearch = (budget: boolean): SearchResult => {
+      let best: Int32Array | undefined;
+      let objective = Infinity;
+      for (let cap = 2000; ; cap *= 4) {
+        const left = maxNodes - nodes;
+        const r = search(pr, steps, pr.allowed, { memory: true, budget }, objective, Math.max(left, 0), prefix, prefix.priced, cap >= left ? Infinity : cap);
+        nodes += r.nodes;
+        evaluations += r.evaluations;
+        if (r.best) {
+          best = r.best;
+          objective = r.objective;
         }
+        if (!r.complete || !r.capped) return { best, objective, complete: r.complete, capped: false, nodes: 0, evaluations: 0 };
       }
-    }
-    const full = search(pr, bounds, pr.allowed, { memory: true, budget: true }, Infinity, maxNodes, prefixLen > 0 ? toGo : undefined);
-    nodes += full.nodes;
-    evaluations += full.evaluations;
+    };
+    const full = constrainedSearch(true);
     exact &&= full.complete;
     if (full.best) chosen = full.best;
     else {
-      const memOnly = search(pr, bounds, pr.allowed, { memory: true, budget: false }, Infinity, maxNodes, prefixLen > 0 ? toGo : undefined);
-      nodes += memOnly.nodes;
-      evaluations += memOnly.evaluations;
+      const memOnly = constrainedSearch(false);
       exact &&= memOnly.complete;
       if (memOnly.best) {
         chosen = memOnly.best;

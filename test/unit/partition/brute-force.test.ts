@@ -3,7 +3,9 @@
  * devices, every assignment of units to processors is estimated with estimatePipeline,
  * the constraints are checked from that estimate (support and routes: no error issue;
  * memory: every processor within its limit; budget: makespan within it), and the least
- * objective must equal the partitioner's to 1e-9 relative.
+ * objective must equal the partitioner's to 1e-9 relative. Also with a partition-run cost
+ * (dispatchMs, from a measured profile) on most processors, and with memory that binds
+ * along a long shared trunk.
  */
 import { describe, expect, it } from 'vitest';
 import { estimatePipeline } from '../../../engine/estimate';
@@ -11,7 +13,7 @@ import { partitionPipeline, placementUnits } from '../../../engine/partition/par
 import { IssueCodes } from '../../../language/issue-codes';
 import type { PipelineSpec } from '../../../language/pipeline-model';
 import { specOf } from '../engine/spec-of';
-import { randomPipeline, rng } from './random-pipelines';
+import { randomPipeline, rng, withDispatch, type RandomPipelineOptions } from './random-pipelines';
 
 interface Brute {
   feasible: number;
@@ -112,5 +114,55 @@ describe('partition equals brute force', () => {
     for (const [u, p] of Object.entries(pins)) expect(result.placement[u]).toBe(p);
     const expected = Number.isFinite(brute.feasible) ? brute.feasible : Number.isFinite(brute.memoryOnly) ? brute.memoryOnly : brute.any;
     close(result.objective, expected);
+  });
+});
+
+/** Checks the partitioner against brute force on one spec; returns whether a constraint bound. */
+function checkAgainstBrute(spec: PipelineSpec, text: string): { constrained: boolean } {
+  const brute = bruteForce(spec);
+  if (!Number.isFinite(brute.any)) {
+    expect(() => partitionPipeline(spec)).toThrow(/partition of 'Rand'/);
+    return { constrained: false };
+  }
+  const result = partitionPipeline(spec);
+  expect(result.exact).toBe(true);
+  expect(result.objective).toBe(estimatePipeline(spec, { placement: result.placement }).objective);
+  const expected = Number.isFinite(brute.feasible) ? brute.feasible : Number.isFinite(brute.memoryOnly) ? brute.memoryOnly : brute.any;
+  expect(result.feasible, text).toBe(Number.isFinite(brute.feasible));
+  close(result.objective, expected);
+  return { constrained: Number.isFinite(brute.feasible) && brute.feasible > brute.any * (1 + 1e-9) };
+}
+
+describe('partition equals brute force with partition-run costs (dispatchMs)', () => {
+  let charged = 0;
+  const cases: [number, RandomPipelineOptions][] = [
+    ...Array.from({ length: 60 }, (_, i): [number, RandomPipelineOptions] => [3000 + i, {}]),
+    ...Array.from({ length: 20 }, (_, i): [number, RandomPipelineOptions] => [3100 + i, { processors: 2, trunkLayers: 5, maxAssignments: 1024 }]),
+  ];
+  it.each(cases)('random pipeline with dispatch, seed %i %j', async (seed, opts) => {
+    const { text } = randomPipeline(seed, opts);
+    const spec = withDispatch(await specOf(text), seed * 7);
+    if (spec.target.processors.some((p) => (p.dispatchMs ?? 0) > 0)) charged++;
+    checkAgainstBrute(spec, text);
+  });
+
+  it('charged a dispatch in most cases', () => {
+    expect(charged).toBeGreaterThanOrEqual(60);
+  });
+});
+
+describe('partition equals brute force when memory binds along the trunk', () => {
+  let constrainedCases = 0;
+  const seeds = Array.from({ length: 40 }, (_, i) => 4000 + i);
+  it.each(seeds)('long trunk, tight memory, seed %i', async (seed) => {
+    const opts: RandomPipelineOptions = { processors: 2 + (seed % 2), trunkLayers: seed % 2 === 0 ? 6 : 4, tightMemory: true, maxAssignments: 2048 };
+    const { text } = randomPipeline(seed, opts);
+    const base = await specOf(text);
+    const spec = seed % 3 === 0 ? withDispatch(base, seed) : base;
+    if (checkAgainstBrute(spec, text).constrained) constrainedCases++;
+  });
+
+  it('bound memory in a good share of them', () => {
+    expect(constrainedCases).toBeGreaterThanOrEqual(10);
   });
 });

@@ -7,6 +7,8 @@
 
 /** Mulberry32 (engine/compress/random.ts): a small, fast, seeded PRNG returning floats in [0, 1). */
 import { mulberry32 as rng } from '../../../engine/compress/random';
+import { applyProfileToDevice, PROFILE_KIND, PROFILE_SCHEMA_VERSION, type DeviceProfile } from '../../../engine/calibrate/profile';
+import type { PipelineSpec } from '../../../language/pipeline-model';
 
 export { rng };
 
@@ -16,6 +18,10 @@ export interface RandomPipelineOptions {
   maxAssignments?: number;
   /** Force this many processors (2-4 by default). */
   processors?: number;
+  /** Shared trunk layers (1-2 by default), so that memory can bind along a long chain. */
+  trunkLayers?: number;
+  /** Give every processor but the default one 4-30 KB of memory (by default half of them get it). */
+  tightMemory?: boolean;
 }
 
 /** A random pipeline and device as one `.sense` text, with its unit count and processor count. */
@@ -32,7 +38,8 @@ export function randomPipeline(seed: number, opts: RandomPipelineOptions = {}): 
   const lines: string[] = [];
   lines.push('device Rand {');
   for (const [i, name] of names.entries()) {
-    const memoryKb = r() < 0.5 ? Math.round(between(4, 30)) : 4096;
+    const small = r() < 0.5 || (opts.tightMemory === true && i > 0);
+    const memoryKb = small ? Math.round(between(4, 30)) : 4096;
     lines.push(`  processor ${name} {`);
     lines.push(`    compute ${between(0.005, 2).toFixed(4)} GMAC/s  memory ${memoryKb} KB  bandwidth ${between(5, 500).toFixed(1)} MB/s`);
     lines.push(`    power ${between(5, 2000).toFixed(1)} mW  idle ${between(0, 10).toFixed(2)} mW  overhead ${between(0, 0.3).toFixed(3)} ms  transfer ${between(1, 100).toFixed(1)} pJ/B`);
@@ -70,7 +77,7 @@ export function randomPipeline(seed: number, opts: RandomPipelineOptions = {}): 
   const budget = r() < 0.6 ? between(0.05, 8) : undefined;
   // Trunk: one shared block, sometimes a second one reading from it; heads read from either.
   const trunkLayers: string[] = image ? ['flatten'] : [];
-  const trunkLen = 1 + Math.floor(r() * 2);
+  const trunkLen = opts.trunkLayers ?? 1 + Math.floor(r() * 2);
   for (let i = 0; i < trunkLen; i++) trunkLayers.push(layer(false));
   units += trunkLayers.length;
   body.push(`  shared trunk { ${trunkLayers.join('  ')} }`);
@@ -93,6 +100,37 @@ export function randomPipeline(seed: number, opts: RandomPipelineOptions = {}): 
   body.push(`  optimize energy ${between(0, 1).toFixed(3)} latency ${between(0, 1).toFixed(3)}${budget !== undefined ? ` within ${budget.toFixed(2)} ms` : ''}`);
   body.push('}');
   return { text: [...body, ...lines].join('\n'), units, processors: P, ...(budget !== undefined ? { budgetMs: budget } : {}) };
+}
+
+/**
+ * `spec` with a random partition-run cost (`dispatchMs`, 0.01-0.5 ms) on each processor
+ * with probability `share`, applied as `sense estimate --profile` applies a measured
+ * profile (engine/calibrate/profile.ts applyProfileToDevice): a fitted profile whose
+ * roofline figures are the processor's own, so only the dispatch cost changes.
+ */
+export function withDispatch(spec: PipelineSpec, seed: number, share = 0.75): PipelineSpec {
+  const r = rng(seed);
+  let target = spec.target;
+  for (const p of spec.target.processors) {
+    if (r() >= share) continue;
+    const profile: DeviceProfile = {
+      schemaVersion: PROFILE_SCHEMA_VERSION,
+      kind: PROFILE_KIND,
+      device: target.name,
+      processor: p.name,
+      measuredAt: '2025-01-01T00:00:00Z',
+      machine: { cpu: 'test', runtime: 'test' },
+      fitted: true,
+      computeMacsPerS: p.computeMacsPerS,
+      bandwidthBytesPerS: p.bandwidthBytesPerS,
+      overheadMs: p.overheadMs,
+      ...(p.frontendMacsPerS !== undefined ? { frontendMacsPerS: p.frontendMacsPerS } : {}),
+      dispatchMs: 0.01 + 0.49 * r(),
+      samples: [],
+    };
+    target = applyProfileToDevice(target, profile, `dispatch profile ${p.name}`);
+  }
+  return { ...spec, target };
 }
 
 /**
