@@ -106,7 +106,10 @@ function* truncatedSvdSteps(W: Matrix, k: number, opts: SvdOptions, speedup: num
   const m = W.rows, n = W.cols;
   const exactCost = exactRouteCost(m, n, k, speedup);
   const iterCost = (4 * m * n * l + 4 * (m + n) * l * l) / speedup + 2 * (m + n) * l;
-  if (method === 'auto' && iterCost * 2 >= exactCost) return yield* exactSvdSteps(W, k);
+  // A randomized run that pays off needs the sketch plus a few power iterations (flat
+  // spectra need many more, and the first sketch detects them): try it only when four
+  // iterations cost less than the exact route, so a failed try wastes at most a quarter.
+  if (method === 'auto' && iterCost * 4 >= exactCost) return yield* exactSvdSteps(W, k);
   const budget = method === 'auto' ? Math.floor(exactCost / iterCost) - 1 : Infinity;
   const res = yield* randomizedSvdSteps(W, k, l, opts, budget);
   return res ?? (yield* exactSvdSteps(W, k));
