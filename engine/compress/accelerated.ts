@@ -1,9 +1,11 @@
 /**
  * Accelerated matrix products for the compression algorithms: the same yielded
  * {@link GemmRequest}s that the pure path runs on the TypeScript kernel, run instead on
- * ONNX Runtime's CPU `Gemm` in double precision (MLAS/Eigen DGEMM, about 25 GFLOPS on one
- * core of the AMD EPYC (Zen 3) dev machine, measured by test/bench/svd.bench.ts, against
- * about 2-3 GFLOPS for the TypeScript kernel). Double precision keeps every accuracy
+ * ONNX Runtime's CPU `Gemm` in double precision (MLAS DGEMM with AVX2 FMA, about 25-30
+ * GFLOPS on one core of the AMD EPYC dev machine against about 10-13 GFLOPS for the
+ * in-thread WebAssembly SIMD kernel and 2-3 GFLOPS for the TypeScript one; the whole SVD
+ * gains less, since the tridiagonal reduction's matrix-vector half stays in-thread: see
+ * test/bench/svd.bench.ts). Double precision keeps every accuracy
  * guarantee of the pure path (Gram matrices in float32 would lose the small singular values).
  *
  * The ONNX Runtime module is passed in (`onnxruntime-node`, or any module with the same

@@ -2,7 +2,9 @@
  * Rank-k truncated SVD (engine/compress/svd) against numpy's full `numpy.linalg.svd`
  * (LAPACK gesdd on OpenBLAS), both measured in this run, and ml-matrix's full SVD for
  * reference. Goal: within 2x of numpy. Matrices are random Gaussian (flat spectrum, the
- * hardest case for randomized SVD).
+ * hardest case for randomized SVD). `truncatedSvd` runs on the WebAssembly SIMD kernels
+ * (engine/compress/wasm); one line per shape shows the TypeScript fallback kernels, which
+ * run where WebAssembly is unavailable.
  *
  * Fairness on a shared machine: numpy runs single-threaded (OPENBLAS_NUM_THREADS=1,
  * OMP_NUM_THREADS=1; ours is single-threaded and ONNX Runtime gets intraOpNumThreads=1) in
@@ -17,6 +19,7 @@ import { createOrtProvider, type OrtModuleLike } from '../../engine/compress/acc
 import { fromData } from '../../engine/compress/matrix';
 import { gaussianArray, mulberry32 } from '../../engine/compress/random';
 import { singularValues, truncatedSvd, truncatedSvdAsync } from '../../engine/compress/svd';
+import { linalgBackend, setLinalgBackend } from '../../engine/compress/wasm/linalg-wasm';
 import { PYTHON } from '../support/python';
 import { medianMs, report } from './util';
 
@@ -95,7 +98,7 @@ export async function run(): Promise<void> {
   const numpy = new Numpy();
   const ort = (await import('onnxruntime-node')) as unknown as OrtModuleLike & { default?: OrtModuleLike };
   const provider = await createOrtProvider(ort.default ?? ort, { threads: 1 });
-  console.log('numpy: OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1; ours: one thread; onnxruntime: intraOpNumThreads=1, float64 Gemm');
+  console.log(`numpy: OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1; ours: one thread, ${linalgBackend()} kernels; onnxruntime: intraOpNumThreads=1, float64 Gemm`);
   try {
     for (const [m, n] of SHAPES) {
       const W = fromData(m, n, gaussianArray(mulberry32(m * 7 + n), m * n));
@@ -104,7 +107,7 @@ export async function run(): Promise<void> {
       truncatedSvd(W, RANKS[0]);
       await truncatedSvdAsync(W, RANKS[0], { provider });
       await numpy.time(m, n, true);
-      const ref: Timing[] = [], refVals: Timing[] = [], vals: Timing[] = [];
+      const ref: Timing[] = [], refVals: Timing[] = [], vals: Timing[] = [], fallback: Timing[] = [];
       const sync = new Map<number, Timing[]>(), accel = new Map<number, Timing[]>();
       const methods = new Map<string, string>();
       for (let r = 0; r < rounds; r++) {
@@ -119,10 +122,17 @@ export async function run(): Promise<void> {
         }
         refVals.push(await numpy.time(m, n, false));
         vals.push(await timed(() => singularValues(W)));
+        setLinalgBackend('typescript');
+        try {
+          fallback.push(await timed(() => truncatedSvd(W, RANKS[1])));
+        } finally {
+          setLinalgBackend('wasm');
+        }
       }
       for (const k of RANKS) line(`truncatedSvd ${m}x${n} k=${k} (${methods.get(`sync ${k}`)})`, sync.get(k)!, ref, 'numpy full svd');
       for (const k of RANKS) line(`truncatedSvdAsync onnxruntime ${m}x${n} k=${k} (${methods.get(`async ${k}`)})`, accel.get(k)!, ref, 'numpy full svd');
       line(`singularValues ${m}x${n}`, vals, refVals, 'numpy svd(compute_uv=False)');
+      line(`truncatedSvd ${m}x${n} k=${RANKS[1]} on the TypeScript kernels`, fallback, ref, 'numpy full svd');
     }
     const refMl = await numpy.time(512, 512, true);
     const W = new MlMatrix(512, 512);
