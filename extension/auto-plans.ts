@@ -98,14 +98,23 @@ export function placeSites(text: string, node: ast.Pipeline): PlaceLineSites {
 }
 
 /**
- * Runs the exact partitioner on `spec` with `optimize` (missing fields keep the
- * pipeline's `optimize` line) and returns the plan, the file's own figures under the same
- * objective, and the one edit that writes the plan's `place` lines. The feature front end
- * is placed too (`place features on ...` when it leaves the default processor). Throws
- * the engine's Error when the pipeline cannot be partitioned.
+ * Wall-clock limit (ms) of the studio's Auto-Partition search: it runs on the extension
+ * host's thread, so a pipeline whose optimum is hard to prove (a long trunk on a processor
+ * whose memory binds) gets its best plan after about 2 s instead of holding the host for
+ * the node limit (tens of seconds); the notification then says the plan is not proven.
  */
-export function planAutoPartition(text: string, node: ast.Pipeline, spec: PipelineSpec, optimize: Partial<OptimizeSpec>, keepPins = false): PartitionPlan {
-  const result = partitionPipeline(spec, { optimize, keepPins });
+export const AUTO_PARTITION_TIME_LIMIT_MS = 2000;
+
+/**
+ * Runs the exact partitioner on `spec` with `optimize` (missing fields keep the
+ * pipeline's `optimize` line), stopping after about `timeLimitMs` (then the plan is the
+ * best found, `result.exact` false), and returns the plan, the file's own figures under
+ * the same objective, and the one edit that writes the plan's `place` lines. The feature
+ * front end is placed too (`place features on ...` when it leaves the default processor).
+ * Throws the engine's Error when the pipeline cannot be partitioned.
+ */
+export function planAutoPartition(text: string, node: ast.Pipeline, spec: PipelineSpec, optimize: Partial<OptimizeSpec>, keepPins = false, timeLimitMs: number = AUTO_PARTITION_TIME_LIMIT_MS): PartitionPlan {
+  const result = partitionPipeline(spec, { optimize, keepPins, timeLimitMs });
   const current = estimatePipeline({ ...spec, optimize: result.optimize });
   const hasFeatures = placementUnits(spec).includes(FEATURES_KEY);
   const placement: Record<string, string> = {};
@@ -120,6 +129,19 @@ export function planAutoPartition(text: string, node: ast.Pipeline, spec: Pipeli
     newText,
     edits: minimalEdit(text, newText),
   };
+}
+
+/**
+ * What the studio tells the user about a partition plan's optimality: empty when the
+ * search completed (the plan is proven optimal), else e.g. "best plan found in 2.0 s;
+ * not proven optimal (the search stopped at its 2000 ms time limit)". `tookMs` is the
+ * planning time the caller measured.
+ */
+export function optimalityNote(result: Pick<PartitionResult, 'exact' | 'stoppedBy' | 'nodes'>, tookMs: number, timeLimitMs: number = AUTO_PARTITION_TIME_LIMIT_MS): string {
+  if (result.exact) return '';
+  const took = tookMs >= 1000 ? `${(tookMs / 1000).toFixed(1)} s` : `${Math.round(tookMs)} ms`;
+  const limit = result.stoppedBy === 'time-limit' ? `its ${timeLimitMs} ms time limit` : `its node limit (${result.nodes} nodes)`;
+  return `best plan found in ${took}; not proven optimal (the search stopped at ${limit})`;
 }
 
 /**

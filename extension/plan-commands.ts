@@ -6,7 +6,10 @@
  *
  * Auto-Partition and Auto-Compress run in the extension host's thread: the exact
  * partitioner takes 3-10 ms on the samples and auto-compress well under a second, and the
- * extension host is not VS Code's UI thread, so a worker would only add latency.
+ * extension host is not VS Code's UI thread, so a worker would only add latency. A
+ * pipeline whose optimum is hard to prove would hold the host for the partitioner's node
+ * limit, so Auto-Partition passes a time limit (AUTO_PARTITION_TIME_LIMIT_MS, 2 s) and
+ * then says the plan written is the best found, not proven optimal.
  */
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
@@ -20,7 +23,7 @@ import { formatMs } from '../engine/estimate';
 import { initWeights } from '../engine/weights/init';
 import { loadPipelineWeights, weightsPathFor, writeFileAtomic } from '../engine/weights/node-weights';
 import type { OrtModuleLike } from '../runtime/runner';
-import { metricText, planAutoCompress, planAutoPartition, targetText } from './auto-plans';
+import { metricText, optimalityNote, planAutoCompress, planAutoPartition, targetText } from './auto-plans';
 import { calibrationTable, hostTargetText, loadProfiles, withoutPlaceLines } from './calibration-report';
 import { toWorkspaceEdit } from './graph-editor';
 import type { AnalysedPipeline, SenseAnalyzer } from './sense-analysis';
@@ -76,7 +79,8 @@ export function createPlanCommands(host: PlanCommandsHost) {
     const plan = planAutoPartition(doc.getText(), p.node, p.spec, optimize);
     const tookMs = performance.now() - t0;
     const o = plan.result.optimize;
-    output.appendLine(`[autoPartition] ${p.name} on ${p.spec.target.name}: α ${o.energyWeight} β ${o.latencyWeight}${o.budgetMs !== undefined ? ` within ${o.budgetMs} ms` : ''}; planned in ${tookMs.toFixed(1)} ms (${plan.result.nodes} nodes, ${plan.result.exact ? 'exact' : 'node limit reached'})`);
+    const note = optimalityNote(plan.result, tookMs);
+    output.appendLine(`[autoPartition] ${p.name} on ${p.spec.target.name}: α ${o.energyWeight} β ${o.latencyWeight}${o.budgetMs !== undefined ? ` within ${o.budgetMs} ms` : ''}; planned in ${tookMs.toFixed(1)} ms (${plan.result.nodes} nodes, ${plan.result.exact ? 'exact' : note})`);
     for (const s of plan.statements) output.appendLine(`[autoPartition]   ${s}`);
     for (const m of plan.result.messages) output.appendLine(`[autoPartition] infeasible: ${m}`);
     await applyOne(doc, version, plan.edits, 'Auto-Partition');
@@ -85,7 +89,11 @@ export function createPlanCommands(host: PlanCommandsHost) {
     const figures = `objective ${b.objective.toFixed(4)} → ${a.objective.toFixed(4)} (α ${o.energyWeight}, β ${o.latencyWeight}; latency ${formatMs(b.endToEndLatencyMs)} → ${formatMs(a.endToEndLatencyMs)}, energy ${mj(b.energyPerInferenceMj)} → ${mj(a.energyPerInferenceMj)})`;
     const lines = `${plan.statements.length} place line${plan.statements.length === 1 ? '' : 's'}`;
     if (!plan.result.feasible) {
-      void vscode.window.showWarningMessage(`Sense Auto-Partition: ${figures}; no placement meets every constraint, wrote the best one (${lines}). ${plan.result.messages.join(' ')}`);
+      const found = plan.result.exact ? 'no placement meets every constraint, wrote the best one' : `${note}; found no placement that meets every constraint, wrote the best one`;
+      void vscode.window.showWarningMessage(`Sense Auto-Partition: ${figures}; ${found} (${lines}). ${plan.result.messages.join(' ')}`);
+    } else if (!plan.result.exact) {
+      // Not proven: a warning, so the user knows a better placement may exist.
+      void vscode.window.showWarningMessage(`Sense Auto-Partition: ${figures}; ${note}. ${plan.edits.length === 0 ? 'No better placement than the file’s was found, nothing to change.' : `Wrote ${lines}.`}`);
     } else if (plan.edits.length === 0) {
       void vscode.window.showInformationMessage(`Sense Auto-Partition: ${figures}; the file's placement is already optimal, nothing to change.`);
     } else {

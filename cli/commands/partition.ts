@@ -1,5 +1,5 @@
 /**
- * `sense partition FILE [--alpha A] [--beta B] [--within MS] [--keep-pins] [--write] [--json] [--pipeline NAME]`:
+ * `sense partition FILE [--alpha A] [--beta B] [--within MS] [--time-limit-ms N] [--keep-pins] [--write] [--json] [--pipeline NAME]`:
  * the placement of every layer that minimises α x energy per inference (mJ) + β x
  * end-to-end latency (ms) on the pipeline's target (engine/partition), printed as runs of
  * layers per processor with its costs next to those of the file's own placement;
@@ -7,6 +7,10 @@
  * feasible, ... }`; `--write` replaces the file's `place` lines by the plan's (atomic).
  * The feature front end is placed too: a plan that moves it off the target's default
  * processor writes `place features on PROCESSOR` (named first on that processor's line).
+ * The search is exact; `--time-limit-ms N` stops it after about N ms of wall-clock time
+ * (default: no time limit, only the search's node limit), and a plan from a search that
+ * stopped at either limit is printed with a note that it is the best found, not proven
+ * optimal (`"exact": false` and `"stoppedBy"` in --json).
  * Exit 0 when the plan meets memory and budget, 1 when no placement does (the best one is
  * still printed), 2 on usage errors.
  */
@@ -20,13 +24,14 @@ import { loadPipeline, UsageError } from '../load';
 import type { CommandContext } from '../main';
 
 export const summary = 'place each layer on the processor that minimises α·energy + β·latency (exact), print the plan or --write the place lines';
-export const usage = 'sense partition FILE [--alpha A] [--beta B] [--within MS] [--keep-pins] [--write] [--json] [--pipeline NAME]';
+export const usage = 'sense partition FILE [--alpha A] [--beta B] [--within MS] [--time-limit-ms N] [--keep-pins] [--write] [--json] [--pipeline NAME]';
 
 interface Args {
   file: string;
   alpha?: number;
   beta?: number;
   withinMs?: number;
+  timeLimitMs?: number;
   keepPins: boolean;
   write: boolean;
   json: boolean;
@@ -46,6 +51,7 @@ function parseArgs(args: string[]): Args {
     if (arg === '--alpha') a.alpha = number(arg, args[++i]);
     else if (arg === '--beta') a.beta = number(arg, args[++i]);
     else if (arg === '--within') a.withinMs = number(arg, args[++i]);
+    else if (arg === '--time-limit-ms') a.timeLimitMs = number(arg, args[++i]);
     else if (arg === '--keep-pins') a.keepPins = true;
     else if (arg === '--write') a.write = true;
     else if (arg === '--json') a.json = true;
@@ -78,7 +84,7 @@ export async function run(args: string[], ctx: CommandContext): Promise<number> 
   const hasFeatures = placementUnits(spec).includes(FEATURES_KEY);
   let result;
   try {
-    result = partitionPipeline(spec, { optimize, keepPins: a.keepPins });
+    result = partitionPipeline(spec, { optimize, keepPins: a.keepPins, ...(a.timeLimitMs !== undefined ? { timeLimitMs: a.timeLimitMs } : {}) });
   } catch (e) {
     throw new UsageError(`${a.file}: ${(e as Error).message}`, 1);
   }
@@ -112,6 +118,7 @@ export async function run(args: string[], ctx: CommandContext): Promise<number> 
           feasible: result.feasible,
           violations: result.violations,
           exact: result.exact,
+          ...(result.stoppedBy ? { stoppedBy: result.stoppedBy } : {}),
           optimize: result.optimize,
           place: statements,
           current: { objective: current.objective, endToEndLatencyMs: current.endToEndLatencyMs, energyPerInferenceMj: current.energyPerInferenceMj },
@@ -137,7 +144,7 @@ export async function run(args: string[], ctx: CommandContext): Promise<number> 
   ctx.out(`  ${'plan'.padEnd(18)} ${fixed(result.objective, 4).padStart(12)} ${fixed(result.endToEndLatencyMs).padStart(12)} ${fixed(result.energyPerInferenceMj, 4).padStart(12)}`);
   ctx.out(`  ${'file as written'.padEnd(18)} ${fixed(current.objective, 4).padStart(12)} ${fixed(current.endToEndLatencyMs).padStart(12)} ${fixed(current.energyPerInferenceMj, 4).padStart(12)}`);
   ctx.out('');
-  if (!result.exact) ctx.out('note: the search stopped at its node limit; this plan is the best found, not proven optimal.');
+  if (!result.exact) ctx.out(`note: the search stopped at its ${result.stoppedBy === 'time-limit' ? `${a.timeLimitMs} ms time limit (--time-limit-ms)` : 'node limit'}; this plan is the best found, not proven optimal.`);
   for (const m of result.messages) ctx.out(`infeasible: ${m}`);
   ctx.out(a.write ? `wrote ${statements.length} place line${statements.length === 1 ? '' : 's'} to ${a.file}:` : 'place lines (--write puts them in the file):');
   for (const s of statements) ctx.out(`  ${s}`);

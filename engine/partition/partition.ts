@@ -92,6 +92,16 @@ export interface PartitionOptions extends IrOptions {
   fixed?: Record<string, string>;
   /** Branch-and-bound node limit (default 500,000; the constrained rounds share one budget); beyond it the result is not proven optimal. */
   maxNodes?: number;
+  /**
+   * Wall-clock limit of the search in milliseconds (default: none, only `maxNodes`
+   * applies). The search reads `performance.now()` every 256 nodes and, once past the
+   * limit, stops as it does at the node limit: the best plan found so far is returned
+   * with `exact: false` and `stoppedBy: 'time-limit'`. The limit is soft by the time of
+   * 256 nodes and of the final estimate, and the first, unconstrained plan is always
+   * completed (one depth-first descent), so a plan is returned however small the limit.
+   * For callers on an interactive thread (the studio's Auto-Partition passes 2000 ms).
+   */
+  timeLimitMs?: number;
 }
 
 /** Why a plan does not meet the constraints. */
@@ -113,8 +123,10 @@ export interface PartitionResult {
   violations: PartitionViolation[];
   /** Human-readable reasons, one per violation, naming figures and a fix. */
   messages: string[];
-  /** True when the search completed (the placement is proven optimal); false when the node limit stopped it. */
+  /** True when the search completed (the placement is proven optimal); false when the node or time limit stopped it. */
   exact: boolean;
+  /** Which limit stopped the search when `exact` is false (`maxNodes` or `timeLimitMs`); absent when exact. */
+  stoppedBy?: 'node-limit' | 'time-limit';
   /** Branch-and-bound nodes visited and placements evaluated by the scheduler. */
   nodes: number;
   evaluations: number;
@@ -528,6 +540,12 @@ function evaluate(pr: Problem, assign: Int32Array): { objective: number; latency
   return { objective: objectiveOf({ energyPerInferenceMj: energyMj, endToEndLatencyMs: latencyMs }, pr.spec.optimize), latencyMs, energyMj };
 }
 
+/** The search's wall-clock limit ({@link PartitionOptions.timeLimitMs}): a `performance.now()` deadline, and whether it was passed. */
+interface Clock {
+  deadline: number;
+  expired: boolean;
+}
+
 /** A price per weight byte (objective units) on processor m, for a Lagrangian bound. */
 interface Price {
   m: number;
@@ -563,7 +581,7 @@ interface PrefixBound {
  * unit; `prefix` (optional) bounds the cost after a prefix unit and turns on the
  * dominance test on prefix states; `constrained` enforces memory and budget.
  */
-function search(pr: Problem, steps: PrefixSteps, allowed: Uint8Array, constrained: { memory: boolean; budget: boolean }, incumbent: number, maxNodes: number, prefix?: PrefixBound, prices: Price[] = [], restCap = Infinity): SearchResult {
+function search(pr: Problem, steps: PrefixSteps, allowed: Uint8Array, constrained: { memory: boolean; budget: boolean }, incumbent: number, maxNodes: number, clock: Clock, prefix?: PrefixBound, prices: Price[] = [], restCap = Infinity): SearchResult {
   const { n, P, alpha, beta, units, roots } = pr;
   const assign = new Int32Array(n);
   const estEnd = new Float64Array(n);
@@ -744,6 +762,13 @@ function search(pr: Problem, steps: PrefixSteps, allowed: Uint8Array, constraine
       aborted = true;
       return;
     }
+    // The deadline is read every 256 nodes (performance.now() costs about as much as a node); the
+    // unconstrained search (no incumbent, nothing to fall back on) first completes one plan.
+    if ((nodes & 255) === 0 && (clock.expired || performance.now() > clock.deadline) && (constrained.memory || best !== undefined || Number.isFinite(bestObj))) {
+      clock.expired = true;
+      aborted = true;
+      return;
+    }
     if (j === pr.branch + 1) restStart = nodes;
     else if (j > pr.branch + 1 && nodes - restStart > restCap) {
       capped = true;
@@ -871,6 +896,8 @@ export function partitionPipeline(spec: PipelineSpec, opts: PartitionOptions = {
   const pr = buildProblem(spec, opts);
   const { n, P, alpha, beta, branch } = pr;
   const maxNodes = opts.maxNodes ?? 500_000;
+  if (opts.timeLimitMs !== undefined && !(opts.timeLimitMs >= 0)) throw new Error(`partition of '${spec.name}': the time limit must be a non-negative number of milliseconds (got ${opts.timeLimitMs}); fix the --time-limit-ms option`);
+  const clock: Clock = { deadline: performance.now() + (opts.timeLimitMs ?? Infinity), expired: false };
   let nodes = 0;
   let evaluations = 0;
   let exact = true;
@@ -914,7 +941,7 @@ export function partitionPipeline(spec: PipelineSpec, opts: PartitionOptions = {
       for (let x = 0; x < P; x++) allowed[k * P + x] = x === p ? 1 : 0;
     }
     const incumbent = relaxed?.objective ?? Infinity;
-    const r = search(pr, steps, allowed, { memory: false, budget: false }, incumbent, maxNodes);
+    const r = search(pr, steps, allowed, { memory: false, budget: false }, incumbent, maxNodes, clock);
     nodes += r.nodes;
     evaluations += r.evaluations;
     exact &&= r.complete;
@@ -943,7 +970,7 @@ export function partitionPipeline(spec: PipelineSpec, opts: PartitionOptions = {
       let objective = Infinity;
       for (let cap = 2000; ; cap *= 4) {
         const left = maxNodes - nodes;
-        const r = search(pr, steps, pr.allowed, { memory: true, budget }, objective, Math.max(left, 0), prefix, prefix.priced, cap >= left ? Infinity : cap);
+        const r = search(pr, steps, pr.allowed, { memory: true, budget }, objective, Math.max(left, 0), clock, prefix, prefix.priced, cap >= left ? Infinity : cap);
         nodes += r.nodes;
         evaluations += r.evaluations;
         if (r.best) {
@@ -972,13 +999,22 @@ export function partitionPipeline(spec: PipelineSpec, opts: PartitionOptions = {
   const placement: Record<string, string> = {};
   for (let u = 0; u < n; u++) placement[pr.units[u].key] = pr.names[chosen[u]];
   const estimate = estimatePipeline(pr.spec, { ...opts, placement });
+  const stoppedBy = (): string => (clock.expired ? `${opts.timeLimitMs} ms time limit` : `${maxNodes}-node limit`);
   const messages: string[] = [];
   if (violations.includes('memory')) {
     const over = estimate.processors.filter((p) => p.memoryBytes > p.memoryLimitBytes).map((p) => `${p.name} needs ${p.memoryBytes} bytes of ${p.memoryLimitBytes}`);
-    messages.push(`No placement fits the processors' memory on ${spec.target.name} (best plan: ${over.join('; ')}); compress layers (sense compress --fit PROCESSOR) or choose a larger target.`);
+    messages.push(
+      exact
+        ? `No placement fits the processors' memory on ${spec.target.name} (best plan: ${over.join('; ')}); compress layers (sense compress --fit PROCESSOR) or choose a larger target.`
+        : `The search stopped at its ${stoppedBy()} before finding a placement that fits the processors' memory on ${spec.target.name} (this plan: ${over.join('; ')}); raise the limit, compress layers (sense compress --fit PROCESSOR) or choose a larger target.`,
+    );
   }
   if (violations.includes('budget')) {
-    messages.push(`No placement meets the ${pr.budgetMs} ms budget on ${spec.target.name}; the best takes ${estimate.endToEndLatencyMs} ms. Compress layers, raise the budget (within) or choose a faster target.`);
+    messages.push(
+      exact
+        ? `No placement meets the ${pr.budgetMs} ms budget on ${spec.target.name}; the best takes ${estimate.endToEndLatencyMs} ms. Compress layers, raise the budget (within) or choose a faster target.`
+        : `The search stopped at its ${stoppedBy()} before finding a placement within the ${pr.budgetMs} ms budget on ${spec.target.name}; this plan takes ${estimate.endToEndLatencyMs} ms. Raise the limit, compress layers, raise the budget (within) or choose a faster target.`,
+    );
   }
   return {
     placement,
@@ -990,6 +1026,7 @@ export function partitionPipeline(spec: PipelineSpec, opts: PartitionOptions = {
     violations,
     messages,
     exact,
+    ...(exact ? {} : { stoppedBy: clock.expired ? ('time-limit' as const) : ('node-limit' as const) }),
     nodes,
     evaluations,
   };

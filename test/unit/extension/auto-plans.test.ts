@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PROFILE_KIND, PROFILE_SCHEMA_VERSION, formatDeviceProfile, type DeviceProfile } from '../../../engine/calibrate/profile';
 import { estimatePipeline } from '../../../engine/estimate';
-import { minimalEdit, planAutoCompress, planAutoPartition } from '../../../extension/auto-plans';
+import { AUTO_PARTITION_TIME_LIMIT_MS, minimalEdit, optimalityNote, planAutoCompress, planAutoPartition } from '../../../extension/auto-plans';
+import { largePipeline } from '../partition/random-pipelines';
 import { calibratePipeline } from '../../../engine/calibrate/node-calibrate';
 import { loadPipelineWeights } from '../../../engine/weights/node-weights';
 import { calibrationTable, hostTargetText, loadProfiles, withoutPlaceLines } from '../../../extension/calibration-report';
@@ -84,6 +85,25 @@ describe('planAutoPartition', () => {
     // Running it again on the result changes nothing.
     const again = planAutoPartition(next, after.p.node, after.p.spec!, {});
     expect(again.edits).toEqual([]);
+  });
+
+  it('stops a hard search at its time limit, writes the best plan found and says it is not proven optimal', async () => {
+    // The partition benchmark's weak case (memory binds on a long trunk): not proven within the node limit.
+    const text = largePipeline(176, 4, 6, 16);
+    const { p } = await analyse(text);
+    const plan = planAutoPartition(text, p.node, p.spec!, {}, false, 0);
+    expect(plan.result.exact).toBe(false);
+    expect(plan.result.stoppedBy).toBe('time-limit');
+    const after = await analyse(applyEdits(text, plan.edits));
+    expect(problems(after.diagnostics)).toEqual([]);
+    expect(after.p.estimate!.objective).toBeCloseTo(plan.after.objective, 9);
+    expect(optimalityNote(plan.result, 2049)).toBe(`best plan found in 2.0 s; not proven optimal (the search stopped at its ${AUTO_PARTITION_TIME_LIMIT_MS} ms time limit)`);
+    expect(optimalityNote({ exact: false, stoppedBy: 'node-limit', nodes: 500001 }, 870)).toBe('best plan found in 870 ms; not proven optimal (the search stopped at its node limit (500001 nodes))');
+    // A proven plan gets no note; the studio's default limit leaves the samples exact.
+    const { p: d } = await analyse(deepear);
+    const exact = planAutoPartition(deepear, d.node, d.spec!, {});
+    expect(exact.result.exact).toBe(true);
+    expect(optimalityNote(exact.result, 5)).toBe('');
   });
 
   it('moves the feature front end with `place features` when energy alone counts, and the graph shows it', async () => {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../../cli/main';
 import { loadPipeline } from '../../../cli/load';
+import { largePipeline } from './random-pipelines';
 
 async function sense(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
@@ -100,6 +101,30 @@ describe('sense partition', () => {
     expect(JSON.parse(r.out).feasible).toBe(false);
     const t = await sense('partition', 'samples/deepear/deepear.sense', '--within', '0.5');
     expect(t.out).toMatch(/infeasible: No placement meets the 0.5 ms budget/);
+  });
+
+  it('--time-limit-ms stops a hard search and says the plan is not proven optimal', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sense-partition-'));
+    const file = join(dir, 'big.sense');
+    // The benchmark's weak case: memory binds on a 177-unit trunk; not proven within the node limit.
+    writeFileSync(file, largePipeline(176, 4, 6, 16));
+    const j = await sense('partition', file, '--time-limit-ms', '0', '--json');
+    const json = JSON.parse(j.out) as { exact: boolean; stoppedBy?: string; placement: Record<string, string>; objective: number };
+    expect(json.exact).toBe(false);
+    expect(json.stoppedBy).toBe('time-limit');
+    const { spec } = await loadPipeline(file);
+    expect(Object.keys(json.placement).length).toBe(spec.blocks.reduce((s, b) => s + b.layers.length, 0));
+    const t = await sense('partition', file, '--time-limit-ms', '1');
+    expect(t.out).toMatch(/note: the search stopped at its 1 ms time limit \(--time-limit-ms\); this plan is the best found, not proven optimal/);
+    // A sample proves its optimum well within a generous limit: exact, no note.
+    const s = await sense('partition', 'samples/deepear/deepear.sense', '--time-limit-ms', '60000', '--json');
+    expect(s.code, s.err).toBe(0);
+    expect(JSON.parse(s.out).exact).toBe(true);
+    expect(JSON.parse(s.out).stoppedBy).toBeUndefined();
+    const bad = await sense('partition', 'samples/deepear/deepear.sense', '--time-limit-ms', 'soon');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--time-limit-ms needs a non-negative number/);
+    expect((await sense('partition', 'samples/deepear/deepear.sense', '--time-limit-ms')).code).toBe(2);
   });
 
   it('takes --alpha and --beta and rejects bad options', async () => {
