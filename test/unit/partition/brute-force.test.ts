@@ -166,3 +166,54 @@ describe('partition equals brute force when memory binds along the trunk', () =>
     expect(constrainedCases).toBeGreaterThanOrEqual(10);
   });
 });
+
+/**
+ * The branch unit is a no-op (a flatten) that starts a partition: its dispatch stays
+ * pending until a head on its processor reaches a real op (then only that head waits for
+ * it) or, when no head joins, is charged at the flatten itself. Charging it at once (the
+ * prefix ending dispatchMs later for every head) overestimates the prefix, and the
+ * partitioner then misses these optima; brute force pins them.
+ */
+describe('partition equals brute force when the branch unit is a no-op with a pending dispatch', () => {
+  const pipeline = (input: string, optimize: string, cpu: string, dsp: string, link: string): string => `pipeline T {
+  ${input}
+  shared trunk { flatten }
+  head a from trunk { dense 16 relu  dense 3 softmax }
+  head b from trunk { dense 4 softmax }
+  target D
+  optimize ${optimize}
+}
+device D {
+  processor cpu { ${cpu}  memory 4 MB  idle 1 mW  transfer 10 pJ/B }
+  processor dsp { ${dsp}  memory 4 MB  idle 1 mW  transfer 10 pJ/B }
+  link cpu <-> dsp { ${link} }
+  battery 1000 mAh at 3.7 V
+  default cpu
+}`;
+  const image = 'input image { size 6 x 6  channels 1  period 1 s }';
+  const inertial = 'input inertial { rate 50 Hz  window 2.56 s  accelerometer [x, y, z] }\n  features { stats mean, std  normalize }';
+  const cases: { name: string; text: string; dispatchMs: Record<string, number> }[] = [
+    {
+      name: 'slow dsp, cheap cpu dispatch',
+      text: pipeline(image, 'energy 0.04 latency 0.74', 'compute 0.367 GMAC/s  bandwidth 312 MB/s  power 177 mW  overhead 0.081 ms', 'compute 0.044 GMAC/s  bandwidth 173 MB/s  power 59 mW  overhead 0.167 ms', 'bandwidth 1998 MB/s  latency 0.051 ms'),
+      dispatchMs: { cpu: 0.394, dsp: 0.069 },
+    },
+    {
+      name: 'efficient dsp',
+      text: pipeline(image, 'energy 0.04 latency 0.92', 'compute 0.438 GMAC/s  bandwidth 486 MB/s  power 897 mW  overhead 0.182 ms', 'compute 0.262 GMAC/s  bandwidth 445 MB/s  power 122 mW  overhead 0.135 ms', 'bandwidth 1176 MB/s  latency 0.098 ms'),
+      dispatchMs: { cpu: 0.272, dsp: 0.085 },
+    },
+    {
+      name: 'after the feature front end',
+      text: pipeline(inertial, 'energy 0.04 latency 0.74', 'compute 0.367 GMAC/s  bandwidth 312 MB/s  power 177 mW  overhead 0.081 ms', 'compute 0.044 GMAC/s  bandwidth 173 MB/s  power 59 mW  overhead 0.167 ms', 'bandwidth 1998 MB/s  latency 0.051 ms'),
+      dispatchMs: { cpu: 0.394, dsp: 0.069 },
+    },
+  ];
+  it.each(cases)('$name', async ({ text, dispatchMs }) => {
+    const base = await specOf(text);
+    // As a measured profile sets it (engine/calibrate/profile.ts applyProfileToDevice): only dispatchMs changes.
+    const spec: PipelineSpec = { ...base, target: { ...base.target, processors: base.target.processors.map((p) => ({ ...p, dispatchMs: dispatchMs[p.name] })) } };
+    expect(spec.blocks.find((b) => b.name === 'trunk')!.layers.map((l) => l.kind)).toEqual(['flatten']);
+    checkAgainstBrute(spec, text);
+  });
+});
