@@ -150,6 +150,8 @@ export function lowerDevice(device: ast.Device, builtin = false): DeviceLowering
       activePowerMw: nonNegativeOr(values.power, 0),
       idlePowerMw: nonNegativeOr(values.idle, 0),
       overheadMs: nonNegativeOr(values.overhead, 0) * 1000,
+      frontendMacsPerS: values.frontend !== undefined && values.frontend > 0 ? values.frontend : undefined,
+      dispatchMs: values.dispatch !== undefined && values.dispatch >= 0 ? values.dispatch * 1000 : undefined,
       transferPjPerByte: nonNegativeOr(values.transfer, 0),
       supports,
       remote: false,

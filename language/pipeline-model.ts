@@ -193,8 +193,9 @@ export interface ProcessorSpec {
    * deltas, normalisation, statistics). The front end runs as hand-written code (the
    * runtime's JavaScript, a DSP library), not the DNN runtime's dense kernels, so its
    * MACs often go several times slower than a layer's (measured 3-4x on `host`).
-   * Undefined means {@link computeMacsPerS}. Source: a measured device profile
-   * (engine/calibrate/profile.ts); the `.sense` language has no syntax for it yet.
+   * Undefined means {@link computeMacsPerS}. Source: the processor's `frontend` setting
+   * (e.g. `frontend 0.5 GMAC/s`) or a measured device profile (engine/calibrate/profile.ts),
+   * which takes precedence.
    */
   frontendMacsPerS?: number;
   /**
@@ -202,8 +203,8 @@ export interface ProcessorSpec {
    * partition (one exported ONNX model) to the runtime and back, i.e. `session.run`
    * dispatch and the runner's per-window glue around it. engine/schedule.ts charges it
    * once per partition per inference, at the partition's first op. Undefined means 0.
-   * Source: a measured device profile (engine/calibrate/profile.ts); the `.sense`
-   * language has no syntax for it yet.
+   * Source: the processor's `dispatch` setting (e.g. `dispatch 0.3 ms`) or a measured
+   * device profile (engine/calibrate/profile.ts), which takes precedence.
    */
   dispatchMs?: number;
   /** Energy per byte moved to and from memory. */

@@ -19,6 +19,8 @@ export const PROCESSOR_SETTING_DIMENSIONS: Readonly<Record<string, Dimension>> =
   idle: 'power',
   overhead: 'time',
   transfer: 'energyPerByte',
+  dispatch: 'time',
+  frontend: 'compute',
 };
 
 /** Link settings and their dimensions, as lowering reads them. */

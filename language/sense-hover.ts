@@ -2,7 +2,8 @@
  * Hover for `.sense` files: what a name or a line means after checking. Layers show
  * their input and output shapes, parameters, MACs, activation memory, compression and,
  * when an estimator is injected, their processor, latency and energy; blocks and the
- * pipeline show their totals; devices and processors their figures with sources;
+ * pipeline show their totals (latencies name the measured device profiles they come
+ * from, when the language server applied any); devices and processors their figures with sources;
  * quantities their value in base units.
  */
 import { AstUtils, CstUtils, GrammarAST, type AstNode, type CstNode, type LangiumDocument } from 'langium';
@@ -12,7 +13,7 @@ import * as ast from './generated/ast';
 import { BUILTIN_DEVICES_URI } from './builtin-devices';
 import type { SenseServices } from './sense-module';
 import type { PipelineLowering } from './lower';
-import type { PipelineEstimateSummary } from './estimator';
+import { measuredNote, type PipelineEstimateSummary } from './estimator';
 import type { DeviceSpec, ProcessorSpec } from './pipeline-model';
 import { formatShape } from './layer-shapes';
 import { featureOutputShape } from './feature-shapes';
@@ -161,7 +162,8 @@ export class SenseHoverProvider implements HoverProvider {
     const spec = lowered?.layerOf.get(layer);
     if (!spec) return undefined;
     const target = lowered?.spec?.target;
-    const estimate = this.estimateOf(layer)?.layers.find((l) => l.layerId === spec.id);
+    const summary = this.estimateOf(layer);
+    const estimate = summary?.layers.find((l) => l.layerId === spec.id);
     const processor = estimate?.processor ?? lowered?.spec?.placement[spec.id] ?? target?.defaultProcessor;
     const placed = lowered?.spec?.placement[spec.id] !== undefined;
     const title = `**${spec.id}**${spec.name ? ` (${spec.name})` : ''} \`${describeLayer(spec)}\``;
@@ -173,7 +175,7 @@ export class SenseHoverProvider implements HoverProvider {
       ['activation memory', formatBytes(spec.activationBytes)],
       ['compression', spec.compression ? describeCompression(spec.compression) : undefined],
       ['processor', processor ? `${processor}${target ? ` on ${target.name}` : ''}${placed ? ' (placed)' : estimate ? ' (chosen by the estimate)' : ' (default)'}` : undefined],
-      ['latency', estimate ? formatMs(estimate.latencyMs) : undefined],
+      ['latency', estimate ? `${formatMs(estimate.latencyMs)}${measuredNote(summary, estimate.processor)}` : undefined],
       ['energy', estimate ? formatMj(estimate.energyMj) : undefined],
     ];
     return `${title}\n\n${table(rows)}`;
@@ -185,7 +187,8 @@ export class SenseHoverProvider implements HoverProvider {
     if (!spec) return `**${ast.isHead(block) ? 'head' : 'shared'} ${block.name}**`;
     const params = spec.layers.reduce((a, l) => a + l.params, 0);
     const macs = spec.layers.reduce((a, l) => a + l.macs, 0);
-    const head = this.estimateOf(block)?.heads.find((h) => h.head === spec.name);
+    const summary = this.estimateOf(block);
+    const head = summary?.heads.find((h) => h.head === spec.name);
     const rows: Array<[string, string | undefined]> = [
       ['reads', spec.from ?? 'features'],
       ['input', formatShape(spec.inputShape)],
@@ -194,7 +197,7 @@ export class SenseHoverProvider implements HoverProvider {
       ['parameters', `${formatCount(params)} (${formatBytes(params * 4)} float32)`],
       ['MACs', formatCount(macs)],
       ['labels', spec.labels ? `${spec.labels.length}: ${spec.labels.join(', ')}` : undefined],
-      ['latency to output', head ? formatMs(head.latencyMs) : undefined],
+      ['latency to output', head ? `${formatMs(head.latencyMs)}${measuredNote(summary)}` : undefined],
       ['energy', head ? formatMj(head.energyMj) : undefined],
       ['processors', head ? head.processors.join(', ') : undefined],
     ];
@@ -214,7 +217,7 @@ export class SenseHoverProvider implements HoverProvider {
       ['parameters', formatCount(layers.reduce((a, l) => a + l.params, 0))],
       ['MACs', formatCount(layers.reduce((a, l) => a + l.macs, 0))],
       ['target', spec.target.name],
-      ['end-to-end latency', estimate ? formatMs(estimate.endToEndLatencyMs) : undefined],
+      ['end-to-end latency', estimate ? `${formatMs(estimate.endToEndLatencyMs)}${measuredNote(estimate)}` : undefined],
       ['energy per inference', estimate ? formatMj(estimate.energyPerInferenceMj) : undefined],
       ['battery life', estimate?.batteryLifeHours !== undefined ? `${Number(estimate.batteryLifeHours.toPrecision(3))} h` : undefined],
     ];
@@ -255,6 +258,8 @@ export class SenseHoverProvider implements HoverProvider {
           ['power (busy)', `${spec.activePowerMw} mW`],
           ['power (idle)', `${spec.idlePowerMw} mW`],
           ['overhead per op', formatMs(spec.overheadMs)],
+          ['front end', spec.frontendMacsPerS !== undefined ? formatMacsPerS(spec.frontendMacsPerS) : undefined],
+          ['dispatch per partition run', spec.dispatchMs !== undefined ? formatMs(spec.dispatchMs) : undefined],
           ['memory traffic', `${spec.transferPjPerByte} pJ/B`],
           ['runs', spec.supports ? spec.supports.join(', ') : 'every layer kind'],
           ['remote', spec.remote ? 'yes (reached over a network link)' : undefined],

@@ -48,6 +48,7 @@ export type SenseKeywordNames =
     | "deltas"
     | "dense"
     | "device"
+    | "dispatch"
     | "dropout"
     | "elu"
     | "energy"
@@ -59,6 +60,7 @@ export type SenseKeywordNames =
     | "fmin"
     | "frames"
     | "from"
+    | "frontend"
     | "gelu"
     | "global"
     | "gru"
@@ -671,10 +673,10 @@ export function isProcessor(item: unknown): item is Processor {
     return reflection.isInstance(item, Processor.$type);
 }
 
-export type ProcessorKey = 'bandwidth' | 'compute' | 'idle' | 'memory' | 'overhead' | 'power' | 'transfer';
+export type ProcessorKey = 'bandwidth' | 'compute' | 'dispatch' | 'frontend' | 'idle' | 'memory' | 'overhead' | 'power' | 'transfer';
 
 export function isProcessorKey(item: unknown): item is ProcessorKey {
-    return item === 'compute' || item === 'memory' || item === 'bandwidth' || item === 'power' || item === 'idle' || item === 'overhead' || item === 'transfer';
+    return item === 'compute' || item === 'memory' || item === 'bandwidth' || item === 'power' || item === 'idle' || item === 'overhead' || item === 'transfer' || item === 'dispatch' || item === 'frontend';
 }
 
 export interface ProcessorSetting extends langium.AstNode {

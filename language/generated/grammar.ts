@@ -2701,6 +2701,14 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
           {
             "$type": "Keyword",
             "value": "transfer"
+          },
+          {
+            "$type": "Keyword",
+            "value": "dispatch"
+          },
+          {
+            "$type": "Keyword",
+            "value": "frontend"
           }
         ]
       },

@@ -52,6 +52,21 @@ describe('front-end throughput and dispatch cost', () => {
     expect(e.schedule.ops.every((o) => o.dispatchMs === 0)).toBe(true);
   });
 
+  it('reads the figures from the processor\'s `frontend` and `dispatch` settings', async () => {
+    const written = await specOf(ONE_PROCESSOR.replace('power 100 mW }', 'power 100 mW  frontend 10 MMAC/s  dispatch 250 us }'));
+    const cpu = written.target.processors[0];
+    expect(cpu.frontendMacsPerS).toBe(1e7);
+    close(cpu.dispatchMs!, 0.25);
+    const viaSpec = estimatePipeline(withProcessor(await specOf(ONE_PROCESSOR), 'cpu', { frontendMacsPerS: 1e7, dispatchMs: 0.25 }));
+    const e = estimatePipeline(written);
+    close(e.endToEndLatencyMs, viaSpec.endToEndLatencyMs);
+    close(e.energyPerInferenceMj, viaSpec.energyPerInferenceMj);
+    // Without the settings nothing changes (undefined, not 0 or the compute figure).
+    const plain = (await specOf(ONE_PROCESSOR)).target.processors[0];
+    expect(plain.frontendMacsPerS).toBeUndefined();
+    expect(plain.dispatchMs).toBeUndefined();
+  });
+
   it('prices front-end ops at frontendMacsPerS and charges dispatchMs once for the one partition', async () => {
     const base = await specOf(ONE_PROCESSOR);
     const spec = withProcessor(base, 'cpu', { frontendMacsPerS: 1e7, dispatchMs: 0.25 });

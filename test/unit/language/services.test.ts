@@ -100,6 +100,14 @@ describe('hover', () => {
     expect(await hover(plain, design('16 kHz', 4))).toContain('`16 kHz` = 16000 Hz');
     expect(await hover(plain, design('logmel', 2))).toContain('| output | [40, 98] |');
   });
+
+  it('shows a custom processor\'s measured front-end throughput and dispatch cost', async () => {
+    const text = 'pipeline P {\n  target Mine\n}\ndevice Mine { processor c|pu { compute 1 GMAC/s  memory 1 MB  power 1 mW  frontend 250 MMAC/s  dispatch 0.3 ms } }\n';
+    const h = await hover(plain, text);
+    expect(h).toContain('| front end | 250 MMAC/s |');
+    expect(h).toContain('| dispatch per partition run | 0.3 ms |');
+    expect(await completions(plain, 'device D { processor cpu { compute 1 GMAC/s  | } }\n')).toEqual(expect.arrayContaining(['dispatch', 'frontend']));
+  });
 });
 
 describe('completion', () => {
