@@ -46,8 +46,14 @@
  * (transfers included) + β x (time added to p*'s serial load) of the unassigned subtrees,
  * which captures heads serializing on one processor (a unit either lengthens p*'s load
  * or pays its energy elsewhere). Every term is a lower bound of the list
- * schedule (contention only delays), so pruning never loses the optimum; leaves are
- * evaluated by engine/schedule.ts itself. Branches are tried cheapest bound first.
+ * schedule (contention only delays), so pruning never loses the optimum. Leaves: by
+ * step 1 only the schedule after the branch unit depends on how the rest is placed, so
+ * it is replayed alone from time 0 (suffixSchedule: the scheduler's rules on the ~tens of
+ * ops after the branch instead of all of them) and added to the prefix's exact sums; a
+ * leaf that is not better than the incumbent by more than rounding (1e-9 relative) stops
+ * there, any other is evaluated by engine/schedule.ts itself, whose figures decide.
+ * Branches are tried cheapest bound first; a candidate's bound stops at the first term
+ * that prunes it.
  * Ties within 1e-10 relative are not explored. The search stops after
  * {@link PartitionOptions.maxNodes} nodes and then reports `exact: false`.
  *
@@ -71,10 +77,12 @@
  * cannot starve the others; only a round that cut nothing, within maxNodes in total,
  * reports `exact: true`.
  *
- * Still weak: when memory binds and many heads share it (the 200-layer trunk with 4 heads
- * of test/bench/partition.bench.ts with a 16 MB DSP), the list schedule's contention
- * after the branch is far above these load bounds, so the heads' search is not proven
- * within the node limit (`exact: false`, the best plan found is returned).
+ * Still weak: when memory binds along a long trunk (the 200-layer trunk with 4 heads of
+ * test/bench/partition.bench.ts with a 16 MB DSP), the Lagrangian prefix bounds leave a
+ * gap of several per cent to the best constrained plan, and the first round (2,000
+ * nodes under each prefix end) already spends the whole node limit over more than 100
+ * trunk placements: not proven (`exact: false`, the best plan found is returned; about
+ * 5 s at the default 500,000 nodes, or stop it earlier with `timeLimitMs`).
  */
 import type { OptimizeSpec, PipelineSpec } from '../../language/pipeline-model';
 import { hopCost, opCost, supportsOp, transferCost } from '../cost-model';
@@ -183,6 +191,30 @@ interface Problem {
   linkL: Float64Array;
   /** retLink[(u * P + p) * R + r]: time (ms) the return of head output u from remote p holds resource r. */
   retLink: Float64Array;
+  /** The ops after the branch unit (absent when the input feeds several units), for {@link suffixSchedule}. */
+  suffix?: Suffix;
+}
+
+/**
+ * The ops after the branch unit, in IR order (local index k): `input[k]` the local index
+ * of the op it reads (-1: the branch unit's output), its unit, whether it is a no-op,
+ * its latency and energy per processor (opCost, index k * P + p), output bytes and
+ * consumers; the local indices of head outputs in block order; and the hops of a route.
+ */
+interface Suffix {
+  ops: number;
+  input: Int32Array;
+  unit: Int32Array;
+  noop: Uint8Array;
+  opLat: Float64Array;
+  opEn: Float64Array;
+  outBytes: Float64Array;
+  consumers: number[][];
+  heads: number[];
+  branchBytes: number;
+  remote: Uint8Array;
+  activePowerMw: Float64Array;
+  route: (q: number, p: number, bytes: number) => { r: number; latencyMs: number; energyMj: number }[] | undefined;
 }
 
 const TOL = 1e-10;
@@ -268,18 +300,19 @@ function buildProblem(spec: PipelineSpec, opts: PartitionOptions): Problem {
     const out = ir.blockOutput[b.name];
     if (b.kind === 'head' && out !== undefined) headOutputs.add(opIndex.get(out)!);
   }
-  const transferMemo = new Map<string, { latencyMs: number; energyMj: number; hops: { r: number; latencyMs: number }[] } | undefined>();
+  const transferMemo = new Map<string, { latencyMs: number; energyMj: number; hops: { r: number; latencyMs: number; energyMj: number }[] } | undefined>();
   // Transfer resources as engine/schedule.ts names them: one per link (both directions when it is
   // bidirectional), one per assumed memory copy direction.
   const resources = new Map<string, number>();
-  const transfer = (from: number, to: number, bytes: number): { latencyMs: number; energyMj: number; hops: { r: number; latencyMs: number }[] } | undefined => {
+  const transfer = (from: number, to: number, bytes: number): { latencyMs: number; energyMj: number; hops: { r: number; latencyMs: number; energyMj: number }[] } | undefined => {
     const key = `${from},${to},${bytes}`;
     if (!transferMemo.has(key)) {
       const t = transferCost(device, names[from], names[to], bytes);
       const hops = (t?.route.hops ?? []).map((hop) => {
         const name = hop.link ? `link:${device.links.indexOf(hop.link)}` : `memory:${hop.from}->${hop.to}`;
         if (!resources.has(name)) resources.set(name, resources.size);
-        return { r: resources.get(name)!, latencyMs: hopCost(device, hop, bytes).latencyMs };
+        const c = hopCost(device, hop, bytes);
+        return { r: resources.get(name)!, latencyMs: c.latencyMs, energyMj: c.energyMj };
       });
       transferMemo.set(key, t && { latencyMs: t.latencyMs, energyMj: t.energyMj, hops });
     }
@@ -386,7 +419,47 @@ function buildProblem(spec: PipelineSpec, opts: PartitionOptions): Problem {
       else linkL[((i * P + q) * P + p) * R + h.r] += h.latencyMs;
     }
   }
-  return { spec: { ...spec, optimize }, ir, alpha, beta, budgetMs, names, P, def, units, n, lat, en, allowed, multi, tL, tE, retL, retE, weight, peak, limit, branch, roots, dispL, dispE, layer, fresh, active, sib, R, linkL, retLink };
+  // Op-level tables of the ops after the branch unit, for the exact evaluation of the rest (suffixSchedule).
+  let suffix: Suffix | undefined;
+  if (branch >= 0) {
+    const ops: number[] = [];
+    ir.ops.forEach((op, i) => {
+      if (pos.get(unitOf.get(op.placementKey)!)! > branch) ops.push(i);
+    });
+    const m = ops.length;
+    const local = new Map<number, number>(ops.map((i, k) => [i, k]));
+    const branchOp = irUnits[order[branch]].ops.at(-1)!;
+    const input = new Int32Array(m);
+    const unit = new Int32Array(m);
+    const noop = new Uint8Array(m);
+    const opLat = new Float64Array(m * P);
+    const opEn = new Float64Array(m * P);
+    const outBytes = new Float64Array(m);
+    const consumers: number[][] = ops.map(() => []);
+    const heads: number[] = [];
+    ops.forEach((i, k) => {
+      const op = ir.ops[i];
+      const from = opIndex.get(op.inputs[0])!;
+      input[k] = from === branchOp ? -1 : local.get(from)!;
+      if (input[k] >= 0) consumers[input[k]].push(k);
+      unit[k] = pos.get(unitOf.get(op.placementKey)!)!;
+      noop[k] = op.noop ? 1 : 0;
+      outBytes[k] = op.activationBytes;
+      for (let p = 0; p < P; p++) {
+        const c = opCost(op, procs[p]);
+        opLat[k * P + p] = c.latencyMs;
+        opEn[k * P + p] = c.energyMj;
+      }
+    });
+    for (const b of spec.blocks) {
+      const out = ir.blockOutput[b.name];
+      if (b.kind === 'head' && out !== undefined && local.has(opIndex.get(out)!)) heads.push(local.get(opIndex.get(out)!)!);
+    }
+    const branchBytes = ir.ops[branchOp].activationBytes;
+    const routeOf = (q: number, p: number, bytes: number): { r: number; latencyMs: number; energyMj: number }[] | undefined => transfer(q, p, bytes)?.hops;
+    suffix = { ops: m, input, unit, noop, opLat, opEn, outBytes, consumers, heads, branchBytes, remote: Uint8Array.from(procs, (p) => (p.remote ? 1 : 0)), activePowerMw: Float64Array.from(procs, (p) => p.activePowerMw), route: routeOf };
+  }
+  return { spec: { ...spec, optimize }, ir, alpha, beta, budgetMs, names, P, def, units, n, lat, en, allowed, multi, tL, tE, retL, retE, weight, peak, limit, branch, roots, dispL, dispE, layer, fresh, active, sib, R, linkL, retLink, suffix };
 }
 
 /**
@@ -546,6 +619,115 @@ interface Clock {
   expired: boolean;
 }
 
+/**
+ * The schedule after the branch unit, replayed as engine/schedule.ts computes it (list
+ * order by ready time then IR index, one op at a time per processor, a tensor sent once
+ * per destination as its first consumer is scheduled, hop by hop with one transfer per
+ * resource at a time, the partition rule and dispatch of its header, remote heads'
+ * outputs sent back in block order), from time 0 with every processor and link idle: by
+ * the module header the real schedule is this one shifted by the prefix's end time.
+ * `branchProc` is the branch unit's processor, `pending` whether its partition's
+ * dispatch is still to be charged. Returns the makespan after the prefix (ms, including
+ * a pending dispatch that no op after the branch takes) and the energy after the
+ * prefix (mJ, transfers of the branch's output included). Agrees with the scheduler up to
+ * floating-point rounding, which is why leaves still go to {@link evaluate} when it
+ * cannot rule them out.
+ */
+function suffixSchedule(pr: Problem, sx: Suffix, assign: Int32Array, branchProc: number, pending: boolean, branchLayer: boolean): { makespanMs: number; energyMj: number } {
+  const { P } = pr;
+  const m = sx.ops;
+  const procFree = new Float64Array(P);
+  const resFree = new Float64Array(pr.R);
+  const endMs = new Float64Array(m);
+  const arrival = new Float64Array((m + 1) * P).fill(-1);
+  const part = new Int32Array(m);
+  const partProc: number[] = [branchProc];
+  const partNoop: boolean[] = [true];
+  const dispatched: boolean[] = [!pending];
+  // Readers of each tensor (local op index + 1; 0 = the branch output): the partitions that read it from elsewhere.
+  const readers: number[][] = Array.from({ length: m + 1 }, () => []);
+  for (let k = 0; k < m; k++) {
+    const p = assign[sx.unit[k]];
+    const src = sx.input[k];
+    const feeder = src < 0 ? (branchLayer ? 0 : -1) : part[src];
+    let q = -1;
+    if (feeder >= 0 && partProc[feeder] === p) q = feeder;
+    else q = readers[src + 1].find((x) => x !== feeder && partProc[x] === p) ?? -1;
+    if (q < 0) {
+      q = partProc.length;
+      partProc.push(p);
+      partNoop.push(true);
+      dispatched.push(false);
+    }
+    part[k] = q;
+    if (!sx.noop[k]) partNoop[q] = false;
+    if (feeder !== q && !readers[src + 1].includes(q)) readers[src + 1].push(q);
+  }
+  // A pending dispatch whose partition gets no real op after the branch either was charged at the
+  // partition's first op, in the prefix, which delays everything after it alike.
+  const shift = pending && partNoop[0] ? pr.dispL[branchProc] : 0;
+  if (shift > 0) dispatched[0] = true;
+  let energy = 0;
+  const send = (tensor: number, from: number, readyMs: number, bytes: number, to: number): number => {
+    if (from === to) return readyMs;
+    const key = tensor * P + to;
+    if (arrival[key] >= 0) return arrival[key];
+    const hops = sx.route(from, to, bytes);
+    let t = readyMs;
+    if (hops) {
+      for (const h of hops) {
+        const start = Math.max(t, resFree[h.r]);
+        t = start + h.latencyMs;
+        resFree[h.r] = t;
+        energy += h.energyMj;
+      }
+    }
+    arrival[key] = t;
+    return t;
+  };
+  const readyKey = new Float64Array(m);
+  const ready: number[] = [];
+  for (let k = 0; k < m; k++) if (sx.input[k] < 0) ready.push(k);
+  while (ready.length > 0) {
+    let at = 0;
+    for (let x = 1; x < ready.length; x++) {
+      const a = ready[x];
+      const b = ready[at];
+      if (readyKey[a] < readyKey[b] || (readyKey[a] === readyKey[b] && a < b)) at = x;
+    }
+    const k = ready[at];
+    ready[at] = ready[ready.length - 1];
+    ready.pop();
+    const p = assign[sx.unit[k]];
+    const src = sx.input[k];
+    const dataReady = src < 0 ? send(0, branchProc, 0, sx.branchBytes, p) : send(src + 1, assign[sx.unit[src]], endMs[src], sx.outBytes[src], p);
+    let lat = sx.opLat[k * P + p];
+    const q = part[k];
+    if (!dispatched[q] && (!sx.noop[k] || partNoop[q])) {
+      dispatched[q] = true;
+      lat += pr.dispL[p];
+      // The branch's partition (0) had its dispatch energy counted with the prefix.
+      if (q !== 0) energy += sx.activePowerMw[p] * pr.dispL[p] * 1e-3;
+    }
+    energy += sx.opEn[k * P + p];
+    const end = Math.max(procFree[p], dataReady) + lat;
+    procFree[p] = end;
+    endMs[k] = end;
+    for (const c of sx.consumers[k]) {
+      readyKey[c] = end;
+      ready.push(c);
+    }
+  }
+  let makespan = 0;
+  for (let k = 0; k < m; k++) if (endMs[k] > makespan) makespan = endMs[k];
+  for (const h of sx.heads) {
+    const p = assign[sx.unit[h]];
+    if (sx.remote[p] && p !== pr.def) makespan = Math.max(makespan, send(h + 1, p, endMs[h], sx.outBytes[h], pr.def));
+  }
+  for (let x = 0; x < arrival.length; x++) if (arrival[x] > makespan) makespan = arrival[x];
+  return { makespanMs: makespan + shift, energyMj: energy };
+}
+
 /** A price per weight byte (objective units) on processor m, for a Lagrangian bound. */
 interface Price {
   m: number;
@@ -593,6 +775,7 @@ function search(pr: Problem, steps: PrefixSteps, allowed: Uint8Array, constraine
   const w = new Float64Array(P);
   const pk = new Float64Array(P);
   let eFixed = 0;
+  let prefixE = 0;
   let leafMax = 0;
   let best: Int32Array | undefined;
   let bestObj = incumbent;
@@ -631,7 +814,8 @@ function search(pr: Problem, steps: PrefixSteps, allowed: Uint8Array, constraine
   };
 
   // Bound after units 0..j are assigned (unit j just now); also the makespan lower bound.
-  const boundAt = (j: number): { lb: number; latLb: number } => {
+  // Stops at the first bound that reaches `cutoff` (the candidate is pruned either way).
+  const boundAt = (j: number, cutoff: number): { lb: number; latLb: number } => {
     let latLb = leafMax;
     // Units after the branch start once it ends: each processor's share of them is serial after that.
     const after = j >= pr.branch && pr.branch >= 0 ? estEnd[pr.branch] : 0;
@@ -648,6 +832,17 @@ function search(pr: Problem, steps: PrefixSteps, allowed: Uint8Array, constraine
       if (l > latLb) latLb = l;
     }
     let lb = -Infinity;
+    // The prefix cost-to-go first: one table look-up per price, and on the trunk the bound that prunes.
+    if (prefix && j <= pr.branch) {
+      const s = (j * P + assign[j]) * 2 + pendAt[j];
+      let toGo = prefix.base[s];
+      for (const { m, lambda, toGo: priced } of prefix.priced) {
+        const v = priced[s] - lambda * (pr.limit[m] - w[m] - pk[m]);
+        if (v > toGo) toGo = v;
+      }
+      lb = alpha * eFixed + beta * estEnd[j] + toGo;
+      if (lb >= cutoff) return { lb, latLb };
+    }
     for (const { m, lambda, Ea, G, busy } of sets) {
       const credit = m < 0 ? 0 : lambda * (pr.limit[m] - w[m] - pk[m]);
       let aRest = 0;
@@ -674,15 +869,7 @@ function search(pr: Problem, steps: PrefixSteps, allowed: Uint8Array, constraine
         }
       }
       if (b > lb) lb = b;
-    }
-    if (prefix && j <= pr.branch) {
-      const s = (j * P + assign[j]) * 2 + pendAt[j];
-      let toGo = prefix.base[s];
-      for (const { m, lambda, toGo: priced } of prefix.priced) {
-        const v = priced[s] - lambda * (pr.limit[m] - w[m] - pk[m]);
-        if (v > toGo) toGo = v;
-      }
-      lb = Math.max(lb, alpha * eFixed + beta * estEnd[j] + toGo);
+      if (lb >= cutoff) return { lb, latLb };
     }
     return { lb, latLb };
   };
@@ -724,6 +911,7 @@ function search(pr: Problem, steps: PrefixSteps, allowed: Uint8Array, constraine
       linkMove(u, q, p, first, 1);
     }
     w[p] += pr.weight[u];
+    if (u === pr.branch) prefixE = eFixed;
     if (pr.peak[u] > pk[p]) pk[p] = pr.peak[u];
     if (units[u].children.length === 0) leafMax = Math.max(leafMax, estEnd[u] + pr.retL[u * P + p]);
     return !constrained.memory || w[p] + pk[p] <= pr.limit[p];
@@ -746,8 +934,19 @@ function search(pr: Problem, steps: PrefixSteps, allowed: Uint8Array, constraine
   };
 
   const tol = (): number => (Number.isFinite(bestObj) ? TOL * Math.abs(bestObj) : 0);
+  const sx = pr.suffix && pr.suffix.ops > 0 ? pr.suffix : undefined;
   const leaf = (): void => {
     evaluations++;
+    if (sx) {
+      // The rest after the prefix, replayed alone (module header): most leaves are ruled out here;
+      // the rest (within rounding of the incumbent or better) go to the scheduler itself.
+      const b = pr.branch;
+      const rest = suffixSchedule(pr, sx, assign, assign[b], pendAt[b] === 1, pr.layer[b] === 1);
+      const latencyMs = estEnd[b] + rest.makespanMs;
+      const slack = 1e-9 * Math.max(Math.abs(bestObj), 1e-12);
+      if (latencyMs > budget * (1 + 1e-9)) return;
+      if (alpha * (prefixE + rest.energyMj) + beta * latencyMs > bestObj + slack) return;
+    }
     const r = evaluate(pr, assign);
     if (r.latencyMs > budget) return;
     if (r.objective < bestObj) {
@@ -785,7 +984,7 @@ function search(pr: Problem, steps: PrefixSteps, allowed: Uint8Array, constraine
       if (!allowed[j * P + p] || !Number.isFinite(pr.tL[(j * P + q) * P + p])) continue;
       const ok = apply(j, p);
       if (ok) {
-        const { lb, latLb } = boundAt(j);
+        const { lb, latLb } = boundAt(j, bestObj - tol());
         if (latLb <= budget && lb < bestObj - tol()) cands.push({ p, lb });
       }
       undo(j, p);
@@ -945,6 +1144,7 @@ export function partitionPipeline(spec: PipelineSpec, opts: PartitionOptions = {
     nodes += r.nodes;
     evaluations += r.evaluations;
     exact &&= r.complete;
+    if (process.env.PDEBUG) console.log('relaxed end', s0, 'pre', pre(s0), 'nodes', r.nodes, 'evals', r.evaluations, 'complete', r.complete, 'obj', r.objective);
     if (r.best) {
       relaxed = { assign: r.best, objective: r.objective };
       F[s0] = r.objective - pre(s0);
@@ -973,6 +1173,7 @@ export function partitionPipeline(spec: PipelineSpec, opts: PartitionOptions = {
         const r = search(pr, steps, pr.allowed, { memory: true, budget }, objective, Math.max(left, 0), clock, prefix, prefix.priced, cap >= left ? Infinity : cap);
         nodes += r.nodes;
         evaluations += r.evaluations;
+        if (process.env.PDEBUG) console.log('round cap', cap, 'nodes', r.nodes, 'evals', r.evaluations, 'complete', r.complete, 'capped', r.capped, 'obj', r.objective, 't', performance.now().toFixed(0));
         if (r.best) {
           best = r.best;
           objective = r.objective;
