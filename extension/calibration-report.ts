@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { CalibrationResult } from '../engine/calibrate/node-calibrate';
-import { parseDeviceProfile } from '../engine/calibrate/profile';
+import { parseDeviceProfile, profileSettingsText } from '../engine/calibrate/profile';
 import { rewritePlaceLines } from '../engine/partition/place-lines';
 import type * as ast from '../language/generated/ast';
 import { placeSites } from './auto-plans';
@@ -41,6 +41,7 @@ export function calibrationTable(r: Pick<CalibrationResult, 'profile' | 'rows' |
   const frontend = p.frontendMacsPerS !== undefined ? `, front end ${(p.frontendMacsPerS / 1e9).toFixed(3)} GMAC/s` : '';
   const dispatch = p.dispatchMs !== undefined ? `, dispatch ${(p.dispatchMs * 1000).toFixed(1)} us per partition run` : '';
   out.push(`fitted ${p.processor}: compute ${(p.computeMacsPerS / 1e9).toFixed(3)} GMAC/s, bandwidth ${(p.bandwidthBytesPerS / 1e9).toFixed(3)} GB/s, overhead ${(p.overheadMs * 1000).toFixed(2)} us${frontend}${dispatch}`);
+  out.push(`as .sense settings of processor ${p.processor}: ${profileSettingsText(p)}`);
   return out;
 }
 

@@ -14,7 +14,7 @@ import { initWeights } from '../../engine/weights/init';
 import { loadPipelineWeights, weightsPathFor, writeFileAtomic } from '../../engine/weights/node-weights';
 import { calibratePipeline, type CalibrationResult } from '../../engine/calibrate/node-calibrate';
 import { fitTimingsProfile } from '../../engine/calibrate/timings';
-import { formatDeviceProfile, parseDeviceProfile, type DeviceProfile } from '../../engine/calibrate/profile';
+import { formatDeviceProfile, parseDeviceProfile, profileSettingsText, type DeviceProfile } from '../../engine/calibrate/profile';
 import { loadPipeline, UsageError } from '../load';
 import type { CommandContext } from '../main';
 import { findDevice, retarget } from './estimate';
@@ -48,6 +48,7 @@ function printResult(r: CalibrationResult | { profile: DeviceProfile; rows: Cali
   const frontend = p.frontendMacsPerS !== undefined ? `, front end ${(p.frontendMacsPerS / 1e9).toFixed(3)} GMAC/s` : '';
   const dispatch = p.dispatchMs !== undefined ? `, dispatch ${(p.dispatchMs * 1000).toFixed(1)} us per partition run` : '';
   ctx.out(`fitted ${p.processor}: compute ${(p.computeMacsPerS / 1e9).toFixed(3)} GMAC/s, bandwidth ${(p.bandwidthBytesPerS / 1e9).toFixed(3)} GB/s, overhead ${(p.overheadMs * 1000).toFixed(2)} us${frontend}${dispatch}`);
+  ctx.out(`as .sense settings of processor ${p.processor}: ${profileSettingsText(p)}`);
 }
 
 /** Runs the command; returns the exit code. */

@@ -200,6 +200,22 @@ export function validateDeviceProfile(json: unknown, source: string): DeviceProf
 }
 
 /**
+ * The profile's fitted figures as `.sense` processor settings, ready to paste into a
+ * `processor` block (e.g. `compute 1.234 GMAC/s  bandwidth 9.876 GB/s  overhead 2.50 us
+ * frontend 0.321 GMAC/s  dispatch 45.0 us`); the settings it lacks are left out.
+ */
+export function profileSettingsText(p: Pick<DeviceProfile, 'computeMacsPerS' | 'bandwidthBytesPerS' | 'overheadMs' | 'frontendMacsPerS' | 'dispatchMs'>): string {
+  const parts = [
+    `compute ${(p.computeMacsPerS / 1e9).toFixed(3)} GMAC/s`,
+    `bandwidth ${(p.bandwidthBytesPerS / 1e9).toFixed(3)} GB/s`,
+    `overhead ${(p.overheadMs * 1000).toFixed(2)} us`,
+  ];
+  if (p.frontendMacsPerS !== undefined) parts.push(`frontend ${(p.frontendMacsPerS / 1e9).toFixed(3)} GMAC/s`);
+  if (p.dispatchMs !== undefined) parts.push(`dispatch ${(p.dispatchMs * 1000).toFixed(1)} us`);
+  return parts.join('  ');
+}
+
+/**
  * The processor with the profile's measured figures in place of its compute, bandwidth,
  * overhead, front-end throughput and dispatch cost (memory, power and the rest keep the
  * catalog's), and the profile named among its sources. The figures are one fit, so a
@@ -233,6 +249,47 @@ export function applyProfileToDevice(device: DeviceSpec, profile: DeviceProfile,
 /** The pipeline with the profile applied to its target (see {@link applyProfileToDevice}). */
 export function applyProfile(spec: PipelineSpec, profile: DeviceProfile, source = 'profile'): PipelineSpec {
   return { ...spec, target: applyProfileToDevice(spec.target, profile, source) };
+}
+
+/** A measured device profile and where it came from: its `senseStudio.deviceProfiles` entry (a file path), as the studio names it. */
+export interface LoadedProfile {
+  source: string;
+  profile: DeviceProfile;
+}
+
+/** What {@link applyMatchingProfiles} made of a pipeline. */
+export interface MatchedProfiles {
+  /** The pipeline with every matching profile applied (the input itself when none applied). */
+  spec: PipelineSpec;
+  /** The profiles applied, in order. */
+  applied: LoadedProfile[];
+  /** One message per matching profile that could not apply (not fitted, no such processor), naming its source. */
+  errors: string[];
+}
+
+/**
+ * The studio's rule for measured device profiles, shared by the extension host (status
+ * bar, graph editor) and the language server (hover, CodeLens, fit warnings) so both show
+ * the same figures: each profile whose `device` is the pipeline's target name is applied
+ * in order ({@link applyProfile}), so a later profile wins for the same processor;
+ * profiles of other devices are ignored. A matching profile that cannot apply is skipped
+ * and its message returned. Unlike `sense estimate --profile`, a profile is never applied
+ * to a device it was not measured on.
+ */
+export function applyMatchingProfiles(spec: PipelineSpec, profiles: readonly LoadedProfile[]): MatchedProfiles {
+  let out = spec;
+  const applied: LoadedProfile[] = [];
+  const errors: string[] = [];
+  for (const p of profiles) {
+    if (p.profile.device !== spec.target.name) continue;
+    try {
+      out = applyProfile(out, p.profile, p.source);
+      applied.push(p);
+    } catch (e) {
+      errors.push((e as Error).message);
+    }
+  }
+  return { spec: out, applied, errors };
 }
 
 /** The profile as JSON text (2-space indent, trailing newline). */

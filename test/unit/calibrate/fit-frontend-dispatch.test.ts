@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { fitDispatchMs, fitFrontendThroughput, fitRoofline, predictMs, type FitSample, type RooflineParams } from '../../../engine/calibrate/fit';
 import { fitMeasurements, type CalibrationMeasurements } from '../../../engine/calibrate/node-calibrate';
-import { applyProfile, parseDeviceProfile, formatDeviceProfile, PROFILE_KIND, type DeviceProfile } from '../../../engine/calibrate/profile';
+import { applyProfile, parseDeviceProfile, formatDeviceProfile, profileSettingsText, PROFILE_KIND, type DeviceProfile } from '../../../engine/calibrate/profile';
 import { mulberry32 } from '../../../engine/compress/random';
 import { opBytes } from '../../../engine/cost-model';
 import { estimatePipeline } from '../../../engine/estimate';
@@ -217,6 +217,18 @@ describe('profiles with the new figures', () => {
     expect(v2.endToEndLatencyMs).toBeCloseTo((1212 / 1e7) * 1000 + (74 / 1e9) * 1000 + 0.2, 12);
     expect(v2.endToEndLatencyMs - v1.endToEndLatencyMs).toBeCloseTo(0.1212 - 0.001212 + 0.2, 12);
     expect(v2.energyPerInferenceMj - v1.energyPerInferenceMj).toBeCloseTo(100 * (0.1212 - 0.001212 + 0.2) * 1e-3, 12);
+  });
+
+  it('written as .sense settings, estimate as the profile does', async () => {
+    const fitted = { ...base, computeMacsPerS: 1.5e9, bandwidthBytesPerS: 8e9, overheadMs: 0.0025, frontendMacsPerS: 1e7, dispatchMs: 0.2 };
+    const settings = profileSettingsText(fitted);
+    expect(settings).toBe('compute 1.500 GMAC/s  bandwidth 8.000 GB/s  overhead 2.50 us  frontend 0.010 GMAC/s  dispatch 200.0 us');
+    const written = await specOf(TEXT.replace('compute 2 GMAC/s', settings));
+    const viaProfile = estimatePipeline(applyProfile(await specOf(TEXT), fitted));
+    const viaText = estimatePipeline(written);
+    expect(viaText.endToEndLatencyMs).toBeCloseTo(viaProfile.endToEndLatencyMs, 12);
+    expect(viaText.energyPerInferenceMj).toBeCloseTo(viaProfile.energyPerInferenceMj, 12);
+    expect(profileSettingsText(base)).toBe('compute 1.000 GMAC/s  bandwidth 1000.000 GB/s  overhead 0.00 us');
   });
 
   it('round-trip through JSON; schema 1 files still read and apply without them', async () => {
