@@ -11,7 +11,8 @@ import type { LangiumDocument } from 'langium';
 import { NodeFileSystem } from 'langium/node';
 import { estimatePipeline, type Estimate, type EstimateOptions } from '../engine/estimate';
 import type * as ast from '../language/generated/ast';
-import { applyProfile, type DeviceProfile } from '../engine/calibrate/profile';
+import { applyMatchingProfiles, type LoadedProfile } from '../engine/calibrate/profile';
+import { IssueCodes } from '../language/issue-codes';
 import { buildDocument, createSenseServices } from '../language/sense-module';
 import type { PipelineSpec } from '../language/pipeline-model';
 import { outlineOf, type PipelineOutline, type SourceDiagnostic } from './graph-model';
@@ -33,11 +34,7 @@ export interface AnalysedPipeline {
   profiles?: string[];
 }
 
-/** A measured device profile and where it came from (its file path), as the analyzer applies it. */
-export interface LoadedProfile {
-  source: string;
-  profile: DeviceProfile;
-}
+export type { LoadedProfile };
 
 /** A whole document, analysed. */
 export interface Analysis {
@@ -66,6 +63,11 @@ export class SenseAnalyzer {
    */
   setProfiles(profiles: readonly LoadedProfile[]): void {
     this.profiles = [...profiles];
+  }
+
+  /** The measured device profiles applied now (the language server gets the same ones). */
+  getProfiles(): readonly LoadedProfile[] {
+    return this.profiles;
   }
 
   /** Parses, checks, lowers and estimates `text` as the document at `uri`. */
@@ -108,20 +110,9 @@ export class SenseAnalyzer {
       const hasErrors = diagnostics.some(
         (d) => d.severity === 1 && range !== undefined && d.range.start.line >= range.start.line && d.range.start.line <= range.end.line,
       );
-      let spec = lowered.spec;
-      const applied: string[] = [];
-      let profileError: string | undefined;
-      if (spec) {
-        for (const p of this.profiles) {
-          if (p.profile.device !== spec.target.name) continue;
-          try {
-            spec = applyProfile(spec, p.profile, p.source);
-            applied.push(p.source);
-          } catch (e) {
-            profileError = (e as Error).message;
-          }
-        }
-      }
+      const matched = lowered.spec ? applyMatchingProfiles(lowered.spec, this.profiles) : undefined;
+      const spec = matched?.spec;
+      const applied = matched?.applied.map((p) => p.source) ?? [];
       const entry: AnalysedPipeline = {
         name: node.name,
         node,
@@ -130,7 +121,7 @@ export class SenseAnalyzer {
         ...(spec ? { spec } : {}),
         ...(applied.length > 0 ? { profiles: applied } : {}),
       };
-      if (profileError) diagnostics.push({ severity: 2, code: 'device-profile', message: profileError, range: node.$cstNode?.range ?? { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } });
+      for (const message of matched?.errors ?? []) diagnostics.push({ severity: 2, code: IssueCodes.DeviceProfile, message, range: node.$cstNode?.range ?? { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } });
       if (!spec) entry.estimateError = `Pipeline ${node.name} needs an input and a target before it can be estimated.`;
       else if (hasErrors) entry.estimateError = `Pipeline ${node.name} has errors; fix them (see the Problems panel) to see estimates.`;
       else {

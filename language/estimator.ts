@@ -36,6 +36,17 @@ export interface EstimateIssue {
   layerId?: string;
 }
 
+/**
+ * A measured device profile (engine/calibrate/profile.ts) whose figures replaced the
+ * catalog's for one processor of the estimate's target.
+ */
+export interface MeasuredProfileNote {
+  /** The profile's name as the user listed it (its `senseStudio.deviceProfiles` entry). */
+  source: string;
+  /** The processor whose compute, bandwidth and overhead it measured. */
+  processor: string;
+}
+
 /** What the language needs from an estimate. */
 export interface PipelineEstimateSummary {
   endToEndLatencyMs: number;
@@ -45,7 +56,27 @@ export interface PipelineEstimateSummary {
   layers: LayerEstimate[];
   heads: HeadEstimate[];
   issues: EstimateIssue[];
+  /**
+   * The measured device profiles applied before estimating, in order; absent when every
+   * figure is the catalog's. Hover and CodeLens name them so a user sees why the numbers
+   * differ from the catalog's.
+   */
+  measuredProfiles?: MeasuredProfileNote[];
 }
 
 /** Estimates a checked pipeline. Must not throw on any checked pipeline. */
 export type PipelineEstimator = (spec: PipelineSpec) => PipelineEstimateSummary;
+
+/**
+ * The note hover and CodeLens append to figures that come from measured device profiles:
+ * ` (measured profile: NAME)`, or ` (measured profiles: A, B)` for several; empty when
+ * the figures are the catalog's. With `processor`, only that processor's profiles count
+ * (a layer's own latency); without it every profile of the estimate counts (end-to-end
+ * and head figures, which the whole schedule shapes). The status bar says "(measured)"
+ * and lists the same names in its tooltip.
+ */
+export function measuredNote(summary: Pick<PipelineEstimateSummary, 'measuredProfiles'> | undefined, processor?: string): string {
+  const names = [...new Set((summary?.measuredProfiles ?? []).filter((p) => processor === undefined || p.processor === processor).map((p) => p.source))];
+  if (names.length === 0) return '';
+  return ` (measured profile${names.length === 1 ? '' : 's'}: ${names.join(', ')})`;
+}

@@ -41,6 +41,8 @@ export const IssueCodes = {
   MemoryLimit: 'memory-limit',
   LatencyBudget: 'latency-budget',
   EstimateFailed: 'estimate-failed',
+  /** A measured device profile for the pipeline's target that cannot apply (not fitted, no such processor). */
+  DeviceProfile: 'device-profile',
 } as const;
 
 /** One of the codes above. */

@@ -1,12 +1,14 @@
 /**
  * CodeLens: above each head its estimated latency (when its output is ready), energy
  * and processors; above each pipeline the end-to-end figures. Shown only when an
- * estimator is injected (the language server injects engine/'s).
+ * estimator is injected (the language server injects engine/'s, with the studio's measured
+ * device profiles applied; the lenses then name them).
  */
 import type { LangiumDocument, MaybePromise } from 'langium';
 import type { CodeLensProvider } from 'langium/lsp';
 import type { CodeLens, CodeLensParams } from 'vscode-languageserver-protocol';
 import type * as ast from './generated/ast';
+import { measuredNote } from './estimator';
 import type { SenseServices } from './sense-module';
 
 /** The command a lens runs; the extension opens the graph focused on the block. */
@@ -33,12 +35,13 @@ export class SenseCodeLensProvider implements CodeLensProvider {
     const uri = document.uri.toString();
     for (const [pipeline, estimate] of lowering.estimates) {
       const range = pipeline.$cstNode?.range;
+      const measured = measuredNote(estimate);
       if (range) {
         const battery = estimate.batteryLifeHours !== undefined ? ` · battery ${estimate.batteryLifeHours.toFixed(0)} h` : '';
         lenses.push({
           range: { start: range.start, end: range.start },
           command: {
-            title: `end-to-end ${ms(estimate.endToEndLatencyMs)} · ${mj(estimate.energyPerInferenceMj)} per inference${battery}`,
+            title: `end-to-end ${ms(estimate.endToEndLatencyMs)} · ${mj(estimate.energyPerInferenceMj)} per inference${battery}${measured}`,
             command: SHOW_IN_GRAPH_COMMAND,
             arguments: [uri, pipeline.name],
           },
@@ -51,7 +54,7 @@ export class SenseCodeLensProvider implements CodeLensProvider {
         lenses.push({
           range: { start: r.start, end: r.start },
           command: {
-            title: `${head.head}: ready at ${ms(head.latencyMs)} · ${mj(head.energyMj)} · on ${head.processors.join(', ') || '—'}`,
+            title: `${head.head}: ready at ${ms(head.latencyMs)} · ${mj(head.energyMj)} · on ${head.processors.join(', ') || '—'}${measured}`,
             command: SHOW_IN_GRAPH_COMMAND,
             arguments: [uri, head.head],
           },

@@ -83,7 +83,7 @@ export interface DocumentLowering {
  * Langium replaces on every change, so a stale result can never be returned.
  */
 export class SenseLowering {
-  private readonly cache = new WeakMap<ast.Model, DocumentLowering>();
+  private cache = new WeakMap<ast.Model, DocumentLowering>();
   private readonly deviceCache = new WeakMap<ast.Device, DeviceLowering>();
   private readonly documents: LangiumSharedServices['workspace']['LangiumDocuments'];
   private readonly estimator: PipelineEstimator | undefined;
@@ -136,6 +136,16 @@ export class SenseLowering {
       this.cache.set(model, r);
     }
     return r;
+  }
+
+  /**
+   * Forgets every cached document lowering and estimate, so the next request lowers and
+   * estimates again. For when the estimator's inputs change without the text changing
+   * (the language server's measured device profiles); Langium keeps the AST of a rebuilt
+   * document whose text is unchanged, so the per-AST cache alone would not notice.
+   */
+  invalidate(): void {
+    this.cache = new WeakMap();
   }
 
   /** The lowering of the pipeline that contains `node`, if any. */

@@ -1,22 +1,40 @@
 /**
  * The Sense language server: the Node process VS Code starts (dist/language-server.cjs).
  * It does not import `vscode`; it speaks LSP over IPC/stdio and serves every editor
- * feature of language/ (diagnostics, completion, hover, outline, formatting, ...).
+ * feature of language/ (diagnostics, completion, hover, outline, formatting, ...), with
+ * the studio's measured device profiles applied to its estimates (./device-profiles.ts).
  */
 import { existsSync } from 'node:fs';
 import { startLanguageServer } from 'langium/lsp';
 import { NodeFileSystem } from 'langium/node';
-import { createConnection, ProposedFeatures } from 'vscode-languageserver/node';
+import { CodeLensRefreshRequest, createConnection, ProposedFeatures } from 'vscode-languageserver/node';
 import { createSenseServices } from '../../language/sense-module';
 import { engineEstimator } from '../../engine/estimate';
+import { DEVICE_PROFILES_NOTIFICATION, MeasuredProfiles, receiveDeviceProfiles } from './device-profiles';
 
 const connection = createConnection(ProposedFeatures.all);
-const { shared } = createSenseServices(
+const profiles = new MeasuredProfiles();
+const services = createSenseServices(
   { connection, ...NodeFileSystem },
   {
     fileExists: (path) => existsSync(path),
-    // engine/'s cost model: hover, CodeLens and fit warnings show latency and energy.
-    estimator: engineEstimator,
+    // engine/'s cost model with the measured profiles applied: hover, CodeLens and fit warnings show latency and energy.
+    estimator: profiles.estimator(engineEstimator),
   },
 );
-startLanguageServer(shared);
+let codeLensRefresh = false;
+services.shared.lsp.LanguageServer.onInitialize((params) => {
+  codeLensRefresh = params.capabilities.workspace?.codeLens?.refreshSupport === true;
+});
+connection.onNotification(DEVICE_PROFILES_NOTIFICATION, (payload: unknown) => {
+  void receiveDeviceProfiles(payload, {
+    services,
+    store: profiles,
+    log: (message) => connection.console.info(message),
+    ready: services.shared.workspace.WorkspaceManager.ready,
+    refreshCodeLens: async () => {
+      if (codeLensRefresh) await connection.sendRequest(CodeLensRefreshRequest.type);
+    },
+  });
+});
+startLanguageServer(services.shared);
