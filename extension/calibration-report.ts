@@ -45,6 +45,11 @@ export function calibrationTable(r: Pick<CalibrationResult, 'profile' | 'rows' |
   return out;
 }
 
+/** The file a `senseStudio.deviceProfiles` entry names: absolute, or relative to `baseDir` (the first workspace folder). */
+export function profileFilePath(entry: string, baseDir: string | undefined): string {
+  return path.isAbsolute(entry) || !baseDir ? entry : path.join(baseDir, entry);
+}
+
 /**
  * Reads the device profiles the setting lists (paths absolute or relative to `baseDir`).
  * Returns the profiles that parse and one message per file that does not (naming it and
@@ -58,7 +63,7 @@ export function loadProfiles(paths: readonly unknown[], baseDir: string | undefi
       errors.push(`senseStudio.deviceProfiles holds ${JSON.stringify(entry)}, which is not a file path; remove it from the setting.`);
       continue;
     }
-    const file = path.isAbsolute(entry) || !baseDir ? entry : path.join(baseDir, entry);
+    const file = profileFilePath(entry, baseDir);
     let text: string;
     try {
       text = readFileSync(file, 'utf8');

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as vscode from 'vscode';
-import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
+import { LanguageClient, State, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
 import { formatMs } from '../engine/estimate';
 import type { CompressionSpec } from '../language/pipeline-model';
 import type { OrtModuleLike } from '../runtime/runner';
@@ -19,6 +19,8 @@ import { BUILTIN_DEVICES_SOURCE, BUILTIN_DEVICES_URI } from '../language/builtin
 import { GRAPH_VIEW_TYPE, GraphEditorProvider, mainPipeline, toWorkspaceEdit } from './graph-editor';
 import { compressionEdits, layerAt, revealRange, targetEdits } from './graph-model';
 import { DEVICE_PROFILES_SETTING, createPlanCommands } from './plan-commands';
+import { profileFilePath } from './calibration-report';
+import { DEVICE_PROFILES_NOTIFICATION, deviceProfilesPayload } from './server/device-profiles';
 import { CancelledError, evaluateFolderView, exportBundleTo, extensionBundleAssets, isCompressed, openRunner, pipelineWeights, runClipView, withoutCompression } from './run-pipeline';
 import { SenseAnalyzer, type AnalysedPipeline } from './sense-analysis';
 
@@ -277,6 +279,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     analysePipeline,
     requireTrust,
     profilesChanged: () => {
+      syncProfiles();
       graph.provider.refreshAll();
       refreshStatus();
     },
@@ -474,6 +477,37 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     }
   });
 
+  // The language server applies the same profiles (sent parsed: it reads no files), also
+  // after a restart; the listed files are watched, so a new `sense calibrate --out` counts.
+  const sendProfiles = (): void => {
+    if (!client?.isRunning()) return;
+    client.sendNotification(DEVICE_PROFILES_NOTIFICATION, deviceProfilesPayload(analyzer.getProfiles())).catch((e: unknown) => output.appendLine(`[profile] the language server did not get the device profiles: ${(e as Error).message}`));
+  };
+  if (client) context.subscriptions.push(client.onDidChangeState((e) => e.newState === State.Running && sendProfiles()));
+  let profileWatchers: vscode.FileSystemWatcher[] = [];
+  let watchedProfiles = '';
+  let reloadTimer: ReturnType<typeof setTimeout> | undefined;
+  const reloadSoon = (): void => {
+    if (reloadTimer) clearTimeout(reloadTimer);
+    reloadTimer = setTimeout(() => plans.reloadProfiles(), 200);
+  };
+  const syncProfiles = (): void => {
+    sendProfiles();
+    const baseDir = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    const entries = vscode.workspace.getConfiguration('senseStudio').get<unknown[]>(DEVICE_PROFILES_SETTING, []) ?? [];
+    const files = entries.filter((x): x is string => typeof x === 'string' && x.trim() !== '').map((x) => profileFilePath(x, baseDir));
+    if (files.join('\n') === watchedProfiles) return;
+    watchedProfiles = files.join('\n');
+    for (const w of profileWatchers) w.dispose();
+    profileWatchers = files.map((file) => {
+      const w = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(path.dirname(file)), path.basename(file)));
+      w.onDidCreate(reloadSoon);
+      w.onDidChange(reloadSoon);
+      w.onDidDelete(reloadSoon);
+      return w;
+    });
+  };
+  context.subscriptions.push({ dispose: () => profileWatchers.forEach((w) => w.dispose()) });
   plans.reloadProfiles();
   context.subscriptions.push(
     vscode.workspace.onDidChangeConfiguration((e) => {
