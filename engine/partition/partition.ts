@@ -135,7 +135,7 @@ export interface PartitionResult {
   exact: boolean;
   /** Which limit stopped the search when `exact` is false (`maxNodes` or `timeLimitMs`); absent when exact. */
   stoppedBy?: 'node-limit' | 'time-limit';
-  /** Branch-and-bound nodes visited and placements evaluated by the scheduler. */
+  /** Branch-and-bound nodes visited, and complete placements (leaves) evaluated: replayed after the branch unit, then by the scheduler unless that ruled them out. */
   nodes: number;
   evaluations: number;
 }
