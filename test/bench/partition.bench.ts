@@ -35,5 +35,6 @@ export async function run(): Promise<void> {
   // The default node limit, as `sense partition` runs it (one run: several seconds).
   const t0 = performance.now();
   const rd = partitionPipeline(tight);
-  report(`same, default 500k-node limit (one run)`, performance.now() - t0, `goal < 2000 ms (${((performance.now() - t0) / 2000).toFixed(2)}x of goal); exact ${rd.exact}; ${rd.nodes} nodes, ${rd.evaluations} leaves; objective ${rd.objective.toFixed(5)}`);
+  const msDefault = performance.now() - t0;
+  report(`same, default 500k-node limit (one run)`, msDefault, `beyond the issue's case (its DSP has room): ${(msDefault / 2000).toFixed(2)}x of 2 s; exact ${rd.exact}; ${rd.nodes} nodes, ${rd.evaluations} leaves; objective ${rd.objective.toFixed(5)}`);
 }
