@@ -22,6 +22,7 @@ const NOT_EMITTED_BY_FIXTURES: Record<string, string> = {
   [IssueCodes.MemoryLimit]: 'comes from the injected estimator; covered by the estimator test below',
   [IssueCodes.LatencyBudget]: 'comes from the injected estimator; covered by the estimator test below',
   [IssueCodes.EstimateFailed]: "comes from engine/'s estimator when it fails; the language only passes it through",
+  [IssueCodes.DeviceProfile]: "comes from the language server's profile-applying estimator (extension/server/device-profiles.ts); covered by test/unit/extension/server-profiles.test.ts",
 };
 
 describe('diagnostic fixtures', () => {
