@@ -77,12 +77,19 @@
  * cannot starve the others; only a round that cut nothing, within maxNodes in total,
  * reports `exact: true`.
  *
- * Still weak: when memory binds along a long trunk (the 200-layer trunk with 4 heads of
- * test/bench/partition.bench.ts with a 16 MB DSP), the Lagrangian prefix bounds leave a
- * gap of several per cent to the best constrained plan, and the first round (2,000
- * nodes under each prefix end) already spends the whole node limit over more than 100
- * trunk placements: not proven (`exact: false`, the best plan found is returned; about
- * 5 s at the default 500,000 nodes, or stop it earlier with `timeLimitMs`).
+ * Prefix labels (step 3 when there is a prefix chain, prefixLabels): a label DP over the
+ * chain whose labels carry exact cost, time and, per processor whose memory can bind,
+ * weight bytes and peak activation bytes, kept only when Pareto-optimal per state
+ * (processor, pending dispatch); the rest is then searched once per surviving end label
+ * with its prefix fixed. A first pass keeping 12 labels per state finds an incumbent, the
+ * exact pass prunes against it. The capped rounds above remain the fallback when a unit
+ * would keep more than 100,000 labels. On the benchmark's memory-bound case (202-unit
+ * trunk, 16 MB DSP) this proves the optimum (6.57592, below the 6.58575 the rounds
+ * returned unproven) in about 2.5-4 s on a shared 2-core machine: most of it is the
+ * searches of the rest below about 180 end labels, each a few thousand nodes when the
+ * trunk ends on the CPU or the DSP. Not yet under 2 s; sharing one search of the rest
+ * among the labels of one end state was tried (bound = least over fitting labels) and
+ * was slower per node than it saved.
  */
 import type { OptimizeSpec, PipelineSpec } from '../../language/pipeline-model';
 import { hopCost, opCost, supportsOp, transferCost } from '../cost-model';
@@ -734,6 +741,17 @@ interface Price {
   lambda: number;
 }
 
+/** A search of the units after the branch only, the prefix placed on `path`, with bound sets computed once by the caller. */
+interface RestStart {
+  path: Int32Array;
+  sets: BoundSet[];
+}
+
+/** The plain bound set, then one per price (the constrained search's Lagrangian bounds). */
+function boundSets(pr: Problem, allowed: Uint8Array, prices: Price[]): BoundSet[] {
+  return [{ m: -1, lambda: 0 }, ...prices].map(({ m, lambda }) => subtreeBounds(pr, allowed, m, lambda));
+}
+
 interface SearchResult {
   best: Int32Array | undefined;
   objective: number;
@@ -763,7 +781,7 @@ interface PrefixBound {
  * unit; `prefix` (optional) bounds the cost after a prefix unit and turns on the
  * dominance test on prefix states; `constrained` enforces memory and budget.
  */
-function search(pr: Problem, steps: PrefixSteps, allowed: Uint8Array, constrained: { memory: boolean; budget: boolean }, incumbent: number, maxNodes: number, clock: Clock, prefix?: PrefixBound, prices: Price[] = [], restCap = Infinity): SearchResult {
+function search(pr: Problem, steps: PrefixSteps, allowed: Uint8Array, constrained: { memory: boolean; budget: boolean }, incumbent: number, maxNodes: number, clock: Clock, prefix?: PrefixBound, prices: Price[] = [], restCap = Infinity, rest?: RestStart): SearchResult {
   const { n, P, alpha, beta, units, roots } = pr;
   const assign = new Int32Array(n);
   const estEnd = new Float64Array(n);
@@ -786,8 +804,9 @@ function search(pr: Problem, steps: PrefixSteps, allowed: Uint8Array, constraine
   let restStart = 0;
   const budget = constrained.budget ? pr.budgetMs : Infinity;
   // The plain bounds, then those with memory priced (the constrained search's Lagrangian bounds).
-  const sets = [{ m: -1, lambda: 0 }, ...prices].map(({ m, lambda }) => subtreeBounds(pr, allowed, m, lambda));
+  const sets = rest?.sets ?? boundSets(pr, allowed, prices);
   const { Llb } = sets[0];
+
 
   // Dominance on prefix states: a state (unit j, its processor, pending dispatch) reached before at no
   // more cost, time (when the budget binds) and memory on every tight processor has had every completion
@@ -998,7 +1017,13 @@ function search(pr: Problem, steps: PrefixSteps, allowed: Uint8Array, constraine
       if (aborted) return;
     }
   };
-  visit(0);
+  if (rest) {
+    // The prefix is given (a label of prefixLabels): its units are applied as they are, the rest searched.
+    let fits = true;
+    for (let u = 0; u <= pr.branch; u++) fits = apply(u, rest.path[u]) && fits;
+    if (fits) visit(pr.branch + 1);
+    for (let u = pr.branch; u >= 0; u--) undo(u, rest.path[u]);
+  } else visit(0);
   return { best, objective: bestObj, complete: !aborted, capped, nodes, evaluations };
 }
 
@@ -1072,6 +1097,190 @@ function prefixBound(pr: Problem, steps: PrefixSteps, F: Float64Array, tol: numb
     }
   }
   return { base: backward(-1, 0), priced, tight };
+}
+
+/** Most labels one prefix unit may keep before {@link prefixLabels} gives up (the rounds of {@link search} take over). */
+const LABEL_CAP = 100_000;
+
+/** Labels kept per end state and prefix unit by the first, heuristic pass of {@link prefixLabels} (it only finds an incumbent). */
+const BEAM = 12;
+
+/**
+ * The constrained search when the pipeline has a prefix chain (module header, step 3): a
+ * label DP over the chain, then the units after the branch searched once per surviving
+ * end label. The state of a label at prefix unit k is (k's processor, dispatch pending);
+ * the label holds its exact cost α E + β t so far, its time t, and per processor m whose
+ * memory can bind the weight bytes w_m and the peak activation bytes pk_m it has put on
+ * m (the schedule counts w_m + the largest peak, so both are needed to evaluate the rest
+ * exactly). A label is dropped when it breaks a memory limit or the budget, when its
+ * cost plus the prefix cost-to-go bound (plain and Lagrangian) reaches `incumbent`, or
+ * when an earlier label of its state has no more cost, no more w_m and pk_m for every m,
+ * and no more time unless that earlier label's time cannot matter (t + (incumbent - cost)
+ * / β within the budget: every completion that could beat the incumbent then meets the
+ * budget). The rest of the schedule depends on the prefix only through the end state,
+ * the time (the budget) and the memory left, and less of each never hurts, so every
+ * completion of a dropped label is matched by one of the kept label at no more cost: the
+ * kept labels at the branch unit hold an optimal prefix. Each is completed by
+ * {@link search} over the units after the branch with its prefix fixed, cheapest
+ * (cost + F(end state), F the relaxed optimum of the rest) first, until that lower bound
+ * reaches the incumbent. Exact, without discretisation. With `beam` finite it keeps only
+ * the `beam` labels of least bound per state: a heuristic pass that gives the exact pass
+ * its incumbent. Every kept label counts as a node. Returns
+ * undefined when some unit would keep more than LABEL_CAP labels.
+ */
+function prefixLabels(pr: Problem, steps: PrefixSteps, prefix: PrefixBound, sets: BoundSet[], F: Float64Array, budgetOn: boolean, incumbent: number, beam: number, maxNodes: number, clock: Clock): SearchResult | undefined {
+  const { P, alpha, beta, branch } = pr;
+  const tight = prefix.tight;
+  const T = tight.length;
+  const budget = budgetOn ? pr.budgetMs : Infinity;
+  const withTime = Number.isFinite(budget);
+  const tightOf = new Int32Array(P).fill(-1);
+  tight.forEach((m, i) => (tightOf[m] = i));
+  // One binding processor: dominance in (w, peak rank) by a running minimum of w per rank.
+  const peaks = [...new Set([0, ...Array.from(pr.peak.subarray(0, branch + 1))])].sort((a, b) => a - b);
+  const minW = new Float64Array(peaks.length);
+  const D = 2 * T;
+  let nodes = 0;
+  let evaluations = 0;
+  let best: Int32Array | undefined;
+  let bestObj = incumbent;
+  const below = (x: number): number => (Number.isFinite(x) ? x - TOL * Math.abs(x) : Infinity);
+  const cutoff = below(incumbent);
+  const safeBelow = beta > 0 && Number.isFinite(incumbent) ? budget * (1 - 1e-9) : -Infinity;
+  const stopped = (): SearchResult => ({ best, objective: bestObj, complete: false, capped: false, nodes, evaluations });
+
+  let cost = Float64Array.of(0);
+  let time = Float64Array.of(0);
+  let mem = new Float64Array(D);
+  let state = Int32Array.of(pr.def * 2);
+  const parents: Int32Array[] = [];
+  const states: Int32Array[] = [];
+  for (let k = 0; k <= branch; k++) {
+    if (clock.expired || performance.now() > clock.deadline) {
+      clock.expired = true;
+      return stopped();
+    }
+    // Candidates: every kept label of unit k-1 (for k = 0 the input window on the default processor) extended to each processor.
+    const cCost: number[] = [];
+    const cTime: number[] = [];
+    const cLb: number[] = [];
+    const cSafe: boolean[] = [];
+    const cMem: number[] = [];
+    const cState: number[] = [];
+    const cParent: number[] = [];
+    const L = cost.length;
+    for (let i = 0; i < L; i++) {
+      const q = state[i] >> 1;
+      const pin = state[i] & 1;
+      for (let p = 0; p < P; p++) {
+        const st = ((k * P + q) * 2 + pin) * P + p;
+        const e = steps.e[st];
+        if (!Number.isFinite(e)) continue;
+        const c = cost[i] + alpha * e + beta * steps.t[st];
+        const t = time[i] + steps.t[st];
+        if (t > budget * (1 + 1e-9)) continue;
+        const x = tightOf[p];
+        if (x >= 0 && mem[i * D + 2 * x] + pr.weight[k] + Math.max(mem[i * D + 2 * x + 1], pr.peak[k]) > pr.limit[p]) continue;
+        const bs = (k * P + p) * 2 + steps.pend[st];
+        let lb = c + prefix.base[bs];
+        for (const { m, lambda, toGo } of prefix.priced) {
+          const y = tightOf[m];
+          const used = mem[i * D + 2 * y] + mem[i * D + 2 * y + 1] + (m === p ? pr.weight[k] + Math.max(0, pr.peak[k] - mem[i * D + 2 * y + 1]) : 0);
+          const v = c + toGo[bs] - lambda * (pr.limit[m] - used);
+          if (v > lb) lb = v;
+        }
+        if (lb >= cutoff) continue;
+        cCost.push(c);
+        cTime.push(t);
+        cLb.push(lb);
+        cSafe.push(t + (incumbent - c) / beta <= safeBelow);
+        for (let d = 0; d < D; d++) cMem.push(mem[i * D + d]);
+        if (x >= 0) {
+          cMem[cMem.length - D + 2 * x] += pr.weight[k];
+          cMem[cMem.length - D + 2 * x + 1] = Math.max(cMem[cMem.length - D + 2 * x + 1], pr.peak[k]);
+        }
+        cState.push(p * 2 + steps.pend[st]);
+        cParent.push(i);
+      }
+    }
+    // Dominance per end state: candidates by cost (then time, then memory), each kept unless an earlier kept one is no worse.
+    const order = cCost.map((_, i) => i);
+    order.sort((a, b) => cState[a] - cState[b] || cCost[a] - cCost[b] || cTime[a] - cTime[b] || lexMem(cMem, a, b, D));
+    let kept: number[] = [];
+    for (let g = 0; g < order.length; ) {
+      let h = g;
+      while (h < order.length && cState[order[h]] === cState[order[g]]) h++;
+      const from = kept.length;
+      let fast = T === 1;
+      for (let x = g; x < h && fast; x++) fast = !withTime || cSafe[order[x]];
+      if (fast) minW.fill(Infinity);
+      for (let x = g; x < h; x++) {
+        const a = order[x];
+        let dominated = false;
+        if (fast) {
+          const rank = peaks.indexOf(cMem[a * 2 + 1]);
+          for (let r = 0; r <= rank && !dominated; r++) dominated = minW[r] <= cMem[a * 2];
+          if (!dominated && cMem[a * 2] < minW[rank]) minW[rank] = cMem[a * 2];
+        } else {
+          for (let y = from; y < kept.length && !dominated; y++) {
+            const b = kept[y];
+            if (withTime && !cSafe[b] && cTime[b] > cTime[a]) continue;
+            let all = true;
+            for (let d = 0; d < D && all; d++) all = cMem[b * D + d] <= cMem[a * D + d];
+            dominated = all;
+          }
+        }
+        if (!dominated) kept.push(a);
+      }
+      if (kept.length - from > beam) {
+        const group = kept.splice(from).sort((a, b) => cLb[a] - cLb[b]);
+        kept.push(...group.slice(0, beam));
+      }
+      g = h;
+    }
+    if (kept.length > LABEL_CAP) return undefined;
+    nodes += kept.length;
+    if (nodes > maxNodes) return stopped();
+    if (kept.length === 0) return { best, objective: bestObj, complete: true, capped: false, nodes, evaluations };
+    cost = Float64Array.from(kept, (a) => cCost[a]);
+    time = Float64Array.from(kept, (a) => cTime[a]);
+    const next = new Float64Array(kept.length * D);
+    kept.forEach((a, i) => {
+      for (let d = 0; d < D; d++) next[i * D + d] = cMem[a * D + d];
+    });
+    mem = next;
+    state = Int32Array.from(kept, (a) => cState[a]);
+    parents.push(Int32Array.from(kept, (a) => cParent[a]));
+    states.push(state);
+    kept = [];
+  }
+
+  // The units after the branch, once per end label, cheapest lower bound first.
+  const ends = Array.from(cost, (c, i) => ({ i, lb: c + F[state[i]] }));
+  ends.sort((a, b) => a.lb - b.lb);
+  const path = new Int32Array(branch + 1);
+  for (const { i, lb } of ends) {
+    if (lb >= below(bestObj)) break;
+    for (let k = branch, x = i; k >= 0; x = parents[k][x], k--) path[k] = states[k][x] >> 1;
+    const r = search(pr, steps, pr.allowed, { memory: true, budget: budgetOn }, bestObj, maxNodes - nodes, clock, undefined, [], Infinity, { path, sets });
+    nodes += r.nodes;
+    evaluations += r.evaluations;
+    if (r.best) {
+      best = r.best;
+      bestObj = r.objective;
+    }
+    if (!r.complete) return stopped();
+  }
+  return { best, objective: bestObj, complete: true, capped: false, nodes, evaluations };
+}
+
+/** Lexicographic order of two labels' memory figures (D per label in `mem`). */
+function lexMem(mem: number[], a: number, b: number, D: number): number {
+  for (let d = 0; d < D; d++) {
+    const x = mem[a * D + d] - mem[b * D + d];
+    if (x !== 0) return x;
+  }
+  return 0;
 }
 
 /** Memory per processor of an assignment (weights + peak activations, as the schedule counts them). */
@@ -1165,9 +1374,27 @@ export function partitionPipeline(spec: PipelineSpec, opts: PartitionOptions = {
     // Rounds with a node cap per subtree below the prefix, doubling: a hard subtree below one prefix
     // cannot starve the others, and each round starts from the best plan found so far. Only a round
     // that cut nothing proves its result optimal.
+    const restSets = branch >= 0 ? boundSets(pr, pr.allowed, prefix.priced) : [];
     const constrainedSearch = (budget: boolean): SearchResult => {
       let best: Int32Array | undefined;
       let objective = Infinity;
+      if (branch >= 0) {
+        // A heuristic pass (few labels per state) for an incumbent, then the exact pass that must beat it.
+        const first = prefixLabels(pr, steps, prefix, restSets, F, budget, Infinity, BEAM, Math.max(maxNodes - nodes, 0), clock);
+        nodes += first?.nodes ?? 0;
+        evaluations += first?.evaluations ?? 0;
+        if (first && !first.complete) return first;
+        const r = prefixLabels(pr, steps, prefix, restSets, F, budget, first?.objective ?? Infinity, Infinity, Math.max(maxNodes - nodes, 0), clock);
+        if (r) {
+          nodes += r.nodes;
+          evaluations += r.evaluations;
+          return r.best || !first?.best ? r : { ...r, best: first.best, objective: first.objective };
+        }
+        if (first?.best) {
+          best = first.best;
+          objective = first.objective;
+        }
+      }
       for (let cap = 2000; ; cap *= 4) {
         const left = maxNodes - nodes;
         const r = search(pr, steps, pr.allowed, { memory: true, budget }, objective, Math.max(left, 0), clock, prefix, prefix.priced, cap >= left ? Infinity : cap);

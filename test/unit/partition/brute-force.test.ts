@@ -217,3 +217,46 @@ device D {
     checkAgainstBrute(spec, text);
   });
 });
+
+/**
+ * The label DP over the prefix chain (engine/partition/partition.ts prefixLabels) on
+ * chains of 7-9 units over 2-3 processors whose memory binds, with and without dispatch
+ * costs; and cases where the peak activation, not the weights, is what binds: the
+ * limit of a processor the unconstrained optimum uses is set between that plan's weight
+ * bytes and its weights + peak activations, so the plan breaks only by its peak.
+ */
+describe('partition equals brute force when memory binds along a chain of 7+ units', () => {
+  let constrainedCases = 0;
+  const cases = Array.from({ length: 24 }, (_, i) => 5000 + i);
+  it.each(cases)('chain, tight memory, seed %i', async (seed) => {
+    const processors = 2 + (seed % 2);
+    const opts: RandomPipelineOptions = { processors, trunkLayers: processors === 2 ? 7 : 6, tightMemory: true, maxAssignments: processors === 2 ? 1024 : 6561 };
+    const { text } = randomPipeline(seed, opts);
+    const base = await specOf(text);
+    const spec = seed % 4 < 2 ? withDispatch(base, seed) : base;
+    if (checkAgainstBrute(spec, text).constrained) constrainedCases++;
+  });
+
+  it('bound memory in most of them', () => {
+    expect(constrainedCases).toBeGreaterThanOrEqual(6);
+  });
+
+  let peakCases = 0;
+  it.each(Array.from({ length: 16 }, (_, i) => 5100 + i))('peak activation binds, seed %i', async (seed) => {
+    const { text } = randomPipeline(seed, { processors: 2 + (seed % 2), trunkLayers: 6, maxAssignments: 6561 });
+    const base = await specOf(text);
+    const spec0 = seed % 3 === 0 ? withDispatch(base, seed) : base;
+    const roomy: PipelineSpec = { ...spec0, target: { ...spec0.target, processors: spec0.target.processors.map((p) => ({ ...p, memoryBytes: Infinity })) } };
+    const free = partitionPipeline(roomy);
+    const used = estimatePipeline(roomy, { placement: free.placement }).processors.find((p) => p.weightBytes > 0 && p.peakActivationBytes > 0 && Object.values(free.placement).includes(p.name));
+    if (!used) return;
+    const limit = used.weightBytes + Math.floor(used.peakActivationBytes / 2);
+    const spec: PipelineSpec = { ...roomy, target: { ...roomy.target, processors: roomy.target.processors.map((p) => ({ ...p, memoryBytes: p.name === used.name ? limit : Infinity })) } };
+    const { constrained } = checkAgainstBrute(spec, text);
+    if (constrained) peakCases++;
+  });
+
+  it('made the peak bind in several of them', () => {
+    expect(peakCases).toBeGreaterThanOrEqual(5);
+  });
+});
