@@ -85,7 +85,14 @@ function module(): WebAssembly.Module | null {
 function instantiate(bytes: number): Instance | null {
   const mod = requested === 'wasm' ? module() : null;
   if (!mod) return null;
-  const memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(bytes / PAGE_BYTES)) });
+  let memory: WebAssembly.Memory;
+  try {
+    memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(bytes / PAGE_BYTES)) });
+  } catch {
+    // More than WebAssembly's 4 GB, or the engine refused the reservation: the caller's
+    // TypeScript path works on ordinary arrays instead.
+    return null;
+  }
   const instance = new WebAssembly.Instance(mod, { env: { memory } });
   return { memory, exports: instance.exports as unknown as Exports };
 }
@@ -197,7 +204,13 @@ function scratchFor(bytes: number): Instance | null {
   }
   const need = scratchBytes + bytes;
   const have = scratchInstance.memory.buffer.byteLength;
-  if (need > have) scratchInstance.memory.grow(Math.ceil((need - have) / PAGE_BYTES));
+  if (need > have) {
+    try {
+      scratchInstance.memory.grow(Math.ceil((need - have) / PAGE_BYTES));
+    } catch {
+      return null; // beyond what WebAssembly memory can hold: the TypeScript kernel runs it
+    }
+  }
   return scratchInstance;
 }
 
