@@ -8,7 +8,7 @@
  *   dropped (no centring or padding).
  * - window: periodic Hann of frameLen samples, w[i] = 0.5 - 0.5 cos(2 pi i / frameLen)
  *   (`torch.hann_window(frameLen)`), then zero-padded to nFft.
- * - power spectrum: |FFT_nFft(w * frame)|^2 for bins 0..nFft/2 (fft.js).
+ * - power spectrum: |FFT_nFft(w * frame)|^2 for bins 0..nFft/2 (runtime/real-fft.ts).
  * - mel filterbank: `torchaudio.functional.melscale_fbanks(nFft/2+1, fmin, fmax, bands,
  *   rate, norm=None, mel_scale="htk")`, HTK mel = 2595 log10(1 + f / 700); fmax defaults to
  *   rate / 2.
@@ -24,9 +24,9 @@
  *   d[t] = sum_{k=1..2} k (x[t+k] - x[t-k]) / 10 with edge samples repeated; order N appends
  *   the delta, the delta of the delta, ... along the feature axis: [x; d; dd; ...].
  */
-import FFT from 'fft.js';
 import { FeatureShapeError, featureOutputShape, frameCount, frameGeometry, inertialChannelCount, windowSamples } from '../language/feature-shapes';
 import type { FeatureSpec, FeatureStep, InputSpec, Shape, StatName } from '../language/pipeline-model';
+import { RealFft } from './real-fft';
 
 /** The additive floor inside the natural log of mel energies: ln(mel + LOG_FLOOR). */
 export const LOG_FLOOR = 1e-6;
@@ -120,10 +120,10 @@ export function dctMatrix(coeffs: number, bands: number): Float64Array {
 interface SpectralPlan {
   fftSize: number;
   window: Float64Array;
-  fft: FFT;
-  frame: Float64Array;
-  spectrum: Float64Array;
+  fft: RealFft;
   power: Float64Array;
+  /** ln(mel + LOG_FLOOR) of the current frame, one entry per band. */
+  logMel: Float64Array;
   /**
    * The filterbank without its zeros: band b weighs bins bandStart[b] .. bandStart[b] +
    * (bandOffset[b + 1] - bandOffset[b]) - 1 by bandWeights[bandOffset[b] ..], one flat
@@ -159,14 +159,12 @@ function spectralPlan(frameLen: number, fftSize: number, bands: number, fminHz: 
   ranges.forEach(([lo, hi], b) => {
     for (let k = lo; k <= hi; k++) bandWeights[bandOffset[b] + k - lo] = fb[k * bands + b];
   });
-  const fft = new FFT(fftSize);
   plan = {
     fftSize,
     window: hannWindow(frameLen),
-    fft,
-    frame: new Float64Array(fftSize),
-    spectrum: new Float64Array(2 * fftSize),
+    fft: new RealFft(fftSize),
     power: new Float64Array(nFreqs),
+    logMel: new Float64Array(bands),
     bandStart,
     bandOffset,
     bandWeights,
@@ -178,53 +176,58 @@ function spectralPlan(frameLen: number, fftSize: number, bands: number, fminHz: 
 }
 
 /**
- * ln(mel + 1e-6) of `nFrames` frames into a new [bands, nFrames] tensor. Sample i of frame t
+ * ln(mel + 1e-6) of `nFrames` frames into a new [bands, nFrames] tensor, or with `dct` (a
+ * row-major [coeffs, bands] DCT-II matrix) its MFCC [coeffs, nFrames]. Sample i of frame t
  * is src[i * strideI + t * strideT]: (1, hop) reads straight from the window signal,
  * (nFrames, 1) from a materialised [frameLen, nFrames] frame matrix.
  */
-function logMel(src: Float32Array, frameLen: number, nFrames: number, strideI: number, strideT: number, plan: SpectralPlan, bands: number): Tensor {
-  const out = new Float32Array(bands * nFrames);
-  const { window, fft, frame, spectrum, power, bandStart, bandOffset, bandWeights } = plan;
-  const nFreqs = power.length;
+function spectralFeatures(
+  src: Float32Array,
+  nFrames: number,
+  strideI: number,
+  strideT: number,
+  plan: SpectralPlan,
+  bands: number,
+  dct?: { coeffs: number; matrix: Float64Array },
+): Tensor {
+  const rowsOut = dct ? dct.coeffs : bands;
+  const out = new Float32Array(rowsOut * nFrames);
+  const { window, fft, power, logMel: lm, bandStart, bandOffset, bandWeights } = plan;
   for (let t = 0; t < nFrames; t++) {
-    const base = t * strideT;
-    // The contiguous case (frames read straight from the window) is the common one; a
-    // constant stride lets the JIT drop the multiply and bounds arithmetic per sample.
-    if (strideI === 1) for (let i = 0; i < frameLen; i++) frame[i] = src[base + i] * window[i];
-    else for (let i = 0; i < frameLen; i++) frame[i] = src[base + i * strideI] * window[i];
-    fft.realTransform(spectrum, frame);
-    for (let k = 0, j = 0; k < nFreqs; k++, j += 2) {
-      const re = spectrum[j];
-      const im = spectrum[j + 1];
-      power[k] = re * re + im * im;
-    }
+    fft.windowedPowerSpectrum(src, t * strideT, strideI, window, power);
     for (let b = 0; b < bands; b++) {
       const end = bandOffset[b + 1];
       let acc = 0;
       for (let j = bandOffset[b], k = bandStart[b]; j < end; j++, k++) acc += bandWeights[j] * power[k];
-      out[b * nFrames + t] = Math.log(acc + LOG_FLOOR);
+      lm[b] = Math.log(acc + LOG_FLOOR);
+    }
+    if (!dct) {
+      for (let b = 0; b < bands; b++) out[b * nFrames + t] = lm[b];
+      continue;
+    }
+    // The DCT runs on this frame's float64 log-mel while it is at hand, so the
+    // coefficients see one rounding to float32 instead of two.
+    const { coeffs, matrix } = dct;
+    for (let k = 0, row = 0; k < coeffs; k++, row += bands) {
+      let acc = 0;
+      for (let b = 0; b < bands; b++) acc += matrix[row + b] * lm[b];
+      out[k * nFrames + t] = acc;
     }
   }
-  return { shape: [bands, nFrames], data: out };
+  return { shape: [rowsOut, nFrames], data: out };
 }
 
-function applyDct(logmel: Tensor, coeffs: number): Tensor {
-  const [bands, nFrames] = logmel.shape;
+/** The DCT-II of {@link dctMatrix} transposed to row-major [coeffs, bands], cached per size. */
+function dctRows(coeffs: number, bands: number): Float64Array {
   const key = `${coeffs},${bands}`;
-  let dct = dctCache.get(key);
-  if (!dct) dctCache.set(key, (dct = dctMatrix(coeffs, bands)));
-  const out = new Float32Array(coeffs * nFrames);
-  const acc = new Float64Array(nFrames);
-  for (let k = 0; k < coeffs; k++) {
-    acc.fill(0);
-    for (let n = 0; n < bands; n++) {
-      const c = dct[n * coeffs + k];
-      const row = n * nFrames;
-      for (let t = 0; t < nFrames; t++) acc[t] += c * logmel.data[row + t];
-    }
-    out.set(acc, k * nFrames);
-  }
-  return { shape: [coeffs, nFrames], data: out };
+  let rows = dctCache.get(key);
+  if (rows) return rows;
+  const m = dctMatrix(coeffs, bands);
+  rows = new Float64Array(coeffs * bands);
+  for (let n = 0; n < bands; n++) for (let k = 0; k < coeffs; k++) rows[k * bands + n] = m[n * coeffs + k];
+  if (dctCache.size > 64) dctCache.clear();
+  dctCache.set(key, rows);
+  return rows;
 }
 
 /**
@@ -449,14 +452,12 @@ export function computeFeatures(
         const g = framing as { frameLen: number; hop: number; fftSize: number };
         const plan = spectralPlan(g.frameLen, g.fftSize, step.bands, step.fminHz, step.fmaxHz ?? rateHz / 2, rateHz);
         const nFrames = frameCount(samples, g.frameLen, g.hop);
+        const dct = step.kind === 'mfcc' ? { coeffs: step.coeffs, matrix: dctRows(step.coeffs, step.bands) } : undefined;
         x = framesPending
-          ? logMel(x.data, g.frameLen, nFrames, 1, g.hop, plan, step.bands)
-          : logMel(x.data, g.frameLen, nFrames, nFrames, 1, plan, step.bands);
+          ? spectralFeatures(x.data, nFrames, 1, g.hop, plan, step.bands, dct)
+          : spectralFeatures(x.data, nFrames, nFrames, 1, plan, step.bands, dct);
         framesPending = false;
-        if (step.kind === 'mfcc') {
-          x = applyDct(x, step.coeffs);
-          if (step.deltas > 0) x = appendDeltas(x, step.deltas);
-        }
+        if (step.kind === 'mfcc' && step.deltas > 0) x = appendDeltas(x, step.deltas);
         return;
       }
       case 'deltas':
