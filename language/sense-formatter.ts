@@ -12,14 +12,26 @@
  *   block, put a line break after its `{` and format; to collapse one, join its lines.
  * - Within a statement tokens are separated by one space, except none before `,` `:`
  *   `.` `/` `]` `%` and none after `[` `.` `/` (`labels [a, b]`, `fc1: dense 64`,
- *   `encoder.2`, `1.2 GMAC/s`, `95%`).
+ *   `encoder.2`, `1.2 GMAC/s`, `95%`). Line breaks inside a statement in the source are
+ *   not kept (except after a line comment), so every layout of the same tokens formats
+ *   the same.
+ * - A statement with a comma-separated list (`labels [a, b]`, `accelerometer [x, y, z]`,
+ *   `stats mean, std`, `place a, b on cpu`, `supports dense, relu`) whose line would be
+ *   wider than {@link MAX_LINE_WIDTH} is filled: as many items per line as fit, a break
+ *   only ever after a comma, continuation lines one level deeper than the statement. An
+ *   item with its comma (the last one with the rest of the statement, `s23]`, `c on cpu`)
+ *   is never split; one wider than the line stays whole. A statement that fits stays on
+ *   one line. A statement inside a one-line block is not wrapped: the block is expanded
+ *   first, then its statements are wrapped as needed.
  * - One blank line between statements is kept where the source had one or more; none
  *   after `{` or before `}`.
  * - Comments are kept. A comment that ends a line stays at the end of that line, in
  *   its column when the code still ends before it (so aligned comments stay aligned),
- *   otherwise two spaces after the code. A comment on its own line stays on its own
+ *   otherwise (and always on a continuation line of a filled list, whose code ends far
+ *   from where the source's did) two spaces after the code. A comment on its own line stays on its own
  *   line at the indentation of what follows. A line comment in the middle of a
- *   statement keeps its line break; the statement continues one level deeper.
+ *   statement keeps its line break; the statement continues one level deeper (a long
+ *   list goes on filling from there).
  *
  * A document with syntax errors is not formatted (no edits): reflowing text the parser
  * did not understand could change its meaning.
@@ -29,7 +41,10 @@ import type { Formatter } from 'langium/lsp';
 import type { DocumentOnTypeFormattingOptions, TextEdit } from 'vscode-languageserver-protocol';
 import * as ast from './generated/ast';
 
-/** Code wider than this (in columns, comments excluded) breaks a one-line block into lines. */
+/**
+ * Code wider than this (in columns, end-of-line comments excluded) breaks a one-line block
+ * into lines and wraps a statement's comma-separated list.
+ */
 export const MAX_LINE_WIDTH = 100;
 
 const INDENT = '  ';
@@ -66,6 +81,8 @@ type Separator = { line: true; indent: number; forcedBlank: boolean } | { line: 
 interface Layout {
   sep: Separator[];
   depth: number[];
+  /** Index of the last token of the innermost statement holding each token. */
+  stmtEnd: number[];
   closers: Set<number>;
   topEnds: Set<number>;
   /** Open-brace token index of each container laid out on one line -> its close-brace index. */
@@ -224,6 +241,7 @@ class SenseLayoutPrinter {
     const layout: Layout = {
       sep: new Array<Separator>(n),
       depth: new Array<number>(n).fill(0),
+      stmtEnd: new Array<number>(n).fill(n - 1),
       closers: new Set(),
       topEnds: new Set(),
       inlineClose: new Map(),
@@ -246,7 +264,10 @@ class SenseLayoutPrinter {
     const first = this.firstToken(stmt);
     const last = this.lastToken(stmt);
     if (first === undefined || last === undefined) return;
-    for (let i = first; i <= last; i++) layout.depth[i] = depth;
+    for (let i = first; i <= last; i++) {
+      layout.depth[i] = depth;
+      layout.stmtEnd[i] = last;
+    }
     if (!isBraced(stmt)) return;
     const braces = this.braces(stmt);
     if (!braces) return;
@@ -275,6 +296,61 @@ class SenseLayoutPrinter {
     return o.line === c.line && !this.hasComment(o.offset, c.end);
   }
 
+  /**
+   * Whether a list item starting at token `i` goes on a continuation line: it follows a
+   * comma and, with the rest of its item up to the next comma (or the end of the
+   * statement) and the block comments inside it, would carry the current line past
+   * {@link MAX_LINE_WIDTH}.
+   */
+  private wrapsBefore(i: number, cur: string | undefined, space: string, layout: Layout, leadingWidth: number): boolean {
+    if (cur === undefined || i === 0 || this.tokens[i - 1].text !== ',') return false;
+    let width = cur.length + leadingWidth + space.length + this.tokens[i].text.length;
+    const end = layout.stmtEnd[i];
+    for (let j = i + 1; width <= MAX_LINE_WIDTH && j <= end && this.tokens[j - 1].text !== ','; j++) {
+      const sep = layout.sep[j];
+      if (sep.line) break;
+      // A comment that is a line comment, spans lines or starts a line breaks the line
+      // itself: the item ends there.
+      let lastLine = this.tokens[j - 1].endLine;
+      let breaks = false;
+      for (const c of this.commentsBetween(this.tokens[j - 1].end, this.tokens[j].offset)) {
+        breaks ||= c.text.startsWith('//') || c.line !== c.endLine || c.line !== lastLine;
+        lastLine = c.endLine;
+        width += 1 + c.text.length;
+      }
+      if (breaks) break;
+      width += sep.space.length + this.tokens[j].text.length;
+    }
+    return width > MAX_LINE_WIDTH;
+  }
+
+  /**
+   * Whether `comments` (those right before token `i`) are one-line block comments that
+   * continue the line of the token before them, so they can move with token `i`.
+   */
+  private onPreviousLine(comments: readonly Token[], i: number): boolean {
+    let line = i > 0 ? this.tokens[i - 1].endLine : -1;
+    for (const c of comments) {
+      if (c.text.startsWith('//') || c.line !== line || c.endLine !== c.line) return false;
+      line = c.endLine;
+    }
+    return true;
+  }
+
+  /** The comments that start in [from, to), in order. */
+  private commentsBetween(from: number, to: number): Token[] {
+    let lo = 0;
+    let hi = this.comments.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.comments[mid].offset < from) lo = mid + 1;
+      else hi = mid;
+    }
+    const found: Token[] = [];
+    for (let k = lo; k < this.comments.length && this.comments[k].offset < to; k++) found.push(this.comments[k]);
+    return found;
+  }
+
   private render(layout: Layout): { text: string; tooWide: AstNode[] } {
     const out: string[] = [];
     let cur: string | undefined;
@@ -283,6 +359,9 @@ class SenseLayoutPrinter {
     let lastWasTopEnd = false;
     let lastWasToken = false;
     let forceBreak = false;
+    // Whether the current line continues a filled list: its code ends far from where the
+    // source's did, so a comment after it does not keep its source column.
+    let filled = false;
     const openInlineStarts: Array<{ close: number; node: AstNode }> = [];
     const tooWide: AstNode[] = [];
 
@@ -296,15 +375,16 @@ class SenseLayoutPrinter {
       const previous = out[out.length - 1];
       if (blank && out.length > 0 && previous !== '' && !previous.endsWith('{')) out.push('');
       cur = INDENT.repeat(indent);
+      filled = false;
     };
 
     const emitComment = (c: Token, next: number | undefined): void => {
       const isLine = c.text.startsWith('//');
       if (cur !== undefined && c.line === lastEndLine) {
         if (isLine) {
-          const col = c.column > cur.length ? c.column : cur.length + 2;
+          const col = c.column > cur.length && !filled ? c.column : cur.length + 2;
           cur = cur.padEnd(col) + c.text;
-        } else cur += ' ' + c.text;
+        } else cur += (cur.trim() === '' ? '' : ' ') + c.text;
         forceBreak = isLine || c.line !== c.endLine;
       } else {
         let indent = 0;
@@ -316,7 +396,8 @@ class SenseLayoutPrinter {
         const blank = blankInSource(c.offset) || (indent === 0 && lastWasTopEnd);
         newLine(indent, blank);
         cur += c.text;
-        forceBreak = true;
+        // `/* why */ item` at the start of a line stays together.
+        forceBreak = isLine || c.line !== c.endLine || next === undefined || this.tokens[next].line !== c.endLine;
       }
       lastEnd = c.end;
       lastEndLine = c.endLine;
@@ -327,10 +408,27 @@ class SenseLayoutPrinter {
     let ci = 0;
     for (let i = 0; i < this.tokens.length; i++) {
       const t = this.tokens[i];
-      while (ci < this.comments.length && this.comments[ci].offset < t.offset) emitComment(this.comments[ci++], i);
+      let leadingEnd = ci;
+      while (leadingEnd < this.comments.length && this.comments[leadingEnd].offset < t.offset) leadingEnd++;
+      const leading = this.comments.slice(ci, leadingEnd);
       let sep = layout.sep[i];
-      if (forceBreak && !sep.line) sep = { line: true, indent: layout.depth[i] + 1, forcedBlank: false };
-      if (sep.line || cur === undefined) {
+      const space = sep.line ? '' : sep.space;
+      // Block comments between a comma and the next item move with the item.
+      const fill =
+        !sep.line &&
+        !forceBreak &&
+        openInlineStarts.length === 0 &&
+        this.onPreviousLine(leading, i) &&
+        this.wrapsBefore(i, cur, space, layout, leading.reduce((w, c) => w + 1 + c.text.length, 0));
+      if (fill) {
+        newLine(layout.depth[i] + 1, false);
+        filled = true;
+      }
+      while (ci < leadingEnd) emitComment(this.comments[ci++], i);
+      if (!sep.line && forceBreak) sep = { line: true, indent: layout.depth[i] + 1, forcedBlank: false };
+      if (fill) {
+        cur += (cur!.trim() === '' ? '' : space) + t.text;
+      } else if (sep.line || cur === undefined) {
         const indent = sep.line ? sep.indent : 0;
         const forced = sep.line && sep.forcedBlank && lastWasToken;
         const blank = !layout.closers.has(i) && (forced || blankInSource(t.offset));
