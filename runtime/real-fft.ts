@@ -105,9 +105,11 @@ export class RealFft {
     power[half] = (a0 - b0) * (a0 - b0);
     // X[k] = E[k] + W^k O[k], with E and O the spectra of the even and odd samples
     // recovered from Z[k] and conj(Z[half - k]); the halves of E and O fold into 0.25.
-    for (let k = 1; k < half; k++) {
+    // Bin half - k reuses the same pair: its E is conj(E[k]) and W^(half - k) = -conj(W^k),
+    // so X[half - k] = conj(E[k]) - conj(W^k O[k]).
+    for (let k = 1, m = half - 1; k <= m; k++, m--) {
       const p = rev[k];
-      const q = rev[half - k];
+      const q = rev[m];
       const a = re[p];
       const b = im[p];
       const c = re[q];
@@ -118,9 +120,14 @@ export class RealFft {
       const oi = c - a;
       const wr = splitRe[k];
       const wi = splitIm[k];
-      const xr = er + wr * or - wi * oi;
-      const xi = ei + wr * oi + wi * or;
+      const tr = wr * or - wi * oi;
+      const ti = wr * oi + wi * or;
+      const xr = er + tr;
+      const xi = ei + ti;
       power[k] = 0.25 * (xr * xr + xi * xi);
+      const yr = er - tr;
+      const yi = ti - ei;
+      power[m] = 0.25 * (yr * yr + yi * yi);
     }
   }
 
