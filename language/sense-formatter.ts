@@ -28,10 +28,13 @@
  * - Comments are kept. A comment that ends a line stays at the end of that line, in
  *   its column when the code still ends before it (so aligned comments stay aligned),
  *   otherwise (and always on a continuation line of a filled list, whose code ends far
- *   from where the source's did) two spaces after the code. A comment on its own line stays on its own
- *   line at the indentation of what follows. A line comment in the middle of a
- *   statement keeps its line break; the statement continues one level deeper (a long
- *   list goes on filling from there).
+ *   from where the source's did) two spaces after the code. A comment on its own line
+ *   stays on its own line at the indentation of what follows, except that a one-line
+ *   block comment starting a line keeps the code after it on that line. A line comment
+ *   in the middle of a statement keeps its line break; the statement continues one
+ *   level deeper (a long list goes on filling from there). When a list item moves to a
+ *   continuation line, the one-line block comments between it and the comma before it
+ *   move with it.
  *
  * A document with syntax errors is not formatted (no edits): reflowing text the parser
  * did not understand could change its meaning.
