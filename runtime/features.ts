@@ -382,6 +382,24 @@ function frameSignal(signal: Float32Array, frameLen: number, hop: number): Tenso
   return { shape: [frameLen, n], data: out };
 }
 
+/** The mean of x[i]^2 over the first `n` samples. */
+function meanSquare(x: Float32Array, n: number): number {
+  // Four partial sums: the loop is bound by the latency of dependent additions.
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let i = 0;
+  for (; i + 3 < n; i += 4) {
+    s0 += x[i] * x[i];
+    s1 += x[i + 1] * x[i + 1];
+    s2 += x[i + 2] * x[i + 2];
+    s3 += x[i + 3] * x[i + 3];
+  }
+  for (; i < n; i++) s0 += x[i] * x[i];
+  return (s0 + s1 + (s2 + s3)) / n;
+}
+
 function sameShape(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
@@ -436,20 +454,7 @@ export function computeFeatures(
   let silent = false;
   let levelDbfs: number | undefined;
   if (input.kind === 'audio') {
-    // Four partial sums: the loop is bound by the latency of dependent additions.
-    let s0 = 0;
-    let s1 = 0;
-    let s2 = 0;
-    let s3 = 0;
-    let i = 0;
-    for (; i + 3 < samples; i += 4) {
-      s0 += data[i] * data[i];
-      s1 += data[i + 1] * data[i + 1];
-      s2 += data[i + 2] * data[i + 2];
-      s3 += data[i + 3] * data[i + 3];
-    }
-    for (; i < samples; i++) s0 += data[i] * data[i];
-    levelDbfs = 10 * Math.log10((s0 + s1 + (s2 + s3)) / samples);
+    levelDbfs = 10 * Math.log10(meanSquare(data, samples));
   }
   const rateHz = input.rateHz;
   let framing: { frameLen: number; hop: number; fftSize: number } | undefined;

@@ -135,7 +135,7 @@ export class RealFft {
   private complexTransform(): void {
     const { half, re, im, twRe, twIm } = this;
     let q = half >> 2;
-    for (; q >= 1; q >>= 2) {
+    for (; q > 1; q >>= 2) {
       const block = 4 * q;
       const step = (half / block) | 0;
       for (let j = 0; j < q; j++) {
@@ -185,8 +185,28 @@ export class RealFft {
         }
       }
     }
-    // An odd number of radix-2 stages ends with one twiddle-free radix-2 pass.
-    if (this.oddStages) {
+    // The last pass has q = 1, so all its twiddles are 1; an odd number of radix-2 stages
+    // ends with a radix-2 pass instead, twiddle-free as well.
+    if (q === 1) {
+      for (let s = 0; s < half; s += 4) {
+        const pr = re[s] + re[s + 2];
+        const pi = im[s] + im[s + 2];
+        const mr = re[s] - re[s + 2];
+        const mi = im[s] - im[s + 2];
+        const sr = re[s + 1] + re[s + 3];
+        const si = im[s + 1] + im[s + 3];
+        const tr = im[s + 1] - im[s + 3];
+        const ti = re[s + 3] - re[s + 1];
+        re[s] = pr + sr;
+        im[s] = pi + si;
+        re[s + 1] = pr - sr;
+        im[s + 1] = pi - si;
+        re[s + 2] = mr + tr;
+        im[s + 2] = mi + ti;
+        re[s + 3] = mr - tr;
+        im[s + 3] = mi - ti;
+      }
+    } else if (this.oddStages) {
       for (let s = 0; s < half; s += 2) {
         const ar = re[s];
         const ai = im[s];
