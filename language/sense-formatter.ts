@@ -206,14 +206,7 @@ class SenseLayoutPrinter {
   }
 
   private tokenAtOrAfter(offset: number): number {
-    let lo = 0;
-    let hi = this.tokens.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.tokens[mid].offset < offset) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return firstAtOrAfter(this.tokens, offset);
   }
 
   /** The `{` and `}` tokens of a braced container (its own keywords, not a child's). */
@@ -342,13 +335,7 @@ class SenseLayoutPrinter {
 
   /** The comments that start in [from, to), in order. */
   private commentsBetween(from: number, to: number): Token[] {
-    let lo = 0;
-    let hi = this.comments.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.comments[mid].offset < from) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = firstAtOrAfter(this.comments, from);
     const found: Token[] = [];
     for (let k = lo; k < this.comments.length && this.comments[k].offset < to; k++) found.push(this.comments[k]);
     return found;
@@ -487,4 +474,16 @@ export class SenseFormatter implements Formatter {
     if (formatted === undefined || formatted === text) return [];
     return [{ range: { start: { line: 0, character: 0 }, end: document.textDocument.positionAt(text.length) }, newText: formatted }];
   }
+}
+
+// Index of the first of `items` (sorted by offset) whose offset is at least `offset`, by binary search.
+function firstAtOrAfter(items: readonly { offset: number }[], offset: number): number {
+  let lo = 0;
+  let hi = items.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (items[mid].offset < offset) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
