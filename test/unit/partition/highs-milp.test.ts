@@ -41,25 +41,37 @@ function engineFeasible(spec: PipelineSpec, e: Estimate): boolean {
   return !broken && memory && budget;
 }
 
-function optimum(m: ChainMilp): number {
-  const res = solveChainMilp(highs, m);
-  if (res.status !== 'optimal') throw new Error('expected a feasible MILP');
-  return res.objective;
+/** A proven MILP optimum, with the MILP it solves. */
+interface Solved {
+  objective: number;
+  placement: Record<string, string>;
+  values: Float64Array;
+  milp: ChainMilp;
 }
 
-/** The chain instance of `seed`: memory and dispatch tightened, and a budget between the least latency and the optimum's. */
-async function instance(seed: number): Promise<{ spec: PipelineSpec; text: string; free: number; limited: string[]; budgetMs?: number }> {
+function solveFeasible(m: ChainMilp, what: string): Solved {
+  const res = solveChainMilp(highs, m);
+  if (res.status !== 'optimal') throw new Error(`${what}: the MILP is infeasible`);
+  return { ...res, milp: m };
+}
+
+/**
+ * The chain instance of `seed`: memory and dispatch tightened, sometimes a budget between
+ * the least latency and the optimum's; and the MILP optimum without a budget.
+ */
+async function instance(seed: number): Promise<{ spec: PipelineSpec; text: string; free: Solved; limited: string[] }> {
   const text = randomChainText(seed);
   const base = await specOf(text);
-  const unbudgeted = tightenChain(base, seed).spec;
-  const m0 = chainMilp(unbudgeted);
-  const res = solveChainMilp(highs, m0);
-  if (res.status !== 'optimal') throw new Error(`seed ${seed}: no memory-feasible placement`);
-  const optimumMs = estimatePipeline(unbudgeted, { placement: res.placement }).endToEndLatencyMs;
-  const fastest = solveChainMilp(highs, { ...m0, colCost: m0.colLatencyMs });
-  if (fastest.status !== 'optimal') throw new Error(`seed ${seed}: no fastest placement`);
-  const { spec, tightening } = tightenChain(base, seed, { leastMs: fastest.objective, optimumMs });
-  return { spec, text, free: res.objective, limited: tightening.limited, ...(tightening.budgetMs !== undefined ? { budgetMs: tightening.budgetMs } : {}) };
+  let free: Solved | undefined;
+  const { spec, tightening } = tightenChain(base, seed, (unbudgeted) => {
+    free = solveFeasible(chainMilp(unbudgeted), `seed ${seed}`);
+    const optimumMs = estimatePipeline(unbudgeted, { placement: free.placement }).endToEndLatencyMs;
+    const fastest = solveFeasible({ ...free.milp, colCost: free.milp.colLatencyMs }, `seed ${seed} fastest`);
+    return { leastMs: fastest.objective, optimumMs };
+  });
+  // Without a budget the instance's own MILP is the budget-free one.
+  free ??= solveFeasible(chainMilp(spec), `seed ${seed}`);
+  return { spec, text, free, limited: tightening.limited };
 }
 
 describe('the chain MILP prices every placement as estimatePipeline does', () => {
@@ -99,29 +111,29 @@ describe('the chain MILP prices every placement as estimatePipeline does', () =>
 });
 
 describe('partition equals the HiGHS optimum on chains of 12-40 units', () => {
-  const counts = { memoryBinds: 0, budgetBinds: 0, budgetInfeasible: 0, dispatch: 0, units: [] as number[] };
+  const counts = { memoryBinds: 0, budgetBinds: 0, budgetInfeasible: 0, dispatch: 0, units: [] as number[], processors: new Set<number>() };
   it.each(Array.from({ length: 40 }, (_, i) => 8000 + i))('chain, seed %i', async (seed) => {
     const { spec, text, free, limited } = await instance(seed);
     const m = chainMilp(spec);
     counts.units.push(m.units.length);
+    counts.processors.add(m.processors.length);
     if (spec.target.processors.some((p) => (p.dispatchMs ?? 0) > 0)) counts.dispatch++;
     const result = partitionPipeline(spec);
     expect(result.exact, `seed ${seed}\n${text}`).toBe(true);
-    const res = solveChainMilp(highs, m);
-    let best: { objective: number; placement: Record<string, string>; values: Float64Array; milp: ChainMilp };
+    const budgeted = spec.optimize.budgetMs !== undefined;
+    const res = budgeted ? solveChainMilp(highs, m) : ({ status: 'optimal', ...free } as const);
+    let best: Solved;
     if (res.status === 'optimal') {
       expect(result.feasible, `seed ${seed}`).toBe(true);
       best = { ...res, milp: m };
-      if (res.objective > free * (1 + 1e-9)) counts.budgetBinds++;
+      if (res.objective > free.objective * (1 + 1e-9)) counts.budgetBinds++;
     } else {
-      // No placement meets the budget (the default processor is roomy, so memory can be met).
+      // No placement meets the budget (the default processor is roomy, so memory can be met):
+      // the partitioner's answer is then the best memory-feasible placement, the MILP's without the budget row.
       counts.budgetInfeasible++;
       expect(result.feasible).toBe(false);
       expect(result.violations).toEqual(['budget']);
-      const relaxed = chainMilp(spec, false);
-      const again = solveChainMilp(highs, relaxed);
-      if (again.status !== 'optimal') throw new Error(`seed ${seed}: the MILP without budget is infeasible`);
-      best = { ...again, milp: relaxed };
+      best = free;
     }
     close(best.objective, result.objective, 1e-6, `seed ${seed} optimum`);
     const e = estimatePipeline(spec, { placement: best.placement });
@@ -130,13 +142,14 @@ describe('partition equals the HiGHS optimum on chains of 12-40 units', () => {
     close(evaluate(best.milp, best.values).objective, e.objective, 1e-9, `seed ${seed} HiGHS placement priced linearly`);
     if (limited.length > 0) {
       const roomy: PipelineSpec = { ...spec, target: { ...spec.target, processors: spec.target.processors.map((p) => ({ ...p, memoryBytes: Infinity })) }, optimize: { ...spec.optimize, budgetMs: undefined } };
-      if (free > optimum(chainMilp(roomy)) * (1 + 1e-9)) counts.memoryBinds++;
+      if (free.objective > solveFeasible(chainMilp(roomy), `seed ${seed} roomy`).objective * (1 + 1e-9)) counts.memoryBinds++;
     }
   });
 
   it('covered long chains, binding memory and budgets, infeasible budgets and dispatch costs', () => {
     expect(Math.min(...counts.units)).toBeGreaterThanOrEqual(12);
     expect(Math.max(...counts.units)).toBeGreaterThanOrEqual(30);
+    expect([...counts.processors].sort()).toEqual([2, 3, 4]);
     expect(counts.memoryBinds).toBeGreaterThanOrEqual(8);
     expect(counts.budgetBinds).toBeGreaterThanOrEqual(3);
     expect(counts.budgetInfeasible).toBeGreaterThanOrEqual(2);

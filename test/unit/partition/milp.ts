@@ -468,11 +468,12 @@ export interface LatencyRange {
  * (a random share, 5-60 %, of the chain's weight bytes plus 0.5-1.5 x its largest unit
  * working set, so both weights and peaks can bind; the default processor stays roomy so a
  * memory-feasible placement exists); a dispatch cost (0.01-0.5 ms) on each processor with
- * probability 0.5; and, when `latency` is given, with probability 0.6 a budget of
+ * probability 0.5; and, when `latencyOf` is given, with probability 0.6 a budget of
  * leastMs + f x max(optimumMs - leastMs, 0.05 leastMs), f uniform in [-0.15, 0.85]
- * (below leastMs no placement meets it).
+ * (below leastMs no placement meets it), `latencyOf` being asked for the latencies of
+ * the spec so tightened, without a budget (only when a budget is drawn).
  */
-export function tightenChain(spec: PipelineSpec, seed: number, latency?: LatencyRange): { spec: PipelineSpec; tightening: Tightening } {
+export function tightenChain(spec: PipelineSpec, seed: number, latencyOf?: (unbudgeted: PipelineSpec) => LatencyRange): { spec: PipelineSpec; tightening: Tightening } {
   const r = rng(seed);
   const ir = buildIr(spec);
   let weights = 0;
@@ -495,11 +496,16 @@ export function tightenChain(spec: PipelineSpec, seed: number, latency?: Latency
     }
     return q;
   });
-  // The span has a floor so that a budget never lands (to rounding) on the least latency itself.
-  const span = latency ? Math.max(latency.optimumMs - latency.leastMs, 0.05 * latency.leastMs) : 0;
-  const budgetMs = latency !== undefined && r() < 0.6 ? latency.leastMs + (r() - 0.15) * span : undefined;
+  const unbudgeted: PipelineSpec = { ...spec, target: { ...spec.target, processors } };
+  let budgetMs: number | undefined;
+  if (latencyOf !== undefined && r() < 0.6) {
+    const latency = latencyOf(unbudgeted);
+    // The span has a floor so that a budget never lands (to rounding) on the least latency itself.
+    const span = Math.max(latency.optimumMs - latency.leastMs, 0.05 * latency.leastMs);
+    budgetMs = latency.leastMs + (r() - 0.15) * span;
+  }
   return {
-    spec: { ...spec, target: { ...spec.target, processors }, optimize: { ...spec.optimize, ...(budgetMs !== undefined ? { budgetMs } : {}) } },
+    spec: budgetMs !== undefined ? { ...unbudgeted, optimize: { ...spec.optimize, budgetMs } } : unbudgeted,
     tightening: { limited, dispatched, ...(budgetMs !== undefined ? { budgetMs } : {}) },
   };
 }
