@@ -19,7 +19,7 @@ const builds = [
     target: 'node20',
     banner: nodeEsmBanner,
     // Native and wasm packages are loaded from node_modules at run time.
-    external: ['onnxruntime-node', 'onnxruntime-web', 'highs'],
+    external: ['onnxruntime-node', 'onnxruntime-web'],
   },
   existsSync('extension/server/main.ts') && {
     entryPoints: ['extension/server/main.ts'],
@@ -36,7 +36,7 @@ const builds = [
     target: 'node20',
     // onnxruntime-web is bundled (its wasm files are copied to dist/ort/ below), so the
     // VSIX needs no node_modules; onnxruntime-node stays optional (the `node` provider).
-    external: ['vscode', 'onnxruntime-node', 'highs'],
+    external: ['vscode', 'onnxruntime-node'],
     // ESM dependencies (onnxruntime-web's Node build) read import.meta.url, which a CJS
     // bundle lacks: give them this file's URL.
     define: { 'import.meta.url': '__senseImportMetaUrl' },
