@@ -64,8 +64,34 @@ export interface PipelineEstimateSummary {
   measuredProfiles?: MeasuredProfileNote[];
 }
 
-/** Estimates a checked pipeline. Must not throw on any checked pipeline. */
-export type PipelineEstimator = (spec: PipelineSpec) => PipelineEstimateSummary;
+/**
+ * The measured figures that replace the catalog's for one processor of one device, as
+ * the processor hover shows them next to the catalog's.
+ */
+export interface MeasuredProcessorFigures {
+  /** The profile's name as the user listed it (its `senseStudio.deviceProfiles` entry). */
+  source: string;
+  /**
+   * The fitted figures as `.sense` processor settings (engine/calibrate/profile.ts
+   * profileSettingsText), e.g. `compute 1.234 GMAC/s  bandwidth 9.876 GB/s  overhead 2.50 us`.
+   */
+  settingsText: string;
+}
+
+/**
+ * Estimates a checked pipeline. Must not throw on any checked pipeline. A plain function
+ * is an estimator; one that applies measured device profiles (the language server's,
+ * extension/server/device-profiles.ts) also says which figures it uses for a processor.
+ */
+export interface PipelineEstimator {
+  (spec: PipelineSpec): PipelineEstimateSummary;
+  /**
+   * The measured figures this estimator uses for processor `processor` of device
+   * `device` (both by name), or undefined when it uses the catalog's. Absent: always
+   * the catalog's. Must not throw.
+   */
+  measuredProcessor?: (device: string, processor: string) => MeasuredProcessorFigures | undefined;
+}
 
 /**
  * The note hover and CodeLens append to figures that come from measured device profiles:

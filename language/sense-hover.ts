@@ -3,8 +3,9 @@
  * their input and output shapes, parameters, MACs, activation memory, compression and,
  * when an estimator is injected, their processor, latency and energy; blocks and the
  * pipeline show their totals (latencies name the measured device profiles they come
- * from, when the language server applied any); devices and processors their figures with sources;
- * quantities their value in base units.
+ * from, when the language server applied any); devices and processors their figures with sources
+ * (a processor also the measured figures that replace the catalog's, when a measured device
+ * profile applies to it); quantities their value in base units.
  */
 import { AstUtils, CstUtils, GrammarAST, type AstNode, type CstNode, type LangiumDocument } from 'langium';
 import type { HoverProvider } from 'langium/lsp';
@@ -266,6 +267,8 @@ export class SenseHoverProvider implements HoverProvider {
         ]),
       );
     }
+    const measured = spec ? this.services.estimation.Estimator?.measuredProcessor?.(device.name, processor.name) : undefined;
+    if (measured) lines.push('', `Measured (profile ${measured.source}): \`${measured.settingsText}\``);
     const notes = commentsIn(processor);
     if (notes.length > 0) lines.push('', 'Notes:', ...notes.map((n) => `- ${n}`));
     if (spec && spec.sources.length > 0) lines.push('', `Sources: ${spec.sources.map((s) => s.replace(/^["']|["']$/g, '')).join('; ')}`);

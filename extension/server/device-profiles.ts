@@ -14,9 +14,10 @@
 import { z } from 'zod';
 import type { URI } from 'langium';
 import type { LangiumSharedServices } from 'langium/lsp';
-import { applyMatchingProfiles, validateDeviceProfile, type DeviceProfile, type LoadedProfile } from '../../engine/calibrate/profile';
+import { applyMatchingProfiles, profileSettingsText, validateDeviceProfile, type DeviceProfile, type LoadedProfile } from '../../engine/calibrate/profile';
 import { BUILTIN_DEVICES_URI } from '../../language/builtin-devices';
-import type { EstimateIssue, PipelineEstimator } from '../../language/estimator';
+import type { EstimateIssue, MeasuredProcessorFigures, PipelineEstimateSummary, PipelineEstimator } from '../../language/estimator';
+import type { PipelineSpec } from '../../language/pipeline-model';
 import { IssueCodes } from '../../language/issue-codes';
 import type { SenseServices } from '../../language/sense-module';
 
@@ -82,13 +83,35 @@ export class MeasuredProfiles {
   }
 
   /**
+   * The profile whose figures replace the catalog's for processor `processor` of device
+   * `device` (both by name), by the rule of applyMatchingProfiles: the last fitted one
+   * measured on that device and processor (an unfitted one cannot apply, so an earlier
+   * one stays). Undefined when none does.
+   */
+  forProcessor(device: string, processor: string): LoadedProfile | undefined {
+    for (let i = this.profiles.length - 1; i >= 0; i--) {
+      const p = this.profiles[i];
+      if (p.profile.device === device && p.profile.processor === processor && p.profile.fitted !== false) return p;
+    }
+    return undefined;
+  }
+
+  /** The figures of {@link forProcessor}'s profile as the processor hover shows them. */
+  measuredProcessor(device: string, processor: string): MeasuredProcessorFigures | undefined {
+    const p = this.forProcessor(device, processor);
+    return p ? { source: p.source, settingsText: profileSettingsText(p.profile) } : undefined;
+  }
+
+  /**
    * `base` with the profiles applied to each pipeline first, by the rule the extension's
    * analyzer uses (engine/calibrate/profile.ts applyMatchingProfiles). The summary names
    * the profiles applied (`measuredProfiles`); a matching profile that cannot apply
-   * becomes a `device-profile` warning, as the graph editor shows it.
+   * becomes a `device-profile` warning, as the graph editor shows it. The estimator also
+   * tells the processor hover which measured figures replace a processor's
+   * ({@link measuredProcessor}).
    */
   estimator(base: PipelineEstimator): PipelineEstimator {
-    return (spec) => {
+    const estimate = (spec: PipelineSpec): PipelineEstimateSummary => {
       const matched = applyMatchingProfiles(spec, this.profiles);
       const summary = base(matched.spec);
       const warnings = matched.errors.map((message): EstimateIssue => ({ severity: 'warning', code: IssueCodes.DeviceProfile, message }));
@@ -98,6 +121,7 @@ export class MeasuredProfiles {
         ...(matched.applied.length > 0 ? { measuredProfiles: matched.applied.map((p) => ({ source: p.source, processor: p.profile.processor })) } : {}),
       };
     };
+    return Object.assign(estimate, { measuredProcessor: (device: string, processor: string) => this.measuredProcessor(device, processor) });
   }
 }
 

@@ -236,6 +236,63 @@ describe('a notification rebuilds the documents', () => {
   });
 });
 
+describe('the processor hover with a measured profile', () => {
+  function processorHover(services: ReturnType<typeof createSenseServices>, doc: LangiumDocument, processor: 'dsp' | 'cpu'): string {
+    const line = processor === 'dsp' ? 'place encoder, ambient, stress on dsp' : 'place emotion, speaker on cpu';
+    const offset = deepear.indexOf(line) + line.length - 1;
+    const h = services.Sense.lsp.HoverProvider!.getHoverContent(doc, { textDocument: { uri: doc.uri.toString() }, position: doc.textDocument.positionAt(offset) }) as { contents: { value: string } } | undefined;
+    return h?.contents.value ?? '';
+  }
+
+  it('adds the measured figures next to the catalog ones, and without profiles is the hover of a plain estimator', async () => {
+    const uri = URI.file(join(work, 'processor-hover.sense')).toString();
+    const { services, store } = serverServices();
+    const doc = await buildDocument(services, deepear, uri);
+    const catalogDsp = processorHover(services, doc, 'dsp');
+    const catalogCpu = processorHover(services, doc, 'cpu');
+    expect(catalogDsp).toMatch(/^\*\*processor dsp\*\* of snapdragon800/);
+    expect(catalogDsp).toMatch(/\| compute \| /);
+    expect(catalogDsp).not.toMatch(/Measured/);
+
+    // Without profiles, byte-identical to the hover with engine/'s estimator alone and with no estimator.
+    for (const estimator of [engineEstimator, undefined]) {
+      const plain = createSenseServices({ ...NodeFileSystem }, estimator ? { estimator } : {});
+      const plainDoc = await buildDocument(plain, deepear, uri);
+      expect(processorHover(plain, plainDoc, 'dsp')).toBe(catalogDsp);
+      expect(processorHover(plain, plainDoc, 'cpu')).toBe(catalogCpu);
+    }
+
+    const host = { services, store, log: () => undefined };
+    expect(await receiveDeviceProfiles({ profiles: [{ source: 'dsp.json', profile: DSP }] }, host)).toBe(true);
+    const measured = processorHover(services, doc, 'dsp');
+    // The DSP profile's figures written out by hand: 2.5e8 MAC/s, 3e9 B/s, 0.04 ms, 1e8 MAC/s, 0.3 ms.
+    const line = 'Measured (profile dsp.json): `compute 0.250 GMAC/s  bandwidth 3.000 GB/s  overhead 40.00 us  frontend 0.100 GMAC/s  dispatch 300.0 us`';
+    expect(measured.split('\n')).toContain(line);
+    // The catalog's figures stay; the measured line is the only addition.
+    expect(measured.replace(`\n\n${line}`, '')).toBe(catalogDsp);
+    expect(processorHover(services, doc, 'cpu')).toBe(catalogCpu);
+
+    // The last fitted profile of the processor wins; an unfitted one cannot apply; other devices' profiles never show.
+    const later: DeviceProfile = { ...DSP, computeMacsPerS: 1.234e9, bandwidthBytesPerS: 9.9e9, overheadMs: 0.0025 };
+    const { frontendMacsPerS: _f, dispatchMs: _d, ...laterV1 } = later;
+    store.set([
+      { source: 'dsp.json', profile: DSP },
+      { source: 'later.json', profile: laterV1 },
+      { source: 'unfitted.json', profile: { ...DSP, fitted: false, computeMacsPerS: 0, bandwidthBytesPerS: 0, overheadMs: 0 } },
+      { source: 'host.json', profile: { ...DSP, device: 'host', processor: 'dsp' } },
+    ]);
+    const laterLine = 'Measured (profile later.json): `compute 1.234 GMAC/s  bandwidth 9.900 GB/s  overhead 2.50 us`';
+    const laterHover = processorHover(services, doc, 'dsp');
+    expect(laterHover.split('\n').filter((l) => l.startsWith('Measured'))).toEqual([laterLine]);
+    expect(laterHover.replace(`\n\n${laterLine}`, '')).toBe(catalogDsp);
+    store.set([{ source: 'host.json', profile: { ...DSP, device: 'host', processor: 'dsp' } }]);
+    expect(processorHover(services, doc, 'dsp')).toBe(catalogDsp);
+
+    expect(await receiveDeviceProfiles({ profiles: [] }, host)).toBe(true);
+    expect(processorHover(services, doc, 'dsp')).toBe(catalogDsp);
+  });
+});
+
 async function runCli(args: string[]): Promise<{ code: number; out: string }> {
   const out: string[] = [];
   const code = await main(args, { out: (l) => out.push(l), err: () => undefined });
