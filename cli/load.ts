@@ -24,6 +24,13 @@ export interface LoadedFile {
   services: SenseServices;
 }
 
+/** The AST node of pipeline `spec.name` in the loaded file, whose text `--write` rewrites. */
+export function pipelineNode(file: LoadedFile, spec: { name: string }): ast.Pipeline {
+  const node = file.document.parseResult.value.pipelines.find((p: ast.Pipeline) => p.name === spec.name);
+  if (!node?.$cstNode) throw new UsageError(`${file.path}: cannot find pipeline '${spec.name}' in the text to rewrite.`);
+  return node;
+}
+
 /** Thrown for problems the user can fix (a missing file, a pipeline with errors); printed without a stack. */
 export class UsageError extends Error {
   constructor(message: string, readonly exitCode = 2) {

@@ -11,9 +11,9 @@ import { autoCompress, type AutoCompressResult, type CompressTarget } from '../e
 import { estimatePipeline } from '../engine/estimate';
 import { FEATURES_KEY } from '../engine/ir';
 import { partitionPipeline, placementUnits, type PartitionResult } from '../engine/partition/partition';
-import { placeStatements, rewritePlaceLines, type PlaceLineSites } from '../engine/partition/place-lines';
+import { placeStatements, rewritePlaceLines } from '../engine/partition/place-lines';
+import { placeSites, rewriteCompressLines } from '../engine/pipeline-text';
 import type * as ast from '../language/generated/ast';
-import { resolveLayerRef } from '../language/lower';
 import type { OptimizeSpec, PipelineSpec } from '../language/pipeline-model';
 import type { TextEdit, TextPosition } from './graph-model';
 
@@ -84,19 +84,6 @@ export function minimalEdit(oldText: string, newText: string): TextEdit[] {
   return [{ range: { start: positionAt(oldText, start), end: positionAt(oldText, endOld) }, newText: newText.slice(start, endNew) }];
 }
 
-function indentOf(text: string, node: ast.Pipeline): string {
-  const first = node.targets[0]?.$cstNode ?? node.inputs[0]?.$cstNode;
-  return first ? /^[ \t]*/.exec(text.slice(text.lastIndexOf('\n', first.offset - 1) + 1))![0] || '  ' : '  ';
-}
-
-/** Where a pipeline's `place` lines are and where new ones go (as `sense partition --write` finds them). */
-export function placeSites(text: string, node: ast.Pipeline): PlaceLineSites {
-  if (!node.$cstNode) throw new Error(`Pipeline ${node.name} has no source text to rewrite.`);
-  const existing = node.placements.filter((p) => p.$cstNode).map((p) => ({ start: p.$cstNode!.offset, end: p.$cstNode!.end }));
-  const anchor = node.optimizations[0]?.$cstNode?.offset ?? node.$cstNode.end - 1;
-  return { existing, insertBefore: anchor, indent: indentOf(text, node) };
-}
-
 /**
  * Wall-clock limit (ms) of the studio's Auto-Partition search: it runs on the extension
  * host's thread, so a pipeline whose optimum is hard to prove (a long trunk on a processor
@@ -142,30 +129,6 @@ export function optimalityNote(result: Pick<PartitionResult, 'exact' | 'stoppedB
   const took = tookMs >= 1000 ? `${(tookMs / 1000).toFixed(1)} s` : `${Math.round(tookMs)} ms`;
   const limit = result.stoppedBy === 'time-limit' ? `its ${timeLimitMs} ms time limit` : `its node limit (${result.nodes} nodes)`;
   return `best plan found in ${took}; not proven optimal (the search stopped at ${limit})`;
-}
-
-/**
- * `text` with the compress lines of the plan's changed layers replaced by the plan's
- * (the way `sense compress --write` writes them): a changed layer's old line goes, the
- * new lines go after the last compress line, else before the first place or optimize
- * line, else before the pipeline's closing brace.
- */
-export function rewriteCompressLines(text: string, node: ast.Pipeline, spec: PipelineSpec, result: AutoCompressResult): string {
-  if (!node.$cstNode) throw new Error(`Pipeline ${node.name} has no source text to rewrite.`);
-  const changed = new Set(result.layers.filter((l) => l.changed).map((l) => l.layerId));
-  const existing: { start: number; end: number }[] = [];
-  let lastEnd = -1;
-  for (const c of node.compressions) {
-    if (!c.$cstNode) continue;
-    lastEnd = Math.max(lastEnd, c.$cstNode.end);
-    const layers = c.layer ? resolveLayerRef(c.layer, spec.blocks) : undefined;
-    if (layers && layers.length === 1 && changed.has(layers[0].id)) existing.push({ start: c.$cstNode.offset, end: c.$cstNode.end });
-  }
-  const offsets = (nodes: readonly { $cstNode?: { offset: number } }[]): number[] => nodes.flatMap((n) => (n.$cstNode ? [n.$cstNode.offset] : []));
-  const statements = offsets([...node.inputs, ...node.features, ...node.blocks, ...node.targets, ...node.weights, ...node.compressions, ...node.placements, ...node.optimizations]);
-  const after = lastEnd >= 0 ? statements.filter((o) => o >= lastEnd) : offsets([...node.placements, ...node.optimizations]);
-  const anchor = after.length > 0 ? Math.min(...after) : node.$cstNode.end - 1;
-  return rewritePlaceLines(text, { existing, insertBefore: anchor, indent: indentOf(text, node) }, result.lines);
 }
 
 /**

@@ -9,7 +9,7 @@ import type { CalibrationResult } from '../engine/calibrate/node-calibrate';
 import { parseDeviceProfile, profileSettingsText } from '../engine/calibrate/profile';
 import { rewritePlaceLines } from '../engine/partition/place-lines';
 import type * as ast from '../language/generated/ast';
-import { placeSites } from './auto-plans';
+import { placeSites } from '../engine/pipeline-text';
 import { applyEdits, targetEdits, type PipelineOutline } from './graph-model';
 import type { LoadedProfile } from './sense-analysis';
 

@@ -12,14 +12,12 @@
  * one is printed, and not written), 2 on usage errors.
  */
 import { existsSync } from 'node:fs';
-import type * as ast from '../../language/generated/ast';
-import { resolveLayerRef } from '../../language/lower';
 import type { PipelineSpec } from '../../language/pipeline-model';
 import { autoCompress, spectraFromWeights, type AutoCompressResult, type CompressTarget } from '../../engine/auto-compress';
-import { rewritePlaceLines } from '../../engine/partition/place-lines';
+import { rewriteCompressLines } from '../../engine/pipeline-text';
 import { formatBytes } from '../../engine/schedule';
 import { loadPipelineWeights, weightsPathFor, writeFileAtomic } from '../../engine/weights/node-weights';
-import { loadPipeline, UsageError, type LoadedFile } from '../load';
+import { loadPipeline, pipelineNode, UsageError } from '../load';
 import type { CommandContext } from '../main';
 
 export const summary = 'pick the layers and SVD ranks that fit a processor, a latency or an energy target with the least error; print them or --write the compress lines';
@@ -103,37 +101,6 @@ function spectraFor(spec: PipelineSpec, path: string): { spectra?: Map<string, F
   }
 }
 
-/** The file's text with the compress lines of the plan's changed layers replaced (see the module header). */
-export function rewriteCompressLines(file: LoadedFile, spec: PipelineSpec, result: AutoCompressResult): string {
-  const pipelineNode = file.document.parseResult.value.pipelines.find((p: ast.Pipeline) => p.name === spec.name);
-  if (!pipelineNode?.$cstNode) throw new UsageError(`${file.path}: cannot find pipeline '${spec.name}' in the text to rewrite.`);
-  const changed = new Set(result.layers.filter((l) => l.changed).map((l) => l.layerId));
-  const existing: { start: number; end: number }[] = [];
-  let lastEnd = -1;
-  for (const c of pipelineNode.compressions) {
-    if (!c.$cstNode) continue;
-    lastEnd = Math.max(lastEnd, c.$cstNode.end);
-    const layers = resolveLayerRef(c.layer, spec.blocks);
-    if (layers && layers.length === 1 && changed.has(layers[0].id)) existing.push({ start: c.$cstNode.offset, end: c.$cstNode.end });
-  }
-  const statements = [
-    ...pipelineNode.inputs,
-    ...pipelineNode.features,
-    ...pipelineNode.blocks,
-    ...pipelineNode.targets,
-    ...pipelineNode.weights,
-    ...pipelineNode.compressions,
-    ...pipelineNode.placements,
-    ...pipelineNode.optimizations,
-  ].flatMap((n) => (n.$cstNode ? [n.$cstNode.offset] : []));
-  // New lines go after the last compress line, else before the first place or optimize line, else before '}'.
-  const after = lastEnd >= 0 ? statements.filter((o) => o >= lastEnd) : [...pipelineNode.placements, ...pipelineNode.optimizations].flatMap((n) => (n.$cstNode ? [n.$cstNode.offset] : []));
-  const anchor = after.length > 0 ? Math.min(...after) : pipelineNode.$cstNode.end - 1;
-  const first = pipelineNode.targets[0]?.$cstNode ?? pipelineNode.inputs[0]?.$cstNode;
-  const indent = first ? /^[ \t]*/.exec(file.text.slice(file.text.lastIndexOf('\n', first.offset - 1) + 1))![0] : '  ';
-  return rewritePlaceLines(file.text, { existing, insertBefore: anchor, indent }, result.lines);
-}
-
 function metricText(x: number, unit: AutoCompressResult['unit']): string {
   if (unit === 'bytes') return formatBytes(x);
   return `${x.toFixed(unit === 'ms' ? 3 : 4)} ${unit}`;
@@ -166,7 +133,7 @@ export async function run(args: string[], ctx: CommandContext): Promise<number> 
   const errorFrom = weightsPath ? `the singular values of ${weightsPath}` : 'the data-free random-matrix estimate (no weights file; real weights are usually more compressible)';
   let written = false;
   if (a.write && result.feasible && result.layers.some((l) => l.changed)) {
-    writeFileAtomic(file.path, rewriteCompressLines(file, spec, result));
+    writeFileAtomic(file.path, rewriteCompressLines(file.text, pipelineNode(file, spec), spec, result));
     written = true;
   }
 

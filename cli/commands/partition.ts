@@ -14,13 +14,13 @@
  * Exit 0 when the plan meets memory and budget, 1 when no placement does (the best one is
  * still printed), 2 on usage errors.
  */
-import type * as ast from '../../language/generated/ast';
 import { estimatePipeline } from '../../engine/estimate';
 import { FEATURES_KEY } from '../../engine/ir';
 import { partitionPipeline, placementUnits } from '../../engine/partition/partition';
 import { placeStatements, placementRuns, rewritePlaceLines } from '../../engine/partition/place-lines';
+import { placeSites } from '../../engine/pipeline-text';
 import { writeFileAtomic } from '../../engine/weights/node-weights';
-import { loadPipeline, UsageError } from '../load';
+import { loadPipeline, pipelineNode, UsageError } from '../load';
 import type { CommandContext } from '../main';
 
 export const summary = 'place each layer on the processor that minimises α·energy + β·latency (exact), print the plan or --write the place lines';
@@ -94,13 +94,7 @@ export async function run(args: string[], ctx: CommandContext): Promise<number> 
   const statements = placeStatements(spec, hasFeatures ? { ...layerPlacement, [FEATURES_KEY]: result.placement[FEATURES_KEY] } : layerPlacement);
 
   if (a.write) {
-    const pipelineNode = file.document.parseResult.value.pipelines.find((p: ast.Pipeline) => p.name === spec.name);
-    if (!pipelineNode?.$cstNode) throw new UsageError(`${a.file}: cannot find pipeline '${spec.name}' in the text to rewrite.`);
-    const existing = pipelineNode.placements.filter((p) => p.$cstNode).map((p) => ({ start: p.$cstNode!.offset, end: p.$cstNode!.end }));
-    const anchor = pipelineNode.optimizations[0]?.$cstNode?.offset ?? pipelineNode.$cstNode.end - 1;
-    const firstStatement = pipelineNode.targets[0]?.$cstNode ?? pipelineNode.inputs[0]?.$cstNode;
-    const indent = firstStatement ? /^[ \t]*/.exec(file.text.slice(file.text.lastIndexOf('\n', firstStatement.offset - 1) + 1))![0] : '  ';
-    const text = rewritePlaceLines(file.text, { existing, insertBefore: anchor, indent }, statements);
+    const text = rewritePlaceLines(file.text, placeSites(file.text, pipelineNode(file, spec)), statements);
     writeFileAtomic(file.path, text);
   }
 
