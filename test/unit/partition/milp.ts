@@ -31,7 +31,7 @@ import type { Highs } from 'highs';
 import { opCost, supportsOp, transferCost } from '../../../engine/cost-model';
 import { buildIr, type IrOp } from '../../../engine/ir';
 import type { PipelineSpec, ProcessorSpec } from '../../../language/pipeline-model';
-import { rng } from './random-pipelines';
+import { randomDeviceBody, rng } from './random-pipelines';
 
 /** One linear row: lower <= sum values[k] x[indices[k]] <= upper. */
 export interface LinearRow {
@@ -391,29 +391,15 @@ export function randomChainText(seed: number, opts: ChainOptions = {}): string {
   const total = opts.units ?? 12 + Math.floor(r() * 29);
   const names = ['cpu', 'gpu', 'dsp', 'npu'].slice(0, P);
   const remote = P >= 3 && r() < 0.3 ? names[P - 1] : undefined;
-  const dev: string[] = ['device Chain {'];
-  for (const [i, name] of names.entries()) {
-    dev.push(`  processor ${name} {`);
-    dev.push(`    compute ${between(0.005, 2).toFixed(4)} GMAC/s  memory 64 MB  bandwidth ${between(5, 500).toFixed(1)} MB/s`);
-    dev.push(`    power ${between(5, 2000).toFixed(1)} mW  idle ${between(0, 10).toFixed(2)} mW  overhead ${between(0, 0.3).toFixed(3)} ms  transfer ${between(1, 100).toFixed(1)} pJ/B`);
-    if (i > 0 && r() < 0.5) {
-      const kinds = ['dense', 'flatten', 'dropout', 'relu', 'tanh', 'sigmoid', 'softmax', 'features'].filter(() => r() < 0.8);
-      if (kinds.length > 0) dev.push(`    supports ${kinds.join(', ')}`);
-    }
-    dev.push('  }');
-  }
-  for (let i = 0; i < P; i++) {
-    for (let j = i + 1; j < P; j++) {
-      const a = names[i];
-      const b = names[j];
-      if (b === remote) {
-        if (i === 0) dev.push(`  link ${a} <-> ${b} { bandwidth ${between(1, 20).toFixed(2)} MB/s  rtt ${between(2, 60).toFixed(1)} ms  power ${between(100, 1500).toFixed(0)} mW }`);
-        continue;
-      }
-      if (r() < 0.7) dev.push(`  link ${a} <-> ${b} { bandwidth ${between(10, 2000).toFixed(1)} MB/s  latency ${between(0, 0.5).toFixed(3)} ms  power ${between(0, 200).toFixed(1)} mW }`);
-    }
-  }
-  dev.push('  battery 1000 mAh at 3.7 V', `  default ${names[0]}`, '}');
+  const dev: string[] = [
+    'device Chain {',
+    ...randomDeviceBody(r, names, remote, {
+      memory: () => '64 MB',
+      supportsChance: 0.5,
+      kinds: ['dense', 'flatten', 'dropout', 'relu', 'tanh', 'sigmoid', 'softmax', 'features'],
+      kindChance: 0.8,
+    }),
+  ];
 
   const image = r() < 0.35;
   const body: string[] = ['pipeline Chain {'];

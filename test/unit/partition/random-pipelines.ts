@@ -37,32 +37,17 @@ export function randomPipeline(seed: number, opts: RandomPipelineOptions = {}): 
   const remote = P >= 3 && r() < 0.3 ? names[P - 1] : undefined;
   const lines: string[] = [];
   lines.push('device Rand {');
-  for (const [i, name] of names.entries()) {
-    const small = r() < 0.5 || (opts.tightMemory === true && i > 0);
-    const memoryKb = small ? Math.round(between(4, 30)) : 4096;
-    lines.push(`  processor ${name} {`);
-    lines.push(`    compute ${between(0.005, 2).toFixed(4)} GMAC/s  memory ${memoryKb} KB  bandwidth ${between(5, 500).toFixed(1)} MB/s`);
-    lines.push(`    power ${between(5, 2000).toFixed(1)} mW  idle ${between(0, 10).toFixed(2)} mW  overhead ${between(0, 0.3).toFixed(3)} ms  transfer ${between(1, 100).toFixed(1)} pJ/B`);
-    if (i > 0 && r() < 0.4) {
-      const kinds = ['dense', 'flatten', 'relu', 'tanh', 'sigmoid', 'softmax', 'features'].filter(() => r() < 0.75);
-      if (kinds.length > 0) lines.push(`    supports ${kinds.join(', ')}`);
-    }
-    lines.push('  }');
-  }
-  for (let i = 0; i < P; i++) {
-    for (let j = i + 1; j < P; j++) {
-      const a = names[i];
-      const b = names[j];
-      if (b === remote) {
-        if (i === 0) lines.push(`  link ${a} <-> ${b} { bandwidth ${between(1, 20).toFixed(2)} MB/s  rtt ${between(2, 60).toFixed(1)} ms  power ${between(100, 1500).toFixed(0)} mW }`);
-        continue;
-      }
-      if (r() < 0.7) lines.push(`  link ${a} <-> ${b} { bandwidth ${between(10, 2000).toFixed(1)} MB/s  latency ${between(0, 0.5).toFixed(3)} ms  power ${between(0, 200).toFixed(1)} mW }`);
-    }
-  }
-  lines.push('  battery 1000 mAh at 3.7 V');
-  lines.push(`  default ${names[0]}`);
-  lines.push('}');
+  lines.push(
+    ...randomDeviceBody(r, names, remote, {
+      memory: (i) => {
+        const small = r() < 0.5 || (opts.tightMemory === true && i > 0);
+        return `${small ? Math.round(between(4, 30)) : 4096} KB`;
+      },
+      supportsChance: 0.4,
+      kinds: ['dense', 'flatten', 'relu', 'tanh', 'sigmoid', 'softmax', 'features'],
+      kindChance: 0.75,
+    }),
+  );
 
   const image = r() < 0.35;
   let units = image ? 0 : 1;
@@ -173,4 +158,51 @@ device BenchSoC {
   battery 4000 mAh at 3.85 V
   default cpu
 }`;
+}
+
+/** How {@link randomDeviceBody} draws the parts its callers choose differently. */
+export interface RandomDeviceOptions {
+  /** The memory of processor `i` as `.sense` text (`64 MB`); called first for each processor, so it may draw from the generator. */
+  memory: (i: number) => string;
+  /** Chance that a non-default processor lists the kinds it supports. */
+  supportsChance: number;
+  /** The candidate kinds of a `supports` line, each kept with `kindChance`. */
+  kinds: readonly string[];
+  kindChance: number;
+}
+
+/**
+ * The body of a random device block after its `device NAME {` line, closing brace
+ * included: one processor per name (random speed, power, idle power, overhead, memory
+ * traffic, sometimes limited op support), links between some pairs (a network link with
+ * rtt to the `remote` processor from the first one only), a battery and the first name
+ * as default. Draws from `r` in a fixed order, so a seed always gives the same text.
+ */
+export function randomDeviceBody(r: () => number, names: readonly string[], remote: string | undefined, opts: RandomDeviceOptions): string[] {
+  const between = (lo: number, hi: number): number => lo + (hi - lo) * r();
+  const lines: string[] = [];
+  for (const [i, name] of names.entries()) {
+    const memory = opts.memory(i);
+    lines.push(`  processor ${name} {`);
+    lines.push(`    compute ${between(0.005, 2).toFixed(4)} GMAC/s  memory ${memory}  bandwidth ${between(5, 500).toFixed(1)} MB/s`);
+    lines.push(`    power ${between(5, 2000).toFixed(1)} mW  idle ${between(0, 10).toFixed(2)} mW  overhead ${between(0, 0.3).toFixed(3)} ms  transfer ${between(1, 100).toFixed(1)} pJ/B`);
+    if (i > 0 && r() < opts.supportsChance) {
+      const kinds = opts.kinds.filter(() => r() < opts.kindChance);
+      if (kinds.length > 0) lines.push(`    supports ${kinds.join(', ')}`);
+    }
+    lines.push('  }');
+  }
+  for (let i = 0; i < names.length; i++) {
+    for (let j = i + 1; j < names.length; j++) {
+      const a = names[i];
+      const b = names[j];
+      if (b === remote) {
+        if (i === 0) lines.push(`  link ${a} <-> ${b} { bandwidth ${between(1, 20).toFixed(2)} MB/s  rtt ${between(2, 60).toFixed(1)} ms  power ${between(100, 1500).toFixed(0)} mW }`);
+        continue;
+      }
+      if (r() < 0.7) lines.push(`  link ${a} <-> ${b} { bandwidth ${between(10, 2000).toFixed(1)} MB/s  latency ${between(0, 0.5).toFixed(3)} ms  power ${between(0, 200).toFixed(1)} mW }`);
+    }
+  }
+  lines.push('  battery 1000 mAh at 3.7 V', `  default ${names[0]}`, '}');
+  return lines;
 }
