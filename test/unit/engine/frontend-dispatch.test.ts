@@ -13,7 +13,7 @@ import { buildIr } from '../../../engine/ir';
 import { planPartitions } from '../../../engine/onnx/partition-plan';
 import { partitionOps, resolvePlacement } from '../../../engine/schedule';
 import type { PipelineSpec, ProcessorSpec } from '../../../language/pipeline-model';
-import { specOf } from './spec-of';
+import { ONE_PROCESSOR, specOf } from './spec-of';
 
 const close = (actual: number, expected: number, rel = 1e-9): void => {
   expect(Math.abs(actual - expected)).toBeLessThanOrEqual(rel * Math.max(1, Math.abs(expected)));
@@ -23,17 +23,6 @@ function withProcessor(spec: PipelineSpec, name: string, extra: Partial<Processo
   return { ...spec, target: { ...spec.target, processors: spec.target.processors.map((p) => (p.name === name ? { ...p, ...extra } : p)) } };
 }
 
-const ONE_PROCESSOR = `
-  pipeline P {
-    input inertial { rate 50 Hz  window 2 s  accelerometer [x, y, z] }
-    features { stats mean, std  normalize }
-    shared enc { dense 8 relu }
-    head h from enc { dense 2 softmax }
-    target T
-  }
-  device T {
-    processor cpu { compute 1 GMAC/s  memory 64 MB  power 100 mW }
-  }`;
 
 describe('front-end throughput and dispatch cost', () => {
   // 3 axes x 100 samples; stats mean (1) + std (3) per element: 4 x 300 MACs -> 6 values;

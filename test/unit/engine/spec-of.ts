@@ -15,3 +15,19 @@ export async function specOf(text: string, name?: string): Promise<PipelineSpec>
   if (!spec) throw new Error(`no pipeline ${name ?? ''} in test text`);
   return spec;
 }
+
+/**
+ * An inertial pipeline (stats + normalize front end, one shared dense layer, one head) on
+ * a one-processor device (1 GMAC/s, 100 mW): small enough for hand arithmetic.
+ */
+export const ONE_PROCESSOR = `
+  pipeline P {
+    input inertial { rate 50 Hz  window 2 s  accelerometer [x, y, z] }
+    features { stats mean, std  normalize }
+    shared enc { dense 8 relu }
+    head h from enc { dense 2 softmax }
+    target T
+  }
+  device T {
+    processor cpu { compute 1 GMAC/s  memory 64 MB  power 100 mW }
+  }`;
