@@ -5,45 +5,15 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { CalibrationResult } from '../engine/calibrate/node-calibrate';
-import { parseDeviceProfile, profileSettingsText } from '../engine/calibrate/profile';
+import { parseDeviceProfile } from '../engine/calibrate/profile';
+
+export { calibrationTable } from '../engine/calibrate/report';
 import { rewritePlaceLines } from '../engine/partition/place-lines';
 import type * as ast from '../language/generated/ast';
 import { placeSites } from '../engine/pipeline-text';
 import { applyEdits, targetEdits, type PipelineOutline } from './graph-model';
 import type { LoadedProfile } from './sense-analysis';
 
-function pct(estimatedMs: number, measuredMs: number): string {
-  if (!(measuredMs > 0)) return '-';
-  const e = (100 * (estimatedMs - measuredMs)) / measuredMs;
-  return `${e >= 0 ? '+' : ''}${e.toFixed(1)}%`;
-}
-
-function ms(x: number): string {
-  return x >= 10 ? x.toFixed(2) : x.toFixed(4);
-}
-
-/**
- * The per-layer table of a calibration: measured latency, the catalog estimate before and
- * the fitted estimate after, each with its relative error; then the end-to-end line and
- * the fitted figures. One string per line.
- */
-export function calibrationTable(r: Pick<CalibrationResult, 'profile' | 'rows' | 'endToEnd'>): string[] {
-  const p = r.profile;
-  const out = [`${p.device}.${p.processor} on ${p.machine.cpu} (${p.machine.runtime}), median of ${p.runs ?? '?'} runs`, ''];
-  const head = ['layer', 'kind', 'MACs', 'bytes', 'measured ms', 'before ms', 'err', 'after ms', 'err'];
-  const rows = r.rows.map((x) => [x.id, x.kind, String(x.macs), String(x.bytes), ms(x.measuredMs), ms(x.beforeMs), pct(x.beforeMs, x.measuredMs), ms(x.afterMs), pct(x.afterMs, x.measuredMs)]);
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  out.push(line(head), ...rows.map(line), '');
-  const e = r.endToEnd;
-  out.push(`end to end (one window)  measured ${ms(e.measuredMs)} ms  before ${ms(e.beforeMs)} ms (${pct(e.beforeMs, e.measuredMs)})  after ${ms(e.afterMs)} ms (${pct(e.afterMs, e.measuredMs)})`);
-  const frontend = p.frontendMacsPerS !== undefined ? `, front end ${(p.frontendMacsPerS / 1e9).toFixed(3)} GMAC/s` : '';
-  const dispatch = p.dispatchMs !== undefined ? `, dispatch ${(p.dispatchMs * 1000).toFixed(1)} us per partition run` : '';
-  out.push(`fitted ${p.processor}: compute ${(p.computeMacsPerS / 1e9).toFixed(3)} GMAC/s, bandwidth ${(p.bandwidthBytesPerS / 1e9).toFixed(3)} GB/s, overhead ${(p.overheadMs * 1000).toFixed(2)} us${frontend}${dispatch}`);
-  out.push(`as .sense settings of processor ${p.processor}: ${profileSettingsText(p)}`);
-  return out;
-}
 
 /** The file a `senseStudio.deviceProfiles` entry names: absolute, or relative to `baseDir` (the first workspace folder). */
 export function profileFilePath(entry: string, baseDir: string | undefined): string {

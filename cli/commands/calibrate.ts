@@ -14,7 +14,8 @@ import { initWeights } from '../../engine/weights/init';
 import { loadPipelineWeights, weightsPathFor, writeFileAtomic } from '../../engine/weights/node-weights';
 import { calibratePipeline, type CalibrationResult } from '../../engine/calibrate/node-calibrate';
 import { fitTimingsProfile } from '../../engine/calibrate/timings';
-import { formatDeviceProfile, parseDeviceProfile, profileSettingsText, type DeviceProfile } from '../../engine/calibrate/profile';
+import { formatDeviceProfile, parseDeviceProfile, type DeviceProfile } from '../../engine/calibrate/profile';
+import { calibrationTable, ms } from '../../engine/calibrate/report';
 import { loadPipeline, UsageError } from '../load';
 import type { CommandContext } from '../main';
 import { findDevice, retarget } from './estimate';
@@ -23,32 +24,8 @@ import { flagValue, loadOrtNode, positionals } from './run';
 export const summary = 'measure every layer on this machine (ONNX Runtime profiler), fit the host processor and write a measured device profile';
 export const usage = 'sense calibrate FILE [--device host] [--runs N] [--out PROFILE.json] [--json] [--pipeline NAME] [--from TIMINGS.json]';
 
-function pct(estimated: number, measured: number): string {
-  const e = (100 * (estimated - measured)) / measured;
-  return `${e >= 0 ? '+' : ''}${e.toFixed(1)}%`;
-}
-
-function ms(x: number): string {
-  return x >= 10 ? x.toFixed(2) : x.toFixed(4);
-}
-
-function printResult(r: CalibrationResult | { profile: DeviceProfile; rows: CalibrationResult['rows']; endToEnd: CalibrationResult['endToEnd'] }, ctx: CommandContext): void {
-  const p = r.profile;
-  ctx.out(`${p.device}.${p.processor} on ${p.machine.cpu} (${p.machine.runtime}), median of ${p.runs ?? '?'} runs`);
-  ctx.out('');
-  const head = ['layer', 'kind', 'MACs', 'bytes', 'measured ms', 'before ms', 'err', 'after ms', 'err'];
-  const rows = r.rows.map((x) => [x.id, x.kind, String(x.macs), String(x.bytes), ms(x.measuredMs), ms(x.beforeMs), pct(x.beforeMs, x.measuredMs), ms(x.afterMs), pct(x.afterMs, x.measuredMs)]);
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  ctx.out(line(head));
-  for (const row of rows) ctx.out(line(row));
-  const e = r.endToEnd;
-  ctx.out('');
-  ctx.out(`end to end (one window)  measured ${ms(e.measuredMs)} ms  before ${ms(e.beforeMs)} ms (${pct(e.beforeMs, e.measuredMs)})  after ${ms(e.afterMs)} ms (${pct(e.afterMs, e.measuredMs)})`);
-  const frontend = p.frontendMacsPerS !== undefined ? `, front end ${(p.frontendMacsPerS / 1e9).toFixed(3)} GMAC/s` : '';
-  const dispatch = p.dispatchMs !== undefined ? `, dispatch ${(p.dispatchMs * 1000).toFixed(1)} us per partition run` : '';
-  ctx.out(`fitted ${p.processor}: compute ${(p.computeMacsPerS / 1e9).toFixed(3)} GMAC/s, bandwidth ${(p.bandwidthBytesPerS / 1e9).toFixed(3)} GB/s, overhead ${(p.overheadMs * 1000).toFixed(2)} us${frontend}${dispatch}`);
-  ctx.out(`as .sense settings of processor ${p.processor}: ${profileSettingsText(p)}`);
+function printResult(r: Pick<CalibrationResult, 'profile' | 'rows' | 'endToEnd'>, ctx: CommandContext): void {
+  for (const line of calibrationTable(r)) ctx.out(line);
 }
 
 /** Runs the command; returns the exit code. */

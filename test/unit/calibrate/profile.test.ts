@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../../cli/main';
 import { layerOfNode, parseOrtProfile } from '../../../engine/calibrate/ort-profile';
-import { applyProfileToDevice, formatDeviceProfile, parseDeviceProfile, PROFILE_KIND, type DeviceProfile } from '../../../engine/calibrate/profile';
+import { applyProfileToDevice, formatDeviceProfile, parseDeviceProfile, profileSettingsText, PROFILE_KIND, type DeviceProfile } from '../../../engine/calibrate/profile';
 import type { DeviceSpec } from '../../../language/pipeline-model';
 
 const root = resolve(import.meta.dirname, '../../..');
@@ -132,6 +132,8 @@ describe('sense calibrate and sense estimate --profile', () => {
     expect(r.out).toMatch(/end to end \(one window\)\s+measured [\d.]+ ms\s+before [\d.]+ ms \([-+][\d.]+%\)\s+after/);
     for (const layer of ['encoder.1', 'activity.1', 'place.1']) expect(r.out).toMatch(new RegExp(`^${layer.replace('.', '\\.')}\\s+dense`, 'm'));
     const profile = parseDeviceProfile(readFileSync(out, 'utf8'), out);
+    // The fitted figures as pasteable .sense settings, the same numbers as the profile file.
+    expect(r.out).toContain(`as .sense settings of processor cpu: ${profileSettingsText(profile)}`);
     expect(profile.device).toBe('host');
     expect(profile.processor).toBe('cpu');
     expect(profile.machine.runtime).toMatch(/^onnxruntime-node \d/);
