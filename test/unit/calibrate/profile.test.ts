@@ -147,7 +147,10 @@ describe('sense calibrate and sense estimate --profile', () => {
     const s = profile.samples.find((x) => x.op === 'encoder.1')!;
     // encoder.1 is the first layer of the one partition, so it also carries the partition's dispatch.
     expect(profile.schemaVersion).toBe(2);
-    expect(profile.dispatchMs).toBeGreaterThan(0);
+    // Measured on this machine with 5 runs: under load the medians of the parts can exceed the
+    // median window, and the fit then clamps the dispatch cost at 0 (the fit itself is checked
+    // on synthetic timings in fit-frontend-dispatch.test.ts), so only its presence is certain here.
+    expect(profile.dispatchMs).toBeGreaterThanOrEqual(0);
     expect(l.latencyMs).toBeCloseTo(profile.dispatchMs! + profile.overheadMs + Math.max(s.macs / profile.computeMacsPerS, s.bytes / profile.bandwidthBytesPerS) * 1000, 9);
     const later = calibrated.layers.find((x) => x.layer === 'encoder.2')!;
     const s2 = profile.samples.find((x) => x.op === 'encoder.2')!;
