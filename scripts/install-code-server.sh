@@ -22,7 +22,11 @@ if [ ! -x "$CACHE/code-server/node_modules/.bin/code-server" ]; then
     apt-get update -qq && apt-get install -y -qq libkrb5-dev pkg-config >/dev/null
   fi
   rm -rf "$CACHE/code-server.tmp" && mkdir -p "$CACHE/code-server.tmp"
-  (cd "$CACHE/code-server.tmp" && echo '{"name":"cs","private":true}' > package.json &&
+  # Run from `npm test`, the outer npm (Node 20) exports npm_config_* and npm_lifecycle_*
+  # variables; code-server's postinstall reads npm_config_user_agent to decide which Node runs
+  # it and refuses Node 20. The nested install must see only its own Node 24 environment.
+  (for v in $(compgen -e | grep -i '^npm_'); do unset "$v"; done
+    cd "$CACHE/code-server.tmp" && echo '{"name":"cs","private":true}' > package.json &&
     PATH="$CACHE/node24/bin:$PATH" npm_config_nodedir="$CACHE/node24" \
       npm install --no-audit --no-fund --foreground-scripts=false "code-server@$CS_VERSION" >/dev/null)
   rm -rf "$CACHE/code-server" && mv "$CACHE/code-server.tmp" "$CACHE/code-server"
