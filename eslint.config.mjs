@@ -22,7 +22,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['language/**/*.ts', 'engine/**/*.ts', 'runtime/**/*.ts'],
+    files: ['io/**/*.ts', 'language/**/*.ts', 'engine/**/*.ts', 'runtime/**/*.ts'],
     languageOptions: {
       // No DOM globals in the pure core: window/document would only exist in a browser.
       globals: {},
