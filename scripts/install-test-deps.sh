@@ -8,6 +8,7 @@
 #    (scripts/install-code-server.sh, about 7 minutes the first time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/ensure-node-modules.sh
 export DEBIAN_FRONTEND=noninteractive
 
 PACKAGES=(python3-numpy python3-scipy python3-onnx python3-torchaudio chromium espeak-ng sox
