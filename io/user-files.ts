@@ -167,6 +167,12 @@ function checkOpened(path: string, kind: UserFileKind, st: Stats, maxBytes: numb
     throw new UserFileError(`${path}: ${st.size} bytes is larger than the ${maxBytes}-byte limit for a ${KIND_NAMES[kind]}; use a smaller file`, path, 'too-large');
 }
 
+/** The bytes read, or an error when the file shrank between `fstat` and the last read. */
+function complete(path: string, kind: UserFileKind, bytes: Uint8Array, readBytes: number): Uint8Array {
+  if (readBytes < bytes.length) throw new UserFileError(`${path}: the ${KIND_NAMES[kind]} shrank while it was read (${readBytes} of ${bytes.length} bytes); try again`, path, 'io');
+  return bytes;
+}
+
 const READ_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0);
 
 /**
@@ -198,8 +204,7 @@ export function readUserFileSync(path: string, kind: UserFileKind, options: User
       if (n === 0) break;
       at += n;
     }
-    if (at < bytes.length) throw new UserFileError(`${path}: the ${KIND_NAMES[kind]} shrank while it was read (${at} of ${bytes.length} bytes); try again`, path, 'io');
-    return bytes;
+    return complete(path, kind, bytes, at);
   } finally {
     closeSync(fd);
   }
@@ -235,8 +240,7 @@ export async function readUserFile(path: string, kind: UserFileKind, options: Us
       if (n === 0) break;
       at += n;
     }
-    if (at < bytes.length) throw new UserFileError(`${path}: the ${KIND_NAMES[kind]} shrank while it was read (${at} of ${bytes.length} bytes); try again`, path, 'io');
-    return bytes;
+    return complete(path, kind, bytes, at);
   } finally {
     await handle.close();
   }
