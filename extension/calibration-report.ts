@@ -3,9 +3,9 @@
  * estimated-versus-measured table (as `sense calibrate` prints it) and the resolution of
  * the `senseStudio.deviceProfiles` setting to files. No `vscode` import.
  */
-import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseDeviceProfile } from '../engine/calibrate/profile';
+import { readUserText } from '../io/user-files';
 
 export { calibrationTable } from '../engine/calibrate/report';
 import { rewritePlaceLines } from '../engine/partition/place-lines';
@@ -21,11 +21,13 @@ export function profileFilePath(entry: string, baseDir: string | undefined): str
 }
 
 /**
- * Reads the device profiles the setting lists (paths absolute or relative to `baseDir`).
- * Returns the profiles that parse and one message per file that does not (naming it and
- * the fix); never throws for a bad file.
+ * Reads the device profiles the setting lists (paths absolute or relative to `baseDir`)
+ * through io/user-files.ts: regular files only, bounded in size, and with `roots` (the
+ * workspace folders, for a list the workspace's own settings hold) inside them. Returns the
+ * profiles that parse and one message per entry that does not (naming the file and the
+ * fix); never rejects for a bad file.
  */
-export function loadProfiles(paths: readonly unknown[], baseDir: string | undefined): { profiles: LoadedProfile[]; errors: string[] } {
+export async function loadProfiles(paths: readonly unknown[], baseDir: string | undefined, roots?: readonly string[]): Promise<{ profiles: LoadedProfile[]; errors: string[] }> {
   const profiles: LoadedProfile[] = [];
   const errors: string[] = [];
   for (const entry of paths) {
@@ -36,9 +38,9 @@ export function loadProfiles(paths: readonly unknown[], baseDir: string | undefi
     const file = profileFilePath(entry, baseDir);
     let text: string;
     try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      errors.push(`${file}: cannot read this device profile (listed in senseStudio.deviceProfiles); remove it from the setting or run Calibrate Host again.`);
+      text = await readUserText(file, 'profile', roots ? { roots } : {});
+    } catch (e) {
+      errors.push(`${(e as Error).message} (listed in senseStudio.deviceProfiles); remove it from the setting or run Calibrate Host again.`);
       continue;
     }
     try {

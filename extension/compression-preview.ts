@@ -1,24 +1,26 @@
 /**
  * What the inspector asks before Apply: a layer's singular-value spectrum and the cost and
  * error of a candidate compression. Pure apart from reading the weights file (through
- * engine/weights/node-weights.ts); no `vscode` import, so unit tests run it in Node.
+ * ./workspace-files.ts, confined to the workspace); no `vscode` import, so unit tests run
+ * it in Node.
  *
  * Errors are computed from the real weights: SVD by the Eckart–Young tail of the spectrum
  * (engine/compress/svd.ts relativeErrorAtRank), int8 by quantizing the matrix
  * (engine/compress/int8.ts), K-SVD by running K-SVD (engine/compress/ksvd.ts). Without
  * a weights file there is no spectrum and no error, and the preview says so.
  */
-import { statSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { estimatePipeline, type Estimate, type LayerCost as EngineLayerCost } from '../engine/estimate';
 import { quantizeInt8 } from '../engine/compress/int8';
 import { ksvd } from '../engine/compress/ksvd';
 import { fromData, type Matrix } from '../engine/compress/matrix';
 import { rankForEnergy, rankForError, relativeErrorAtRank, retainedEnergy, singularValues, suggestRank } from '../engine/compress/svd';
-import { readWeightsFile, weightsPathFor } from '../engine/weights/node-weights';
 import type { WeightSet } from '../engine/weights/weights';
 import { svdBreakEvenRank, weightMatrixShape } from '../language/lower';
 import type { CompressionSpec, LayerSpec, PipelineSpec } from '../language/pipeline-model';
 import type { LayerCost, TotalsView } from '../webview/protocol';
+import { readWeightsIn, weightsFileOf, type DocumentFiles } from './workspace-files';
+import { resolveUserPath, UserFileError } from '../io/user-files';
 
 /** The spectrum of one layer's weight matrix, as the protocol's `spectrum` reply carries it. */
 export interface LayerSpectrum {
@@ -48,31 +50,36 @@ export interface CompressionPreview {
  */
 export class WeightsCache {
   private key = '';
-  private weights: WeightSet | undefined;
+  private weights: Promise<WeightSet> | undefined;
   private readonly spectra = new Map<string, Float64Array>();
 
-  /** The weights of `spec` (its `weights` line, relative to the `.sense` file at `sensePath`); throws an Error naming the file. */
-  weightsFor(spec: PipelineSpec, sensePath: string): WeightSet {
-    const path = weightsPathFor(spec, sensePath);
+  /**
+   * The weights of `spec` (its `weights` line, relative to the `.sense` file), read inside
+   * the document's roots; rejects with an Error naming the file.
+   */
+  async weightsFor(spec: PipelineSpec, files: DocumentFiles): Promise<WeightSet> {
+    const path = weightsFileOf(spec, files.sensePath);
     if (!path) throw new Error(`Pipeline ${spec.name} has no 'weights' line, so there is no weight matrix to analyse; add one (weights "model.safetensors") and create it with 'sense init-weights' or by training.`);
-    let stamp: string;
-    try {
-      const st = statSync(path);
-      stamp = `${path}:${st.size}:${st.mtimeMs}`;
-    } catch {
-      throw new Error(`The weights file ${path} does not exist; create it with 'sense init-weights' or by training, then try again.`);
-    }
+    const real = resolveUserPath(path, 'weights', files.roots);
+    const st = await stat(real).catch(() => undefined);
+    if (!st) throw new UserFileError(`The weights file ${path} does not exist; create it with 'sense init-weights' or by training, then try again.`, path, 'not-found');
+    const stamp = `${real}:${st.size}:${st.mtimeMs}`;
     if (stamp !== this.key || !this.weights) {
-      this.weights = readWeightsFile(path);
       this.spectra.clear();
       this.key = stamp;
+      const loading = readWeightsIn(path, files.roots);
+      this.weights = loading;
+      // A failed read is not kept: the next request reads again (the user may fix the file).
+      loading.catch(() => {
+        if (this.weights === loading) this.weights = undefined;
+      });
     }
     return this.weights;
   }
 
   /** The singular values of a layer's weight matrix, largest first. */
-  spectrum(spec: PipelineSpec, sensePath: string, layer: LayerSpec): Float64Array {
-    const W = layerMatrix(this.weightsFor(spec, sensePath), layer);
+  async spectrum(spec: PipelineSpec, files: DocumentFiles, layer: LayerSpec): Promise<Float64Array> {
+    const W = layerMatrix(await this.weightsFor(spec, files), layer);
     let s = this.spectra.get(layer.id);
     if (!s) {
       s = singularValues(W);
@@ -99,9 +106,9 @@ function findLayer(spec: PipelineSpec, layerId: string): LayerSpec {
 }
 
 /** The spectrum reply for a layer. */
-export function layerSpectrum(cache: WeightsCache, spec: PipelineSpec, sensePath: string, layerId: string): LayerSpectrum {
+export async function layerSpectrum(cache: WeightsCache, spec: PipelineSpec, files: DocumentFiles, layerId: string): Promise<LayerSpectrum> {
   const layer = findLayer(spec, layerId);
-  const s = cache.spectrum(spec, sensePath, layer);
+  const s = await cache.spectrum(spec, files, layer);
   const [rows, cols] = weightMatrixShape(layer);
   return {
     layerId,
@@ -133,10 +140,10 @@ export function totalsOf(estimate: Estimate): TotalsView {
  * before (as the text stands) and after, the whole pipeline's totals after, and the
  * relative error of the compressed weights. Nothing is written.
  */
-export function previewCompression(cache: WeightsCache, spec: PipelineSpec, sensePath: string, layerId: string, method: CompressionSpec): CompressionPreview {
+export async function previewCompression(cache: WeightsCache, spec: PipelineSpec, files: DocumentFiles, layerId: string, method: CompressionSpec): Promise<CompressionPreview> {
   const layer = findLayer(spec, layerId);
-  const W = layerMatrix(cache.weightsFor(spec, sensePath), layer);
-  const s = cache.spectrum(spec, sensePath, layer);
+  const W = layerMatrix(await cache.weightsFor(spec, files), layer);
+  const s = await cache.spectrum(spec, files, layer);
   const rankOf = (l: LayerSpec): number | undefined => {
     const c = l.compression;
     if (!c || c.kind !== 'svd' || c.criterion === 'rank') return undefined;

@@ -21,8 +21,9 @@ import { compressionEdits, layerAt, revealRange, targetEdits } from './graph-mod
 import { DEVICE_PROFILES_SETTING, createPlanCommands } from './plan-commands';
 import { profileFilePath } from './calibration-report';
 import { DEVICE_PROFILES_NOTIFICATION, deviceProfilesPayload } from './server/device-profiles';
-import { CancelledError, evaluateFolderView, exportBundleTo, extensionBundleAssets, isCompressed, openRunner, pipelineWeights, runClipView, withoutCompression } from './run-pipeline';
+import { CancelledError, evaluateFolderView, exportBundleTo, extensionBundleAssets, isCompressed, openRunner, runClipView, withoutCompression } from './run-pipeline';
 import { SenseAnalyzer, type AnalysedPipeline } from './sense-analysis';
+import { documentFiles, readPipelineWeights, resolveInRoots, type DocumentFiles } from './workspace-files';
 
 let client: LanguageClient | undefined;
 
@@ -75,6 +76,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     if (isSense(editorDoc)) return editorDoc;
     return graph.provider.activeDocument();
   };
+
+  /** The document on disk and the folders the files it names (weights) and messages name (clips) must lie in. */
+  const documentFilesOf = (doc: vscode.TextDocument): DocumentFiles =>
+    documentFiles(
+      doc.uri.fsPath,
+      (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath),
+    );
 
   const analysePipeline = async (doc: vscode.TextDocument): Promise<AnalysedPipeline> => {
     const analysis = await analyzer.analyse(doc.getText(), doc.uri.toString());
@@ -142,21 +150,23 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     return p as AnalysedPipeline & { spec: NonNullable<AnalysedPipeline['spec']> };
   };
 
+  /** A folder the user typed for an export: absolute, or relative to the document's workspace folder. */
   const resolveInWorkspace = (doc: vscode.TextDocument, rel: string): string => {
     if (path.isAbsolute(rel)) return rel;
     const folder = vscode.workspace.getWorkspaceFolder(doc.uri);
     return folder ? path.join(folder.uri.fsPath, rel) : path.resolve(path.dirname(doc.uri.fsPath), rel);
   };
 
-  const pickInput = async (doc: vscode.TextDocument, kind: 'clip' | 'folder'): Promise<string | undefined> => {
+  const pickInput = async (doc: vscode.TextDocument, kind: 'clip' | 'folder'): Promise<{ path: string; confined: boolean } | undefined> => {
     const s = await samples(doc.uri);
     const items = (kind === 'clip' ? s.clips : s.folders).map((label) => ({ label }));
     const browse = { label: kind === 'clip' ? '$(folder-opened) Choose a file…' : '$(folder-opened) Choose a folder…' };
     const pick = await vscode.window.showQuickPick([...items, browse], { title: kind === 'clip' ? 'Run on which clip?' : 'Evaluate which labelled folder (HEAD/LABEL/*.wav)?', matchOnDescription: true });
     if (!pick) return undefined;
-    if (pick !== browse) return pick.label;
+    if (pick !== browse) return { path: pick.label, confined: true };
     const chosen = await vscode.window.showOpenDialog(kind === 'clip' ? { canSelectMany: false, filters: { Clips: ['wav', 'csv'] } } : { canSelectFiles: false, canSelectFolders: true, canSelectMany: false });
-    return chosen?.[0]?.fsPath;
+    // What the user picked in a dialog is theirs to read, wherever it is.
+    return chosen?.[0] ? { path: chosen[0].fsPath, confined: false } : undefined;
   };
 
   const describeRun = (view: RunView): string =>
@@ -175,10 +185,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     const what = kind === 'clip' ? 'Run on Clip' : 'Evaluate Folder';
     if (!requireTrust(what)) return { type: 'error', message: 'Restricted Mode: trust the workspace to run the pipeline.' };
     const p = await runnablePipeline(doc, what);
-    const rel = given ?? (await pickInput(doc, kind));
-    if (!rel) return undefined;
-    const target = resolveInWorkspace(doc, rel);
-    const { weights, warnings } = pipelineWeights(p.spec, doc.uri.fsPath);
+    // A path a webview message or a command argument names stays inside the workspace.
+    const input = given !== undefined ? { path: given, confined: true } : await pickInput(doc, kind);
+    if (!input) return undefined;
+    const files = documentFilesOf(doc);
+    const roots = input.confined ? files.roots : undefined;
+    const target = roots ? resolveInRoots(input.path, roots, 'clip') : input.path;
+    const { weights, warnings } = await readPipelineWeights(p.spec, files);
     for (const w of warnings) output.appendLine(`[run] warning: ${w}`);
     const result = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Sense: ${kind === 'clip' ? 'running' : 'evaluating'} ${p.name} on ${path.basename(target)}`, cancellable: true },
@@ -190,8 +203,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
           progress.report({ message: `exporting and loading the ${label} model…` });
           const runner = await openRunner(spec, weights, ort, backend);
           try {
-            if (kind === 'clip') return await runClipView(runner, target);
-            return await evaluateFolderView(runner, target, (done, total) => progress.report({ message: `${label}: clip ${done} of ${total}`, increment: 100 / total / (isCompressed(p.spec) ? 2 : 1) }), token);
+            if (kind === 'clip') return await runClipView(runner, target, roots);
+            return await evaluateFolderView(runner, target, { ...(roots ? { roots } : {}), onClip: (done, total) => progress.report({ message: `${label}: clip ${done} of ${total}`, increment: 100 / total / (isCompressed(p.spec) ? 2 : 1) }), token });
           } finally {
             await runner.release();
           }
@@ -223,7 +236,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       }));
     if (!dir) return undefined;
     const target = resolveInWorkspace(doc, dir.trim());
-    const { weights, warnings } = pipelineWeights(p.spec, doc.uri.fsPath);
+    const { weights, warnings } = await readPipelineWeights(p.spec, documentFilesOf(doc));
     for (const w of warnings) output.appendLine(`[export] warning: ${w}`);
     const manifest = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Sense: exporting ${p.name}`, cancellable: false }, async (progress) => {
       progress.report({ message: 'writing the ONNX partitions…' });
@@ -261,7 +274,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     }
   };
 
-  const graph = GraphEditorProvider.register(context, { analyzer, weights, output, samples, runCommand });
+  const graph = GraphEditorProvider.register(context, { analyzer, weights, output, samples, runCommand, files: documentFilesOf });
   context.subscriptions.push(graph.disposable);
 
   // The catalog of built-in devices, where go to definition on `target snapdragon800` lands.
@@ -278,6 +291,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     output,
     analysePipeline,
     requireTrust,
+    files: documentFilesOf,
     profilesChanged: () => {
       syncProfiles();
       graph.provider.refreshAll();
@@ -390,7 +404,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       let hint = '';
       let suggested: number | undefined;
       try {
-        const s = layerSpectrum(weights, spec, doc.uri.fsPath, layer.id);
+        const s = await layerSpectrum(weights, spec, documentFilesOf(doc), layer.id);
         suggested = s.suggestedRank;
         hint = `suggested rank ${s.suggestedRank ?? '?'} from the spectrum, break-even ${s.breakEvenRank}`;
       } catch (e) {
@@ -489,7 +503,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   let reloadTimer: ReturnType<typeof setTimeout> | undefined;
   const reloadSoon = (): void => {
     if (reloadTimer) clearTimeout(reloadTimer);
-    reloadTimer = setTimeout(() => plans.reloadProfiles(), 200);
+    reloadTimer = setTimeout(() => void plans.reloadProfiles(), 200);
   };
   const syncProfiles = (): void => {
     sendProfiles();
@@ -508,10 +522,15 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     });
   };
   context.subscriptions.push({ dispose: () => profileWatchers.forEach((w) => w.dispose()) });
-  plans.reloadProfiles();
+  // In Restricted Mode reloadProfiles reads nothing; granting trust reads them.
+  void plans.reloadProfiles();
   context.subscriptions.push(
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration(`senseStudio.${DEVICE_PROFILES_SETTING}`)) plans.reloadProfiles();
+      if (e.affectsConfiguration(`senseStudio.${DEVICE_PROFILES_SETTING}`)) void plans.reloadProfiles();
+    }),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => {
+      output.appendLine('[profile] the workspace is trusted now; reading the measured device profiles.');
+      void plans.reloadProfiles();
     }),
   );
   // They return the protocol's runResult, so tests and other extensions can read it.

@@ -13,6 +13,7 @@ import { PROTOCOL_VERSION, parseFromWebview, type FromWebviewMessage, type ToWeb
 import { buildViewState, compressionEdits, layerAt, placementEdits, revealRange, type TextEdit } from './graph-model';
 import { layerSpectrum, previewCompression, type WeightsCache } from './compression-preview';
 import type { AnalysedPipeline, Analysis, SenseAnalyzer } from './sense-analysis';
+import type { DocumentFiles } from './workspace-files';
 
 /** The webview's view type, as package.json's customEditors declares it. */
 export const GRAPH_VIEW_TYPE = 'senseStudio.graph';
@@ -26,6 +27,8 @@ export interface GraphEditorHost {
   runCommand(command: 'runClip' | 'evaluateFolder' | 'exportBundle' | 'autoPartition', uri: vscode.Uri, arg?: unknown): Promise<ToWebviewBody | undefined>;
   /** Workspace clips and labelled folders, workspace-relative. */
   samples(uri: vscode.Uri): Promise<{ clips: string[]; folders: string[] }>;
+  /** The `.sense` file of `doc` on disk and the folders the files it names must lie in. */
+  files(doc: vscode.TextDocument): DocumentFiles;
 }
 
 /** Converts pure-model edits to a WorkspaceEdit on `uri`. */
@@ -299,13 +302,13 @@ class GraphSession {
       }
       case 'requestSpectrum': {
         const spec = await this.spec();
-        const s = layerSpectrum(this.host.weights, spec, this.document.uri.fsPath, body.layerId);
+        const s = await layerSpectrum(this.host.weights, spec, this.host.files(this.document), body.layerId);
         this.post({ type: 'spectrum', ...s }, message.messageId);
         return;
       }
       case 'previewCompression': {
         const spec = await this.spec();
-        const p = previewCompression(this.host.weights, spec, this.document.uri.fsPath, body.layerId, body.method);
+        const p = await previewCompression(this.host.weights, spec, this.host.files(this.document), body.layerId, body.method);
         this.post({ type: 'compressionPreview', ...p }, message.messageId);
         return;
       }

@@ -12,7 +12,6 @@
  * then says the plan written is the best found, not proven optimal.
  */
 import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -21,13 +20,14 @@ import { calibratePipeline } from '../engine/calibrate/node-calibrate';
 import { formatDeviceProfile, parseDeviceProfile } from '../engine/calibrate/profile';
 import { formatMs } from '../engine/estimate';
 import { initWeights } from '../engine/weights/init';
-import { loadPipelineWeights, weightsPathFor, writeFileAtomic } from '../engine/weights/node-weights';
+import { isUserFileError, readUserText, writeUserFileAtomic } from '../io/user-files';
 import type { OrtModuleLike } from '../runtime/runner';
 import { metricText, optimalityNote, planAutoCompress, planAutoPartition, targetText } from './auto-plans';
 import { calibrationTable, hostTargetText, loadProfiles, withoutPlaceLines } from './calibration-report';
 import { toWorkspaceEdit } from './graph-editor';
 import type { AnalysedPipeline, SenseAnalyzer } from './sense-analysis';
 import type { WeightsCache } from './compression-preview';
+import { readPipelineWeights, type DocumentFiles } from './workspace-files';
 
 /** What the plan commands need from the rest of the extension. */
 export interface PlanCommandsHost {
@@ -36,6 +36,8 @@ export interface PlanCommandsHost {
   output: vscode.OutputChannel;
   analysePipeline(doc: vscode.TextDocument): Promise<AnalysedPipeline>;
   requireTrust(what: string): boolean;
+  /** The `.sense` file of `doc` on disk and the folders the files it names must lie in. */
+  files(doc: vscode.TextDocument): DocumentFiles;
   /** Called after the device profiles changed, so the status bar and graphs re-estimate. */
   profilesChanged(): void;
 }
@@ -143,12 +145,15 @@ export function createPlanCommands(host: PlanCommandsHost) {
     }
     const version = doc.version;
     let spectra: Map<string, Float64Array> | undefined;
-    const weightsPath = doc.uri.scheme === 'file' ? weightsPathFor(p.spec, doc.uri.fsPath) : undefined;
     const plan = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Sense: Auto-Compress ${p.name} to ${targetText(target)}` }, async (progress) => {
-      if (weightsPath && existsSync(weightsPath)) {
+      if (doc.uri.scheme === 'file' && p.spec.weightsPath !== undefined) {
         progress.report({ message: 'singular values of the weights…' });
-        await new Promise((r) => setTimeout(r, 20));
-        spectra = spectraFromWeights(p.spec, host.weights.weightsFor(p.spec, doc.uri.fsPath));
+        // A weights line whose file does not exist yet plans data-free; any other fault of the file is the user's to fix.
+        const weights = await host.weights.weightsFor(p.spec, host.files(doc)).catch((e: unknown) => {
+          if (isUserFileError(e) && e.reason === 'not-found') return undefined;
+          throw e;
+        });
+        if (weights) spectra = spectraFromWeights(p.spec, weights);
       }
       progress.report({ message: 'searching the rank grid…' });
       await new Promise((r) => setTimeout(r, 20));
@@ -228,11 +233,15 @@ export function createPlanCommands(host: PlanCommandsHost) {
         if (token.isCancellationRequested) throw new vscode.CancellationError();
       };
       progress.report({ message: 'loading the weights…' });
-      await new Promise((r) => setTimeout(r, 20));
-      const wp = weightsPathFor(own.spec, doc.uri.fsPath);
+      const w =
+        own.spec.weightsPath === undefined
+          ? undefined
+          : await readPipelineWeights(own.spec, host.files(doc)).catch((e: unknown) => {
+              if (isUserFileError(e) && e.reason === 'not-found') return undefined;
+              throw e;
+            });
       let weights;
-      if (wp && existsSync(wp)) {
-        const w = loadPipelineWeights(own.spec, doc.uri.fsPath);
+      if (w) {
         for (const warning of w.warnings) output.appendLine(`[calibrate] warning: ${warning}`);
         weights = w.weights;
       } else {
@@ -256,7 +265,7 @@ export function createPlanCommands(host: PlanCommandsHost) {
     for (const l of calibrationTable(result)) output.appendLine(`  ${l}`);
     output.show(true);
     const file = path.join(path.dirname(doc.uri.fsPath), `${path.basename(doc.uri.fsPath, '.sense')}.host-profile.json`);
-    writeFileAtomic(file, formatDeviceProfile(result.profile));
+    writeUserFileAtomic(file, formatDeviceProfile(result.profile), 'profile', { roots: host.files(doc).roots });
     output.appendLine(`[calibrate] wrote ${file}`);
     const e = result.endToEnd;
     const choice = await vscode.window.showInformationMessage(
@@ -264,36 +273,59 @@ export function createPlanCommands(host: PlanCommandsHost) {
       'Apply Profile',
       'Open Profile',
     );
-    if (choice === 'Apply Profile') await addProfile(file, doc.uri);
+    if (choice === 'Apply Profile') await addProfile(file);
     else if (choice === 'Open Profile') await vscode.window.showTextDocument(vscode.Uri.file(file));
   };
 
-  /** Adds a profile file to `senseStudio.deviceProfiles` (workspace-relative when inside the workspace). */
-  const addProfile = async (file: string, near?: vscode.Uri): Promise<void> => {
-    const { readFileSync } = await import('node:fs');
-    const profile = parseDeviceProfile(readFileSync(file, 'utf8'), file);
-    const folder = near ? vscode.workspace.getWorkspaceFolder(near) : vscode.workspace.workspaceFolders?.[0];
-    const rel = folder && !path.relative(folder.uri.fsPath, file).startsWith('..') ? path.relative(folder.uri.fsPath, file).split(path.sep).join('/') : file;
-    const cfg = vscode.workspace.getConfiguration('senseStudio', near);
-    const list = (cfg.get<unknown[]>(DEVICE_PROFILES_SETTING, []) ?? []).filter((x) => x !== rel);
-    const target = vscode.workspace.workspaceFolders?.length ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
-    await cfg.update(DEVICE_PROFILES_SETTING, [...list, rel], target);
-    output.appendLine(`[profile] applying ${rel}: ${profile.device}.${profile.processor} measured ${profile.measuredAt} on ${profile.machine.cpu}`);
-    reloadProfiles();
-    void vscode.window.showInformationMessage(`Sense: estimates on ${profile.device} now use the measured ${profile.processor} profile ${rel}.`);
+  /**
+   * Adds a profile file to `senseStudio.deviceProfiles`: in the workspace's settings,
+   * relative, when it lies in the first workspace folder (those entries are read confined
+   * to the workspace); else in the user's settings, absolute.
+   */
+  const addProfile = async (file: string): Promise<void> => {
+    const profile = parseDeviceProfile(await readUserText(file, 'profile'), file);
+    const folder = vscode.workspace.workspaceFolders?.[0];
+    const inside = folder !== undefined && !path.relative(folder.uri.fsPath, file).startsWith('..') && !path.isAbsolute(path.relative(folder.uri.fsPath, file));
+    const entry = inside ? path.relative(folder.uri.fsPath, file).split(path.sep).join('/') : file;
+    const target = inside ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+    const cfg = vscode.workspace.getConfiguration('senseStudio');
+    const held = cfg.inspect<unknown[]>(DEVICE_PROFILES_SETTING);
+    const list = ((inside ? held?.workspaceValue : held?.globalValue) ?? []).filter((x) => x !== entry);
+    await cfg.update(DEVICE_PROFILES_SETTING, [...list, entry], target);
+    output.appendLine(`[profile] applying ${entry}: ${profile.device}.${profile.processor} measured ${profile.measuredAt} on ${profile.machine.cpu}`);
+    await reloadProfiles();
+    void vscode.window.showInformationMessage(`Sense: estimates on ${profile.device} now use the measured ${profile.processor} profile ${entry}.`);
   };
 
   const importDeviceProfile = async (uri?: vscode.Uri): Promise<void> => {
     const chosen = uri?.path.endsWith('.json') ? [uri] : await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'Device profile': ['json'] }, title: 'Import a measured device profile (sense calibrate --out, or the bundle page’s Profile button)' });
     const file = chosen?.[0];
     if (!file) return;
-    await addProfile(file.fsPath, file);
+    await addProfile(file.fsPath);
   };
 
-  /** Reads the setting's profiles into the analyzer; bad files are reported, not fatal. */
-  const reloadProfiles = (): void => {
-    const cfg = vscode.workspace.getConfiguration('senseStudio');
-    const { profiles, errors } = loadProfiles(cfg.get<unknown[]>(DEVICE_PROFILES_SETTING, []) ?? [], vscode.workspace.workspaceFolders?.[0]?.uri.fsPath);
+  let reloads = 0;
+  /**
+   * Reads the setting's profiles into the analyzer; bad files are reported, not fatal. In
+   * Restricted Mode nothing is read (the setting is a restricted configuration, and a
+   * repository must not make the studio open files before it is trusted). A list held in the
+   * workspace's settings is read confined to the workspace folders; the user's own list is
+   * not. When reloads overlap, the last one started wins.
+   */
+  const reloadProfiles = async (): Promise<void> => {
+    const generation = ++reloads;
+    const folders = vscode.workspace.workspaceFolders?.map((f) => f.uri.fsPath) ?? [];
+    let profiles: Awaited<ReturnType<typeof loadProfiles>>['profiles'] = [];
+    let errors: string[] = [];
+    if (vscode.workspace.isTrusted) {
+      const held = vscode.workspace.getConfiguration('senseStudio').inspect<unknown[]>(DEVICE_PROFILES_SETTING);
+      const fromWorkspace = held?.workspaceFolderValue ?? held?.workspaceValue;
+      const entries = fromWorkspace ?? held?.globalValue ?? [];
+      ({ profiles, errors } = await loadProfiles(Array.isArray(entries) ? entries : [entries], folders[0], fromWorkspace ? folders : undefined));
+    } else {
+      output.appendLine('[profile] Restricted Mode: the measured device profiles are read once the workspace is trusted.');
+    }
+    if (generation !== reloads) return;
     host.analyzer.setProfiles(profiles);
     for (const e of errors) {
       output.appendLine(`[profile] ${e}`);

@@ -6,17 +6,17 @@
  * (unsaved text included). Results come back in the webview protocol's shapes. No
  * `vscode` import, so unit tests run it in Node.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildBundle } from '../engine/export/bundle';
 import type { BundleManifest } from '../engine/export/manifest';
 import { ORT_WEB_FILES, writeBundle, type BundleAssets } from '../engine/export/write-bundle';
-import { loadPipelineWeights } from '../engine/weights/node-weights';
 import type { WeightSet } from '../engine/weights/weights';
 import type { PipelineSpec } from '../language/pipeline-model';
-import { MAX_CLIP_FILE_BYTES } from '../runtime/node-files';
-import { createRunner, type BundleRunner, type ClipInput, type OrtModuleLike } from '../runtime/runner';
+import { createRunner, type BundleRunner, type OrtModuleLike } from '../runtime/runner';
 import type { HeadRun, RunView } from '../webview/protocol';
+import { readClip, requireFolder, subFolders } from './workspace-files';
 
 /** Checks that may stop a long task between clips. */
 export interface Cancellation {
@@ -41,37 +41,18 @@ export function isCompressed(spec: PipelineSpec): boolean {
   return spec.blocks.some((b) => b.layers.some((l) => l.compression !== undefined));
 }
 
-/** Loads the pipeline's weights (relative to the `.sense` file); errors name the file and the fix. */
-export function pipelineWeights(spec: PipelineSpec, sensePath: string): { weights: WeightSet; warnings: string[] } {
-  const { weights, warnings } = loadPipelineWeights(spec, sensePath);
-  return { weights, warnings };
-}
-
 /** Exports `spec` in memory and opens a runner on `ort`. */
 export async function openRunner(spec: PipelineSpec, weights: WeightSet, ort: OrtModuleLike, backend: 'node' | 'web'): Promise<BundleRunner> {
   const built = buildBundle(spec, weights);
   return createRunner({ ort, backend, manifest: built.manifest, models: built.models });
 }
 
-/** Reads a clip as WAV or (by extension) inertial CSV, bounded in size; errors name the file. */
-export function readClip(path: string): ClipInput {
-  let size: number;
-  try {
-    const st = statSync(path);
-    if (st.isDirectory()) throw new Error(`${path} is a folder; pick a WAV or CSV file (or use Evaluate Folder).`);
-    size = st.size;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`${path}: no such clip file.`);
-    throw e;
-  }
-  if (size > MAX_CLIP_FILE_BYTES) throw new Error(`${path}: ${size} bytes is larger than the ${MAX_CLIP_FILE_BYTES}-byte limit for one clip.`);
-  const bytes = new Uint8Array(readFileSync(path));
-  return path.toLowerCase().endsWith('.csv') ? { kind: 'csv', bytes } : { kind: 'wav', bytes };
-}
-
-/** Runs one clip and returns the protocol's run view (per-head probabilities in label order). */
-export async function runClipView(runner: BundleRunner, path: string): Promise<RunView> {
-  const r = await runner.runClip(readClip(path), path);
+/**
+ * Runs one clip and returns the protocol's run view (per-head probabilities in label order).
+ * With `roots` the clip must lie inside them (a path a message named).
+ */
+export async function runClipView(runner: BundleRunner, path: string, roots?: readonly string[]): Promise<RunView> {
+  const r = await runner.runClip(await readClip(path, roots), path);
   const heads: HeadRun[] = Object.entries(runner.manifest.heads).map(([head, h]) => {
     const result = r.heads[head];
     return { head, labels: h.labels, ...(result ? { probabilities: h.labels.map((l) => result.probabilities[l] ?? 0) } : {}) };
@@ -79,26 +60,24 @@ export async function runClipView(runner: BundleRunner, path: string): Promise<R
   return { measuredLatencyMs: r.latencyMs, windows: r.windows, heads };
 }
 
-function listDirs(dir: string): string[] {
-  return readdirSync(dir).filter((n) => !n.startsWith('.') && statSync(join(dir, n)).isDirectory()).sort();
-}
-
 /**
  * Evaluates a labelled folder laid out as `sense eval` expects, DIR/HEAD/LABEL/*.wav
  * (or *.csv for inertial input): per head the accuracy and the confusion matrix (rows
  * true labels, columns predicted); a clip whose windows are all silent counts as wrong.
- * `onClip` reports progress; `token` stops between clips.
+ * `onClip` reports progress; `token` stops between clips. With `roots` (a folder a message
+ * named) every sub-folder and clip must lie inside them, symbolic links followed.
  */
-export async function evaluateFolderView(runner: BundleRunner, dir: string, onClip?: (done: number, total: number) => void, token?: Cancellation): Promise<RunView> {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`${dir}: not a folder; pick a folder laid out as HEAD/LABEL/*.wav.`);
+export async function evaluateFolderView(runner: BundleRunner, dir: string, options: { roots?: readonly string[]; onClip?: (done: number, total: number) => void; token?: Cancellation } = {}): Promise<RunView> {
+  const { roots, onClip, token } = options;
+  requireFolder(dir, 'pick a folder laid out as HEAD/LABEL/*.wav.');
   const heads = runner.manifest.heads;
   const ext = runner.manifest.input.kind === 'inertial' ? '.csv' : '.wav';
   const plan: { head: string; label: string; files: string[] }[] = [];
-  for (const head of listDirs(dir)) {
+  for (const head of await subFolders(dir, roots)) {
     if (!heads[head]) throw new Error(`${join(dir, head)}: the pipeline has no head '${head}' (heads: ${Object.keys(heads).join(', ')}).`);
-    for (const label of listDirs(join(dir, head))) {
+    for (const label of await subFolders(join(dir, head), roots)) {
       if (!heads[head].labels.includes(label)) throw new Error(`${join(dir, head, label)}: head ${head} has no label '${label}' (labels: ${heads[head].labels.join(', ')}).`);
-      const files = readdirSync(join(dir, head, label)).filter((f) => f.toLowerCase().endsWith(ext)).sort();
+      const files = (await readdir(join(dir, head, label))).filter((f) => f.toLowerCase().endsWith(ext)).sort();
       plan.push({ head, label, files: files.map((f) => join(dir, head, label, f)) });
     }
   }
@@ -117,7 +96,7 @@ export async function evaluateFolderView(runner: BundleRunner, dir: string, onCl
     }
     for (const f of files) {
       if (token?.isCancellationRequested) throw new CancelledError();
-      const r = await runner.runClip(readClip(f), f);
+      const r = await runner.runClip(await readClip(f, roots), f);
       latencies.push(r.latencyMs);
       windows += r.windows;
       e.clips++;

@@ -38,6 +38,20 @@ const ident = z
   .min(1)
   .max(256)
   .regex(/^[A-Za-z_][A-Za-z0-9_\-]*(\.[0-9]+)?$/, 'must be an identifier or block.index');
+/**
+ * True when `path` names a place inside the workspace without leaving it: not absolute
+ * (`/x`, a leading backslash, `C:x`, a UNC path), no `..` segment (with `/` or a backslash as
+ * separator), no NUL,
+ * not empty. The host still resolves it inside the workspace folders with symbolic links
+ * followed (io/user-files.ts resolveUserPath), so this is the first of two checks.
+ */
+export function isWorkspaceRelativePath(path: string): boolean {
+  if (path.length === 0 || path.includes('\0')) return false;
+  if (path.startsWith('/') || path.startsWith('\\') || /^[A-Za-z]:/.test(path)) return false;
+  return !path.split(/[\\/]/).includes('..');
+}
+/** A workspace-relative path of a clip or folder (see {@link isWorkspaceRelativePath}). */
+const workspacePath = str.refine(isWorkspaceRelativePath, 'must be a workspace-relative path without ".." segments');
 const finite = z.number().finite();
 const nonNegative = z.number().finite().nonnegative();
 const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
@@ -315,10 +329,10 @@ export const FromWebviewBodySchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('place'), targets: z.array(ident).min(1).max(10_000), processor: ident }),
   /** Run the partition optimizer with objective α·energy + β·latency and write the `place` lines. */
   z.strictObject({ type: z.literal('autoPartition'), alpha: z.number().finite().min(0).max(1e6), beta: z.number().finite().min(0).max(1e6) }),
-  /** Run the pipeline on one clip (workspace-relative path; absent: the host asks with a picker). */
-  z.strictObject({ type: z.literal('runClip'), path: str.optional() }),
-  /** Evaluate a labelled folder (sub-folders named by label); absent: the host asks with a picker. */
-  z.strictObject({ type: z.literal('evaluateFolder'), path: str.optional() }),
+  /** Run the pipeline on one clip (workspace-relative path, never absolute or with `..`; absent: the host asks with a picker). */
+  z.strictObject({ type: z.literal('runClip'), path: workspacePath.optional() }),
+  /** Evaluate a labelled folder (workspace-relative like `runClip`'s; sub-folders named by label); absent: the host asks with a picker. */
+  z.strictObject({ type: z.literal('evaluateFolder'), path: workspacePath.optional() }),
   /** Export a bundle (the host shows progress and offers to open it). */
   z.strictObject({ type: z.literal('exportBundle') }),
   /** The user collapsed or expanded a block; the host may remember it per document. */

@@ -195,7 +195,7 @@ describe('device profiles', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sense-profiles-'));
     writeFileSync(join(dir, 'host.json'), formatDeviceProfile(profile));
     writeFileSync(join(dir, 'bad.json'), '{"kind": "something else"}');
-    const { profiles, errors } = loadProfiles(['host.json', 'bad.json', 'missing.json', 3], dir);
+    const { profiles, errors } = await loadProfiles(['host.json', 'bad.json', 'missing.json', 3], dir);
     expect(profiles.map((x) => x.source)).toEqual(['host.json']);
     expect(errors).toHaveLength(3);
     expect(errors[0]).toContain('bad.json');
