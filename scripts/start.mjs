@@ -95,10 +95,12 @@ export function installVsix({ bin, nodeBin }, vsix, userDataDir, extensionsDir) 
 /**
  * Starts code-server on 127.0.0.1:`port` (no auth) opening `folder`; resolves once it
  * answers HTTP. Returns the process, the address to open and `stop()`, which kills the
- * whole process group and waits for it.
+ * whole process group and waits for it. With `trust: true` workspace trust stays on (the
+ * user settings must also say `security.workspace.trust.enabled: true`), so a folder opens
+ * in Restricted Mode until it is trusted.
  */
-export async function startCodeServer({ bin, nodeBin }, { port, userDataDir, extensionsDir, folder, log }) {
-  const args = ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-workspace-trust', '--disable-telemetry', '--disable-update-check', '--disable-getting-started-override', '--user-data-dir', userDataDir, '--extensions-dir', extensionsDir, folder];
+export async function startCodeServer({ bin, nodeBin }, { port, userDataDir, extensionsDir, folder, log, trust = false }) {
+  const args = ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, ...(trust ? [] : ['--disable-workspace-trust']), '--disable-telemetry', '--disable-update-check', '--disable-getting-started-override', '--user-data-dir', userDataDir, '--extensions-dir', extensionsDir, folder];
   const child = spawn(bin, args, { cwd: ROOT, env: { ...process.env, PATH: `${nodeBin}:${process.env.PATH}` }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let exited = false;
   const exit = new Promise((r) => child.on('exit', () => { exited = true; r(); }));
