@@ -2,13 +2,15 @@
  * Where the statements the optimizers write go in a pipeline's source text: the sites of
  * its `place` lines and the rewrite of its `compress` lines. Shared by `sense partition
  * --write`, `sense compress --write` and the studio's Auto-Partition / Auto-Compress, so
- * the CLI and the editor write the same bytes.
+ * the CLI and the editor write the same bytes. The edits themselves, and what happens to
+ * comments, are engine/source-edits.ts's.
  */
 import type * as ast from '../language/generated/ast';
 import { resolveLayerRef } from '../language/lower';
 import type { PipelineSpec } from '../language/pipeline-model';
 import type { AutoCompressResult } from './auto-compress';
-import { rewritePlaceLines, type PlaceLineSites } from './partition/place-lines';
+import type { PlaceLineSites } from './partition/place-lines';
+import { minimalEdit, rewriteStatementLines, type TextEdit } from './source-edits';
 
 /** The indentation of the pipeline's statements (its `target`, else its `input` line), two spaces when unknown. */
 export function pipelineIndent(text: string, node: ast.Pipeline): string {
@@ -44,5 +46,15 @@ export function rewriteCompressLines(text: string, node: ast.Pipeline, spec: Pip
   const statements = offsets([...node.inputs, ...node.features, ...node.blocks, ...node.targets, ...node.weights, ...node.compressions, ...node.placements, ...node.optimizations]);
   const after = lastEnd >= 0 ? statements.filter((o) => o >= lastEnd) : offsets([...node.placements, ...node.optimizations]);
   const anchor = after.length > 0 ? Math.min(...after) : node.$cstNode.end - 1;
-  return rewritePlaceLines(text, { existing, insertBefore: anchor, indent: pipelineIndent(text, node) }, result.lines);
+  return rewriteStatementLines(text, { existing, insertBefore: anchor, indent: pipelineIndent(text, node) }, result.lines);
+}
+
+/** {@link rewriteCompressLines} as one edit of `text` (none when nothing changes), for the studio. */
+export function compressLinesEdits(text: string, node: ast.Pipeline, spec: PipelineSpec, result: AutoCompressResult): TextEdit[] {
+  return minimalEdit(text, rewriteCompressLines(text, node, spec, result));
+}
+
+/** The one edit of `text` that replaces the pipeline's `place` lines by `statements` (none when nothing changes). */
+export function placeLinesEdits(text: string, node: ast.Pipeline, statements: readonly string[]): TextEdit[] {
+  return minimalEdit(text, rewriteStatementLines(text, placeSites(text, node), statements));
 }

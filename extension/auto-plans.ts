@@ -13,9 +13,9 @@ import { FEATURES_KEY } from '../engine/ir';
 import { partitionPipeline, placementUnits, type PartitionResult } from '../engine/partition/partition';
 import { placeStatements, rewritePlaceLines } from '../engine/partition/place-lines';
 import { placeSites, rewriteCompressLines } from '../engine/pipeline-text';
+import { minimalEdit, type TextEdit } from '../engine/source-edits';
 import type * as ast from '../language/generated/ast';
 import type { OptimizeSpec, PipelineSpec } from '../language/pipeline-model';
-import type { TextEdit, TextPosition } from './graph-model';
 
 /** The cost of one placement under one objective. */
 export interface PlanFiguresView {
@@ -49,40 +49,7 @@ export interface CompressPlan {
   edits: TextEdit[];
 }
 
-function positionAt(text: string, offset: number): TextPosition {
-  let line = 0;
-  let start = 0;
-  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {
-    line++;
-    start = i + 1;
-  }
-  return { line, character: offset - start };
-}
-
-/**
- * The single replacement that turns `oldText` into `newText`: the span between their
- * common prefix and common suffix. Empty when the texts are equal. One edit keeps the
- * change one undo step and leaves the rest of the document (and its markers) untouched.
- */
-export function minimalEdit(oldText: string, newText: string): TextEdit[] {
-  if (oldText === newText) return [];
-  let start = 0;
-  const max = Math.min(oldText.length, newText.length);
-  while (start < max && oldText[start] === newText[start]) start++;
-  let endOld = oldText.length;
-  let endNew = newText.length;
-  while (endOld > start && endNew > start && oldText[endOld - 1] === newText[endNew - 1]) {
-    endOld--;
-    endNew--;
-  }
-  // Never split a \r\n pair: an edit range must be representable as VS Code positions.
-  if (start > 0 && oldText[start - 1] === '\r' && oldText[start] === '\n') start--;
-  if (endOld > 0 && oldText[endOld - 1] === '\r' && oldText[endOld] === '\n') {
-    endOld++;
-    endNew++;
-  }
-  return [{ range: { start: positionAt(oldText, start), end: positionAt(oldText, endOld) }, newText: newText.slice(start, endNew) }];
-}
+export { minimalEdit } from '../engine/source-edits';
 
 /**
  * Wall-clock limit (ms) of the studio's Auto-Partition search: it runs on the extension
