@@ -31,7 +31,7 @@ export async function run(): Promise<void> {
   const tight = await specOf(largePipeline(176, 4, 6, 16));
   const rt = partitionPipeline(tight, { maxNodes: 20_000 });
   const msTight = await medianMs(() => partitionPipeline(tight, { maxNodes: 20_000 }), 3, 0);
-  report(`same, dsp memory 16 MB (memory binds), 20k-node limit`, msTight, `exact ${rt.exact}; ${rt.nodes} nodes, ${rt.evaluations} leaves; objective ${rt.objective.toFixed(5)} (proven only at the default limit: see engine/partition/partition.ts)`);
+  report(`same, dsp memory 16 MB (memory binds), 20k-node limit`, msTight, `exact ${rt.exact}; ${rt.nodes} nodes, ${rt.evaluations} leaves; objective ${rt.objective.toFixed(5)} (proven only at the default limit: see docs/partition.md)`);
   // The default node limit, as `sense partition` runs it (one run: several seconds).
   const t0 = performance.now();
   const rd = partitionPipeline(tight);
