@@ -2,8 +2,8 @@
  * Loading `.sense` files from disk for the CLI: one set of language services per run,
  * documents built with the built-in devices and a real file-existence check.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { LangiumDocument } from 'langium';
 import type { Diagnostic } from 'vscode-languageserver-types';
@@ -13,6 +13,9 @@ import type * as ast from '../language/generated/ast';
 import type { PipelineLowering } from '../language/lower';
 import type { PipelineSpec } from '../language/pipeline-model';
 import { engineEstimator } from '../engine/estimate';
+import { loadPipelineWeights, weightsPathFor } from '../engine/weights/node-weights';
+import type { WeightSet } from '../engine/weights/weights';
+import { isUserFileError, readUserTextSync, writeUserFileAtomic } from '../io/user-files';
 
 /** A loaded `.sense` file: its document, diagnostics and lowered pipelines. */
 export interface LoadedFile {
@@ -51,11 +54,11 @@ export async function loadSenseFile(path: string): Promise<LoadedFile> {
   const full = resolve(path);
   let text: string;
   try {
-    if (statSync(full).isDirectory()) throw new UsageError(`${path} is a directory; give a .sense file.`);
-    text = readFileSync(full, 'utf8');
+    // Typed on the command line, so not confined; still a regular file of bounded size.
+    text = readUserTextSync(path, 'pipeline');
   } catch (e) {
-    if (e instanceof UsageError) throw e;
-    throw new UsageError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    if (isUserFileError(e)) throw new UsageError(e.message);
+    throw e;
   }
   const s = getServices();
   const document = await buildDocument(s, text, pathToFileURL(full).toString());
@@ -95,4 +98,54 @@ export async function loadPipeline(path: string, pipelineName?: string): Promise
     throw new UsageError(`${path} declares ${candidates.length} pipelines (${candidates.map((c) => c.spec!.name).join(', ')}); choose one with --pipeline NAME.`);
   }
   return { file, spec: candidates[0].spec!, lowering: candidates[0] };
+}
+
+/**
+ * Rewrites a `.sense` file the user named on the command line (`--write`, `sense fmt`),
+ * atomically and keeping its mode; it is theirs to rewrite, so it is not confined. A failure
+ * is a {@link UsageError} naming the file.
+ */
+export function writeSenseFile(path: string, text: string): void {
+  try {
+    writeUserFileAtomic(path, text, 'pipeline');
+  } catch (e) {
+    throw namingError(e, [path], 1);
+  }
+}
+
+/**
+ * The folders a path named inside the `.sense` file at `sensePath` must resolve into, symbolic
+ * links included: the current directory and the file's own folder. Paths typed on the command
+ * line are not confined; paths a `.sense` file names (its `weights` line) are, so a file from
+ * someone else's repository cannot make the CLI read `/etc/passwd` or overwrite `~/.bashrc`.
+ */
+export function senseRoots(sensePath: string): string[] {
+  return [...new Set([process.cwd(), dirname(resolve(sensePath))])];
+}
+
+/**
+ * The pipeline's weights, confined to {@link senseRoots}, with their warnings printed to
+ * `warn`. A file that cannot be used (missing, special, outside, corrupt, wrong shapes) is a
+ * {@link UsageError} with exit code 1 whose message names it.
+ */
+export function pipelineWeights(spec: PipelineSpec, sensePath: string, warn: (line: string) => void): { weights: WeightSet; path: string } {
+  try {
+    const { weights, path, warnings } = loadPipelineWeights(spec, sensePath, { roots: senseRoots(sensePath) });
+    for (const w of warnings) warn(`warning: ${w}`);
+    return { weights, path };
+  } catch (e) {
+    throw namingError(e, [sensePath, weightsPathFor(spec, sensePath) ?? sensePath], 1);
+  }
+}
+
+/**
+ * `e` as a {@link UsageError} when it is the user's to fix: a {@link UserFileError}, or an
+ * error whose message names one of `paths` (the parsers of weights, clips and profiles name
+ * the file they read). Anything else is returned unchanged, to be reported as a bug.
+ */
+export function namingError(e: unknown, paths: readonly string[], exitCode = 1): unknown {
+  if (e instanceof UsageError) return e;
+  if (isUserFileError(e)) return new UsageError(e.message, exitCode);
+  if (e instanceof Error && !(e instanceof TypeError || e instanceof ReferenceError) && paths.some((p) => p !== '' && e.message.includes(p))) return new UsageError(e.message, exitCode);
+  return e;
 }

@@ -17,6 +17,7 @@ import * as evalCmd from './commands/eval';
 import * as calibrate from './commands/calibrate';
 import * as partition from './commands/partition';
 import * as compress from './commands/compress';
+import { isUserFileError } from '../io/user-files';
 import { UsageError } from './load';
 
 /** Where a command writes; tests capture it. */
@@ -76,12 +77,28 @@ export async function main(argv: string[], ctx: CommandContext = { out: (l) => c
   try {
     return await command.run(args, ctx);
   } catch (e) {
-    if (e instanceof UsageError) {
-      ctx.err(`sense ${name}: ${e.message}`);
-      return e.exitCode;
+    const code = failureCode(e, args);
+    if (code !== undefined) {
+      ctx.err(`sense ${name}: ${(e as Error).message}`);
+      return code;
     }
-    // An unexpected failure is a bug in Sense Studio, not in the user's input: say so with the stack.
-    ctx.err(`sense ${name}: internal error: ${(e as Error).stack ?? String(e)}`);
+    // Anything else is a bug in Sense Studio, not in the user's input: say so, with the stack only when asked for.
+    const debug = process.env.SENSE_DEBUG === '1';
+    ctx.err(`sense ${name}: internal error: ${debug ? ((e as Error).stack ?? String(e)) : e instanceof Error ? e.message : String(e)}`);
+    if (!debug) ctx.err('(a bug in sense; run again with SENSE_DEBUG=1 for the stack trace and report it)');
     return 70;
   }
+}
+
+/**
+ * The exit code of a failure the user can fix, printed as its message alone: a
+ * {@link UsageError} (its code), a file that cannot be used (1), or any error whose message
+ * names an argument the user typed or a file by its errno (1). Undefined for a bug.
+ */
+function failureCode(e: unknown, args: readonly string[]): number | undefined {
+  if (e instanceof UsageError) return e.exitCode;
+  if (isUserFileError(e)) return 1;
+  if (!(e instanceof Error) || e instanceof TypeError || e instanceof ReferenceError || e instanceof SyntaxError) return undefined;
+  if (typeof (e as NodeJS.ErrnoException).code === 'string' && typeof (e as NodeJS.ErrnoException).path === 'string') return 1;
+  return args.some((a) => !a.startsWith('-') && a.length > 1 && e.message.includes(a)) ? 1 : undefined;
 }

@@ -9,17 +9,18 @@
  * button, run on a phone or in a browser): its per-partition and front-end timings get
  * their MACs and bytes from this pipeline's IR on the profile's device.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { initWeights } from '../../engine/weights/init';
-import { loadPipelineWeights, weightsPathFor, writeFileAtomic } from '../../engine/weights/node-weights';
+import { weightsPathFor } from '../../engine/weights/node-weights';
+import { isUserFileError, readUserTextSync, statUserPath, writeUserFileAtomic } from '../../io/user-files';
 import { calibratePipeline, type CalibrationResult } from '../../engine/calibrate/node-calibrate';
 import { fitTimingsProfile } from '../../engine/calibrate/timings';
 import { formatDeviceProfile, parseDeviceProfile, type DeviceProfile } from '../../engine/calibrate/profile';
 import { calibrationTable, ms } from '../../engine/calibrate/report';
-import { loadPipeline, UsageError } from '../load';
+import { expectPositionals, integerFlag, parseCommandArgs } from '../args';
+import { loadPipeline, namingError, pipelineWeights, UsageError } from '../load';
 import type { CommandContext } from '../main';
 import { findDevice, retarget } from './estimate';
-import { flagValue, loadOrtNode, positionals } from './run';
+import { loadOrtNode } from './run';
 
 export const summary = 'measure every layer on this machine (ONNX Runtime profiler), fit the host processor and write a measured device profile';
 export const usage = 'sense calibrate FILE [--device host] [--runs N] [--out PROFILE.json] [--json] [--pipeline NAME] [--from TIMINGS.json]';
@@ -30,28 +31,26 @@ function printResult(r: Pick<CalibrationResult, 'profile' | 'rows' | 'endToEnd'>
 
 /** Runs the command; returns the exit code. */
 export async function run(args: string[], ctx: CommandContext): Promise<number> {
-  const valued = ['--device', '--runs', '--out', '--pipeline', '--from'];
-  const known = new Set([...valued, '--json']);
-  for (const a of args) if (a.startsWith('-') && !known.has(a)) throw new UsageError(`unknown option '${a}'; usage: ${usage}`);
-  const [file, extra] = positionals(args, valued);
-  if (!file || extra) throw new UsageError(`usage: ${usage}`);
-  const runsText = flagValue(args, '--runs');
-  const runs = runsText === undefined ? 30 : Number(runsText);
-  if (!Number.isSafeInteger(runs) || runs < 3 || runs > 100_000) throw new UsageError(`--runs takes an integer from 3 to 100000, got '${runsText}'`);
-  const out = flagValue(args, '--out');
-  const from = flagValue(args, '--from');
-  const { file: loaded, spec: own } = await loadPipeline(file, flagValue(args, '--pipeline'));
+  const { values, positionals } = parseCommandArgs(
+    args,
+    { device: { type: 'string' }, runs: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, pipeline: { type: 'string' }, from: { type: 'string' } },
+    usage,
+  );
+  expectPositionals(positionals, 1, 1, 'one .sense file', usage);
+  const [file] = positionals;
+  const runs = integerFlag('--runs', values.runs, 30, 3, 100_000, 'an integer from 3 to 100000');
+  const { out, from } = values;
+  const { file: loaded, spec: own } = await loadPipeline(file, values.pipeline);
   const notes: string[] = [];
 
   if (from !== undefined) {
-    if (!existsSync(from)) throw new UsageError(`${from}: no such profile file`);
     let timings: DeviceProfile;
     try {
-      timings = parseDeviceProfile(readFileSync(from, 'utf8'), from);
+      timings = parseDeviceProfile(readUserTextSync(from, 'profile'), from);
     } catch (e) {
       throw new UsageError((e as Error).message);
     }
-    const device = flagValue(args, '--device') ?? timings.device;
+    const device = values.device ?? timings.device;
     const spec = device === own.target.name ? own : retarget(own, findDevice(loaded, device), notes);
     for (const n of notes) ctx.err(`note: ${n}`);
     let result: ReturnType<typeof fitTimingsProfile>;
@@ -60,26 +59,18 @@ export async function run(args: string[], ctx: CommandContext): Promise<number> 
     } catch (e) {
       throw new UsageError((e as Error).message, 1);
     }
-    if (args.includes('--json')) ctx.out(formatDeviceProfile(result.profile).trimEnd());
+    if (values.json) ctx.out(formatDeviceProfile(result.profile).trimEnd());
     else printResult(result, ctx);
-    if (out) {
-      writeFileAtomic(out, formatDeviceProfile(result.profile));
-      ctx.err(`wrote ${out}`);
-    }
+    if (out) writeProfile(out, result.profile, ctx);
     return 0;
   }
 
-  const spec = retarget(own, findDevice(loaded, flagValue(args, '--device') ?? 'host'), notes);
+  const spec = retarget(own, findDevice(loaded, values.device ?? 'host'), notes);
   for (const n of notes) ctx.err(`note: ${n}`);
   let weights;
-  if (weightsPathFor(own, file) && existsSync(weightsPathFor(own, file)!)) {
-    try {
-      const w = loadPipelineWeights(own, file);
-      for (const warning of w.warnings) ctx.err(`warning: ${warning}`);
-      weights = w.weights;
-    } catch (e) {
-      throw new UsageError((e as Error).message, 1);
-    }
+  const weightsPath = weightsPathFor(own, file);
+  if (weightsPath && weightsPresent(weightsPath)) {
+    weights = pipelineWeights(own, file, ctx.err).weights;
   } else {
     // Timing does not depend on the weights' values: seeded ones stand in for missing weights.
     ctx.err(`note: ${file} has no weights file; measuring with seeded initial weights`);
@@ -93,7 +84,7 @@ export async function run(args: string[], ctx: CommandContext): Promise<number> 
   } catch (e) {
     throw new UsageError((e as Error).message, 1);
   }
-  if (args.includes('--json')) ctx.out(formatDeviceProfile(result.profile).trimEnd());
+  if (values.json) ctx.out(formatDeviceProfile(result.profile).trimEnd());
   else {
     printResult(result, ctx);
     ctx.out(`measured end to end is CPU time (the front end too; layers are ONNX Runtime's kernel times); wall time ${ms(result.windowWallMs)} ms per window, session.run ${ms(result.sessionRunMs)} ms, kernels ${ms(result.kernelMs)} ms (medians)`);
@@ -102,9 +93,29 @@ export async function run(args: string[], ctx: CommandContext): Promise<number> 
     if (result.outliers.length > 0) ctx.out(`note: ${result.outliers.length} sample(s) rejected as outliers: ${result.outliers.join(', ')}`);
     if (result.frontendFit && !result.frontendFit.identified) ctx.out('note: the front end is explained by overhead and memory traffic alone, so its throughput is a lower bound');
   }
-  if (out) {
-    writeFileAtomic(out, formatDeviceProfile(result.profile));
-    ctx.err(`wrote ${out}`);
-  }
+  if (out) writeProfile(out, result.profile, ctx);
   return 0;
+}
+
+/** Writes the measured profile to `path` (typed with --out, so not confined) and says so. */
+function writeProfile(path: string, profile: DeviceProfile, ctx: CommandContext): void {
+  try {
+    writeUserFileAtomic(path, formatDeviceProfile(profile), 'profile');
+  } catch (e) {
+    throw namingError(e, [path], 1);
+  }
+  ctx.err(`wrote ${path}`);
+}
+
+/**
+ * True when something is at the weights path (links followed); a loop is an error naming it.
+ * Anything there that is not usable weights is reported by reading it, not measured around.
+ */
+function weightsPresent(path: string): boolean {
+  try {
+    return statUserPath(path, 'weights') !== undefined;
+  } catch (e) {
+    if (isUserFileError(e)) throw new UsageError(e.message, 1);
+    throw e;
+  }
 }

@@ -1,5 +1,6 @@
 /** `sense check FILE...`: one line per diagnostic; exit 1 if any error. */
-import { formatDiagnostic, loadSenseFile } from '../load';
+import { parseCommandArgs } from '../args';
+import { formatDiagnostic, loadSenseFile, UsageError } from '../load';
 import type { CommandContext } from '../main';
 
 export const summary = 'check .sense files and print diagnostics (file:line:col: severity CODE: message)';
@@ -7,11 +8,8 @@ export const usage = 'sense check FILE...';
 
 /** Runs the command; returns the exit code. */
 export async function run(args: string[], ctx: CommandContext): Promise<number> {
-  const files = args.filter((a) => !a.startsWith('-'));
-  if (files.length === 0) {
-    ctx.err(`usage: ${usage}`);
-    return 2;
-  }
+  const { positionals: files } = parseCommandArgs(args, {}, usage);
+  if (files.length === 0) throw new UsageError(`give at least one .sense file; usage: ${usage}`);
   let errors = 0;
   for (const path of files) {
     const file = await loadSenseFile(path);

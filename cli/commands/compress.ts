@@ -11,13 +11,14 @@
  * Exit 0 when the plan meets the target, 1 when no plan on the rank grid does (the closest
  * one is printed, and not written), 2 on usage errors.
  */
-import { existsSync } from 'node:fs';
 import type { PipelineSpec } from '../../language/pipeline-model';
 import { autoCompress, spectraFromWeights, type AutoCompressResult, type CompressTarget } from '../../engine/auto-compress';
 import { rewriteCompressLines } from '../../engine/pipeline-text';
 import { formatBytes } from '../../engine/schedule';
-import { loadPipelineWeights, weightsPathFor, writeFileAtomic } from '../../engine/weights/node-weights';
-import { loadPipeline, pipelineNode, UsageError } from '../load';
+import { weightsPathFor } from '../../engine/weights/node-weights';
+import { statUserPath } from '../../io/user-files';
+import { parseCommandArgs } from '../args';
+import { loadPipeline, namingError, pipelineNode, pipelineWeights, UsageError, writeSenseFile } from '../load';
 import type { CommandContext } from '../main';
 
 export const summary = 'pick the layers and SVD ranks that fit a processor, a latency or an energy target with the least error; print them or --write the compress lines';
@@ -34,71 +35,58 @@ interface Args {
 const TIME_UNITS: Record<string, number> = { ms: 1, s: 1000, us: 1e-3 };
 const ENERGY_UNITS: Record<string, number> = { mJ: 1, J: 1000, uJ: 1e-3 };
 
+/** A quantity as `50` or `50ms` in the first unit of `units`; `unitWord` is a unit written as the next argument (`50 ms`). */
+function quantity(flag: string, raw: string, unitWord: string | undefined, units: Record<string, number>): number {
+  const m = /^(-?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-zA-Z]*)$/.exec(raw);
+  const names = Object.keys(units);
+  if (!m) throw new UsageError(`${flag} needs a positive number in ${names[0]} (got '${raw}'); usage: ${usage}`);
+  const unit = m[2] || unitWord;
+  const scale = unit ? units[unit] : 1;
+  if (scale === undefined) throw new UsageError(`${flag}: unknown unit '${unit}'; use ${names.join(', ')}`);
+  const value = Number(m[1]) * scale;
+  if (!(value > 0 && Number.isFinite(value))) throw new UsageError(`${flag} needs a positive number (got '${raw}'); usage: ${usage}`);
+  return value;
+}
+
 function parseArgs(args: string[]): Args {
-  let file: string | undefined;
-  let target: CompressTarget | undefined;
-  let write = false, json = false;
-  let pipeline: string | undefined;
-  const setTarget = (t: CompressTarget): void => {
-    if (target) throw new UsageError(`give one target: --fit, --within or --energy; usage: ${usage}`);
-    target = t;
-  };
-  // A quantity as `50`, `50ms` or `50 ms` (the unit then is the next argument); returns it in the first unit of `units`.
-  const quantity = (flag: string, i: number, units: Record<string, number>): { value: number; used: number } => {
-    const raw = args[i];
-    const m = raw === undefined ? null : /^(-?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-zA-Z]*)$/.exec(raw);
-    const names = Object.keys(units);
-    if (!m) throw new UsageError(`${flag} needs a positive number${names.length ? ` in ${names[0]}` : ''} (got '${raw ?? ''}'); usage: ${usage}`);
-    let unit = m[2];
-    let used = 1;
-    if (!unit && args[i + 1] !== undefined && args[i + 1] in units) {
-      unit = args[i + 1];
-      used = 2;
+  const { values, tokens } = parseCommandArgs(
+    args,
+    { fit: { type: 'string' }, within: { type: 'string' }, energy: { type: 'string' }, write: { type: 'boolean' }, json: { type: 'boolean' }, pipeline: { type: 'string' } },
+    usage,
+  );
+  // `--within 50 ms`: a unit written as its own word right after the number belongs to the flag, not to the files.
+  const unitWords = new Map<string, string>();
+  const taken = new Set<number>();
+  for (const t of tokens) {
+    if (t.kind !== 'option' || (t.name !== 'within' && t.name !== 'energy') || t.inlineValue) continue;
+    const next = tokens.find((u) => u.kind === 'positional' && u.index === t.index + 2);
+    const units = t.name === 'within' ? TIME_UNITS : ENERGY_UNITS;
+    if (next?.kind === 'positional' && next.value in units && /^[-0-9.eE+]+$/.test(t.value ?? '')) {
+      unitWords.set(t.name, next.value);
+      taken.add(next.index);
     }
-    const scale = unit ? units[unit] : 1;
-    if (scale === undefined) throw new UsageError(`${flag}: unknown unit '${unit}'; use ${names.join(', ')}`);
-    const value = Number(m[1]) * scale;
-    if (!(value > 0 && Number.isFinite(value))) throw new UsageError(`${flag} needs a positive number (got '${raw}'); usage: ${usage}`);
-    return { value, used };
-  };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === '--fit') {
-      const p = args[++i];
-      if (p === undefined || p.startsWith('-')) throw new UsageError(`--fit needs a processor name (e.g. --fit dsp); usage: ${usage}`);
-      setTarget({ kind: 'fit', processor: p });
-    } else if (a === '--within') {
-      const q = quantity(a, i + 1, TIME_UNITS);
-      i += q.used;
-      setTarget({ kind: 'within', latencyMs: q.value });
-    } else if (a === '--energy') {
-      const q = quantity(a, i + 1, ENERGY_UNITS);
-      i += q.used;
-      setTarget({ kind: 'energy', energyMj: q.value });
-    } else if (a === '--write') write = true;
-    else if (a === '--json') json = true;
-    else if (a === '--pipeline') {
-      const v = args[++i];
-      if (v === undefined || v.startsWith('-')) throw new UsageError(`--pipeline needs a name; usage: ${usage}`);
-      pipeline = v;
-    } else if (a.startsWith('-')) throw new UsageError(`unknown option '${a}'; usage: ${usage}`);
-    else if (file === undefined) file = a;
-    else throw new UsageError(`one file at a time (got '${file}' and '${a}'); usage: ${usage}`);
   }
-  if (file === undefined) throw new UsageError(`usage: ${usage}`);
-  if (!target) throw new UsageError(`give a target: --fit PROCESSOR, --within MS or --energy MJ; usage: ${usage}`);
-  return { file, target, write, json, ...(pipeline !== undefined ? { pipeline } : {}) };
+  const files = tokens.flatMap((t) => (t.kind === 'positional' && !taken.has(t.index) ? [t.value] : []));
+  const targets: CompressTarget[] = [];
+  if (values.fit !== undefined) targets.push({ kind: 'fit', processor: values.fit });
+  if (values.within !== undefined) targets.push({ kind: 'within', latencyMs: quantity('--within', values.within, unitWords.get('within'), TIME_UNITS) });
+  if (values.energy !== undefined) targets.push({ kind: 'energy', energyMj: quantity('--energy', values.energy, unitWords.get('energy'), ENERGY_UNITS) });
+  if (files.length > 1) throw new UsageError(`one file at a time (got ${files.map((f) => `'${f}'`).join(' and ')}); usage: ${usage}`);
+  if (files.length === 0) throw new UsageError(`usage: ${usage}`);
+  if (targets.length > 1) throw new UsageError(`give one target: --fit, --within or --energy; usage: ${usage}`);
+  if (targets.length === 0) throw new UsageError(`give a target: --fit PROCESSOR, --within MS or --energy MJ; usage: ${usage}`);
+  return { file: files[0], target: targets[0], write: values.write ?? false, json: values.json ?? false, ...(values.pipeline !== undefined ? { pipeline: values.pipeline } : {}) };
 }
 
 /** The spectra of the pipeline's weights when its weights file exists; undefined (data-free) otherwise. */
-function spectraFor(spec: PipelineSpec, path: string): { spectra?: Map<string, Float64Array>; weightsPath?: string } {
+function spectraFor(spec: PipelineSpec, path: string, warn: (line: string) => void): { spectra?: Map<string, Float64Array>; weightsPath?: string } {
   const weightsPath = weightsPathFor(spec, path);
-  if (!weightsPath || !existsSync(weightsPath)) return {};
   try {
-    return { spectra: spectraFromWeights(spec, loadPipelineWeights(spec, path).weights), weightsPath };
+    if (!weightsPath || !statUserPath(weightsPath, 'weights')) return {};
   } catch (e) {
-    throw new UsageError(`${(e as Error).message}`, 1);
+    throw namingError(e, [path], 1);
   }
+  return { spectra: spectraFromWeights(spec, pipelineWeights(spec, path, warn).weights), weightsPath };
 }
 
 function metricText(x: number, unit: AutoCompressResult['unit']): string {
@@ -123,7 +111,7 @@ function table(headers: string[], rows: string[][], right: boolean[]): string[] 
 export async function run(args: string[], ctx: CommandContext): Promise<number> {
   const a = parseArgs(args);
   const { file, spec } = await loadPipeline(a.file, a.pipeline);
-  const { spectra, weightsPath } = spectraFor(spec, a.file);
+  const { spectra, weightsPath } = spectraFor(spec, a.file, ctx.err);
   let result: AutoCompressResult;
   try {
     result = autoCompress(spec, a.target, spectra ? { spectra } : {});
@@ -133,7 +121,7 @@ export async function run(args: string[], ctx: CommandContext): Promise<number> 
   const errorFrom = weightsPath ? `the singular values of ${weightsPath}` : 'the data-free random-matrix estimate (no weights file; real weights are usually more compressible)';
   let written = false;
   if (a.write && result.feasible && result.layers.some((l) => l.changed)) {
-    writeFileAtomic(file.path, rewriteCompressLines(file.text, pipelineNode(file, spec), spec, result));
+    writeSenseFile(file.path, rewriteCompressLines(file.text, pipelineNode(file, spec), spec, result));
     written = true;
   }
 

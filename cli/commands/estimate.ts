@@ -4,7 +4,6 @@
  * prints the same as one JSON object for scripts. Exit 1 when the estimate has errors
  * (an op on a processor that cannot run it), else 0; warnings do not change the code.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { URI } from 'langium';
 import { applyProfile, parseDeviceProfile } from '../../engine/calibrate/profile';
 import { BUILTIN_DEVICES_URI } from '../../language/builtin-devices';
@@ -13,9 +12,11 @@ import type { DeviceSpec, LayerSpec, PipelineSpec } from '../../language/pipelin
 import { estimatePipeline, type Estimate } from '../../engine/estimate';
 import { layerSpectrum } from '../../engine/auto-compress';
 import { rankForEnergy, rankForError } from '../../engine/compress/svd';
-import { loadPipelineWeights, weightsPathFor } from '../../engine/weights/node-weights';
+import { weightsPathFor } from '../../engine/weights/node-weights';
 import { formatBytes } from '../../engine/schedule';
-import { loadPipeline, UsageError, type LoadedFile } from '../load';
+import { readUserTextSync, statUserPath } from '../../io/user-files';
+import { expectPositionals, parseCommandArgs } from '../args';
+import { loadPipeline, namingError, pipelineWeights, UsageError, type LoadedFile } from '../load';
 import type { CommandContext } from '../main';
 
 export const summary = 'estimate latency, energy, memory and battery life of a pipeline on its target (tables, or --json)';
@@ -31,28 +32,9 @@ interface Args {
 }
 
 function parseArgs(args: string[]): Args {
-  let file: string | undefined;
-  let json = false;
-  let target: string | undefined;
-  let pipeline: string | undefined;
-  let profile: string | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === '--json') json = true;
-    else if (a === '--profile') {
-      profile = args[++i];
-      if (profile === undefined || profile.startsWith('-')) throw new UsageError(`--profile needs a device profile JSON file; usage: ${usage}`);
-    } else if (a === '--target' || a === '--pipeline') {
-      const v = args[++i];
-      if (v === undefined || v.startsWith('-')) throw new UsageError(`${a} needs a name; usage: ${usage}`);
-      if (a === '--target') target = v;
-      else pipeline = v;
-    } else if (a.startsWith('-')) throw new UsageError(`unknown option '${a}'; usage: ${usage}`);
-    else if (file === undefined) file = a;
-    else throw new UsageError(`one file at a time (got '${file}' and '${a}'); usage: ${usage}`);
-  }
-  if (file === undefined) throw new UsageError(`usage: ${usage}`);
-  return { file, json, target, pipeline, ...(profile !== undefined ? { profile } : {}) };
+  const { values, positionals } = parseCommandArgs(args, { json: { type: 'boolean' }, target: { type: 'string' }, pipeline: { type: 'string' }, profile: { type: 'string' } }, usage);
+  expectPositionals(positionals, 1, 1, 'one .sense file', usage);
+  return { file: positionals[0], json: values.json ?? false, target: values.target, pipeline: values.pipeline, ...(values.profile !== undefined ? { profile: values.profile } : {}) };
 }
 
 /** The device named `name`: one declared in the file, else a built-in. */
@@ -104,11 +86,18 @@ function table(headers: string[], rows: string[][], rightAligned: boolean[]): st
 export function weightsRankResolver(spec: PipelineSpec, sensePath: string, notes: string[]): ((layer: LayerSpec) => number | undefined) | undefined {
   const byCriterion = spec.blocks.flatMap((b) => b.layers).filter((l) => l.compression?.kind === 'svd' && l.compression.criterion !== 'rank');
   if (byCriterion.length === 0) return undefined;
-  if (!spec.weightsPath || !existsSync(weightsPathFor(spec, sensePath) ?? '')) {
+  const path = weightsPathFor(spec, sensePath);
+  let present: boolean;
+  try {
+    present = path !== undefined && statUserPath(path, 'weights') !== undefined;
+  } catch (e) {
+    throw namingError(e, [sensePath], 1);
+  }
+  if (!present) {
     notes.push(`no weights file: the ranks of ${byCriterion.map((l) => l.id).join(', ')} are data-free estimates (a random matrix of that shape).`);
     return undefined;
   }
-  const { weights } = loadPipelineWeights(spec, sensePath);
+  const { weights } = pipelineWeights(spec, sensePath, (w) => notes.push(w.replace(/^warning: /, '')));
   return (layer) => {
     const c = layer.compression;
     if (c?.kind !== 'svd' || c.criterion === 'rank') return undefined;
@@ -208,9 +197,9 @@ export function estimateText(e: Estimate): string[] {
 function withProfile(spec: PipelineSpec, path: string, notes: string[]): PipelineSpec {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    throw new UsageError(`${path}: cannot read the device profile; give a file written by 'sense calibrate FILE --out ${path}'`);
+    text = readUserTextSync(path, 'profile');
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message}; give a file written by 'sense calibrate FILE --out ${path}'`);
   }
   try {
     const profile = parseDeviceProfile(text, path);

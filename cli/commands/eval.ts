@@ -2,11 +2,13 @@
  * `sense eval FILE|BUNDLE DIR [--json]`: accuracy and confusion matrix per head on a
  * labelled folder `DIR/HEAD/LABEL/*.wav` (or `*.csv` for inertial pipelines).
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { UsageError } from '../load';
+import { describeFileType, statUserPath } from '../../io/user-files';
+import { expectPositionals, parseCommandArgs } from '../args';
+import { namingError, UsageError } from '../load';
 import type { CommandContext } from '../main';
-import { flagValue, openRunner, positionals, runClipFile } from './run';
+import { openRunner, runClipFile } from './run';
 
 export const summary = 'evaluate on a labelled folder DIR/HEAD/LABEL/*.wav|*.csv: accuracy and confusion matrix per head (--json)';
 export const usage = 'sense eval FILE.sense|BUNDLE DIR [--json] [--pipeline NAME]';
@@ -22,16 +24,54 @@ export interface HeadEval {
   confusion: number[][];
 }
 
+/** What is at `path` (links followed), with loops and unreadable entries as a {@link UsageError} naming it. */
+function entryAt(path: string): ReturnType<typeof statUserPath> {
+  try {
+    return statUserPath(path, 'clip');
+  } catch (e) {
+    throw namingError(e, [path], 2);
+  }
+}
+
+function entries(dir: string): string[] {
+  try {
+    return readdirSync(dir)
+      .filter((n) => !n.startsWith('.'))
+      .sort();
+  } catch (e) {
+    throw new UsageError(`${dir}: cannot list the folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}
+
 function listDirs(dir: string): string[] {
-  return readdirSync(dir).filter((n) => !n.startsWith('.') && statSync(join(dir, n)).isDirectory()).sort();
+  return entries(dir).filter((n) => entryAt(join(dir, n))?.isDirectory());
+}
+
+/**
+ * The clips with extension `ext` in a label folder. A clip that is not a regular file (a FIFO,
+ * a device, a dangling link) is refused by name rather than opened; folders are skipped.
+ */
+function listClips(dir: string, ext: string): string[] {
+  const clips: string[] = [];
+  for (const n of entries(dir)) {
+    if (!n.toLowerCase().endsWith(ext)) continue;
+    const path = join(dir, n);
+    const st = entryAt(path);
+    if (!st) throw new UsageError(`${path}: a link to nothing; remove it or point it at a clip`);
+    if (st.isDirectory()) continue;
+    if (!st.isFile()) throw new UsageError(`${path} is ${describeFileType(st)}, not a clip; remove it from the folder`);
+    clips.push(path);
+  }
+  return clips;
 }
 
 /** Runs the command; returns the exit code. */
 export async function run(args: string[], ctx: CommandContext): Promise<number> {
-  const [source, dir] = positionals(args, ['--pipeline']);
-  if (!source || !dir) throw new UsageError(`usage: ${usage}`);
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`${dir}: not a folder; give DIR/HEAD/LABEL/*.wav`);
-  const runner = await openRunner(source, ctx, flagValue(args, '--pipeline'));
+  const { values, positionals } = parseCommandArgs(args, { json: { type: 'boolean' }, pipeline: { type: 'string' } }, usage);
+  expectPositionals(positionals, 2, 2, 'a .sense file or bundle and a folder', usage);
+  const [source, dir] = positionals;
+  if (!entryAt(dir)?.isDirectory()) throw new UsageError(`${dir}: not a folder; give DIR/HEAD/LABEL/*.wav`);
+  const runner = await openRunner(source, ctx, values.pipeline);
   try {
     const heads = runner.manifest.heads;
     const ext = runner.manifest.input.kind === 'inertial' ? '.csv' : '.wav';
@@ -41,8 +81,7 @@ export async function run(args: string[], ctx: CommandContext): Promise<number> 
       for (const label of listDirs(join(dir, head))) {
         if (!heads[head].labels.includes(label))
           throw new UsageError(`${join(dir, head, label)}: head ${head} has no label '${label}' (labels: ${heads[head].labels.join(', ')})`);
-        const files = readdirSync(join(dir, head, label)).filter((f) => f.toLowerCase().endsWith(ext)).sort();
-        plan.push({ head, label, files: files.map((f) => join(dir, head, label, f)) });
+        plan.push({ head, label, files: listClips(join(dir, head, label), ext) });
       }
     }
     if (plan.every((p) => p.files.length === 0)) throw new UsageError(`${dir}: no ${ext} clips found under HEAD/LABEL folders`);
@@ -63,7 +102,7 @@ export async function run(args: string[], ctx: CommandContext): Promise<number> 
       }
     }
     for (const e of Object.values(result)) e.accuracy = e.clips === 0 ? 0 : e.correct / e.clips;
-    if (args.includes('--json')) {
+    if (values.json) {
       ctx.out(JSON.stringify({ heads: result }, null, 2));
       return 0;
     }

@@ -1,28 +1,27 @@
 /** `sense export FILE -o DIR`: writes a bundle (manifest, one ONNX model per partition, runtime, demo page). */
 import { buildBundle } from '../../engine/export/bundle';
 import { defaultAssets, writeBundle } from '../../engine/export/write-bundle';
-import { loadPipelineWeights } from '../../engine/weights/node-weights';
-import { loadPipeline, UsageError } from '../load';
+import { expectPositionals, parseCommandArgs } from '../args';
+import { loadPipeline, namingError, pipelineWeights, UsageError } from '../load';
 import type { CommandContext } from '../main';
-import { flagValue, positionals } from './run';
 
 export const summary = 'export a bundle: manifest.json, one .onnx per partition, runtime.js and a demo index.html';
-export const usage = 'sense export FILE.sense -o DIR [--pipeline NAME]';
+export const usage = 'sense export FILE.sense -o|--out DIR [--pipeline NAME]';
 
 /** Runs the command; returns the exit code. */
 export async function run(args: string[], ctx: CommandContext): Promise<number> {
-  const [file] = positionals(args, ['-o', '--out', '--pipeline']);
-  const dir = flagValue(args, '-o') ?? flagValue(args, '--out');
-  if (!file || !dir) throw new UsageError(`usage: ${usage}`);
-  const { spec } = await loadPipeline(file, flagValue(args, '--pipeline'));
+  const { values, positionals } = parseCommandArgs(args, { out: { type: 'string', short: 'o' }, pipeline: { type: 'string' } }, usage);
+  expectPositionals(positionals, 1, 1, 'one .sense file', usage);
+  const [file] = positionals;
+  const dir = values.out;
+  if (dir === undefined) throw new UsageError(`give the bundle folder with -o DIR; usage: ${usage}`);
+  const { spec } = await loadPipeline(file, values.pipeline);
+  const { weights } = pipelineWeights(spec, file, ctx.err);
   let manifest;
   try {
-    const { weights, warnings } = loadPipelineWeights(spec, file);
-    for (const w of warnings) ctx.err(`warning: ${w}`);
-    const assets = defaultAssets();
-    manifest = writeBundle(dir, buildBundle(spec, weights), assets);
+    manifest = writeBundle(dir, buildBundle(spec, weights), defaultAssets());
   } catch (e) {
-    throw new UsageError((e as Error).message, 1);
+    throw namingError(e, [dir, 'export:'], 1);
   }
   ctx.out(`${dir}: bundle of ${spec.name} for ${spec.target.name}`);
   for (const p of manifest.partitions) {

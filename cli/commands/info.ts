@@ -2,7 +2,8 @@
 import { describeLayer, formatCount } from '../../language/figures';
 import { formatShape } from '../../language/layer-shapes';
 import type { PipelineSpec } from '../../language/pipeline-model';
-import { loadPipeline, UsageError } from '../load';
+import { expectPositionals, parseCommandArgs } from '../args';
+import { loadPipeline } from '../load';
 import type { CommandContext } from '../main';
 
 export const summary = 'print the layer table of a pipeline: block, layer, kind, output shape, parameters, MACs, activation bytes (--json too)';
@@ -58,20 +59,9 @@ export function infoOf(spec: PipelineSpec): InfoJson {
 }
 
 function parseArgs(args: string[]): { file: string; pipeline?: string; json: boolean } {
-  let pipeline: string | undefined;
-  let json = false;
-  const files: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === '--json') json = true;
-    else if (a === '--pipeline') {
-      pipeline = args[++i];
-      if (pipeline === undefined) throw new UsageError(`--pipeline needs a name; usage: ${usage}`);
-    } else if (a.startsWith('-')) throw new UsageError(`unknown option ${a}; usage: ${usage}`);
-    else files.push(a);
-  }
-  if (files.length !== 1) throw new UsageError(`give one file; usage: ${usage}`);
-  return { file: files[0], ...(pipeline !== undefined ? { pipeline } : {}), json };
+  const { values, positionals } = parseCommandArgs(args, { pipeline: { type: 'string' }, json: { type: 'boolean' } }, usage);
+  expectPositionals(positionals, 1, 1, 'one .sense file', usage);
+  return { file: positionals[0], ...(values.pipeline !== undefined ? { pipeline: values.pipeline } : {}), json: values.json ?? false };
 }
 
 /** Runs the command; returns the exit code. */

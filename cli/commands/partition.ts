@@ -19,8 +19,8 @@ import { FEATURES_KEY } from '../../engine/ir';
 import { partitionPipeline, placementUnits } from '../../engine/partition/partition';
 import { placeStatements, placementRuns, rewritePlaceLines } from '../../engine/partition/place-lines';
 import { placeSites } from '../../engine/pipeline-text';
-import { writeFileAtomic } from '../../engine/weights/node-weights';
-import { loadPipeline, pipelineNode, UsageError } from '../load';
+import { parseCommandArgs } from '../args';
+import { loadPipeline, pipelineNode, UsageError, writeSenseFile } from '../load';
 import type { CommandContext } from '../main';
 
 export const summary = 'place each layer on the processor that minimises α·energy + β·latency (exact), print the plan or --write the place lines';
@@ -39,32 +39,31 @@ interface Args {
 }
 
 function parseArgs(args: string[]): Args {
-  const a: Args = { file: '', keepPins: false, write: false, json: false };
-  let file: string | undefined;
-  const number = (flag: string, v: string | undefined): number => {
-    const x = v === undefined ? NaN : Number(v.replace(/\s*ms$/, ''));
-    if (!Number.isFinite(x) || x < 0) throw new UsageError(`${flag} needs a non-negative number (got '${v ?? ''}'); usage: ${usage}`);
+  const { values: v, positionals } = parseCommandArgs(
+    args,
+    {
+      alpha: { type: 'string' },
+      beta: { type: 'string' },
+      within: { type: 'string' },
+      'time-limit-ms': { type: 'string' },
+      'keep-pins': { type: 'boolean' },
+      write: { type: 'boolean' },
+      json: { type: 'boolean' },
+      pipeline: { type: 'string' },
+    },
+    usage,
+  );
+  const number = (flag: string, text: string | undefined): number | undefined => {
+    if (text === undefined) return undefined;
+    const x = Number(text.replace(/\s*ms$/, ''));
+    if (text.trim() === '' || !Number.isFinite(x) || x < 0) throw new UsageError(`${flag} needs a non-negative number (got '${text}'); usage: ${usage}`);
     return x;
   };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (arg === '--alpha') a.alpha = number(arg, args[++i]);
-    else if (arg === '--beta') a.beta = number(arg, args[++i]);
-    else if (arg === '--within') a.withinMs = number(arg, args[++i]);
-    else if (arg === '--time-limit-ms') a.timeLimitMs = number(arg, args[++i]);
-    else if (arg === '--keep-pins') a.keepPins = true;
-    else if (arg === '--write') a.write = true;
-    else if (arg === '--json') a.json = true;
-    else if (arg === '--pipeline') {
-      const v = args[++i];
-      if (v === undefined || v.startsWith('-')) throw new UsageError(`--pipeline needs a name; usage: ${usage}`);
-      a.pipeline = v;
-    } else if (arg.startsWith('-')) throw new UsageError(`unknown option '${arg}'; usage: ${usage}`);
-    else if (file === undefined) file = arg;
-    else throw new UsageError(`one file at a time (got '${file}' and '${arg}'); usage: ${usage}`);
-  }
-  if (file === undefined) throw new UsageError(`usage: ${usage}`);
-  a.file = file;
+  if (positionals.length > 1) throw new UsageError(`one file at a time (got ${positionals.map((f) => `'${f}'`).join(' and ')}); usage: ${usage}`);
+  if (positionals.length === 0) throw new UsageError(`usage: ${usage}`);
+  const a: Args = { file: positionals[0], keepPins: v['keep-pins'] ?? false, write: v.write ?? false, json: v.json ?? false };
+  const optional = { alpha: number('--alpha', v.alpha), beta: number('--beta', v.beta), withinMs: number('--within', v.within), timeLimitMs: number('--time-limit-ms', v['time-limit-ms']), pipeline: v.pipeline };
+  for (const [k, x] of Object.entries(optional)) if (x !== undefined) Object.assign(a, { [k]: x });
   return a;
 }
 
@@ -95,7 +94,7 @@ export async function run(args: string[], ctx: CommandContext): Promise<number> 
 
   if (a.write) {
     const text = rewritePlaceLines(file.text, placeSites(file.text, pipelineNode(file, spec)), statements);
-    writeFileAtomic(file.path, text);
+    writeSenseFile(file.path, text);
   }
 
   if (a.json) {

@@ -3,37 +3,18 @@
  * or an exported bundle folder) on clips with onnxruntime-node and prints each head's top
  * labels and the measured latency. Also the shared helpers of the run/eval/features commands.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
 import { buildBundle } from '../../engine/export/bundle';
 import type { BundleManifest } from '../../engine/export/manifest';
 import { readBundle } from '../../engine/export/write-bundle';
-import { loadPipelineWeights } from '../../engine/weights/node-weights';
-import { MAX_CLIP_FILE_BYTES } from '../../runtime/node-files';
+import { isUserFileError, statUserPath } from '../../io/user-files';
+import { readClipBytes } from '../../runtime/node-files';
 import { createRunner, type BundleRunner, type ClipInput, type ClipResult, type OrtModuleLike } from '../../runtime/runner';
-import { loadPipeline, UsageError } from '../load';
+import { expectPositionals, integerFlag, parseCommandArgs } from '../args';
+import { loadPipeline, namingError, pipelineWeights, UsageError } from '../load';
 import type { CommandContext } from '../main';
 
 export const summary = 'run a pipeline or bundle on WAV/CSV clips: top labels per head and latency (--json)';
 export const usage = 'sense run FILE.sense|BUNDLE CLIP... [--json] [--top N] [--pipeline NAME]';
-
-/** The value after `flag` (`--seed 3`), or undefined. */
-export function flagValue(args: string[], flag: string): string | undefined {
-  const i = args.indexOf(flag);
-  if (i < 0) return undefined;
-  const v = args[i + 1];
-  if (v === undefined || v.startsWith('--')) throw new UsageError(`${flag} needs a value`);
-  return v;
-}
-
-/** Arguments that are not flags nor values of the flags in `valued`. */
-export function positionals(args: string[], valued: string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    if (valued.includes(args[i])) i++;
-    else if (!args[i].startsWith('-')) out.push(args[i]);
-  }
-  return out;
-}
 
 /** Loads onnxruntime-node (a native package, loaded on demand). */
 export async function loadOrtNode(): Promise<OrtModuleLike> {
@@ -46,24 +27,33 @@ export async function loadOrtNode(): Promise<OrtModuleLike> {
  * file is exported in memory with its weights (warnings go to `ctx.err`).
  */
 export async function openSource(source: string, ctx: CommandContext, pipelineName?: string): Promise<{ manifest: BundleManifest; models: Map<string, Uint8Array> }> {
-  if (!existsSync(source)) throw new UsageError(`${source}: no such file or folder`);
-  if (statSync(source).isDirectory()) {
+  if (isBundleFolder(source)) {
     try {
       return readBundle(source);
     } catch (e) {
-      throw new UsageError((e as Error).message);
+      throw namingError(e, [source], 2);
     }
   }
   const { spec } = await loadPipeline(source, pipelineName);
+  const { weights } = pipelineWeights(spec, source, ctx.err);
   try {
-    const { weights, warnings } = loadPipelineWeights(spec, source);
-    for (const w of warnings) ctx.err(`warning: ${w}`);
     const built = buildBundle(spec, weights);
     return { manifest: built.manifest, models: built.models };
   } catch (e) {
-    if (e instanceof UsageError) throw e;
-    throw new UsageError((e as Error).message, 1);
+    throw namingError(e, [source, 'export:', 'placement:'], 1);
   }
+}
+
+/** True when `source` is a folder (read as a bundle); a missing path is a {@link UsageError}. */
+export function isBundleFolder(source: string): boolean {
+  let st;
+  try {
+    st = statUserPath(source, 'pipeline');
+  } catch (e) {
+    throw namingError(e, [source], 2);
+  }
+  if (!st) throw new UsageError(`${source}: no such file or folder`);
+  return st.isDirectory();
 }
 
 /** Opens `source` and creates an onnxruntime-node runner for it. */
@@ -72,17 +62,15 @@ export async function openRunner(source: string, ctx: CommandContext, pipelineNa
   return createRunner({ ort: await loadOrtNode(), backend: 'node', manifest, models });
 }
 
-/** Reads a clip file as WAV or (by extension) inertial CSV, bounded in size. */
+/** Reads a clip file as WAV or (by extension) inertial CSV: a regular file of bounded size, else a {@link UsageError} naming it. */
 export function readClip(path: string): ClipInput {
-  let size: number;
+  let bytes: Uint8Array;
   try {
-    size = statSync(path).size;
-  } catch {
-    throw new UsageError(`${path}: no such clip file`);
+    bytes = readClipBytes(path);
+  } catch (e) {
+    if (isUserFileError(e)) throw new UsageError(e.message);
+    throw e;
   }
-  if (statSync(path).isDirectory()) throw new UsageError(`${path} is a folder; give WAV or CSV files (or use sense eval for a labelled folder)`);
-  if (size > MAX_CLIP_FILE_BYTES) throw new UsageError(`${path}: ${size} bytes is larger than the ${MAX_CLIP_FILE_BYTES}-byte limit for one clip`);
-  const bytes = new Uint8Array(readFileSync(path));
   return path.toLowerCase().endsWith('.csv') ? { kind: 'csv', bytes } : { kind: 'wav', bytes };
 }
 
@@ -92,7 +80,7 @@ export async function runClipFile(runner: BundleRunner, path: string): Promise<C
   try {
     return await runner.runClip(clip, path);
   } catch (e) {
-    throw new UsageError((e as Error).message, 1);
+    throw namingError(e, [path], 1);
   }
 }
 
@@ -103,17 +91,16 @@ export function clipJson(r: ClipResult): { clip: string; latencyMs: number; wind
 
 /** Runs the command; returns the exit code. */
 export async function run(args: string[], ctx: CommandContext): Promise<number> {
-  const [source, ...clips] = positionals(args, ['--top', '--pipeline']);
-  if (!source || clips.length === 0) throw new UsageError(`usage: ${usage}`);
-  const topText = flagValue(args, '--top');
-  const top = topText === undefined ? 3 : Number(topText);
-  if (!Number.isSafeInteger(top) || top < 1) throw new UsageError(`--top takes a positive integer, got '${topText}'`);
+  const { values, positionals } = parseCommandArgs(args, { json: { type: 'boolean' }, top: { type: 'string' }, pipeline: { type: 'string' } }, usage);
+  expectPositionals(positionals, 2, Infinity, 'a .sense file or bundle and at least one clip', usage);
+  const [source, ...clips] = positionals;
+  const top = integerFlag('--top', values.top, 3, 1, Number.MAX_SAFE_INTEGER, 'a positive integer');
   for (const c of clips) readClip(c);
-  const runner = await openRunner(source, ctx, flagValue(args, '--pipeline'));
+  const runner = await openRunner(source, ctx, values.pipeline);
   try {
     const results: ClipResult[] = [];
     for (const c of clips) results.push(await runClipFile(runner, c));
-    if (args.includes('--json')) {
+    if (values.json) {
       ctx.out(JSON.stringify({ clips: results.map(clipJson) }, null, 2));
       return 0;
     }

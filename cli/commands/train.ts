@@ -7,15 +7,17 @@
 import { basename, dirname, join, resolve } from 'node:path';
 import { mixAtSnr } from '../../scripts/samples/signal';
 import type { TrainOptions, TrainResult } from '../../engine/train/trainer';
-import { weightsPathFor, writeFileAtomic } from '../../engine/weights/node-weights';
+import { senseWriterMetadata, weightsOwnership, weightsPathFor } from '../../engine/weights/node-weights';
 import { encodeSafetensors } from '../../engine/weights/safetensors';
+import { readUserTextSync, resolveUserPath, statUserPath, writeUserFileAtomic } from '../../io/user-files';
 import type { PipelineSpec } from '../../language/pipeline-model';
-import { loadPipeline, UsageError } from '../load';
+import { parseCommandArgs } from '../args';
+import { loadPipeline, namingError, senseRoots, UsageError } from '../load';
 import type { CommandContext } from '../main';
 
 export const summary = 'train a pipeline (shared blocks and every head, jointly) on labelled clips DATA/HEAD/LABEL/*.wav|csv; writes its weights file';
 export const usage =
-  'sense train FILE DATA [--epochs 30] [--seed 1] [--batch 32] [--lr 0.001] [--val 0.2] [--patience 5] [--heads a,b] [--noise-dir DIR --snr 0,5,10,20 [--noise-heads a,b]] [--out WEIGHTS] [--pipeline NAME]';
+  'sense train FILE DATA [--epochs 30] [--seed 1] [--batch 32] [--lr 0.001] [--val 0.2] [--patience 5] [--heads a,b] [--noise-dir DIR --snr 0,5,10,20 [--noise-heads a,b]] [--out WEIGHTS] [--force] [--pipeline NAME]';
 
 /** Parsed options of `sense train`. */
 export interface TrainArgs {
@@ -34,6 +36,8 @@ export interface TrainArgs {
   noiseHeads?: string[];
   /** Weights file to write instead of the one the pipeline names. */
   out?: string;
+  /** Replace a weights file at the pipeline's weights path that sense did not write. */
+  force?: boolean;
 }
 
 /** The training record written next to the weights (`NAME.training.json`). */
@@ -65,45 +69,101 @@ function num(flag: string, v: string | undefined, check: (x: number) => boolean,
   return x;
 }
 
+const FLAGS = {
+  epochs: { type: 'string' },
+  seed: { type: 'string' },
+  batch: { type: 'string' },
+  lr: { type: 'string' },
+  val: { type: 'string' },
+  patience: { type: 'string' },
+  heads: { type: 'string' },
+  'noise-heads': { type: 'string' },
+  'noise-dir': { type: 'string' },
+  snr: { type: 'string' },
+  out: { type: 'string' },
+  force: { type: 'boolean' },
+  pipeline: { type: 'string' },
+} as const;
+
+function names(flag: string, v: string | undefined, example: string): string[] | undefined {
+  if (v === undefined) return undefined;
+  const list = v.split(',').filter(Boolean);
+  if (list.length === 0) throw new UsageError(`${flag} needs names such as ${example}`);
+  return list;
+}
+
 /** Parses the command line; throws {@link UsageError} naming the bad flag. */
 export function parseTrainArgs(args: string[]): TrainArgs {
-  const pos: string[] = [];
+  const { values: v, positionals: pos } = parseCommandArgs(args, FLAGS, usage);
   const o: Partial<TrainArgs> & { snrDb: number[] } = { snrDb: [] };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (!a.startsWith('--')) {
-      pos.push(a);
-      continue;
-    }
-    const v = args[++i];
-    switch (a) {
-      case '--epochs': o.epochs = num(a, v, (x) => Number.isInteger(x) && x >= 1 && x <= 100000, 'a positive integer'); break;
-      case '--seed': o.seed = num(a, v, (x) => Number.isInteger(x) && Math.abs(x) <= 0xffffffff, 'an integer'); break;
-      case '--batch': o.batch = num(a, v, (x) => Number.isInteger(x) && x >= 1, 'a positive integer'); break;
-      case '--lr': o.lr = num(a, v, (x) => x > 0 && x < 10, 'a learning rate such as 0.001'); break;
-      case '--val': o.val = num(a, v, (x) => x >= 0 && x < 1, 'a fraction from 0 to below 1, such as 0.2'); break;
-      case '--patience': o.patience = num(a, v, (x) => Number.isInteger(x) && x >= 1, 'a positive integer of epochs'); break;
-      case '--heads': o.heads = (v ?? '').split(',').filter(Boolean); if (o.heads.length === 0) throw new UsageError('--heads needs names such as ambient,speaker'); break;
-      case '--noise-heads': o.noiseHeads = (v ?? '').split(',').filter(Boolean); break;
-      case '--noise-dir': if (!v) throw new UsageError('--noise-dir needs a folder of noise WAVs'); o.noiseDir = v; break;
-      case '--snr': o.snrDb = (v ?? '').split(',').map((s) => num('--snr', s, (x) => x >= -20 && x <= 60, 'dB values from -20 to 60 such as 0,5,10,20')); break;
-      case '--out': if (!v) throw new UsageError('--out needs a weights file path'); o.out = v; break;
-      case '--pipeline': o.pipeline = v; break;
-      default: throw new UsageError(`unknown option ${a}; usage: ${usage}`);
-    }
+  const opt = (flag: string, text: string | undefined, check: (x: number) => boolean, what: string): number | undefined => (text === undefined ? undefined : num(flag, text, check, what));
+  o.epochs = opt('--epochs', v.epochs, (x) => Number.isInteger(x) && x >= 1 && x <= 100000, 'a positive integer');
+  o.seed = opt('--seed', v.seed, (x) => Number.isInteger(x) && Math.abs(x) <= 0xffffffff, 'an integer');
+  o.batch = opt('--batch', v.batch, (x) => Number.isInteger(x) && x >= 1, 'a positive integer');
+  o.lr = opt('--lr', v.lr, (x) => x > 0 && x < 10, 'a learning rate such as 0.001');
+  o.val = opt('--val', v.val, (x) => x >= 0 && x < 1, 'a fraction from 0 to below 1, such as 0.2');
+  o.patience = opt('--patience', v.patience, (x) => Number.isInteger(x) && x >= 1, 'a positive integer of epochs');
+  o.heads = names('--heads', v.heads, 'ambient,speaker');
+  o.noiseHeads = names('--noise-heads', v['noise-heads'], 'ambient,speaker');
+  if (v['noise-dir'] !== undefined) {
+    if (!v['noise-dir']) throw new UsageError('--noise-dir needs a folder of noise WAVs');
+    o.noiseDir = v['noise-dir'];
   }
+  if (v.snr !== undefined) o.snrDb = v.snr.split(',').map((s) => num('--snr', s, (x) => x >= -20 && x <= 60, 'dB values from -20 to 60 such as 0,5,10,20'));
+  if (v.out !== undefined) {
+    if (!v.out) throw new UsageError('--out needs a weights file path');
+    o.out = v.out;
+  }
+  if (v.pipeline !== undefined) o.pipeline = v.pipeline;
+  if (v.force) o.force = true;
+  for (const k of Object.keys(o) as (keyof typeof o)[]) if (o[k] === undefined) delete o[k];
   if (pos.length !== 2) throw new UsageError(`expected FILE and DATA, got ${pos.length} argument(s); usage: ${usage}`);
   if (o.noiseDir && o.snrDb.length === 0) throw new UsageError('--noise-dir needs --snr with the SNRs to mix at, such as --snr 0,5,10,20');
   if (!o.noiseDir && o.snrDb.length > 0) throw new UsageError('--snr needs --noise-dir with the background-noise WAVs to mix in');
   return { file: pos[0], data: pos[1], epochs: 30, seed: 1, batch: 32, lr: 0.001, val: 0.2, patience: 5, ...o };
 }
 
-/** Where the weights go: `--out`, else the pipeline's `weights` line; the record is `NAME.training.json` beside them. */
-export function outputPaths(spec: PipelineSpec, a: TrainArgs): { weights: string; record: string } {
+/**
+ * Where the weights go: `--out`, else the pipeline's `weights` line; the record is
+ * `NAME.training.json` beside them. `roots` is set when the `.sense` file chose the path: it
+ * must then resolve inside them (cli/load.ts senseRoots).
+ */
+export function outputPaths(spec: PipelineSpec, a: TrainArgs): { weights: string; record: string; roots?: string[] } {
   const weights = a.out ? resolve(a.out) : weightsPathFor(spec, a.file);
   if (!weights) throw new UsageError(`${a.file}: pipeline ${spec.name} has no 'weights' line; add one (weights "${spec.name.toLowerCase()}.safetensors") or pass --out FILE`);
   if (weights.toLowerCase().endsWith('.onnx')) throw new UsageError(`${weights}: 'sense train' writes safetensors; point the weights line (or --out) at a .safetensors file`);
-  return { weights, record: join(dirname(weights), `${basename(weights).replace(/\.safetensors$/i, '')}.training.json`) };
+  return { weights, record: join(dirname(weights), `${basename(weights).replace(/\.safetensors$/i, '')}.training.json`), ...(a.out ? {} : { roots: senseRoots(a.file) }) };
+}
+
+/** True when `path` holds a training record (the JSON `sense train` writes), so it may be replaced. */
+function isTrainingRecord(path: string): boolean {
+  try {
+    const r = JSON.parse(readUserTextSync(path, 'json')) as Partial<TrainingRecord>;
+    return typeof r.pipeline === 'string' && typeof r.senseFile === 'string' && typeof r.epochs === 'object';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Refuses, before any training, to write where the `.sense` file points when that is outside
+ * its roots, or holds a file sense did not write and `--force` is absent. Paths typed with
+ * `--out` are the user's choice and are not checked.
+ */
+function checkOutputs(paths: ReturnType<typeof outputPaths>, force: boolean): void {
+  const { roots } = paths;
+  if (!roots) return;
+  try {
+    resolveUserPath(paths.weights, 'weights', roots);
+    resolveUserPath(paths.record, 'json', roots);
+    const owner = weightsOwnership(paths.weights, { roots });
+    if (owner.kind === 'foreign' && !force)
+      throw new UsageError(`${paths.weights} exists and is not a weights file written by sense (${owner.why}); pass --force to replace it, or --out to write elsewhere`);
+    if (statUserPath(paths.record, 'json') && !isTrainingRecord(paths.record) && !force)
+      throw new UsageError(`${paths.record} exists and is not a training record written by sense train; pass --force to replace it, or --out to write elsewhere`);
+  } catch (e) {
+    throw namingError(e, [paths.weights, paths.record], 2);
+  }
 }
 
 /**
@@ -119,6 +179,7 @@ export async function trainFromArgs(a: TrainArgs, log: (line: string) => void, c
   ]);
   const { spec } = await loadPipeline(a.file, a.pipeline);
   const paths = outputPaths(spec, a);
+  checkOutputs(paths, a.force ?? false);
   const data = (() => {
     try {
       return readLabelledData(spec, a.data, { heads: a.heads });
@@ -181,9 +242,14 @@ export async function trainFromArgs(a: TrainArgs, log: (line: string) => void, c
     labels: data.labels,
     synthetic: 'Trained on synthetic data (scripts/samples): says nothing about accuracy on real recordings.',
   };
-  const meta = { pipeline: spec.name, seed: String(a.seed), trained_by: 'sense train', record: basename(paths.record) };
-  writeFileAtomic(paths.weights, encodeSafetensors(result.weights, meta));
-  writeFileAtomic(paths.record, JSON.stringify(record, null, 2) + '\n');
+  const meta = { pipeline: spec.name, seed: String(a.seed), ...senseWriterMetadata('sense train'), trained_by: 'sense train', record: basename(paths.record) };
+  const roots = paths.roots ? { roots: paths.roots } : {};
+  try {
+    writeUserFileAtomic(paths.weights, encodeSafetensors(result.weights, meta), 'weights', roots);
+    writeUserFileAtomic(paths.record, JSON.stringify(record, null, 2) + '\n', 'json', roots);
+  } catch (e) {
+    throw namingError(e, [paths.weights, paths.record], 1);
+  }
   return { result, record, paths };
 }
 

@@ -29,10 +29,11 @@
  * one-op model would add to every op. The front end (JavaScript, runtime/features.ts) is
  * timed around its call and enters the fit as one sample of its IR ops.
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { cpus, release, tmpdir, type as osType, arch } from 'node:os';
 import { join } from 'node:path';
 import type { PipelineSpec } from '../../language/pipeline-model';
+import { readUserTextSync } from '../../io/user-files';
 import { createRunner, type OrtModuleLike } from '../../runtime/runner';
 import { mulberry32 } from '../compress/random';
 import { opBytes } from '../cost-model';
@@ -45,6 +46,9 @@ import { fitDispatchMs, fitFrontendThroughput, fitRoofline, type DispatchFit, ty
 import { parseOrtProfile } from './ort-profile';
 import type { TimingsRow } from './timings';
 import { applyProfile, PROFILE_KIND, PROFILE_SCHEMA_VERSION, type DeviceProfile, type ProfileSample } from './profile';
+
+/** Largest ONNX Runtime profile read, in bytes: about V8's longest string, far above 100000 runs of a large pipeline. */
+const MAX_ORT_PROFILE_BYTES = 512 * 1024 * 1024;
 
 /** Options of {@link measurePipeline} and {@link calibratePipeline}. */
 export interface CalibrateOptions {
@@ -194,7 +198,7 @@ export async function measurePipeline(spec: PipelineSpec, weights: WeightSet, op
     const files = readdirSync(profDir).filter((f) => f.endsWith('.json'));
     if (files.length < manifest.partitions.length) throw new Error(`calibrate: ONNX Runtime wrote ${files.length} profile file(s) for ${manifest.partitions.length} session(s) in ${profDir}; this onnxruntime-node does not profile`);
     for (const f of files) {
-      const parsed = parseOrtProfile(readFileSync(join(profDir, f), 'utf8'), layerIds, f);
+      const parsed = parseOrtProfile(readUserTextSync(join(profDir, f), 'json', { maxBytes: MAX_ORT_PROFILE_BYTES }), layerIds, f);
       if (parsed.runs < skip + runs) throw new Error(`calibrate: the ONNX Runtime profile ${f} holds ${parsed.runs} runs, expected ${skip + runs}`);
       for (let i = 0; i < runs; i++) sessionRunMs[i] += parsed.runMs[skip + i];
       for (const [id, xs] of parsed.layers) {

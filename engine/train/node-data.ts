@@ -5,8 +5,9 @@
  * mixed-condition synthesis. Clips are decoded and cut into windows by runtime/ (the same
  * code the studio and the exported runtime use); only this module touches the file system.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { describeFileType, statUserPath } from '../../io/user-files';
 import type { BlockSpec, PipelineSpec } from '../../language/pipeline-model';
 import { audioWindows } from '../../runtime/features';
 import { inertialWindows } from '../../runtime/inertial';
@@ -36,10 +37,17 @@ export interface ReadDataOptions {
 
 function isDir(p: string): boolean {
   try {
-    return statSync(p).isDirectory();
+    return statUserPath(p, 'clip')?.isDirectory() ?? false;
   } catch {
     return false;
   }
+}
+
+/** Throws an Error naming `path` unless it is a regular file (links followed); nothing is opened. */
+function requireClipFile(path: string): void {
+  const st = statUserPath(path, 'clip');
+  if (!st) throw new Error(`${path}: a link to nothing; remove it or point it at a clip`);
+  if (!st.isFile()) throw new Error(`${path} is ${describeFileType(st)}, not a clip; remove it from the folder`);
 }
 
 function sortedEntries(dir: string): string[] {
@@ -75,7 +83,7 @@ function labelsOfHead(block: BlockSpec, folders: string[], headDir: string): str
  * and the fix.
  */
 export function readLabelledData(spec: PipelineSpec, dir: string, opts: ReadDataOptions = {}): LabelledData {
-  if (!existsSync(dir)) throw new Error(`${dir}: no such folder; give a data folder laid out as HEAD/LABEL/clip files (see scripts/samples/README.md)`);
+  if (!statUserPath(dir, 'clip')) throw new Error(`${dir}: no such folder; give a data folder laid out as HEAD/LABEL/clip files (see scripts/samples/README.md)`);
   if (!isDir(dir)) throw new Error(`${dir} is a file; give a data folder laid out as HEAD/LABEL/clip files`);
   if (spec.input.kind === 'image') throw new Error(`pipeline ${spec.name} reads images; 'sense train' reads WAV (audio) and CSV (inertial) clips only`);
   const ext = spec.input.kind === 'audio' ? '.wav' : '.csv';
@@ -110,6 +118,7 @@ export function readLabelledData(spec: PipelineSpec, dir: string, opts: ReadData
       const label = names.indexOf(folder);
       for (const f of files.filter((x) => x.toLowerCase().endsWith(ext) && (!opts.acceptFile || opts.acceptFile(x)))) {
         const path = join(labelDir, f);
+        requireClipFile(path);
         for (const window of clipWindows(spec, path)) examples.push({ clip: path, head: block.name, label, window });
         clips[block.name]++;
       }
@@ -131,7 +140,10 @@ export function readNoiseClips(dir: string, rateHz: number): { signals: Float32A
     for (const n of sortedEntries(d)) {
       const p = join(d, n);
       if (isDir(p)) walk(p);
-      else if (n.toLowerCase().endsWith('.wav')) files.push(p);
+      else if (n.toLowerCase().endsWith('.wav')) {
+        requireClipFile(p);
+        files.push(p);
+      }
     }
   };
   walk(dir);

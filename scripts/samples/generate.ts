@@ -18,7 +18,7 @@ import { CLIP_SAMPLES, DEEPEAR_HEADS, SPEECH_HEADS, generateDeepEarClip, noisyVa
 import { INERTIAL_COLUMNS, INERTIAL_RATE_HZ, INERTIAL_WINDOW_SAMPLES, WATCH_HEADS, generateInertialClip, type WatchHead } from './inertial';
 import { Rng, hashSeed } from './prng';
 import { AUDIO_RATE_HZ, DEBIAN_PACKAGES, Limiter, ensureDebianPackages, makeTempDir } from './tools';
-import { encodeWav16, writeFileAtomic } from './wav';
+import { encodeWav16, writeStagedFile } from './wav';
 
 /** Which sample pipeline a head belongs to. */
 export type SamplePipeline = 'deepear' | 'watch';
@@ -123,7 +123,7 @@ export async function generateSamples(opts: GenerateOptions): Promise<GenerateSu
           const rng = new Rng(hashSeed(opts.seed, 'watch', head, label, i));
           const clip = generateInertialClip(head, label, rng);
           const path = `${head}/${label}/${label}-${pad(i)}.csv`;
-          writeFileAtomic(join(staging, path), clip.csv);
+          writeStagedFile(join(staging, path), clip.csv);
           entries.push({ path, pipeline: 'watch', head, label, params: clip.params });
         }
       }
@@ -143,13 +143,13 @@ export async function generateSamples(opts: GenerateOptions): Promise<GenerateSu
               const ctx = { tmpDir: tmp.dir, tag };
               const clip = await generateDeepEarClip(head, label, new Rng(hashSeed(opts.seed, 'deepear', head, label, i)), ctx);
               const path = `${head}/${label}/${label}-${pad(i)}.wav`;
-              writeFileAtomic(join(staging, path), encodeWav16(clip.samples, AUDIO_RATE_HZ));
+              writeStagedFile(join(staging, path), encodeWav16(clip.samples, AUDIO_RATE_HZ));
               entries.push({ path, pipeline: 'deepear', head, label, params: clip.params });
               if (SPEECH_HEADS.includes(head)) {
                 for (const snr of opts.snrDb ?? []) {
                   const noisy = await noisyVariant(clip.samples, snr, new Rng(hashSeed(opts.seed, 'snr', head, label, i, snr)), { tmpDir: tmp.dir, tag: `${tag}-snr${snr}` });
                   const noisyPath = `${head}/${label}/${label}-${pad(i)}-snr${snr}db.wav`;
-                  writeFileAtomic(join(staging, noisyPath), encodeWav16(noisy.samples, AUDIO_RATE_HZ));
+                  writeStagedFile(join(staging, noisyPath), encodeWav16(noisy.samples, AUDIO_RATE_HZ));
                   entries.push({ path: noisyPath, pipeline: 'deepear', head, label, params: { ...noisy.params, cleanClip: path } });
                 }
               }
@@ -190,7 +190,7 @@ export async function generateSamples(opts: GenerateOptions): Promise<GenerateSu
       },
       files: entries,
     };
-    writeFileAtomic(join(staging, 'manifest.json'), `${JSON.stringify(manifest, null, 1)}\n`);
+    writeStagedFile(join(staging, 'manifest.json'), `${JSON.stringify(manifest, null, 1)}\n`);
 
     const old = join(dirname(outDir), `.${basename(outDir)}.old-${process.pid}`);
     if (existsSync(outDir)) renameSync(outDir, old);

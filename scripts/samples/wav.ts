@@ -1,10 +1,11 @@
 /**
- * A minimal WAV (RIFF, PCM 16-bit) writer and reader for the sample generator, and an
- * atomic file writer. Kept here, not in runtime/, so the generator has no dependency
+ * A minimal WAV (RIFF, PCM 16-bit) writer and reader for the sample generator, and its
+ * file writer. Kept here, not in runtime/, so the generator has no dependency
  * on code that ships in bundles.
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, basename, join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { writeUserFileAtomic } from '../../io/user-files';
 
 /**
  * Encodes mono samples in [-1, 1] as a 16-bit PCM WAV file (44-byte canonical header).
@@ -80,14 +81,11 @@ export function decodeWav16(buf: Buffer, source = 'WAV data'): DecodedWav {
 }
 
 /**
- * Writes a file atomically: the bytes go to a temporary file in the same folder, which
- * is then renamed over `path`, so a reader never sees a half-written file. Creates the
- * parent folders.
+ * Writes a generated file atomically (io/user-files' writeUserFileAtomic: a temporary file in
+ * the same folder, fsynced, renamed over `path`), creating the parent folders first, so a
+ * reader never sees a half-written clip.
  */
-export function writeFileAtomic(path: string, data: Buffer | string): void {
-  const dir = dirname(path);
-  mkdirSync(dir, { recursive: true });
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
+export function writeStagedFile(path: string, data: Uint8Array | string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeUserFileAtomic(path, data, path.endsWith('.json') ? 'json' : 'clip');
 }

@@ -28,7 +28,8 @@ import { fitMeasurements, measurePipeline, type CalibrationMeasurements } from '
 import { applyProfile, type DeviceProfile } from '../../engine/calibrate/profile';
 import { estimatePipeline } from '../../engine/estimate';
 import { initWeights } from '../../engine/weights/init';
-import { readWeightsFile, writeFileAtomic } from '../../engine/weights/node-weights';
+import { readWeightsFile } from '../../engine/weights/node-weights';
+import { writeUserFileAtomic } from '../../io/user-files';
 import { encodeSafetensors } from '../../engine/weights/safetensors';
 import type { WeightSet } from '../../engine/weights/weights';
 import type { OrtModuleLike } from '../../runtime/runner';
@@ -140,7 +141,7 @@ export async function run(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sense-bench-calibrate-weights-'));
   try {
     const path = join(dir, 'deepear.safetensors');
-    writeFileAtomic(path, encodeSafetensors(initWeights(design, 1), { pipeline: design.name, seed: '1', generator: 'calibrate bench' }));
+    writeUserFileAtomic(path, encodeSafetensors(initWeights(design, 1), { pipeline: design.name, seed: '1', generator: 'calibrate bench' }), 'weights');
     results.push(await bench('DESIGN.md DeepEar (1024 wide, svd rank 256, seeded weights)', design, readWeightsFile(path), ort));
   } finally {
     rmSync(dir, { recursive: true, force: true });

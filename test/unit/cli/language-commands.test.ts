@@ -66,7 +66,7 @@ describe('sense fmt', () => {
   it('names a missing file', async () => {
     const r = await sense('fmt', '/no/such/file.sense');
     expect(r.code).toBe(2);
-    expect(r.err).toEqual(['sense fmt: cannot read /no/such/file.sense: no such file']);
+    expect(r.err).toEqual(['sense fmt: /no/such/file.sense: no such pipeline file; check the path']);
   });
 });
 

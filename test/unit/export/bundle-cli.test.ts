@@ -74,7 +74,7 @@ describe('bundle folders', () => {
     expect(() => writeBundle(join(parent, 'docs'), b, ASSETS)).toThrow(/is a folder that is not a Sense Studio bundle.*refusing to replace it/);
     expect(readFileSync(join(parent, 'docs', 'thesis.tex'), 'utf8')).toBe('precious');
     writeFileSync(join(parent, 'file'), 'x');
-    expect(() => writeBundle(join(parent, 'file'), b, ASSETS)).toThrow(/exists and is a file/);
+    expect(() => writeBundle(join(parent, 'file'), b, ASSETS)).toThrow(/file exists and is a regular file, not a folder/);
     const dir = join(parent, 'b');
     writeBundle(dir, b, ASSETS);
     const p0 = readFileSync(join(dir, 'p0.onnx'));
@@ -104,7 +104,7 @@ describe('sense CLI', () => {
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/cli\.safetensors: 8 tensors, \d+ parameters, seed 4/);
     const first = readFileSync(join(dir, 'cli.safetensors'));
-    expect((await cli('init-weights', file)).err).toMatch(/already exists; pass --force/);
+    expect((await cli('init-weights', file)).err).toMatch(/cli\.safetensors already exists \(written by sense init-weights\); pass --force/);
     expect((await cli('init-weights', file, '--seed', '4', '--force')).code).toBe(0);
     expect(readFileSync(join(dir, 'cli.safetensors')).equals(first)).toBe(true);
     expect((await cli('init-weights', file, '--seed', 'x')).err).toMatch(/--seed takes a non-negative integer/);
@@ -170,12 +170,12 @@ describe('sense CLI', () => {
     writeFileSync(other, TEXT.replace('cli.safetensors', 'missing.safetensors'));
     const r = await cli('run', other, join(dir, 'tone.wav'));
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/missing\.safetensors: cannot read the weights file \(ENOENT\).*sense init-weights/);
+    expect(r.err).toMatch(/missing\.safetensors: no such weights file; .*'weights' line.*sense init-weights/);
     writeFileSync(join(dir, 'wide.sense'), TEXT.replace('dense 12 relu', 'dense 13 relu'));
     const w = await cli('run', join(dir, 'wide.sense'), join(dir, 'tone.wav'));
     expect(w.err).toMatch(/tensor 'enc.2.weight' of layer enc.2 has shape \[12, 300\] but the pipeline needs \[13, 300\]/);
     writeFileSync(join(dir, 'bad.wav'), 'RIFF');
     expect((await cli('run', file, join(dir, 'bad.wav'))).err).toMatch(/bad\.wav: only 4 bytes/);
-    expect((await cli('run', file, join(dir, 'nope.wav'))).err).toMatch(/nope\.wav: no such clip file/);
+    expect((await cli('run', file, join(dir, 'nope.wav'))).err).toMatch(/nope\.wav: no such clip; check the path/);
   });
 });
