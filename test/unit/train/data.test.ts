@@ -92,7 +92,7 @@ describe('sense train command line', () => {
     expect(() => parseTrainArgs(['p', 'd', '--val', '1'])).toThrow(/--val needs a fraction/);
     expect(() => parseTrainArgs(['p', 'd', '--noise-dir', 'n'])).toThrow(/--noise-dir needs --snr/);
     expect(() => parseTrainArgs(['p', 'd', '--snr', '5'])).toThrow(/--snr needs --noise-dir/);
-    expect(() => parseTrainArgs(['p', 'd', '--bogus', '1'])).toThrow(/unknown option --bogus/);
+    expect(() => parseTrainArgs(['p', 'd', '--bogus', '1'])).toThrow(/unknown option '--bogus'/);
   });
 
   it('trains end to end, writes weights and a record atomically, and reports bad data with exit code 2', async () => {
