@@ -8,7 +8,7 @@
  * Lowering never throws on bad input: it reports and goes on with a best guess, so one
  * mistake does not hide the diagnostics after it.
  */
-import type { AstNode } from 'langium';
+import type { AstNode, Properties } from 'langium';
 import * as ast from './generated/ast';
 import { IssueCodes, type IssueCode } from './issue-codes';
 import { FeatureShapeError, featureOutputShape } from './feature-shapes';
@@ -37,7 +37,11 @@ import type {
   InertialAxis,
 } from './pipeline-model';
 
-/** A problem found while lowering, attached to an AST node (and optionally one property). */
+/**
+ * A problem found while lowering, attached to an AST node (and optionally one property).
+ * The property name is checked against the node's type where the issue is made
+ * (IssueSink's methods take `Properties<N>`), so it names a real property of `node`.
+ */
 export interface LoweringIssue {
   severity: 'error' | 'warning' | 'info';
   code: IssueCode;
@@ -74,13 +78,13 @@ export function rangeOf(node: AstNode): SourceRange {
 
 class IssueSink {
   readonly issues: LoweringIssue[] = [];
-  error(code: IssueCode, message: string, node: AstNode, property?: string, index?: number): void {
+  error<N extends AstNode>(code: IssueCode, message: string, node: N, property?: Properties<N>, index?: number): void {
     this.issues.push({ severity: 'error', code, message, node, property, index });
   }
-  warning(code: IssueCode, message: string, node: AstNode, property?: string, index?: number): void {
+  warning<N extends AstNode>(code: IssueCode, message: string, node: N, property?: Properties<N>, index?: number): void {
     this.issues.push({ severity: 'warning', code, message, node, property, index });
   }
-  info(code: IssueCode, message: string, node: AstNode, property?: string, index?: number): void {
+  info<N extends AstNode>(code: IssueCode, message: string, node: N, property?: Properties<N>, index?: number): void {
     this.issues.push({ severity: 'info', code, message, node, property, index });
   }
 
@@ -100,7 +104,7 @@ class IssueSink {
   }
 
   /** Checks that a plain number is a positive integer (at least `min`), reporting otherwise. */
-  positiveInt(value: number | undefined, node: AstNode, property: string, what: string, min = 1): number | undefined {
+  positiveInt<N extends AstNode>(value: number | undefined, node: N, property: Properties<N>, what: string, min = 1): number | undefined {
     if (value === undefined) return undefined;
     if (!Number.isInteger(value) || value < min) {
       this.error(IssueCodes.InvalidNumber, `${what} must be an integer of at least ${min}, got ${value}.`, node, property);
