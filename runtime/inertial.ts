@@ -45,10 +45,18 @@ export interface InertialRecording {
 type InertialInput = Extract<InputSpec, { kind: 'inertial' }>;
 
 /**
+ * Largest magnitude of a sensor reading, in the column's unit: far above any accelerometer,
+ * gyroscope, magnetometer or barometer (Pa included), and low enough that the float32
+ * features (sums of squares over a window of up to 10^8 samples) stay finite.
+ */
+export const MAX_SENSOR_MAGNITUDE = 1e12;
+
+/**
  * Parses an inertial CSV (see this module's header for the format). `text` may be the
  * file's bytes (UTF-8). Throws an Error naming `name`, the 1-based line and the column for
  * a missing header, a duplicated known column, a row with the wrong number of fields, a
- * value that is not a finite number, a time that does not increase, or no data row.
+ * value that is not a finite number, a sensor reading beyond {@link MAX_SENSOR_MAGNITUDE},
+ * a time that does not increase, or no data row.
  */
 export function parseInertialCsv(text: string | Uint8Array, name = 'inertial CSV'): InertialRecording {
   const src = typeof text === 'string' ? text : new TextDecoder('utf-8').decode(text);
@@ -94,6 +102,8 @@ export function parseInertialCsv(text: string | Uint8Array, name = 'inertial CSV
       const f = fields[i].trim();
       const v = f === '' ? NaN : Number(f);
       if (!Number.isFinite(v)) fail(lineNo, `column '${col}' holds '${f.slice(0, 40)}', not a finite number`);
+      // The features are float32 and include sums of squares: a reading beyond this bound would overflow them to Infinity.
+      if (col !== 't' && Math.abs(v) > MAX_SENSOR_MAGNITUDE) fail(lineNo, `column '${col}' holds ${v}, beyond the ±${MAX_SENSOR_MAGNITUDE} no inertial sensor reads; the file is corrupt`);
       return v;
     };
     if (timeCol >= 0) {

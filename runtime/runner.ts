@@ -195,7 +195,14 @@ export class BundleRunner {
     if (opts.warmup ?? true) {
       // Warm-up runs are not measurements: the timings are cleared below.
       const shape = manifest.features.outputShape;
-      await runner.runPartitions(new Float32Array(shape.reduce((a, b) => a * b, 1)));
+      try {
+        await runner.runPartitions(new Float32Array(shape.reduce((a, b) => a * b, 1)));
+      } catch (e) {
+        // A model that loads but cannot run (a bias of the wrong size) fails here, before any clip: say which bundle.
+        await runner.release();
+        const message = (e as Error).message;
+        throw new Error(message.startsWith(`bundle ${manifest.pipeline}`) ? message : `bundle ${manifest.pipeline}: ONNX Runtime cannot run the partitions on zero features (a model is corrupt or does not match the manifest): ${message}`);
+      }
       const input = manifest.input;
       if (input.kind !== 'image') {
         const samples = Math.round(input.rateHz * input.windowS);

@@ -58,11 +58,16 @@ export function readOnnxWeights(bytes: Uint8Array, name = 'ONNX data'): OnnxWeig
     const shape = (t.dims ?? []).map((d) => toNumber(d as Int64));
     if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(`initializer '${tname}' has invalid dims ${shapeText(shape)}`);
     const n = elementsOf(shape);
-    const data = new Float32Array(n);
     const raw = t.rawData && t.rawData.length > 0 ? t.rawData : undefined;
     const width = dataType === DOUBLE ? 8 : dataType === FLOAT ? 4 : 2;
+    // The size is checked against the data before allocating: corrupt dims can claim more elements than memory holds.
+    if (raw && raw.length !== n * width) fail(`initializer '${tname}' of shape ${shapeText(shape)} needs ${n * width} bytes of raw data but has ${raw.length}`);
+    const src: ArrayLike<number> | undefined = raw
+      ? undefined
+      : dataType === FLOAT ? (t.floatData ?? []) : dataType === DOUBLE ? (t.doubleData ?? []) : (t.int32Data ?? []).map((v) => decode16(v, dataType));
+    if (src && src.length !== n) fail(`initializer '${tname}' of shape ${shapeText(shape)} needs ${n} values but holds ${src.length}`);
+    const data = new Float32Array(n);
     if (raw) {
-      if (raw.length !== n * width) fail(`initializer '${tname}' of shape ${shapeText(shape)} needs ${n * width} bytes of raw data but has ${raw.length}`);
       const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
       for (let i = 0; i < n; i++) {
         if (dataType === FLOAT) data[i] = view.getFloat32(i * 4, true);
@@ -70,10 +75,7 @@ export function readOnnxWeights(bytes: Uint8Array, name = 'ONNX data'): OnnxWeig
         else data[i] = decode16(view.getUint16(i * 2, true), dataType);
       }
     } else {
-      const src: ArrayLike<number> =
-        dataType === FLOAT ? (t.floatData ?? []) : dataType === DOUBLE ? (t.doubleData ?? []) : (t.int32Data ?? []).map((v) => decode16(v, dataType));
-      if (src.length !== n) fail(`initializer '${tname}' of shape ${shapeText(shape)} needs ${n} values but holds ${src.length}`);
-      for (let i = 0; i < n; i++) data[i] = src[i];
+      for (let i = 0; i < n; i++) data[i] = src![i];
     }
     const bad = data.findIndex((v) => !Number.isFinite(v));
     if (bad >= 0) fail(`initializer '${tname}' holds ${data[bad]} at element ${bad}; weights must be finite (was training diverging?)`);

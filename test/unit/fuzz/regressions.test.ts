@@ -1,0 +1,95 @@
+/**
+ * Inputs the fuzz harness found that once crashed the product, each reduced to its
+ * cause and checked for the clear error that replaced the crash.
+ */
+import { describe, expect, it } from 'vitest';
+import onnxProto from 'onnx-proto';
+import { readOnnxWeights } from '../../../engine/weights/onnx-weights';
+import { buildBundle } from '../../../engine/export/bundle';
+import { initWeights } from '../../../engine/weights/init';
+import { parseInertialCsv } from '../../../runtime/inertial';
+import { createRunner } from '../../../runtime/runner';
+import { ortNode, randomWeights, specOf } from '../export/helpers';
+import { expectClearError } from './oracle';
+
+const { onnx } = onnxProto;
+
+function thrown(f: () => unknown): unknown {
+  try {
+    f();
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected an error');
+}
+
+function modelWithInitializer(init: onnxProto.onnx.ITensorProto): Uint8Array {
+  return onnx.ModelProto.encode({ irVersion: 8, graph: { name: 'g', initializer: [init] } }).finish();
+}
+
+describe('fuzz regressions', () => {
+  // Fuzz case onnx seed 1056: dims claiming 2^37 elements made readOnnxWeights allocate
+  // them before comparing with the 8 bytes of data, and V8 threw a RangeError.
+  const cases: [string, onnxProto.onnx.ITensorProto, RegExp][] = [
+    ['raw data', { rawData: new Uint8Array(8) }, /needs 549755813888 bytes of raw data but has 8/],
+    ['float data', { floatData: [1, 2] }, /needs 137438953472 values but holds 2/],
+  ];
+  it.each(cases)('an initializer whose dims claim more elements than its %s holds is a clear error naming the file', (_, data, message) => {
+    const bytes = modelWithInitializer({ name: 'enc.1.weight', dataType: 1, dims: [2 ** 37], ...data });
+    const error = thrown(() => readOnnxWeights(bytes, 'model.onnx'));
+    expectClearError(error, 'readOnnxWeights', 'model.onnx');
+    expect((error as Error).message).toMatch(message);
+  });
+
+  // Fuzz case csv seed 10342: a reading of 9e99 is a finite double, became Infinity in the
+  // float32 features, and every head answered NaN.
+  it('a sensor reading beyond float32 features is a clear error naming the file and line', () => {
+    const error = thrown(() => parseInertialCsv('t,ax,ay\n0,1,2\n0.02,9e99,2\n', 'walk.csv'));
+    expectClearError(error, 'parseInertialCsv', 'walk.csv');
+    expect((error as Error).message).toMatch(/^walk\.csv, line 3: column 'ax' holds 9e\+99/);
+    // Ordinary magnitudes, barometric pressure in pascals included, still parse.
+    expect(parseInertialCsv('ax,p\n-39.9,101325\n', 'ok.csv').rows).toBe(1);
+  });
+
+  // Fuzz case onnx seed 11914: a model whose conv bias has the wrong size loads in ONNX
+  // Runtime but fails its first run, and the runner's warm-up let that error out without
+  // naming the bundle.
+  it('a bundle whose model loads but cannot run is refused at creation, naming the bundle', async () => {
+    const spec = await specOf(`pipeline Broken {
+      input audio { rate 8 kHz  window 0.25 s }
+      features { frames 32 ms hop 16 ms  logmel 8 bands }
+      shared enc { conv1d 4 kernel 3 relu  flatten }
+      head h from enc { dense 3 softmax }
+      target snapdragon800
+    }`);
+    const bundle = buildBundle(spec, randomWeights(spec, 2));
+    const [file, bytes] = [...bundle.models][0];
+    const model = onnx.ModelProto.decode(bytes);
+    const bias = model.graph!.initializer!.find((t) => t.name === 'enc.1.bias')!;
+    bias.dims = [2];
+    bias.rawData = new Uint8Array(8);
+    const models = new Map([[file, onnx.ModelProto.encode(model).finish()]]);
+    let error: unknown;
+    try {
+      await createRunner({ ort: await ortNode(), backend: 'node', manifest: bundle.manifest, models, sessionOptions: { logSeverityLevel: 4 } });
+    } catch (e) {
+      error = e;
+    }
+    expectClearError(error, 'createRunner', 'bundle Broken');
+    expect((error as Error).message).toMatch(/^bundle Broken: ONNX Runtime cannot run the partitions on zero features .*bias/s);
+  });
+
+  // Found while writing the test above: a pipeline with shared blocks and no head exported
+  // to models without outputs, which ONNX Runtime refuses to run ("At least one output
+  // should be requested").
+  it('export refuses a pipeline without a head', async () => {
+    const spec = await specOf(`pipeline Headless {
+      input audio { rate 8 kHz  window 0.25 s }
+      features { frames 32 ms hop 16 ms  logmel 8 bands }
+      shared enc { flatten  dense 3 softmax }
+      target snapdragon800
+    }`);
+    const error = thrown(() => buildBundle(spec, initWeights(spec)));
+    expectClearError(error, 'export', 'export: pipeline Headless has no head');
+  });
+});
