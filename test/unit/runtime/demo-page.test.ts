@@ -2,17 +2,17 @@
  * The bundle's demo page in real Chromium (Debian's chromium through playwright-core):
  * exports the DeepEar sample (seeded weights, without its SVD line so the export stays
  * quick) and the watch sample (its trained weights) with a runtime built from source,
- * serves each bundle folder from 127.0.0.1, selects a clip from samples/data on the
+ * serves each bundle folder as the studio does (extension/demo-server.ts), selects a clip from samples/data on the
  * page's file input and checks the page shows the same top label per head and the same
  * probabilities (within 1e-4) as `sense run BUNDLE CLIP --json` on onnxruntime-node.
  * Every request the page makes must go to the local server: nothing from a CDN.
  * The page's Profile button must download a device profile JSON of the runs it made.
+ * Opened from file://, the page must say how to serve its folder.
  */
-import { createServer, type Server } from 'node:http';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { extname, join, normalize, resolve, sep } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { mkdtempSync } from 'node:fs';
 import * as esbuild from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -23,39 +23,20 @@ import { buildBundle } from '../../../engine/export/bundle';
 import { defaultAssets, writeBundle } from '../../../engine/export/write-bundle';
 import { loadPipelineWeights } from '../../../engine/weights/node-weights';
 import { parseDeviceProfile } from '../../../engine/calibrate/profile';
+import { serveBundleFolder } from '../../../extension/demo-server';
 
 const root = resolve(import.meta.dirname, '../../..');
 const outDir = join(root, 'test-output', 'runtime');
 
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.json': 'application/json',
-  '.wasm': 'application/wasm',
-  '.onnx': 'application/octet-stream',
-  '.map': 'application/json',
-};
-
 interface Served {
   url: string;
-  server: Server;
+  stop: () => Promise<void>;
 }
 
-/** A static server for `dir` on 127.0.0.1 (random port) that refuses paths outside it. */
+/** The bundle folder served as the studio serves it (extension/demo-server.ts). */
 async function serve(dir: string): Promise<Served> {
-  const base = resolve(dir);
-  const server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    const file = normalize(join(base, path === '/' ? 'index.html' : path));
-    if (!file.startsWith(base + sep) || !existsSync(file)) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
-  });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, server };
+  const s = await serveBundleFolder(dir);
+  return { url: s.baseUrl, stop: s.stop };
 }
 
 /** `sense run BUNDLE CLIP --json`, in process. */
@@ -94,7 +75,7 @@ async function pageHeads(page: Page): Promise<PageHead[]> {
 let browser: Browser;
 let work: string;
 let runtimePath: string;
-const servers: Server[] = [];
+const servers: Served[] = [];
 const foreign: string[] = [];
 
 /** Exports `sense` (with its weights) to a bundle folder with the runtime built from source. */
@@ -107,7 +88,7 @@ async function exportBundle(sense: string, dir: string): Promise<void> {
 /** Opens the bundle's page, selects `clip`, and waits for its result. */
 async function runOnPage(bundleDir: string, clip: string): Promise<{ page: Page; served: Served; consoleErrors: string[] }> {
   const served = await serve(bundleDir);
-  servers.push(served.server);
+  servers.push(served);
   const page = await browser.newPage({ viewport: { width: 1000, height: 1400 }, acceptDownloads: true });
   const consoleErrors: string[] = [];
   page.on('console', (m) => {
@@ -181,7 +162,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await Promise.all(servers.map((s) => new Promise<void>((ok) => s.close(() => ok()))));
+  await Promise.all(servers.map((s) => s.stop()));
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
@@ -215,6 +196,21 @@ describe('bundle demo page in Chromium', () => {
     const { page, consoleErrors } = await runOnPage(join(work, 'watch-bundle'), clip);
     expectSamePredictions(await pageHeads(page), want);
     expect(consoleErrors).toEqual([]);
+    await page.close();
+  });
+
+  it('opened from file://, says how to serve the folder instead of waiting forever', async () => {
+    const bundle = join(work, "it's watch");
+    await exportBundle(join(work, 'watch', 'activity.sense'), bundle);
+    const page = await browser.newPage();
+    await page.goto(pathToFileURL(join(bundle, 'index.html')).href);
+    await page.waitForSelector('#info.error', { timeout: 10_000 });
+    const info = (await page.textContent('#info')) ?? '';
+    expect(info).toContain('must be served over HTTP');
+    expect(info).toContain('Open Demo Page');
+    // The command names this very folder, quoted for a POSIX shell (the folder name has a quote).
+    expect(await page.textContent('#info code')).toBe(`python3 -m http.server --bind 127.0.0.1 --directory '${bundle.replace(/'/g, `'\\''`)}' 8000`);
+    expect(await page.isHidden('#drop')).toBe(true);
     await page.close();
   });
 
