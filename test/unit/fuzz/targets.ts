@@ -351,7 +351,7 @@ async function engineStages(ctx: FuzzContext, spec: PipelineSpec, source: string
     for (const [k, v] of Object.entries({ latencyMs: l.latencyMs, energyMj: l.energyMj, macs: l.macs, params: l.params, weightBytes: l.weightBytes })) expectFiniteNonNegative(`${where}: layer ${l.layerId} ${k}`, v);
   }
 
-  const plan = await clearOrValue('partition', undefined, () => partitionPipeline(spec, { maxNodes: 20_000, timeLimitMs: 250 }));
+  const plan = await clearOrValue('partition', undefined, () => partitionPipeline(spec, { maxNodes: 10_000, timeLimitMs: 100 }));
   if (plan) {
     expectFiniteNonNegative(`${where}: partition objective`, plan.objective);
     if (plan.feasible) {
