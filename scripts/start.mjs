@@ -2,10 +2,11 @@
 // `npm start`: builds Sense Studio, packages the VSIX and opens the studio on samples/.
 // Desktop VS Code when `code` is on PATH (the extension loaded from this folder with
 // --extensionDevelopmentPath); otherwise code-server (VS Code in the browser) on
-// 127.0.0.1 with the VSIX installed, printing the address to open.
+// 127.0.0.1 with the VSIX installed, behind a random password printed with the address.
 //
 // The helpers are exported for test/vscode/, which drives the same code-server.
 import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir } from 'node:os';
@@ -93,15 +94,22 @@ export function installVsix({ bin, nodeBin }, vsix, userDataDir, extensionsDir) 
 }
 
 /**
- * Starts code-server on 127.0.0.1:`port` (no auth) opening `folder`; resolves once it
- * answers HTTP. Returns the process, the address to open and `stop()`, which kills the
+ * Starts code-server on 127.0.0.1:`port` opening `folder`; resolves once it answers HTTP.
+ * With `password`, code-server asks for it on a login page (it is passed in the PASSWORD
+ * environment variable, which code-server removes from its own environment, never on the
+ * command line, which every local user can read); without, it runs with `--auth none`,
+ * which only the tests use, on a random port for the length of a test run. Returns the process, the address to open and `stop()`, which kills the
  * whole process group and waits for it. With `trust: true` workspace trust stays on (the
  * user settings must also say `security.workspace.trust.enabled: true`), so a folder opens
  * in Restricted Mode until it is trusted.
  */
-export async function startCodeServer({ bin, nodeBin }, { port, userDataDir, extensionsDir, folder, log, trust = false }) {
-  const args = ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, ...(trust ? [] : ['--disable-workspace-trust']), '--disable-telemetry', '--disable-update-check', '--disable-getting-started-override', '--user-data-dir', userDataDir, '--extensions-dir', extensionsDir, folder];
-  const child = spawn(bin, args, { cwd: ROOT, env: { ...process.env, PATH: `${nodeBin}:${process.env.PATH}` }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startCodeServer({ bin, nodeBin }, { port, userDataDir, extensionsDir, folder, log, trust = false, password }) {
+  const args = ['--auth', password ? 'password' : 'none', '--bind-addr', `127.0.0.1:${port}`, ...(trust ? [] : ['--disable-workspace-trust']), '--disable-telemetry', '--disable-update-check', '--disable-getting-started-override', '--user-data-dir', userDataDir, '--extensions-dir', extensionsDir, folder];
+  const env = { ...process.env, PATH: `${nodeBin}:${process.env.PATH}` };
+  delete env.PASSWORD;
+  delete env.HASHED_PASSWORD;
+  if (password) env.PASSWORD = password;
+  const child = spawn(bin, args, { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let exited = false;
   const exit = new Promise((r) => child.on('exit', () => { exited = true; r(); }));
   child.stdout.on('data', (d) => log?.(String(d)));
@@ -158,8 +166,11 @@ async function main() {
   writeUserSettings(userDataDir);
   installVsix(cs, vsix.path, userDataDir, extensionsDir);
   const port = Number(process.env.PORT) || (await freePort());
-  const server = await startCodeServer(cs, { port, userDataDir, extensionsDir, folder: samples });
-  console.log(`\nSense Studio is running. Open:\n\n  ${server.url}\n\nPress Ctrl+C to stop.`);
+  // Any local user can connect to 127.0.0.1, and the workbench has a terminal: a fresh
+  // random password for each start keeps them out.
+  const password = randomBytes(18).toString('base64url');
+  const server = await startCodeServer(cs, { port, userDataDir, extensionsDir, folder: samples, password });
+  console.log(`\nSense Studio is running. Open:\n\n  ${server.url}\n\nand log in with the password\n\n  ${password}\n\n(a new one on each start). Press Ctrl+C to stop.`);
   const shutdown = async () => {
     await server.stop();
     process.exit(0);
