@@ -3,7 +3,7 @@
  * temporary), refusal to replace a non-bundle folder, hash checks on reading, and the
  * commands init-weights, export, run (human and --json), features --json and eval.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as esbuild from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -63,6 +63,19 @@ describe('bundle folders', () => {
     expect(m2.files).toEqual(m1.files);
     expect(Object.keys(m2.files).sort()).toEqual(['index.html', 'p0.onnx', 'p1.onnx', 'runtime.js']);
     expect(readBundle(dir).models.size).toBe(2);
+  });
+
+  it('removes the parent folders it created when an export fails, and points at a bundle stranded by a killed replace', async () => {
+    const spec = await specOf(TEXT);
+    const b = buildBundle(spec, randomWeights(spec));
+    const parent = tempDir();
+    const deep = join(parent, 'a', 'b', 'out');
+    expect(() => writeBundle(deep, b, ASSETS, { onFileWritten: () => { throw new Error('disk full (simulated)'); } })).toThrow(/disk full/);
+    expect(readdirSync(parent)).toEqual([]);
+    // A process killed between the two renames of a replace leaves DIR.old-XXXX and no DIR.
+    writeBundle(join(parent, 'out'), b, ASSETS);
+    renameSync(join(parent, 'out'), join(parent, 'out.old-x1y2z3'));
+    expect(() => readBundle(join(parent, 'out'))).toThrow(/out: no such folder; an export that replaced it was interrupted, and the previous bundle is at .*out\.old-x1y2z3/);
   });
 
   it('refuses to replace a folder that is not a bundle, and detects edited models', async () => {
