@@ -2,7 +2,10 @@
  * `sense train FILE DATA`: trains a pipeline's shared blocks and heads jointly on labelled
  * clips (`DATA/HEAD/LABEL/*.wav|csv`) and writes the weights and normalisation statistics
  * to the file its `weights` line names (or `--out`), atomically, with a training record
- * `NAME.training.json` next to them. See engine/train/trainer.ts for the method.
+ * `NAME.training.json` next to them. A path from the `weights` line must lie inside the
+ * current directory or the file's folder, and a file there that sense did not write is
+ * replaced only with `--force`; both are checked before training starts. See
+ * engine/train/trainer.ts for the method.
  */
 import { basename, dirname, join, resolve } from 'node:path';
 import { mixAtSnr } from '../../scripts/samples/signal';
