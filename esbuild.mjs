@@ -28,6 +28,14 @@ const builds = [
     format: 'cjs',
     target: 'node20',
   },
+  // The language server's worker threads (SVD, K-SVD, Auto-Compress, Auto-Partition), started by extension/server/worker-pool.ts.
+  existsSync('extension/server/analysis-worker.ts') && {
+    entryPoints: ['extension/server/analysis-worker.ts'],
+    outfile: 'dist/analysis-worker.cjs',
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+  },
   existsSync('extension/extension.ts') && {
     entryPoints: ['extension/extension.ts'],
     outfile: 'dist/extension.cjs',

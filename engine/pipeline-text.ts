@@ -31,7 +31,7 @@ export function placeSites(text: string, node: ast.Pipeline): PlaceLineSites {
  * changed layer's old line goes, the new lines go after the last compress line, else
  * before the first place or optimize line, else before the pipeline's closing brace.
  */
-export function rewriteCompressLines(text: string, node: ast.Pipeline, spec: PipelineSpec, result: AutoCompressResult): string {
+export function rewriteCompressLines(text: string, node: ast.Pipeline, spec: PipelineSpec, result: Pick<AutoCompressResult, 'layers' | 'lines'>): string {
   if (!node.$cstNode) throw new Error(`Pipeline ${node.name} has no source text to rewrite.`);
   const changed = new Set(result.layers.filter((l) => l.changed).map((l) => l.layerId));
   const existing: { start: number; end: number }[] = [];
@@ -50,7 +50,7 @@ export function rewriteCompressLines(text: string, node: ast.Pipeline, spec: Pip
 }
 
 /** {@link rewriteCompressLines} as one edit of `text` (none when nothing changes), for the studio. */
-export function compressLinesEdits(text: string, node: ast.Pipeline, spec: PipelineSpec, result: AutoCompressResult): TextEdit[] {
+export function compressLinesEdits(text: string, node: ast.Pipeline, spec: PipelineSpec, result: Pick<AutoCompressResult, 'layers' | 'lines'>): TextEdit[] {
   return minimalEdit(text, rewriteCompressLines(text, node, spec, result));
 }
 

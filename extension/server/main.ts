@@ -5,12 +5,15 @@
  * the studio's measured device profiles applied to its estimates (./device-profiles.ts).
  */
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { startLanguageServer } from 'langium/lsp';
 import { NodeFileSystem } from 'langium/node';
 import { CodeLensRefreshRequest, createConnection, ProposedFeatures } from 'vscode-languageserver/node';
 import { createSenseServices } from '../../language/sense-module';
 import { engineEstimator } from '../../engine/estimate';
 import { DEVICE_PROFILES_NOTIFICATION, MeasuredProfiles, receiveDeviceProfiles } from './device-profiles';
+import { registerStudioRequests, STUDIO_WORKERS } from './studio-connection';
+import { WorkerPool } from './worker-pool';
 
 const connection = createConnection(ProposedFeatures.all);
 const profiles = new MeasuredProfiles();
@@ -37,4 +40,5 @@ connection.onNotification(DEVICE_PROFILES_NOTIFICATION, (payload: unknown) => {
     },
   });
 });
+registerStudioRequests(connection, { services, profiles, jobs: new WorkerPool(join(__dirname, 'analysis-worker.cjs'), STUDIO_WORKERS) });
 startLanguageServer(services.shared);
