@@ -592,6 +592,8 @@ export function weightMatrixShape(layer: LayerSpec): [number, number] {
 function lowerCompressions(pipeline: ast.Pipeline, blocks: BlockSpec[], sink: IssueSink): void {
   const done = new Map<string, ast.Compress>();
   for (const c of pipeline.compressions) {
+    // A line the parser could not finish (no method) has its syntax error already, and no node to report on.
+    if (!c.method) continue;
     const layers = resolveLayerRef(c.layer, blocks, sink);
     if (!layers) continue;
     if (c.layer.index === undefined && c.layer.layer === undefined) {

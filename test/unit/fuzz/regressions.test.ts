@@ -10,6 +10,7 @@ import { initWeights } from '../../../engine/weights/init';
 import { parseInertialCsv } from '../../../runtime/inertial';
 import { createRunner } from '../../../runtime/runner';
 import { ortNode, randomWeights, specOf } from '../export/helpers';
+import { buildDocument, createSenseServices } from '../../../language/sense-module';
 import { expectClearError } from './oracle';
 
 const { onnx } = onnxProto;
@@ -91,5 +92,28 @@ describe('fuzz regressions', () => {
     }`);
     const error = thrown(() => buildBundle(spec, initWeights(spec)));
     expectClearError(error, 'export', 'export: pipeline Headless has no head');
+  });
+
+  // Fuzz case sense seed 831 (of the 2,000-case run with --seed 7): a head whose `from`
+  // does not parse leaves its layers without a kind, and a compress line without a method
+  // on one of them made the not-compressible check report on an undefined node, so
+  // Langium's validator threw inside check.
+  it('a compress line without a method on a head that did not parse is a syntax error, not a failing check', async () => {
+    const services = createSenseServices();
+    const doc = await buildDocument(
+      services,
+      `pipeline P {
+  input audio { rate 16 kHz  window 1 s }
+  features { frames 25 ms hop 10 ms  logmel 40 bands }
+  shared encoder { flatten  dense 64 relu }
+  head out fromx encoder { dense 4 softmax }
+  target snapdragon800
+  compress out.1 atoms 8 nonzeros 16
+}`,
+      'file:///regression-831.sense',
+    );
+    const messages = (doc.diagnostics ?? []).map((d) => d.message);
+    expect(messages.filter((m) => m.startsWith('An error occurred'))).toEqual([]);
+    expect(doc.parseResult.parserErrors.length).toBeGreaterThan(0);
   });
 });
