@@ -112,7 +112,7 @@ describe('fuzz regressions', () => {
 }`,
       'file:///regression-831.sense',
     );
-    const messages = (doc.diagnostics ?? []).map((d) => d.message);
+    const messages = (doc.diagnostics ?? []).map((d) => String(d.message));
     expect(messages.filter((m) => m.startsWith('An error occurred'))).toEqual([]);
     expect(doc.parseResult.parserErrors.length).toBeGreaterThan(0);
   });
