@@ -49,6 +49,7 @@ export class WorkerPool implements JobRunner {
   private readonly queue: Task[] = [];
   private nextId = 1;
   private disposed = false;
+  private started = 0;
 
   /** `size` workers at most (at least one). */
   constructor(
@@ -68,6 +69,11 @@ export class WorkerPool implements JobRunner {
       this.queue.push(task);
       this.dispatch();
     });
+  }
+
+  /** How many workers this pool has started (a cancelled job's worker is replaced); for tests and logs. */
+  get workersStarted(): number {
+    return this.started;
   }
 
   /** The number of jobs running now (for tests and logs). */
@@ -102,6 +108,7 @@ export class WorkerPool implements JobRunner {
 
   private start(slot: Slot): Worker {
     const worker = new Worker(this.script);
+    this.started++;
     // An idle worker must not keep the server process alive after the client has gone.
     worker.unref();
     worker.on('message', (reply: WorkerReply) => {

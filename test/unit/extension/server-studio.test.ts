@@ -1,0 +1,215 @@
+/**
+ * The studio's requests in the language server (extension/server/studio.ts), driven as the
+ * server drives them: services with the measured-profile estimator, documents at LSP
+ * versions, heavy jobs in the real worker pool running the bundled worker. Checked: the
+ * view state is the one the extension host's own analysis built (behaviour unchanged), a
+ * request for an older version is refused with ContentModified and one for a version not
+ * built yet waits for it, hostile parameters are refused by zod and by the layer's bounds,
+ * the preview's SVD error is the Eckart–Young tail of the spectrum (computed here from the
+ * returned singular values), edits apply to the version they name, and a cancelled K-SVD
+ * stops its worker while the pool keeps serving.
+ */
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { build } from 'esbuild';
+import { DocumentState, URI } from 'langium';
+import { NodeFileSystem } from 'langium/node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { CancellationTokenSource, ErrorCodes, LSPErrorCodes, ResponseError } from 'vscode-languageserver-protocol';
+import { engineEstimator } from '../../../engine/estimate';
+import { partitionPipeline } from '../../../engine/partition/partition';
+import { applyEdits } from '../../../engine/source-edits';
+import { MeasuredProfiles } from '../../../extension/server/device-profiles';
+import { StudioRequests } from '../../../extension/server/studio';
+import { WorkerPool } from '../../../extension/server/worker-pool';
+import { buildViewState } from '../../../extension/graph-model';
+import { SenseAnalyzer } from '../../../extension/sense-analysis';
+import { createSenseServices } from '../../../language/sense-module';
+
+const root = resolve(import.meta.dirname, '../../..');
+const deepear = readFileSync(join(root, 'samples/deepear/deepear.sense'), 'utf8');
+
+let work: string;
+let uri: string;
+let pool: WorkerPool;
+let services: ReturnType<typeof createSenseServices>;
+let studio: StudioRequests;
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'sense-server-studio-'));
+  writeFileSync(join(work, 'deepear.sense'), deepear);
+  copyFileSync(join(root, 'samples/deepear/deepear.safetensors'), join(work, 'deepear.safetensors'));
+  uri = URI.file(join(work, 'deepear.sense')).toString();
+  // The worker is bundled as esbuild.mjs bundles dist/analysis-worker.cjs.
+  const script = join(work, 'analysis-worker.cjs');
+  await build({ entryPoints: [join(root, 'extension/server/analysis-worker.ts')], outfile: script, bundle: true, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'error' });
+  pool = new WorkerPool(script, 2);
+  const profiles = new MeasuredProfiles();
+  // As extension/server/main.ts composes them.
+  services = createSenseServices({ ...NodeFileSystem }, { fileExists: (path) => existsSync(path), estimator: profiles.estimator(engineEstimator) });
+  studio = new StudioRequests({ services, profiles, jobs: pool });
+}, 60_000);
+
+afterAll(async () => {
+  await pool?.dispose();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+/** Puts `text` at `version` into the server's workspace, as a didChange does, and builds it. */
+async function open(text: string, version: number, at = uri): Promise<void> {
+  const { workspace } = services.shared;
+  const parsed = URI.parse(at);
+  if (workspace.LangiumDocuments.hasDocument(parsed)) workspace.LangiumDocuments.deleteDocument(parsed);
+  const doc = workspace.LangiumDocumentFactory.fromTextDocument(TextDocument.create(at, 'sense', version, text));
+  workspace.LangiumDocuments.addDocument(doc);
+  // The built-in devices document is built with the first one, as buildDocument does.
+  await workspace.DocumentBuilder.build(workspace.LangiumDocuments.all.filter((d) => d.state < DocumentState.Validated).toArray(), { validation: true });
+}
+
+async function refusal(p: Promise<unknown>): Promise<ResponseError<unknown>> {
+  const e = await p.then(
+    () => undefined,
+    (x: unknown) => x,
+  );
+  expect(e).toBeInstanceOf(ResponseError);
+  return e as ResponseError<unknown>;
+}
+
+const doc = (version: number) => ({ uri, version });
+
+describe('senseStudio/viewState and estimate', () => {
+  it('serve the view state the extension host built, at the version asked for', async () => {
+    await open(deepear, 3);
+    const r = await studio.viewState({ textDocument: doc(3) });
+    expect(r.version).toBe(3);
+    // The reference: the host's own workspace (sense-analysis.ts) and graph-model, as graph-editor.ts built it.
+    const a = await new SenseAnalyzer().analyse(deepear, uri);
+    const p = a.pipelines[0];
+    const reference = buildViewState({ spec: p.spec!, estimate: p.estimate!, documentVersion: 3, diagnostics: a.diagnostics });
+    expect(r.state).toEqual(reference);
+    const e = await studio.estimate({ textDocument: doc(3) });
+    expect(e.pipelines.map((x) => x.name)).toEqual(['DeepEar']);
+    expect(e.pipelines[0].totals!.endToEndLatencyMs).toBe(reference.totals.endToEndLatencyMs);
+    expect(e.pipelines[0].processors!.map((x) => x.name).sort()).toEqual(['cpu', 'dsp', 'gpu']);
+  });
+
+  it('refuses an older version with ContentModified and waits for one not built yet', async () => {
+    await open(deepear, 4);
+    const stale = await refusal(studio.viewState({ textDocument: doc(3) }));
+    expect(stale.code).toBe(LSPErrorCodes.ContentModified);
+    expect(stale.message).toMatch(/version 3 .* now at version 4/);
+    const pending = studio.viewState({ textDocument: doc(5) });
+    await new Promise((r) => setTimeout(r, 50));
+    await open(deepear.replace('dense 128 relu', 'dense 96 relu'), 5);
+    const r = await pending;
+    expect(r.version).toBe(5);
+    expect(r.state!.layers.find((l) => l.id === 'ambient.1')!.outputShape).toEqual([96]);
+  });
+
+  it('refuses malformed parameters naming the field', async () => {
+    const e = await refusal(studio.viewState({ textDocument: { uri, version: -1 } }));
+    expect(e.code).toBe(ErrorCodes.InvalidParams);
+    expect(e.message).toMatch(/textDocument\.version/);
+    expect((await refusal(studio.viewState({ textDocument: doc(5), extra: 1 }))).code).toBe(ErrorCodes.InvalidParams);
+  });
+});
+
+describe('senseStudio/compressionPreview and layerSpectrum', () => {
+  it('previews an SVD rank with the Eckart–Young error of the returned spectrum, computed in a worker', async () => {
+    await open(deepear, 10);
+    const s = await studio.layerSpectrum({ textDocument: doc(10), layerId: 'ambient.1' });
+    const rank = 16;
+    const p = await studio.compressionPreview({ textDocument: doc(10), layerId: 'ambient.1', method: { kind: 'svd', criterion: 'rank', rank } });
+    const sq = s.singularValues.map((x) => x * x);
+    const tail = sq.slice(rank).reduce((a, b) => a + b, 0);
+    const all = sq.reduce((a, b) => a + b, 0);
+    expect(p.estimatedError).toBeCloseTo(Math.sqrt(tail / all), 10);
+    expect(p.version).toBe(10);
+    expect(p.after.params).toBeLessThan(p.before.params);
+  });
+
+  it('refuses hostile requests: a million atoms, a rank beyond the matrix, an unknown key', async () => {
+    await open(deepear, 11);
+    const million = await refusal(studio.compressionPreview({ textDocument: doc(11), layerId: 'ambient.1', method: { kind: 'sparse', atoms: 1_000_000, nonzeros: 8 } }));
+    expect(million.code).toBe(ErrorCodes.InvalidParams);
+    const s = await studio.layerSpectrum({ textDocument: doc(11), layerId: 'ambient.1' });
+    const [rows, cols] = s.matrixShape;
+    const rank = await refusal(studio.compressionPreview({ textDocument: doc(11), layerId: 'ambient.1', method: { kind: 'svd', criterion: 'rank', rank: Math.min(rows, cols) + 1 } }));
+    expect(rank.message).toMatch(new RegExp(`at most ${Math.min(rows, cols)}`));
+    const atoms = await refusal(studio.compressionPreview({ textDocument: doc(11), layerId: 'ambient.1', method: { kind: 'sparse', atoms: 4 * Math.max(rows, cols) + 1, nonzeros: 8 } }));
+    expect(atoms.message).toMatch(new RegExp(`at most ${4 * Math.max(rows, cols)}`));
+    const extra = await refusal(studio.compressionPreview({ textDocument: doc(11), layerId: 'ambient.1', method: { kind: 'int8', bits: 4 } }));
+    expect(extra.code).toBe(ErrorCodes.InvalidParams);
+    const notLayer = await refusal(studio.compressionPreview({ textDocument: doc(11), layerId: 'ambient.9', method: { kind: 'int8' } }));
+    expect(notLayer.message).toMatch(/no layer ambient\.9/);
+  });
+
+  it('a cancelled K-SVD stops its worker and the pool keeps serving', async () => {
+    await open(deepear, 12);
+    const source = new CancellationTokenSource();
+    let started = 0;
+    const workers = pool.workersStarted;
+    const running = studio.compressionPreview({ textDocument: doc(12), layerId: 'encoder.3', method: { kind: 'sparse', atoms: 1024, nonzeros: 64 } }, source.token, {
+      report: () => {
+        started++;
+        source.cancel();
+      },
+    });
+    const e = await refusal(running);
+    expect(e.code).toBe(LSPErrorCodes.RequestCancelled);
+    expect(started).toBeGreaterThan(0);
+    // The worker running the K-SVD was terminated: the pool is idle, and the next job starts a fresh worker.
+    expect(pool.running).toBe(0);
+    const after = await studio.compressionPreview({ textDocument: doc(12), layerId: 'ambient.1', method: { kind: 'int8' } });
+    expect(after.estimatedError).toBeGreaterThan(0);
+    expect(after.estimatedError).toBeLessThan(0.05);
+    expect(pool.workersStarted).toBeGreaterThan(workers);
+  });
+});
+
+describe('senseStudio/sourceEdit, partitionPlan and compressionPlan', () => {
+  it('returns edits for the version asked for, and refuses a stale one', async () => {
+    await open(deepear, 20);
+    const r = await studio.sourceEdit({ textDocument: doc(20), edit: { kind: 'compress', layerId: 'ambient.1', method: { kind: 'svd', criterion: 'rank', rank: 32 } } });
+    expect(r.version).toBe(20);
+    const next = applyEdits(deepear, r.edits);
+    expect(next).toContain('compress ambient.1 svd rank 32');
+    await open(next, 21);
+    expect((await refusal(studio.sourceEdit({ textDocument: doc(20), edit: { kind: 'removeCompression', layerId: 'ambient.1' } }))).code).toBe(LSPErrorCodes.ContentModified);
+    const removed = await studio.sourceEdit({ textDocument: doc(21), edit: { kind: 'removeCompression', layerId: 'ambient.1' } });
+    expect(applyEdits(next, removed.edits)).toBe(deepear);
+    const bad = await refusal(studio.sourceEdit({ textDocument: doc(21), edit: { kind: 'place', targets: ['encoder'], processor: 'npu' } }));
+    expect(bad.message).toMatch(/no processor 'npu'/);
+  });
+
+  it('plans Auto-Partition in a worker as the engine does in process, with edits that write its place lines', async () => {
+    await open(deepear, 30);
+    const progress: string[] = [];
+    const plan = await studio.partitionPlan({ textDocument: doc(30), optimize: { energyWeight: 1, latencyWeight: 0 } }, undefined, { report: (m) => progress.push(m) });
+    expect(progress.length).toBeGreaterThan(0);
+    const a = await new SenseAnalyzer().analyse(deepear, uri);
+    const reference = partitionPipeline(a.pipelines[0].spec!, { optimize: { energyWeight: 1, latencyWeight: 0 } });
+    expect(plan.result.placement).toEqual(reference.placement);
+    expect(plan.result.objective).toBe(reference.objective);
+    const next = applyEdits(deepear, plan.edits);
+    for (const s of plan.statements) expect(next).toContain(`  ${s}\n`);
+    await open(next, 31);
+    const after = await studio.estimate({ textDocument: doc(31) });
+    expect(after.pipelines[0].totals!.energyPerInferenceMj).toBeCloseTo(plan.after.energyPerInferenceMj, 9);
+  });
+
+  it('plans Auto-Compress from the weights and refuses a processor the target lacks', async () => {
+    await open(deepear, 40);
+    const now = (await studio.estimate({ textDocument: doc(40) })).pipelines[0].totals!.endToEndLatencyMs;
+    const plan = await studio.compressionPlan({ textDocument: doc(40), target: { kind: 'within', latencyMs: now * 0.9 } });
+    expect(plan.fromWeights).toBe(true);
+    if (plan.result.feasible) {
+      const next = applyEdits(deepear, plan.edits);
+      for (const line of plan.result.lines) expect(next).toContain(line);
+    } else expect(plan.edits).toEqual([]);
+    const bad = await refusal(studio.compressionPlan({ textDocument: doc(40), target: { kind: 'fit', processor: 'npu' } }));
+    expect(bad.message).toMatch(/no processor 'npu'; it has/);
+  });
+});
