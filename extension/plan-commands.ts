@@ -310,9 +310,15 @@ export function createPlanCommands(host: PlanCommandsHost) {
    * Restricted Mode nothing is read (the setting is a restricted configuration, and a
    * repository must not make the studio open files before it is trusted). A list held in the
    * workspace's settings is read confined to the workspace folders; the user's own list is
-   * not. When reloads overlap, the last one started wins.
+   * not. When reloads overlap, the last one started wins. Never rejects: a failure becomes a
+   * message.
    */
-  const reloadProfiles = async (): Promise<void> => {
+  const reloadProfiles = (): Promise<void> =>
+    applyProfiles().catch((e: unknown) => {
+      output.appendLine(`[profile] the measured device profiles were not reloaded: ${(e as Error).stack ?? String(e)}`);
+      void vscode.window.showWarningMessage(`Sense Studio: the measured device profiles were not reloaded (${(e as Error).message}).`);
+    });
+  const applyProfiles = async (): Promise<void> => {
     const generation = ++reloads;
     const folders = vscode.workspace.workspaceFolders?.map((f) => f.uri.fsPath) ?? [];
     let profiles: Awaited<ReturnType<typeof loadProfiles>>['profiles'] = [];

@@ -2,23 +2,25 @@
  * The Sense language server: the Node process VS Code starts (dist/language-server.cjs).
  * It does not import `vscode`; it speaks LSP over IPC/stdio and serves every editor
  * feature of language/ (diagnostics, completion, hover, outline, formatting, ...), with
- * the studio's measured device profiles applied to its estimates (./device-profiles.ts).
+ * the studio's measured device profiles applied to its estimates (./device-profiles.ts). It
+ * reads the workspace's `.sense` files through io/user-files.ts (./user-file-system.ts).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { startLanguageServer } from 'langium/lsp';
-import { NodeFileSystem } from 'langium/node';
 import { CodeLensRefreshRequest, createConnection, ProposedFeatures } from 'vscode-languageserver/node';
 import { createSenseServices } from '../../language/sense-module';
 import { engineEstimator } from '../../engine/estimate';
 import { DEVICE_PROFILES_NOTIFICATION, MeasuredProfiles, receiveDeviceProfiles } from './device-profiles';
 import { registerStudioRequests, STUDIO_WORKERS } from './studio-connection';
 import { WorkerPool } from './worker-pool';
+import { UserFileSystem } from './user-file-system';
 
 const connection = createConnection(ProposedFeatures.all);
 const profiles = new MeasuredProfiles();
 const services = createSenseServices(
-  { connection, ...NodeFileSystem },
+  // The workspace's .sense files are read bounded and regular-file-only (./user-file-system.ts).
+  { connection, ...UserFileSystem },
   {
     fileExists: (path) => existsSync(path),
     // engine/'s cost model with the measured profiles applied: hover, CodeLens and fit warnings show latency and energy.

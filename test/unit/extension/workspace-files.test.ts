@@ -5,7 +5,7 @@
  * the path, and nothing outside the workspace may be opened.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,8 @@ import { layerSpectrum, WeightsCache } from '../../../extension/compression-prev
 import { evaluateFolderView } from '../../../extension/run-pipeline';
 import { documentFiles, readClip, readPipelineWeights, resolveInRoots } from '../../../extension/workspace-files';
 import { loadPipeline } from '../../../cli/load';
+import { UserFileSystemProvider } from '../../../extension/server/user-file-system';
+import { URI } from 'langium';
 import type { BundleRunner } from '../../../runtime/runner';
 import type { PipelineSpec } from '../../../language/pipeline-model';
 
@@ -106,5 +108,19 @@ describe('workspace files', () => {
     const own = await loadProfiles(['/dev/zero'], ws);
     expect(own.errors[0]).toMatch(/\/dev\/zero is a character device/);
     expect(performance.now() - t0).toBeLessThan(5_000);
+  });
+
+  it('the language server loads a FIFO or an oversized .sense file as a comment saying why, and a regular one as is', async () => {
+    const logged: string[] = [];
+    const fs = new UserFileSystemProvider((m) => logged.push(m));
+    execFileSync('mkfifo', [join(ws, 'fifo.sense')]);
+    writeFileSync(join(ws, 'huge.sense'), '');
+    truncateSync(join(ws, 'huge.sense'), 17 * 1024 * 1024);
+    const t0 = performance.now();
+    expect(await fs.readFile(URI.file(join(ws, 'fifo.sense')))).toMatch(/^\/\/ Sense Studio did not load this file: .*fifo\.sense is a FIFO/);
+    expect(fs.readFileSync(URI.file(join(ws, 'huge.sense')))).toMatch(/^\/\/ Sense Studio did not load this file: .*huge\.sense: 17825792 bytes is larger than the 16777216-byte limit/);
+    expect(performance.now() - t0).toBeLessThan(5_000);
+    expect(logged).toHaveLength(2);
+    expect(await fs.readFile(URI.file(join(ws, 'deepear/deepear.sense')))).toContain('pipeline DeepEar');
   });
 });
