@@ -5,7 +5,6 @@
  * status bar item and the output channel, and adapts language/, engine/ and runtime/
  * to VS Code. Nothing here computes what the pure core already does.
  */
-import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as vscode from 'vscode';
@@ -24,6 +23,8 @@ import { DEVICE_PROFILES_NOTIFICATION, deviceProfilesPayload } from './server/de
 import { CancelledError, evaluateFolderView, exportBundleTo, extensionBundleAssets, isCompressed, openRunner, runClipView, withoutCompression } from './run-pipeline';
 import { SenseAnalyzer, type AnalysedPipeline } from './sense-analysis';
 import { documentFiles, readPipelineWeights, resolveInRoots, type DocumentFiles } from './workspace-files';
+import { serveBundleFolder, type DemoServer } from './demo-server';
+import { statUserPath } from '../io/user-files';
 
 let client: LanguageClient | undefined;
 
@@ -252,9 +253,27 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       'Reveal in Explorer',
     );
     if (choice === 'Open Manifest') await vscode.window.showTextDocument(vscode.Uri.file(path.join(target, 'manifest.json')));
-    else if (choice === 'Open Demo Page' && existsSync(path.join(target, 'index.html'))) await vscode.env.openExternal(vscode.Uri.file(path.join(target, 'index.html')));
+    else if (choice === 'Open Demo Page') await openDemoPage(target);
     else if (choice === 'Reveal in Explorer') await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(target));
     return undefined;
+  };
+
+  // One demo server per bundle folder, for the session: the page loads its modules, wasm and
+  // models over HTTP (browsers block ES modules and fetch on file:// pages).
+  const demoServers = new Map<string, Promise<DemoServer>>();
+  context.subscriptions.push({ dispose: () => demoServers.forEach((server) => void server.then((x) => x.stop()).catch(() => undefined)) });
+  const openDemoPage = async (folder: string): Promise<void> => {
+    if (!statUserPath(path.join(folder, 'index.html'))?.isFile()) throw new Error(`${folder} has no demo page (index.html); export the bundle again.`);
+    let server = demoServers.get(folder);
+    if (!server) {
+      server = serveBundleFolder(folder);
+      demoServers.set(folder, server);
+      server.catch(() => demoServers.delete(folder));
+    }
+    const { url } = await server;
+    output.appendLine(`[demo] serving ${folder} at ${url}`);
+    // Through a remote (code-server, SSH) the address is forwarded to the user's browser.
+    await vscode.env.openExternal(await vscode.env.asExternalUri(vscode.Uri.parse(url)));
   };
 
   const runCommand = async (command: 'runClip' | 'evaluateFolder' | 'exportBundle' | 'autoPartition', uri: vscode.Uri, arg?: unknown): Promise<ToWebviewBody | undefined> => {
@@ -542,6 +561,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     else await runCommand('exportBundle', doc.uri);
   });
   register('showOutput', () => output.show(true));
+  register('openDemoPage', async (uri) => {
+    const folder =
+      uri instanceof vscode.Uri ? uri : (await vscode.window.showOpenDialog({ canSelectFiles: false, canSelectFolders: true, canSelectMany: false, title: 'Open the demo page of which exported bundle folder?' }))?.[0];
+    if (folder) await openDemoPage(folder.fsPath);
+  });
 
   await vscode.commands.executeCommand('setContext', 'senseStudio.active', true);
   output.appendLine('Sense Studio is active.');

@@ -1,6 +1,7 @@
 /**
  * Test support for the real-VS-Code suite: builds the VSIX, prepares a temporary
- * workspace (samples/deepear/deepear.sense, its weights, a few sample clips), installs
+ * workspace (by default samples/deepear/deepear.sense, its weights, a few sample clips; a
+ * suite may lay out its own, and keep workspace trust on), installs
  * the VSIX into a fresh code-server user-data dir, starts code-server on 127.0.0.1 at a
  * free port and opens it in Debian's Chromium through playwright-core. Everything it
  * starts is stopped by `close()`, which the suite calls in afterAll even on failure.
@@ -62,8 +63,39 @@ function copyClips(from: string, to: string, perLabel: number): void {
   }
 }
 
+/** What a suite changes in the studio it starts. */
+export interface StudioOptions {
+  /**
+   * Lays out the (empty) workspace folder and returns the path of the `.sense` file the
+   * suite works on; `base` is the temporary folder around it, removed by `close()`.
+   * Default: samples/deepear with its weights and one clip per label.
+   */
+  prepare?: (workspace: string, base: string) => Promise<string>;
+  /** Keep workspace trust on: the folder opens in Restricted Mode until the suite trusts it. */
+  trust?: boolean;
+}
+
+/** The default workspace: samples/deepear/deepear.sense, its weights and one clip per label. */
+async function deepearWorkspace(workspace: string): Promise<string> {
+  const senseDir = join(workspace, 'deepear');
+  mkdirSync(senseDir, { recursive: true });
+  const sensePath = join(senseDir, 'deepear.sense');
+  cpSync(join(ROOT, 'samples', 'deepear', 'deepear.sense'), sensePath);
+  const weights = join(ROOT, 'samples', 'deepear', 'deepear.safetensors');
+  if (existsSync(weights)) cpSync(weights, join(senseDir, 'deepear.safetensors'));
+  else await writeSeededWeights(sensePath, join(senseDir, 'deepear.safetensors'));
+  copyClips(join(ROOT, 'samples', 'data', 'deepear'), join(workspace, 'data', 'deepear'), 1);
+  return sensePath;
+}
+
+/** Writes what `sense init-weights` writes for the pipeline in `sensePath`: seeded He/Glorot weights. */
+export async function writeSeededWeights(sensePath: string, to: string): Promise<void> {
+  const { spec } = await loadPipeline(sensePath);
+  writeFileSync(to, encodeSafetensors(initWeights(spec, 1), { pipeline: spec.name, seed: '1', generator: 'test/vscode' }));
+}
+
 /** Builds, installs and starts everything; the caller must `close()` it. */
-export async function startStudio(): Promise<Studio> {
+export async function startStudio(options: StudioOptions = {}): Promise<Studio> {
   const cs = codeServer();
   const base = mkdtempSync(join(tmpdir(), 'sense-vscode-'));
   const log: string[] = [];
@@ -79,18 +111,8 @@ export async function startStudio(): Promise<Studio> {
     const userDataDir = join(base, 'user-data');
     const extensionsDir = join(base, 'extensions');
     const workspace = join(base, 'workspace');
-    const senseDir = join(workspace, 'deepear');
-    mkdirSync(senseDir, { recursive: true });
-    const sensePath = join(senseDir, 'deepear.sense');
-    cpSync(join(ROOT, 'samples', 'deepear', 'deepear.sense'), sensePath);
-    const weights = join(ROOT, 'samples', 'deepear', 'deepear.safetensors');
-    if (existsSync(weights)) cpSync(weights, join(senseDir, 'deepear.safetensors'));
-    else {
-      // What `sense init-weights` writes: seeded He/Glorot weights for the pipeline.
-      const { spec } = await loadPipeline(sensePath);
-      writeFileSync(join(senseDir, 'deepear.safetensors'), encodeSafetensors(initWeights(spec, 1), { pipeline: spec.name, seed: '1', generator: 'test/vscode' }));
-    }
-    copyClips(join(ROOT, 'samples', 'data', 'deepear'), join(workspace, 'data', 'deepear'), 1);
+    mkdirSync(workspace, { recursive: true });
+    const sensePath = await (options.prepare ?? deepearWorkspace)(workspace, base);
     studio.writeUserSettings(userDataDir, {
       'chat.disableAIFeatures': true,
       'workbench.secondarySideBar.defaultVisibility': 'hidden',
@@ -98,10 +120,12 @@ export async function startStudio(): Promise<Studio> {
       'editor.minimap.enabled': false,
       'files.autoSave': 'off',
       'senseStudio.runtime.provider': 'web',
+      // Trust on, without the modal prompt: the folder opens in Restricted Mode with its banner.
+      ...(options.trust ? { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never' } : {}),
     });
     studio.installVsix(cs, studio.VSIX_PATH, userDataDir, extensionsDir);
     const port: number = await studio.freePort();
-    server = (await studio.startCodeServer(cs, { port, userDataDir, extensionsDir, folder: workspace, log: (s: string) => log.push(s) })) as CodeServerHandle;
+    server = (await studio.startCodeServer(cs, { port, userDataDir, extensionsDir, folder: workspace, log: (s: string) => log.push(s), trust: options.trust === true })) as CodeServerHandle;
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'] });
     const page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
     await page.goto(server.url);

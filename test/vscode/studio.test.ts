@@ -9,7 +9,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { graphFrame, quickOpen, runCommand, startStudio, statusEstimate, type Studio } from './code-server';
+import { graphFrame, quickOpen, runCommand, SHOTS, startStudio, statusEstimate, type Studio } from './code-server';
 
 let s: Studio;
 let baseline: { target: string; latencyMs: number; energyMj: number };
@@ -203,6 +203,16 @@ describe('Sense Studio in VS Code (code-server)', () => {
     expect(existsSync(join(dir, 'index.html'))).toBe(true);
     expect(await toast.locator('a, .monaco-button', { hasText: 'Open Manifest' }).count()).toBeGreaterThan(0);
     await s.shot('07-exported');
+    // Open Demo Page serves the bundle over HTTP (not file://, where the page's modules never load) and opens it.
+    const popup = s.page.waitForEvent('popup', { timeout: 60_000 });
+    await toast.locator('a, .monaco-button', { hasText: 'Open Demo Page' }).first().click();
+    const demo = await popup;
+    await demo.waitForLoadState('domcontentloaded', { timeout: 60_000 });
+    expect(demo.url()).toMatch(/^http:\/\/127\.0\.0\.1:\d+\//);
+    const html = await demo.content();
+    expect(html).toMatch(/<script[^>]*type="module"/);
+    await demo.screenshot({ path: join(SHOTS, '07b-demo-page.png') });
+    await demo.close();
   }, 240_000);
 
   it('goes to the definition of a built-in device: the read-only catalog opens from sense-builtin:', async () => {
