@@ -16,7 +16,8 @@
  */
 import { DocumentState, URI, type LangiumDocument } from 'langium';
 import type { LangiumSharedServices } from 'langium/lsp';
-import { ErrorCodes, LSPErrorCodes, ResponseError, type CancellationToken } from 'vscode-languageserver-protocol';
+// The server's own copy of vscode-jsonrpc: its connection recognises only its own ResponseError class.
+import { ErrorCodes, LSPErrorCodes, ResponseError, type CancellationToken } from 'vscode-languageserver/node';
 import type { z } from 'zod';
 import { applyMatchingProfiles } from '../../engine/calibrate/profile';
 import { estimatePipeline, type Estimate } from '../../engine/estimate';

@@ -7,7 +7,7 @@
  * job just drops it.
  */
 import { Worker } from 'node:worker_threads';
-import type { CancellationToken } from 'vscode-languageserver-protocol';
+import type { CancellationToken } from 'vscode-languageserver/node';
 import type { AnalysisJob, AnalysisJobResults, WorkerReply } from './analysis-jobs';
 
 /** The rejection of a job that was cancelled. */
