@@ -76,6 +76,14 @@ export function rangeOf(node: AstNode): SourceRange {
   return r ? { start: { ...r.start }, end: { ...r.end } } : { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
 }
 
+/**
+ * Largest count a `.sense` file may give (units, filters, kernel sizes, bands, ranks): far
+ * above any network that fits a phone, watch or board, and small enough that the engine's
+ * arithmetic on weight matrices (a 10^6 x 10^6 layer has 10^12 parameters) stays finite and
+ * its data-free spectra stay allocatable. `dense 1e308` once lowered to an Infinity estimate.
+ */
+export const MAX_COUNT = 1_000_000;
+
 class IssueSink {
   readonly issues: LoweringIssue[] = [];
   error<N extends AstNode>(code: IssueCode, message: string, node: N, property?: Properties<N>, index?: number): void {
@@ -103,11 +111,14 @@ class IssueSink {
     return r.value;
   }
 
-  /** Checks that a plain number is a positive integer (at least `min`), reporting otherwise. */
+  /**
+   * Checks that a plain number is a positive integer (at least `min`, at most
+   * {@link MAX_COUNT}), reporting otherwise.
+   */
   positiveInt<N extends AstNode>(value: number | undefined, node: N, property: Properties<N>, what: string, min = 1): number | undefined {
     if (value === undefined) return undefined;
-    if (!Number.isInteger(value) || value < min) {
-      this.error(IssueCodes.InvalidNumber, `${what} must be an integer of at least ${min}, got ${value}.`, node, property);
+    if (!Number.isInteger(value) || value < min || value > MAX_COUNT) {
+      this.error(IssueCodes.InvalidNumber, `${what} must be an integer from ${min} to ${MAX_COUNT}, got ${value}.`, node, property);
       return undefined;
     }
     return value;

@@ -167,7 +167,8 @@ async function parent(o: Options): Promise<number> {
           clearTimeout(w.current.timer);
           const c = w.current;
           w.current = undefined;
-          if (m.kind === 'input') save(c, 'input', 'the input of the failing case above', m.name, m.bytes);
+          // The case's .txt (hang or crash) is written already; only its input is missing.
+          if (m.kind === 'input') writeFileSync(join(o.out, m.name), Uint8Array.from(m.bytes));
           else {
             finished++;
             counts[m.target].cases++;

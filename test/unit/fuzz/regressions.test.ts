@@ -2,6 +2,8 @@
  * Inputs the fuzz harness found that once crashed the product, each reduced to its
  * cause and checked for the clear error that replaced the crash.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import onnxProto from 'onnx-proto';
 import { readOnnxWeights } from '../../../engine/weights/onnx-weights';
@@ -14,6 +16,7 @@ import { buildDocument, createSenseServices } from '../../../language/sense-modu
 import { expectClearError } from './oracle';
 
 const { onnx } = onnxProto;
+const ROOT = join(new URL('.', import.meta.url).pathname, '..', '..', '..');
 
 function thrown(f: () => unknown): unknown {
   try {
@@ -115,5 +118,17 @@ describe('fuzz regressions', () => {
     const messages = (doc.diagnostics ?? []).map((d) => String(d.message));
     expect(messages.filter((m) => m.startsWith('An error occurred'))).toEqual([]);
     expect(doc.parseResult.parserErrors.length).toBeGreaterThan(0);
+  });
+
+  // Fuzz cases sense 20263963 (`dense 1e308 relu` in the watch sample: an Infinity
+  // estimate) and 20279499 (`dense 1000000000` then `dense 9e99`: compress allocated a
+  // spectrum of 10^9 values and the case hung) of the 100,000-case run: counts are bounded.
+  it.each(['1e308', '9e99', '1000001'])('dense %s is an invalid-number error, not an estimate', async (units) => {
+    const services = createSenseServices();
+    const text = readFileSync(join(ROOT, 'samples/watch/activity.sense'), 'utf8').replace('dense 64 relu', `dense ${units} relu`);
+    const doc = await buildDocument(services, text, 'file:///regression-count.sense');
+    const errors = (doc.diagnostics ?? []).filter((d) => d.severity === 1);
+    expect(errors.map((d) => [d.code, d.range.start.line + 1])).toEqual([['invalid-number', 21]]);
+    expect(String(errors[0].message)).toContain('from 1 to 1000000');
   });
 });
