@@ -83,6 +83,8 @@ export const PartitionPlanParamsSchema = z.strictObject({
   ...base,
   ...workDone,
   optimize: z.strictObject({ energyWeight: z.number().finite().min(0).max(1e6).optional(), latencyWeight: z.number().finite().min(0).max(1e6).optional() }).optional(),
+  /** The settings' weights, used only when `optimize` is absent and the pipeline has no `optimize` line. */
+  defaultOptimize: z.strictObject({ energyWeight: z.number().finite().min(0).max(1e6), latencyWeight: z.number().finite().min(0).max(1e6) }).optional(),
   keepPins: z.boolean().optional(),
   timeLimitMs: z.number().finite().min(0).max(MAX_PARTITION_TIME_LIMIT_MS).optional(),
 });

@@ -192,7 +192,9 @@ export class StudioRequests {
     const params = parse(PartitionPlanParamsSchema, raw, method);
     const a = await this.checked(params.textDocument, params.pipeline, method, token, true);
     const timeLimitMs = params.timeLimitMs ?? AUTO_PARTITION_TIME_LIMIT_MS;
-    const plan = await this.job(method, { kind: 'partition', spec: a.spec, optimize: params.optimize ?? {}, keepPins: params.keepPins ?? false, timeLimitMs }, token, progress);
+    const hasOptimizeLine = a.outline.members.some((m) => m.kind === 'optimize');
+    const optimize = params.optimize ?? (hasOptimizeLine ? {} : (params.defaultOptimize ?? {}));
+    const plan = await this.job(method, { kind: 'partition', spec: a.spec, optimize, keepPins: params.keepPins ?? false, timeLimitMs }, token, progress);
     const r = plan.result;
     return {
       version: a.version,

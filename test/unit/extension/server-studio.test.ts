@@ -198,6 +198,12 @@ describe('senseStudio/sourceEdit, partitionPlan and compressionPlan', () => {
     await open(next, 31);
     const after = await studio.estimate({ textDocument: doc(31) });
     expect(after.pipelines[0].totals!.energyPerInferenceMj).toBeCloseTo(plan.after.energyPerInferenceMj, 9);
+    // The settings' weights apply only to a pipeline without an `optimize` line: DeepEar's line wins, and without it the settings do.
+    const lined = await studio.partitionPlan({ textDocument: doc(31), defaultOptimize: { energyWeight: 1, latencyWeight: 0 } });
+    expect(lined.result.optimize).toMatchObject({ energyWeight: 0.7, latencyWeight: 0.3 });
+    await open(next.replace(/\n\s*optimize [^\n]*/, ''), 32);
+    const unlined = await studio.partitionPlan({ textDocument: doc(32), defaultOptimize: { energyWeight: 1, latencyWeight: 0 } });
+    expect(unlined.result.optimize).toMatchObject({ energyWeight: 1, latencyWeight: 0 });
   });
 
   it('plans Auto-Compress from the weights and refuses a processor the target lacks', async () => {
