@@ -5,7 +5,7 @@
  * float samples.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -87,13 +87,49 @@ export class Limiter {
   }
 }
 
+let toolHome: string | undefined;
+
 /**
- * Runs a command, feeding `stdin` when given, and resolves with its stdout. Rejects
- * with the command line and stderr when it exits with a non-zero status.
+ * The environment every external tool runs in: the caller's PATH and nothing else of
+ * its environment, a private empty HOME and TMPDIR (created once per process, removed
+ * at exit), the C.UTF-8 locale, and a PulseAudio server address that cannot exist.
+ *
+ * Why the sound server: espeak-ng 1.51 opens an audio device even when it writes a
+ * file (`-w`), so libpulse runs inside it. When libpulse finds no runtime folder under
+ * HOME it creates one in TMPDIR with a random name drawn from the C library's rand(),
+ * 12 draws per name and 12 more for every name already taken. espeak-ng's breath
+ * noise (the `breath` setting of the f2, f3 and f5 variants) draws from the same
+ * rand(), so the first call in a fresh HOME, calls racing to create that folder under
+ * load, or a runtime folder that was cleaned away all shifted the noise and changed the
+ * audio. With PULSE_SERVER set, libpulse never looks for a runtime folder and never
+ * calls rand(). The private HOME also keeps files the tools read from there
+ * (`~/espeak-ng-data`, `~/.festivalrc`, libpulse's and ALSA's client settings) out of
+ * the output, as dropping the rest of the environment does for `SOX_OPTS`.
+ */
+export function toolEnvironment(): NodeJS.ProcessEnv {
+  // Made again if something (a temporary-folder cleaner) removed it during a long run.
+  if (toolHome === undefined || !existsSync(toolHome)) {
+    const home = mkdtempSync(join(tmpdir(), 'sense-samples-home-'));
+    process.once('exit', () => rmSync(home, { recursive: true, force: true }));
+    toolHome = home;
+  }
+  return {
+    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    HOME: toolHome,
+    TMPDIR: toolHome,
+    LC_ALL: 'C.UTF-8',
+    PULSE_SERVER: `unix:${join(toolHome, 'no-sound-server')}`,
+  };
+}
+
+/**
+ * Runs a command in {@link toolEnvironment}, feeding `stdin` when given, and resolves
+ * with its stdout. Rejects with the command line and stderr when it exits with a
+ * non-zero status.
  */
 export function runTool(cmd: string, args: string[], stdin?: Buffer | string): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: toolEnvironment() });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => out.push(d));
