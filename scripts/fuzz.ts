@@ -165,7 +165,6 @@ async function parent(o: Options): Promise<number> {
         if (m.kind === 'ready') w.ready = true;
         else if (w.current) {
           clearTimeout(w.current.timer);
-          const c = w.current;
           w.current = undefined;
           // The case's .txt (hang or crash) is written already; only its input is missing.
           if (m.kind === 'input') writeFileSync(join(o.out, m.name), Uint8Array.from(m.bytes));
