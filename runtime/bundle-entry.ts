@@ -4,17 +4,17 @@
  * {@link openBundle} with onnxruntime-web; other hosts can call {@link createRunner}
  * with bytes they already hold. No file system, no DOM: only `fetch` and Web Crypto.
  * Profiling mode (`profile: true`, then {@link BundleRunner.profile}) produces a device
- * profile of timings that the studio imports (engine/calibrate/profile.ts).
+ * profile of timings (runtime/device-profile.ts) that the studio imports.
  */
-import { validateManifest, type BundleManifest } from '../engine/export/manifest';
+import { validateManifest, type BundleManifest } from './bundle-manifest';
 import { createRunner, type BundleRunner, type OrtModuleLike, type RunnerOptions } from './runner';
 
 export { BundleRunner, createRunner, executionProviders } from './runner';
 export type { ClipInput, ClipResult, HeadResult, OrtModuleLike, RunnerOptions, WindowResult } from './runner';
-export { validateManifest } from '../engine/export/manifest';
-export { formatDeviceProfile, parseDeviceProfile } from '../engine/calibrate/profile';
-export type { DeviceProfile, ProfileMachine, ProfileSample } from '../engine/calibrate/profile';
-export type { BundleManifest } from '../engine/export/manifest';
+export { validateManifest } from './bundle-manifest';
+export { formatDeviceProfile, parseDeviceProfile } from './device-profile';
+export type { DeviceProfile, ProfileMachine, ProfileSample } from './device-profile';
+export type { BundleManifest } from './bundle-manifest';
 
 function hex(buf: ArrayBuffer): string {
   return [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, '0')).join('');

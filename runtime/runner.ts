@@ -14,7 +14,7 @@
  * windows' probabilities, and its latency the mean per-window time (front end + DNN), the
  * figure comparable to the engine's per-inference estimate.
  *
- * Execution providers: the manifest lists each partition's preferred providers (see
+ * Execution providers: the manifest lists each partition's preferred providers (chosen by
  * engine/export/manifest.ts). With `backend: 'web'` they map to onnxruntime-web's names
  * (`webgpu`, `webnn`; `cpu` and `xnnpack` become `wasm`), with `backend: 'node'` they keep
  * theirs; either way only providers the host lists in `availableProviders` are kept
@@ -24,8 +24,8 @@
  * `sessionOptions: { enableProfiling: true }` and call `endProfiling()` on
  * {@link BundleRunner.sessions} (ONNX Runtime's per-op profile), for calibration.
  */
-import { PROFILE_KIND, PROFILE_SCHEMA_VERSION, type DeviceProfile, type ProfileMachine } from '../engine/calibrate/profile';
-import type { BundleManifest, ManifestPartition } from '../engine/export/manifest';
+import { PROFILE_KIND, PROFILE_SCHEMA_VERSION, type DeviceProfile, type ProfileMachine } from './device-profile';
+import type { BundleManifest, ManifestPartition } from './bundle-manifest';
 import type { InputSpec } from '../language/pipeline-model';
 import { audioWindows, computeFeatures, type FeatureResult } from './features';
 import { inertialWindows, parseInertialCsv } from './inertial';
@@ -327,7 +327,7 @@ export class BundleRunner {
   }
 
   /**
-   * Profiling mode's result: a device profile (engine/calibrate/profile.ts) of timings
+   * Profiling mode's result: a device profile (runtime/device-profile.ts) of timings
    * only (`fitted: false`): one sample per partition (its layers, the median wall time of
    * its `session.run`) and one for the front end (`features`), and the median whole
    * non-silent window as the end-to-end figure. MACs and bytes are 0 because the bundle

@@ -39,13 +39,14 @@ import { mulberry32 } from '../compress/random';
 import { opBytes } from '../cost-model';
 import { estimatePipeline, type Estimate } from '../estimate';
 import { buildBundle } from '../export/bundle';
-import type { BundleManifest } from '../export/manifest';
+import type { BundleManifest } from '../../runtime/bundle-manifest';
 import { FEATURES_KEY, type IrOp } from '../ir';
 import type { WeightSet } from '../weights/weights';
 import { fitDispatchMs, fitFrontendThroughput, fitRoofline, type DispatchFit, type FitSample, type FrontendFit, type RooflineFit } from './fit';
 import { parseOrtProfile } from './ort-profile';
 import type { TimingsRow } from './timings';
-import { applyProfile, PROFILE_KIND, PROFILE_SCHEMA_VERSION, type DeviceProfile, type ProfileSample } from './profile';
+import { PROFILE_KIND, PROFILE_SCHEMA_VERSION, type DeviceProfile, type ProfileSample } from '../../runtime/device-profile';
+import { applyProfile } from './profile';
 
 /** Largest ONNX Runtime profile read, in bytes: about V8's longest string, far above 100000 runs of a large pipeline. */
 const MAX_ORT_PROFILE_BYTES = 512 * 1024 * 1024;

@@ -15,7 +15,8 @@ import { opBytes } from '../cost-model';
 import { estimatePipeline } from '../estimate';
 import { FEATURES_KEY } from '../ir';
 import { fitDispatchMs, fitFrontendThroughput, fitRoofline, type RooflineFit } from './fit';
-import { applyProfile, type DeviceProfile, type ProfileSample } from './profile';
+import type { DeviceProfile, ProfileSample } from '../../runtime/device-profile';
+import { applyProfile } from './profile';
 
 /**
  * One row of an estimated-versus-measured table, shared by `sense calibrate` (node-calibrate.ts)

@@ -9,7 +9,8 @@ import { estimatePipeline, toEstimateSummary } from '../estimate';
 import { exportOnnx, type OnnxExport } from '../onnx/export-onnx';
 import { FEATURES_TENSOR } from '../onnx/partition-plan';
 import { normalizationRows, type WeightSet } from '../weights/weights';
-import { BUNDLE_KIND, BUNDLE_SCHEMA_VERSION, providersFor, type BundleManifest, type ManifestHead } from './manifest';
+import { BUNDLE_KIND, BUNDLE_SCHEMA_VERSION, type BundleManifest, type ManifestHead } from '../../runtime/bundle-manifest';
+import { providersFor } from './manifest';
 
 /** An in-memory bundle: the manifest and the model files by name. */
 export interface BuiltBundle {

@@ -20,7 +20,7 @@ import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeFileType, readUserFileSync, readUserTextSync, statUserPath, UserFileError, writeUserFileAtomic } from '../../io/user-files';
-import { BUNDLE_KIND, validateManifest, type BundleManifest } from './manifest';
+import { BUNDLE_KIND, validateManifest, type BundleManifest } from '../../runtime/bundle-manifest';
 import type { BuiltBundle } from './bundle';
 
 /** Files of onnxruntime-web copied into every bundle (its wasm build, so the page works offline). */

@@ -37,20 +37,8 @@ import { quantizeInt8 } from '../compress/int8';
 import { rankForEnergy, rankForError, singularValues, truncatedSvd } from '../compress/svd';
 import { BATCHNORM_EPSILON, elementsOf, type WeightSet, type WeightTensor } from '../weights/weights';
 import { GraphBuilder, encodeModel } from './onnx-builder';
-import { FEATURES_TENSOR, planPartitions, placementOf, type ExportPlan, type TensorRef } from './partition-plan';
-
-/** What export did to a compressed layer. */
-export interface CompressionReport {
-  layerId: string;
-  kind: CompressionSpec['kind'];
-  /** svd: the rank used. */
-  rank?: number;
-  /** ||W - W_compressed||_F / ||W||_F. */
-  relError: number;
-  /** Stored numbers (weights) of the compressed form, against `denseParams` of the original matrix. */
-  storedValues: number;
-  denseParams: number;
-}
+import type { CompressionReport, TensorRef } from '../../runtime/bundle-manifest';
+import { FEATURES_TENSOR, planPartitions, placementOf, type ExportPlan } from './partition-plan';
 
 /** One exported partition: its ONNX model and interface. */
 export interface ExportedPartition {

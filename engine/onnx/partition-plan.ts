@@ -5,6 +5,7 @@
  */
 import type { BlockSpec, LayerSpec, PipelineSpec, Shape } from '../../language/pipeline-model';
 import { estimatePipeline } from '../estimate';
+import type { TensorRef } from '../../runtime/bundle-manifest';
 
 /** Name of the tensor the feature front end hands to the first partition. */
 export const FEATURES_TENSOR = 'features';
@@ -26,12 +27,6 @@ export function placementOf(spec: PipelineSpec, overrides: Record<string, string
   for (const l of estimate.layers) out[l.layerId] = l.processor;
   for (const b of spec.blocks) for (const l of b.layers) out[l.id] ??= spec.target.defaultProcessor;
   return out;
-}
-
-/** A named tensor crossing a partition boundary, with its shape (batch excluded). */
-export interface TensorRef {
-  name: string;
-  shape: Shape;
 }
 
 /** One partition: layers in execution order, all on one processor. */

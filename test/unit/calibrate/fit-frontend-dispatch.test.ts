@@ -8,7 +8,8 @@
 import { describe, expect, it } from 'vitest';
 import { fitDispatchMs, fitFrontendThroughput, fitRoofline, predictMs, type FitSample, type RooflineParams } from '../../../engine/calibrate/fit';
 import { fitMeasurements, type CalibrationMeasurements } from '../../../engine/calibrate/node-calibrate';
-import { applyProfile, parseDeviceProfile, formatDeviceProfile, profileSettingsText, PROFILE_KIND, type DeviceProfile } from '../../../engine/calibrate/profile';
+import { applyProfile, profileSettingsText } from '../../../engine/calibrate/profile';
+import { parseDeviceProfile, formatDeviceProfile, PROFILE_KIND, type DeviceProfile } from '../../../runtime/device-profile';
 import { mulberry32 } from '../../../engine/compress/random';
 import { opBytes } from '../../../engine/cost-model';
 import { estimatePipeline } from '../../../engine/estimate';

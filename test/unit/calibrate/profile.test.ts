@@ -10,7 +10,8 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../../cli/main';
 import { layerOfNode, parseOrtProfile } from '../../../engine/calibrate/ort-profile';
-import { applyProfileToDevice, formatDeviceProfile, parseDeviceProfile, profileSettingsText, PROFILE_KIND, type DeviceProfile } from '../../../engine/calibrate/profile';
+import { applyProfileToDevice, profileSettingsText } from '../../../engine/calibrate/profile';
+import { formatDeviceProfile, parseDeviceProfile, PROFILE_KIND, type DeviceProfile } from '../../../runtime/device-profile';
 import type { DeviceSpec } from '../../../language/pipeline-model';
 
 const root = resolve(import.meta.dirname, '../../..');

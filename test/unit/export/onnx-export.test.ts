@@ -14,7 +14,7 @@ import { encodeSafetensors } from '../../../engine/weights/safetensors';
 import { checkWeights } from '../../../engine/weights/weights';
 import { mulberry32 } from '../../../engine/compress/random';
 import { runPython } from '../../support/python';
-import type { BundleManifest } from '../../../engine/export/manifest';
+import type { BundleManifest } from '../../../runtime/bundle-manifest';
 import { buildBundle } from '../../../engine/export/bundle';
 import { createRunner } from '../../../runtime/runner';
 import { flat, maxAbsDiff, nested, NUMPY_FORWARD, ortNode, randomWeights, referenceLayers, specOf, tempDir } from './helpers';

@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PROFILE_KIND, PROFILE_SCHEMA_VERSION, formatDeviceProfile, type DeviceProfile } from '../../../engine/calibrate/profile';
+import { PROFILE_KIND, PROFILE_SCHEMA_VERSION, formatDeviceProfile, type DeviceProfile } from '../../../runtime/device-profile';
 import { estimatePipeline } from '../../../engine/estimate';
 import { AUTO_PARTITION_TIME_LIMIT_MS, minimalEdit, optimalityNote, planAutoCompress, planAutoPartition } from '../../../extension/auto-plans';
 import { largePipeline } from '../partition/random-pipelines';

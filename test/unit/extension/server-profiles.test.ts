@@ -13,7 +13,7 @@ import { URI, type LangiumDocument } from 'langium';
 import { NodeFileSystem } from 'langium/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../../cli/main';
-import { formatDeviceProfile, PROFILE_KIND, PROFILE_SCHEMA_VERSION, type DeviceProfile } from '../../../engine/calibrate/profile';
+import { formatDeviceProfile, PROFILE_KIND, PROFILE_SCHEMA_VERSION, type DeviceProfile } from '../../../runtime/device-profile';
 import { engineEstimator } from '../../../engine/estimate';
 import {
   DEVICE_PROFILES_NOTIFICATION,

@@ -7,7 +7,8 @@
 
 /** Mulberry32 (engine/compress/random.ts): a small, fast, seeded PRNG returning floats in [0, 1). */
 import { mulberry32 as rng } from '../../../engine/compress/random';
-import { applyProfileToDevice, PROFILE_KIND, PROFILE_SCHEMA_VERSION, type DeviceProfile } from '../../../engine/calibrate/profile';
+import { applyProfileToDevice } from '../../../engine/calibrate/profile';
+import { PROFILE_KIND, PROFILE_SCHEMA_VERSION, type DeviceProfile } from '../../../runtime/device-profile';
 import type { PipelineSpec } from '../../../language/pipeline-model';
 
 export { rng };

@@ -22,7 +22,7 @@ import { loadPipeline } from '../../../cli/load';
 import { buildBundle } from '../../../engine/export/bundle';
 import { defaultAssets, writeBundle } from '../../../engine/export/write-bundle';
 import { loadPipelineWeights } from '../../../engine/weights/node-weights';
-import { parseDeviceProfile } from '../../../engine/calibrate/profile';
+import { parseDeviceProfile } from '../../../runtime/device-profile';
 import { serveBundleFolder } from '../../../extension/demo-server';
 
 const root = resolve(import.meta.dirname, '../../..');
