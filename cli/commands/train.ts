@@ -8,7 +8,7 @@
  * engine/train/trainer.ts for the method.
  */
 import { basename, dirname, join, resolve } from 'node:path';
-import { mixAtSnr } from '../../scripts/samples/signal';
+import { mixAtSnr } from '../../engine/train/signal';
 import type { TrainOptions, TrainResult } from '../../engine/train/trainer';
 import { senseWriterMetadata, weightsOwnership, weightsPathFor } from '../../engine/weights/node-weights';
 import { encodeSafetensors } from '../../engine/weights/safetensors';

@@ -38,7 +38,7 @@ export interface NoiseOptions {
   snrDb: number[];
   /** Heads whose clips are mixed (DeepEar mixes speech, not the ambient scenes themselves). */
   heads: string[];
-  /** Mixes `noise` into `clean` at `snrDb` (scripts/samples/signal.ts `mixAtSnr`). */
+  /** Mixes `noise` into `clean` at `snrDb` (engine/train/signal.ts `mixAtSnr`). */
   mix: (clean: Float32Array, noise: Float32Array, snrDb: number) => Float32Array;
 }
 

@@ -6,7 +6,7 @@
  */
 import { Rng } from './prng';
 import { makeSentence } from './sentences';
-import { addInto, dbToGain, fadeEdges, limitPeak, loudestWindow, mixAtSnr, scaleToRms } from './signal';
+import { addInto, dbToGain, fadeEdges, limitPeak, loudestWindow, mixAtSnr, scaleToRms } from '../../engine/train/signal';
 import { AUDIO_RATE_HZ, soxEffects, soxSynth } from './tools';
 import { NEUTRAL_PROSODY, SPEAKERS, speak, type Prosody, type Voice } from './voices';
 

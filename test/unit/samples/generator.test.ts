@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSamples, parseArgs } from '../../../scripts/samples/generate';
-import { mixAtSnr } from '../../../scripts/samples/signal';
+import { mixAtSnr } from '../../../engine/train/signal';
 import { decodeWav16 } from '../../../scripts/samples/wav';
 import { runPython } from '../../support/python';
 

@@ -1,6 +1,8 @@
 /**
- * Signal helpers for the synthetic audio: levels, mixed-condition synthesis at a
- * chosen SNR, and cutting speech to a fixed length.
+ * Signal helpers for audio: levels, mixed-condition synthesis at a chosen SNR, and cutting
+ * speech to a fixed length. `sense train --noise` mixes noise into its clips with
+ * {@link mixAtSnr}, and the sample generator (scripts/samples/) builds its synthetic clips
+ * with the same code, so the SNR a user trains at is the SNR the samples were made at.
  */
 
 /** Root-mean-square amplitude of `x` (0 for an empty signal). */
