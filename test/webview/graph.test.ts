@@ -7,7 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import fixture from './fixtures/deepear-state.json';
+import fixture from '../../webview/mock/deepear-state.json';
 import { startHarness, type Harness } from './harness';
 import type { FromWebviewMessage, ViewState } from '../../webview/protocol';
 

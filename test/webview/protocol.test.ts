@@ -4,7 +4,7 @@
  * throw and nothing invalid may pass.
  */
 import { describe, expect, it } from 'vitest';
-import fixture from './fixtures/deepear-state.json';
+import fixture from '../../webview/mock/deepear-state.json';
 import { MAX_STRING_LENGTH, PROTOCOL_VERSION, checkViewState, parseFromWebview, parseToWebview, type ViewState } from '../../webview/protocol';
 
 const state = fixture.state as ViewState;

@@ -11,7 +11,7 @@
  * `?manual` in the page URL stops it from answering `ready` (the benchmark posts `init`).
  */
 import '../zod-csp';
-import fixtureJson from '../../test/webview/fixtures/deepear-state.json';
+import fixtureJson from './deepear-state.json';
 import { PROTOCOL_VERSION, type FromWebviewMessage, type ToWebviewBody, type ViewState } from '../protocol';
 import { previewCost, recompute, syntheticSpectrum, weightMatrix, type MockFixture } from './mock-model';
 
