@@ -19,6 +19,7 @@
  */
 import type { EstimateIssue, PipelineEstimateSummary, PipelineEstimator } from '../language/estimator';
 import { IssueCodes } from '../language/issue-codes';
+import { formatMs } from '../language/figures';
 import type { CompressionSpec, OptimizeSpec, PipelineSpec } from '../language/pipeline-model';
 import { buildIr, FEATURES_KEY, type IrOptions, type PipelineIr } from './ir';
 import { scheduleIr, type ProcessorUsage, type Schedule, type ScheduleOptions, type ScheduledTransfer, type TimelineEntry } from './schedule';
@@ -356,9 +357,4 @@ function sum<T>(items: readonly T[], f: (x: T) => number): number {
   let s = 0;
   for (const x of items) s += f(x);
   return s;
-}
-
-/** Formats milliseconds for messages: `12.3 ms`, `0.045 ms`. */
-export function formatMs(ms: number): string {
-  return `${ms >= 100 ? ms.toFixed(0) : ms >= 1 ? ms.toFixed(1) : ms.toPrecision(2)} ms`;
 }

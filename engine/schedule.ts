@@ -35,6 +35,7 @@
  */
 import type { EstimateIssue } from '../language/estimator';
 import { IssueCodes } from '../language/issue-codes';
+import { formatBytes } from '../language/figures';
 import type { DeviceSpec, PipelineSpec, ProcessorSpec } from '../language/pipeline-model';
 import { hopCost, opCost, findRoute, supportsOp, unsupportedKinds, type Route } from './cost-model';
 import { FEATURES_KEY, type IrOp, type PipelineIr } from './ir';
@@ -531,17 +532,4 @@ export function scheduleIr(spec: PipelineSpec, ir: PipelineIr, opts: ScheduleOpt
   for (const t of transfers) makespanMs = Math.max(makespanMs, t.endMs);
   timeline.sort((a, b) => a.startMs - b.startMs || a.endMs - b.endMs);
   return { ops: scheduled, transfers, processors, timeline, makespanMs, blockReadyMs, returnTransfers, issues };
-}
-
-/** Formats a byte count with binary units (`1.5 MB` = 1.5 x 2^20 bytes), as the language reads them. */
-export function formatBytes(bytes: number): string {
-  if (!Number.isFinite(bytes)) return 'unlimited';
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let v = bytes;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${u === 0 ? v.toFixed(0) : v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2)} ${units[u]}`;
 }

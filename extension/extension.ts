@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as vscode from 'vscode';
 import { LanguageClient, State, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
-import { formatMs } from '../engine/estimate';
+import { formatMs } from '../language/figures';
 import type { CompressionSpec } from '../language/pipeline-model';
 import type { OrtModuleLike } from '../runtime/runner';
 import type { RunView, ToWebviewBody } from '../webview/protocol';

@@ -18,7 +18,7 @@ import * as vscode from 'vscode';
 import { spectraFromWeights, type CompressTarget } from '../engine/auto-compress';
 import { calibratePipeline } from '../engine/calibrate/node-calibrate';
 import { formatDeviceProfile, parseDeviceProfile } from '../engine/calibrate/profile';
-import { formatMs } from '../engine/estimate';
+import { formatMs } from '../language/figures';
 import { initWeights } from '../engine/weights/init';
 import { isUserFileError, readUserText, writeUserFileAtomic } from '../io/user-files';
 import type { OrtModuleLike } from '../runtime/runner';

@@ -9,20 +9,11 @@ import type { CodeLensProvider } from 'langium/lsp';
 import type { CodeLens, CodeLensParams } from 'vscode-languageserver-protocol';
 import type * as ast from './generated/ast';
 import { measuredNote } from './estimator';
+import { formatHours, formatMj, formatMs } from './figures';
 import type { SenseServices } from './sense-module';
 
 /** The command a lens runs; the extension opens the graph focused on the block. */
 export const SHOW_IN_GRAPH_COMMAND = 'senseStudio.showInGraph';
-
-/** Formats a duration for a lens: 3 significant figures, ms. */
-function ms(x: number): string {
-  return `${x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : x.toFixed(0)} ms`;
-}
-
-/** Formats an energy for a lens: 3 significant figures, mJ. */
-function mj(x: number): string {
-  return `${x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : x.toFixed(0)} mJ`;
-}
 
 /** Builds the lenses from the cached lowering and estimate of the document. */
 export class SenseCodeLensProvider implements CodeLensProvider {
@@ -37,11 +28,11 @@ export class SenseCodeLensProvider implements CodeLensProvider {
       const range = pipeline.$cstNode?.range;
       const measured = measuredNote(estimate);
       if (range) {
-        const battery = estimate.batteryLifeHours !== undefined ? ` · battery ${estimate.batteryLifeHours.toFixed(0)} h` : '';
+        const battery = estimate.batteryLifeHours !== undefined ? ` · battery ${formatHours(estimate.batteryLifeHours)}` : '';
         lenses.push({
           range: { start: range.start, end: range.start },
           command: {
-            title: `end-to-end ${ms(estimate.endToEndLatencyMs)} · ${mj(estimate.energyPerInferenceMj)} per inference${battery}${measured}`,
+            title: `end-to-end ${formatMs(estimate.endToEndLatencyMs)} · ${formatMj(estimate.energyPerInferenceMj)} per inference${battery}${measured}`,
             command: SHOW_IN_GRAPH_COMMAND,
             arguments: [uri, pipeline.name],
           },
@@ -54,7 +45,7 @@ export class SenseCodeLensProvider implements CodeLensProvider {
         lenses.push({
           range: { start: r.start, end: r.start },
           command: {
-            title: `${head.head}: ready at ${ms(head.latencyMs)} · ${mj(head.energyMj)} · on ${head.processors.join(', ') || '—'}${measured}`,
+            title: `${head.head}: ready at ${formatMs(head.latencyMs)} · ${formatMj(head.energyMj)} · on ${head.processors.join(', ') || '—'}${measured}`,
             command: SHOW_IN_GRAPH_COMMAND,
             arguments: [uri, head.head],
           },

@@ -18,7 +18,7 @@ import { measuredNote, type PipelineEstimateSummary } from './estimator';
 import type { DeviceSpec, ProcessorSpec } from './pipeline-model';
 import { formatShape } from './layer-shapes';
 import { featureOutputShape } from './feature-shapes';
-import { describeCompression, describeLayer, formatBytes, formatBytesPerS, formatCount, formatMacsPerS, formatMj, formatMs } from './figures';
+import { describeCompression, describeLayer, formatBytes, formatBytesPerS, formatCount, formatHours, formatMacsPerS, formatMj, formatMs } from './figures';
 import { quantityDimension } from './quantity-dimension';
 import { DIMENSION_EXAMPLES, UNITS, type Dimension } from './units';
 
@@ -220,7 +220,7 @@ export class SenseHoverProvider implements HoverProvider {
       ['target', spec.target.name],
       ['end-to-end latency', estimate ? `${formatMs(estimate.endToEndLatencyMs)}${measuredNote(estimate)}` : undefined],
       ['energy per inference', estimate ? formatMj(estimate.energyPerInferenceMj) : undefined],
-      ['battery life', estimate?.batteryLifeHours !== undefined ? `${Number(estimate.batteryLifeHours.toPrecision(3))} h` : undefined],
+      ['battery life', estimate?.batteryLifeHours !== undefined ? formatHours(estimate.batteryLifeHours) : undefined],
     ];
     return `**pipeline ${spec.name}**\n\n${table(rows)}`;
   }

@@ -14,7 +14,7 @@ import { SidePanel } from './components/SidePanel';
 import { Inspector, type PreviewReply, type SpectrumReply } from './components/Inspector';
 import { RunPanel, type RunReply } from './components/RunPanel';
 import { ErrorBanner, type BannerEntry } from './components/ErrorBanner';
-import { formatMs } from './format';
+import { formatMs } from '../language/figures';
 
 /** What the webview persists through VS Code's getState/setState. */
 interface Persisted {

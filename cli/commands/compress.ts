@@ -14,12 +14,13 @@
 import type { PipelineSpec } from '../../language/pipeline-model';
 import { autoCompress, spectraFromWeights, type AutoCompressResult, type CompressTarget } from '../../engine/auto-compress';
 import { rewriteCompressLines } from '../../engine/pipeline-text';
-import { formatBytes } from '../../engine/schedule';
+import { formatBytes, formatInUnit, formatMj, formatMs } from '../../language/figures';
 import { weightsPathFor } from '../../engine/weights/node-weights';
 import { statUserPath } from '../../io/user-files';
 import { parseCommandArgs } from '../args';
 import { loadPipeline, namingError, pipelineNode, pipelineWeights, UsageError, writeSenseFile } from '../load';
 import type { CommandContext } from '../main';
+import { table } from '../table';
 
 export const summary = 'pick the layers and SVD ranks that fit a processor, a latency or an energy target with the least error; print them or --write the compress lines';
 export const usage = 'sense compress FILE (--fit PROCESSOR | --within MS | --energy MJ) [--write] [--json] [--pipeline NAME]';
@@ -89,22 +90,11 @@ function spectraFor(spec: PipelineSpec, path: string, warn: (line: string) => vo
   return { spectra: spectraFromWeights(spec, pipelineWeights(spec, path, warn).weights), weightsPath };
 }
 
-function metricText(x: number, unit: AutoCompressResult['unit']): string {
-  if (unit === 'bytes') return formatBytes(x);
-  return `${x.toFixed(unit === 'ms' ? 3 : 4)} ${unit}`;
-}
-
 function targetText(r: AutoCompressResult): string {
   const t = r.target;
   if (t.kind === 'fit') return `fit ${t.processor}'s memory (${formatBytes(r.limit)})`;
-  if (t.kind === 'within') return `end-to-end latency <= ${r.limit} ms`;
-  return `energy per inference <= ${r.limit} mJ`;
-}
-
-function table(headers: string[], rows: string[][], right: boolean[]): string[] {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (right[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
-  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
+  if (t.kind === 'within') return `end-to-end latency <= ${formatMs(r.limit)}`;
+  return `energy per inference <= ${formatMj(r.limit)}`;
 }
 
 /** Runs `sense compress`; see the module header. */
@@ -172,10 +162,10 @@ export async function run(args: string[], ctx: CommandContext): Promise<number> 
   const totals = table(
     ['', 'file as written', 'plan', 'target'],
     [
-      [result.target.kind === 'fit' ? `memory of ${result.target.processor}` : result.target.kind === 'within' ? 'latency' : 'energy', metricText(b.metric, result.unit), metricText(p.metric, result.unit), `<= ${metricText(result.limit, result.unit)}`],
+      [result.target.kind === 'fit' ? `memory of ${result.target.processor}` : result.target.kind === 'within' ? 'latency' : 'energy', formatInUnit(b.metric, result.unit), formatInUnit(p.metric, result.unit), `<= ${formatInUnit(result.limit, result.unit)}`],
       ['params', String(b.params), String(p.params), ''],
-      ...(result.target.kind !== 'within' ? [['latency', `${b.endToEndLatencyMs.toFixed(3)} ms`, `${p.endToEndLatencyMs.toFixed(3)} ms`, '']] : []),
-      ...(result.target.kind !== 'energy' ? [['energy', `${b.energyPerInferenceMj.toFixed(4)} mJ`, `${p.energyPerInferenceMj.toFixed(4)} mJ`, '']] : []),
+      ...(result.target.kind !== 'within' ? [['latency', formatMs(b.endToEndLatencyMs), formatMs(p.endToEndLatencyMs), '']] : []),
+      ...(result.target.kind !== 'energy' ? [['energy', formatMj(b.energyPerInferenceMj), formatMj(p.energyPerInferenceMj), '']] : []),
     ],
     [false, true, true, true],
   );
@@ -184,7 +174,7 @@ export async function run(args: string[], ctx: CommandContext): Promise<number> 
   ctx.out(`estimated error ${(100 * result.estimatedError).toFixed(2)} % (root-sum-square of the per-layer relative weight errors ||W - W_k||/||W||${weightsPath ? '' : ', data-free'})`);
   if (!result.exact) ctx.out('note: the search stopped at its node limit; this plan is the best found, not proven least-error.');
   if (!result.feasible) {
-    ctx.out(`infeasible: no plan on the rank grid meets ${targetText(result)}; the closest (every candidate at its most saving rank) reaches ${metricText(p.metric, result.unit)}. Place layers elsewhere (sense partition), relax the target, or remove layers.`);
+    ctx.out(`infeasible: no plan on the rank grid meets ${targetText(result)}; the closest (every candidate at its most saving rank) reaches ${formatInUnit(p.metric, result.unit)}. Place layers elsewhere (sense partition), relax the target, or remove layers.`);
     if (a.write) ctx.out('nothing written.');
     for (const l of result.lines) ctx.out(`  ${l}`);
     return 1;

@@ -13,11 +13,12 @@ import { estimatePipeline, type Estimate } from '../../engine/estimate';
 import { layerSpectrum } from '../../engine/auto-compress';
 import { rankForEnergy, rankForError } from '../../engine/compress/svd';
 import { weightsPathFor } from '../../engine/weights/node-weights';
-import { formatBytes } from '../../engine/schedule';
+import { formatBytes, formatHours, formatMj, formatMs, formatNumber } from '../../language/figures';
 import { readUserTextSync, statUserPath } from '../../io/user-files';
 import { expectPositionals, parseCommandArgs } from '../args';
 import { loadPipeline, namingError, pipelineWeights, UsageError, type LoadedFile } from '../load';
 import type { CommandContext } from '../main';
+import { fixed, table } from '../table';
 
 export const summary = 'estimate latency, energy, memory and battery life of a pipeline on its target (tables, or --json)';
 export const usage = 'sense estimate FILE [--json] [--target DEVICE] [--pipeline NAME] [--profile PROFILE.json]';
@@ -66,16 +67,6 @@ export function retarget(spec: PipelineSpec, device: DeviceSpec, notes: string[]
     notes.push(`${device.name} has no processor '${proc}': ${layers.join(', ')} run on ${device.defaultProcessor} instead.`);
   }
   return { ...spec, target: device, placement };
-}
-
-function fixed(x: number, digits = 3): string {
-  return Number.isFinite(x) ? x.toFixed(digits) : String(x);
-}
-
-function table(headers: string[], rows: string[][], rightAligned: boolean[]): string[] {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (rightAligned[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
-  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
 }
 
 /**
@@ -184,11 +175,11 @@ export function estimateText(e: Estimate): string[] {
     out.push(...table(['head', 'ready at ms', 'path energy mJ', 'processors'], rows, [false, true, true, false]));
   }
   out.push('');
-  out.push(`end-to-end latency     ${fixed(e.endToEndLatencyMs)} ms${e.budgetMs !== undefined ? ` (budget ${fixed(e.budgetMs, 1)} ms)` : ''}`);
-  out.push(`energy per inference   ${fixed(e.energyPerInferenceMj, 4)} mJ (compute ${fixed(e.computeEnergyMj, 4)} + transfers ${fixed(e.transferEnergyMj, 4)})`);
-  out.push(`inferences per hour    ${fixed(e.inferencesPerHour, 0)}`);
-  out.push(`average power          ${fixed(e.averagePowerMw, 2)} mW (idle ${fixed(e.idlePowerMw, 2)} mW)`);
-  out.push(`battery life           ${e.batteryLifeHours !== undefined ? `${fixed(e.batteryLifeHours, 1)} h (${fixed(e.batteryEnergyMwh!, 0)} mWh)` : 'no battery on this device'}`);
+  out.push(`end-to-end latency     ${formatMs(e.endToEndLatencyMs)}${e.budgetMs !== undefined ? ` (budget ${formatMs(e.budgetMs)})` : ''}`);
+  out.push(`energy per inference   ${formatMj(e.energyPerInferenceMj)} (compute ${formatMj(e.computeEnergyMj)} + transfers ${formatMj(e.transferEnergyMj)})`);
+  out.push(`inferences per hour    ${formatNumber(e.inferencesPerHour)}`);
+  out.push(`average power          ${formatNumber(e.averagePowerMw)} mW (idle ${formatNumber(e.idlePowerMw)} mW)`);
+  out.push(`battery life           ${e.batteryLifeHours !== undefined ? `${formatHours(e.batteryLifeHours)} (${formatNumber(e.batteryEnergyMwh!)} mWh)` : 'no battery on this device'}`);
   out.push(`objective              ${fixed(e.objective, 4)}`);
   return out;
 }

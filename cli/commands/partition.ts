@@ -22,6 +22,7 @@ import { placeSites } from '../../engine/pipeline-text';
 import { parseCommandArgs } from '../args';
 import { loadPipeline, pipelineNode, UsageError, writeSenseFile } from '../load';
 import type { CommandContext } from '../main';
+import { fixed } from '../table';
 
 export const summary = 'place each layer on the processor that minimises α·energy + β·latency (exact), print the plan or --write the place lines';
 export const usage = 'sense partition FILE [--alpha A] [--beta B] [--within MS] [--time-limit-ms N] [--keep-pins] [--write] [--json] [--pipeline NAME]';
@@ -65,10 +66,6 @@ function parseArgs(args: string[]): Args {
   const optional = { alpha: number('--alpha', v.alpha), beta: number('--beta', v.beta), withinMs: number('--within', v.within), timeLimitMs: number('--time-limit-ms', v['time-limit-ms']), pipeline: v.pipeline };
   for (const [k, x] of Object.entries(optional)) if (x !== undefined) Object.assign(a, { [k]: x });
   return a;
-}
-
-function fixed(x: number, digits = 3): string {
-  return Number.isFinite(x) ? x.toFixed(digits) : String(x);
 }
 
 /** Runs `sense partition`; see the module header. */

@@ -7,7 +7,7 @@
  * The first init of a fresh page (cold ELK worker) is reported on its own.
  */
 import { syntheticFixture, recompute, type MockFixture } from '../../webview/mock/mock-model';
-import { formatMs } from '../../webview/format';
+import { formatMs } from '../../language/figures';
 import { PROTOCOL_VERSION } from '../../webview/protocol';
 import { startHarness } from '../webview/harness';
 import { report } from './util';

@@ -10,7 +10,8 @@ import type { ViewState } from '../protocol';
 import { FEATURES_NODE_ID, INPUT_NODE_ID } from '../protocol';
 import { buildModel, groupId, type Box, type GraphModel, type Layouter } from '../layout';
 import { nodeTypes, type StudioNode } from './nodes';
-import { formatCount, formatMs, formatShape } from '../format';
+import { formatCountShort, formatMs } from '../../language/figures';
+import { formatShape } from '../format';
 
 /** Props of {@link GraphView}. */
 export interface GraphViewProps {
@@ -42,7 +43,7 @@ function describe(view: ViewState, id: string, layers?: ReadonlyMap<string, View
   const l = layers ? layers.get(id) : view.layers.find((x) => x.id === id);
   if (!l) return id;
   const diag = l.diagnostics.length ? `; ${l.diagnostics.length} diagnostics: ${l.diagnostics.map((d) => d.message).join('; ')}` : '';
-  return `Layer ${l.id}: ${l.kind}${l.activation ? ' ' + l.activation : ''}, output ${formatShape(l.outputShape)}, ${formatCount(l.params)} parameters, ${formatCount(l.macs)} MACs, on ${l.processor}, ${formatMs(l.latencyMs)}${diag}`;
+  return `Layer ${l.id}: ${l.kind}${l.activation ? ' ' + l.activation : ''}, output ${formatShape(l.outputShape)}, ${formatCountShort(l.params)} parameters, ${formatCountShort(l.macs)} MACs, on ${l.processor}, ${formatMs(l.latencyMs)}${diag}`;
 }
 
 /** The graph editor canvas. */

@@ -8,7 +8,8 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import VscodeButton from '@vscode-elements/react-elements/dist/components/VscodeButton.js';
 import type { BlockView, CompressionMethod, LayerView, ToWebviewBody, ViewState } from '../protocol';
-import { formatCompression, formatCount, formatDelta, formatMj, formatMs, formatShape } from '../format';
+import { describeCompression, formatCountShort, formatDelta, formatMj, formatMs } from '../../language/figures';
+import { formatShape } from '../format';
 
 /** A `spectrum` reply. */
 export type SpectrumReply = Extract<ToWebviewBody, { type: 'spectrum' }>;
@@ -123,8 +124,8 @@ function CompressionEditor(props: InspectorProps & { layer: LayerView }) {
   const matching = preview && preview.layerId === layer.id && JSON.stringify(preview.method) === methodKey ? preview : undefined;
   const rows: [string, number, number, (n: number) => string][] = matching
     ? [
-        ['Parameters', matching.before.params, matching.after.params, formatCount],
-        ['MACs', matching.before.macs, matching.after.macs, formatCount],
+        ['Parameters', matching.before.params, matching.after.params, formatCountShort],
+        ['MACs', matching.before.macs, matching.after.macs, formatCountShort],
         ['Latency', matching.before.latencyMs, matching.after.latencyMs, formatMs],
         ['Energy', matching.before.energyMj, matching.after.energyMj, formatMj],
       ]
@@ -217,11 +218,11 @@ function CompressionEditor(props: InspectorProps & { layer: LayerView }) {
       </table>
       <div className="sense-actions">
         <VscodeButton data-testid="apply-compression" onClick={() => onApply(layer.id, method)}>
-          <i className="codicon codicon-check" aria-hidden="true" /> Apply {formatCompression(method)}
+          <i className="codicon codicon-check" aria-hidden="true" /> Apply {describeCompression(method)}
         </VscodeButton>
         {layer.compression ? (
           <VscodeButton secondary data-testid="remove-compression" onClick={() => onRemove(layer.id)}>
-            Remove {formatCompression(layer.compression)}
+            Remove {describeCompression(layer.compression)}
           </VscodeButton>
         ) : null}
       </div>
@@ -251,9 +252,9 @@ function LayerDetails(props: InspectorProps & { layer: LayerView }) {
           {formatShape(layer.inputShape)} → {formatShape(layer.outputShape)}
         </dd>
         <dt>Parameters</dt>
-        <dd>{formatCount(layer.params)}</dd>
+        <dd>{formatCountShort(layer.params)}</dd>
         <dt>MACs</dt>
-        <dd>{formatCount(layer.macs)}</dd>
+        <dd>{formatCountShort(layer.macs)}</dd>
         <dt>Estimate</dt>
         <dd>
           {formatMs(layer.latencyMs)}, {formatMj(layer.energyMj)} on {layer.processor}
@@ -261,7 +262,7 @@ function LayerDetails(props: InspectorProps & { layer: LayerView }) {
         {layer.compression ? (
           <>
             <dt>Compressed</dt>
-            <dd>{formatCompression(layer.compression)}</dd>
+            <dd>{describeCompression(layer.compression)}</dd>
           </>
         ) : null}
       </dl>
@@ -311,7 +312,7 @@ export function Inspector(props: InspectorProps) {
           <dt>Layers</dt>
           <dd>{mine.length}</dd>
           <dt>Parameters</dt>
-          <dd>{formatCount(mine.reduce((a, l) => a + l.params, 0))}</dd>
+          <dd>{formatCountShort(mine.reduce((a, l) => a + l.params, 0))}</dd>
           <dt>Latency</dt>
           <dd>{formatMs(mine.reduce((a, l) => a + l.latencyMs, 0))} (sum of its layers)</dd>
           {block.labels ? (

@@ -6,7 +6,7 @@
 import { useState } from 'react';
 import VscodeButton from '@vscode-elements/react-elements/dist/components/VscodeButton.js';
 import type { HeadRun, RunView, ToWebviewBody, ViewState } from '../protocol';
-import { formatMs } from '../format';
+import { formatMs } from '../../language/figures';
 
 /** A `runResult` message. */
 export type RunReply = Extract<ToWebviewBody, { type: 'runResult' }>;

@@ -5,7 +5,7 @@
 import { useEffect, useState } from 'react';
 import VscodeButton from '@vscode-elements/react-elements/dist/components/VscodeButton.js';
 import type { ViewState } from '../protocol';
-import { formatBytes, formatCount, formatHours, formatMj, formatMs } from '../format';
+import { formatBytes, formatCountShort, formatHours, formatMj, formatMs } from '../../language/figures';
 
 /** Props of {@link SidePanel}. */
 export interface SidePanelProps {
@@ -62,13 +62,13 @@ export function SidePanel({ view, busy, onAutoPartition }: SidePanelProps) {
         {t.params !== undefined ? (
           <>
             <dt>Parameters</dt>
-            <dd data-testid="total-params">{formatCount(t.params)}</dd>
+            <dd data-testid="total-params">{formatCountShort(t.params)}</dd>
           </>
         ) : null}
         {t.macs !== undefined ? (
           <>
             <dt>MACs</dt>
-            <dd>{formatCount(t.macs)}</dd>
+            <dd>{formatCountShort(t.macs)}</dd>
           </>
         ) : null}
       </dl>

@@ -5,7 +5,8 @@
 import { memo } from 'react';
 import { Handle, Position, type Node, type NodeProps } from '@xyflow/react';
 import type { BlockView, FeaturesView, LayerView } from '../protocol';
-import { formatCompression, formatCount, formatMs, formatShape } from '../format';
+import { describeCompression, formatCountShort, formatMs } from '../../language/figures';
+import { formatShape } from '../format';
 
 /** Data of a layer node. */
 export type LayerNodeData = { layer: LayerView; colorIndex: number };
@@ -87,11 +88,11 @@ export const LayerNodeView = memo(function LayerNodeView({ data, selected }: Nod
       </div>
       <div className="sense-node-row">
         <span className="sense-shape" title="output shape">→ {formatShape(l.outputShape)}</span>
-        {l.compression ? <span className="sense-compression" title="compressed by a compress line">{formatCompression(l.compression)}</span> : null}
+        {l.compression ? <span className="sense-compression" title="compressed by a compress line">{describeCompression(l.compression)}</span> : null}
       </div>
       <div className="sense-node-row sense-muted">
-        <span title="parameters">{formatCount(l.params)} params</span>
-        <span title="multiply-accumulates per inference">{formatCount(l.macs)} MACs</span>
+        <span title="parameters">{formatCountShort(l.params)} params</span>
+        <span title="multiply-accumulates per inference">{formatCountShort(l.macs)} MACs</span>
       </div>
       <div className="sense-node-row">
         <span className="sense-proc-chip">{l.processor}</span>
@@ -127,7 +128,7 @@ export const GroupNodeView = memo(function GroupNodeView({ data, selected }: Nod
       {data.collapsed ? (
         <div className="sense-node-row sense-muted sense-group-summary">
           <span>{data.layerCount} layers</span>
-          <span>{formatCount(data.params)} params</span>
+          <span>{formatCountShort(data.params)} params</span>
           <span>{formatMs(data.latencyMs)}</span>
         </div>
       ) : null}

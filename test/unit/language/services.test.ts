@@ -62,8 +62,8 @@ describe('hover', () => {
     // 40 bands x 98 frames flattened = 3920 inputs; 3920 x 1024 weights + 1024 biases.
     expect(text).toContain('| input | [3920] |');
     expect(text).toContain('| output | [1024] |');
-    expect(text).toContain('| parameters | 4,015,104 (15.3 MB float32) |');
-    expect(text).toContain('| activation memory | 4 KB |');
+    expect(text).toContain('| parameters | 4,015,104 (15.3 MiB float32) |');
+    expect(text).toContain('| activation memory | 4 KiB |');
     expect(text).toContain('| compression | svd rank 256 |');
     expect(text).toContain('| processor | dsp on snapdragon800 (placed) |');
     expect(text).not.toContain('latency');
@@ -91,7 +91,7 @@ describe('hover', () => {
   it('shows devices and processors with figures and sources, and units in base units', async () => {
     const device = await hover(plain, design('snapdragon800', 3));
     expect(device).toContain('**device snapdragon800** (built-in)');
-    expect(device).toContain('| dsp | 1.6 GMAC/s | 16 MB | 180 mW | 2 mW |');
+    expect(device).toContain('| dsp | 1.6 GMAC/s | 16 MiB | 180 mW | 2 mW |');
     expect(device).toContain('Battery: 2300 mAh at 3.8 V');
     const processor = await hover(plain, design('on dsp', 4));
     expect(processor).toContain('**processor dsp** of snapdragon800');
@@ -213,7 +213,7 @@ describe('outline, folding and semantic tokens', () => {
           ['speaker', 'head [23]', ['speaker.1 dense [512]', 'speaker.2 dense [23]']],
         ],
       ],
-      ['WristBand', [['cpu', '1.2 GMAC/s, 64 MB', []], ['dsp', '2.4 GMAC/s, 8 MB', []]]],
+      ['WristBand', [['cpu', '1.2 GMAC/s, 64 MiB', []], ['dsp', '2.4 GMAC/s, 8 MiB', []]]],
     ]);
   });
 
