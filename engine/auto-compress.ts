@@ -40,6 +40,7 @@
  * most saving option) is returned with `feasible: false`.
  */
 import type { CompressionSpec, LayerSpec, PipelineSpec } from '../language/pipeline-model';
+import { isCompressible, svdBreakEvenRank, weightMatrixShape } from '../language/layer-shapes';
 import { relativeErrorAtRank, singularValues } from './compress/svd';
 import type { Matrix } from './compress/matrix';
 import { estimatePipeline, type Estimate, type EstimateOptions } from './estimate';
@@ -135,25 +136,13 @@ export function combinedError(errors: readonly number[]): number {
   return Math.sqrt(s);
 }
 
-/** The (out, in) matrix shape an SVD of `layer` factorises (conv kernels as (filters, in x kh x kw)). */
-export function weightMatrixOf(layer: LayerSpec): [number, number] {
-  if (layer.kind === 'dense') return [layer.units ?? 1, layer.inputShape[layer.inputShape.length - 1] ?? 1];
-  const k = (layer.kernel ?? [1]).reduce((a, b) => a * b, 1);
-  return [layer.filters ?? 1, (layer.inputShape[0] ?? 1) * k];
-}
-
-/** The rank from which a factorised (out x in) layer stops saving parameters: k (out + in) + out >= out in + out. */
-export function breakEvenRank(rows: number, cols: number): number {
-  return Math.ceil((rows * cols) / (rows + cols));
-}
-
 /**
  * The default candidate ranks of an (rows x cols) layer: ceil(b x 2^(-i/2)) for i = 1, 2, ...
  * down to 1, where b is the break-even rank, so every candidate saves parameters and
  * consecutive candidates differ by a factor of about 1.4 (2 log2 b values).
  */
 export function rankGrid(rows: number, cols: number): number[] {
-  const b = breakEvenRank(rows, cols);
+  const b = svdBreakEvenRank(rows, cols);
   const out = new Set<number>();
   for (let i = 1; ; i++) {
     const k = Math.ceil(b * 2 ** (-i / 2));
@@ -229,7 +218,7 @@ function tensorHash(t: WeightTensor): string {
  */
 export function layerSpectrum(layer: LayerSpec, weights: WeightSet): Float64Array | undefined {
   const t = weights.get(`${layer.id}.weight`);
-  const [rows, cols] = weightMatrixOf(layer);
+  const [rows, cols] = weightMatrixShape(layer);
   if (!t || t.data.length !== rows * cols) return undefined;
   const key = tensorHash(t);
   const hit = spectrumCache.get(key);
@@ -250,10 +239,6 @@ export function spectraFromWeights(spec: PipelineSpec, weights: WeightSet): Map<
     if (s) out.set(layer.id, s);
   }
   return out;
-}
-
-function isCompressible(layer: LayerSpec): boolean {
-  return layer.kind === 'dense' || layer.kind === 'conv1d' || layer.kind === 'conv2d';
 }
 
 /** How a compress line addresses `layer`: `block.name` when it has a name, else `block.index`. */
@@ -386,7 +371,7 @@ export function autoCompress(spec: PipelineSpec, target: CompressTarget, opts: A
   // Options per candidate layer, each measured by one estimate with only that layer changed.
   const candidates: Candidate[] = [];
   for (const layer of candLayers) {
-    const [rows, cols] = weightMatrixOf(layer);
+    const [rows, cols] = weightMatrixShape(layer);
     const given = opts.spectra?.get(layer.id);
     const spectrum = given ?? randomMatrixSpectrum(rows, cols);
     const source = given ? 'weights' : 'random-matrix';
@@ -504,7 +489,7 @@ function refineRanks(spec: PipelineSpec, candidates: readonly Candidate[], choic
     const k = c.options[choice[i]].rank;
     if (k === undefined) return;
     const higher = c.options.map((o) => o.rank).filter((r): r is number => r !== undefined && r > k);
-    const ceiling = higher.length > 0 ? Math.min(...higher) - 1 : breakEvenRank(c.rows, c.cols) - 1;
+    const ceiling = higher.length > 0 ? Math.min(...higher) - 1 : svdBreakEvenRank(c.rows, c.cols) - 1;
     let lo = k, hi = ceiling;
     while (lo < hi) {
       const mid = Math.ceil((lo + hi) / 2);

@@ -56,7 +56,7 @@
  */
 import type { BlockSpec, CompressionSpec, FeatureStep, LayerSpec, PipelineSpec, Shape, SourceRange, StatName } from '../language/pipeline-model';
 import { frameGeometry, windowSamples, inertialChannelCount } from '../language/feature-shapes';
-import { elementCount, FLOAT32_BYTES } from '../language/layer-shapes';
+import { elementCount, FLOAT32_BYTES, isCompressible, weightMatrixShape } from '../language/layer-shapes';
 
 /** Placement key of every feature front-end op: `place features on dsp` style overrides use it. */
 export const FEATURES_KEY = 'features';
@@ -222,13 +222,6 @@ export function randomMatrixRank(rows: number, cols: number, energyFraction: num
   return k;
 }
 
-/** The (out, in) weight matrix of a compressible layer; conv kernels reshape to (filters, in x kh x kw). */
-function weightMatrix(layer: LayerSpec): [number, number] {
-  if (layer.kind === 'dense') return [layer.units ?? 1, layer.inputShape[layer.inputShape.length - 1] ?? 1];
-  const k = (layer.kernel ?? [1]).reduce((x, y) => x * y, 1);
-  return [layer.filters ?? 1, (layer.inputShape[0] ?? 1) * k];
-}
-
 /** Number of positions the weight matrix is applied at: leading axes for dense, output positions for conv. */
 function positions(layer: LayerSpec): number {
   if (layer.kind === 'dense') return elementCount(layer.inputShape) / (layer.inputShape[layer.inputShape.length - 1] || 1);
@@ -242,7 +235,7 @@ function layerSupportKinds(layer: Pick<LayerSpec, 'kind' | 'activation'>): strin
 
 /** Resolves the rank of an svd compression; returns whether it is the data-free estimate. */
 function svdRank(layer: LayerSpec, c: Extract<CompressionSpec, { kind: 'svd' }>, opts: IrOptions): { rank: number; estimated: boolean } {
-  const [out, inp] = weightMatrix(layer);
+  const [out, inp] = weightMatrixShape(layer);
   const maxRank = Math.min(out, inp);
   if (c.criterion === 'rank') return { rank: Math.min(c.rank, maxRank), estimated: false };
   const resolved = opts.rankResolver?.(layer);
@@ -312,12 +305,12 @@ function layerOps(layer: LayerSpec, input: string | undefined, inputBytes: numbe
   const inputs = input ? [input] : [];
   const outBytes = layer.activationBytes;
   const c = layer.compression;
-  if (!c || (layer.kind !== 'dense' && layer.kind !== 'conv1d' && layer.kind !== 'conv2d')) {
+  if (!c || !isCompressible(layer)) {
     const op = layerOp(layer, layer.id, layer.kind, inputs, layer.inputShape, layer.outputShape, layer.params, layer.macs, layer.weightBytes, inputBytes, outBytes, layerSupportKinds(layer));
     if (layer.kind === 'flatten' || layer.kind === 'dropout') op.noop = true;
     return [op];
   }
-  const [out, inp] = weightMatrix(layer);
+  const [out, inp] = weightMatrixShape(layer);
   const lead = positions(layer);
   const activationMacs = layer.activation ? lead * out : 0;
   if (c.kind === 'int8') {

@@ -16,7 +16,7 @@ import { ksvd } from '../engine/compress/ksvd';
 import { fromData, type Matrix } from '../engine/compress/matrix';
 import { rankForEnergy, rankForError, relativeErrorAtRank, retainedEnergy, singularValues, suggestRank } from '../engine/compress/svd';
 import type { WeightSet } from '../engine/weights/weights';
-import { svdBreakEvenRank, weightMatrixShape } from '../language/lower';
+import { isCompressible, notCompressibleMessage, svdBreakEvenRank, weightMatrixShape } from '../language/layer-shapes';
 import type { CompressionSpec, LayerSpec, PipelineSpec } from '../language/pipeline-model';
 import type { LayerCost, TotalsView } from '../webview/protocol';
 import { readWeightsIn, weightsFileOf, type DocumentFiles } from './workspace-files';
@@ -101,7 +101,7 @@ export function layerMatrix(weights: WeightSet, layer: LayerSpec): Matrix {
 function findLayer(spec: PipelineSpec, layerId: string): LayerSpec {
   const layer = spec.blocks.flatMap((b) => b.layers).find((l) => l.id === layerId);
   if (!layer) throw new Error(`Pipeline ${spec.name} has no layer ${layerId}.`);
-  if (layer.kind !== 'dense' && layer.kind !== 'conv1d' && layer.kind !== 'conv2d') throw new Error(`${layerId} is a ${layer.kind} layer; only dense and conv layers can be compressed.`);
+  if (!isCompressible(layer)) throw new Error(notCompressibleMessage(layer));
   return layer;
 }
 

@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import * as vscode from 'vscode';
 import { LanguageClient, State, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
 import { formatMs } from '../language/figures';
+import { isCompressible } from '../language/layer-shapes';
 import type { CompressionSpec } from '../language/pipeline-model';
 import type { OrtModuleLike } from '../runtime/runner';
 import type { RunView, ToWebviewBody } from '../webview/protocol';
@@ -270,10 +271,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       demoServers.set(folder, server);
       server.catch(() => demoServers.delete(folder));
     }
-    const { url } = await server;
-    output.appendLine(`[demo] serving ${folder} at ${url}`);
-    // Through a remote (code-server, SSH) the address is forwarded to the user's browser.
-    await vscode.env.openExternal(await vscode.env.asExternalUri(vscode.Uri.parse(url)));
+    const demo = await server;
+    // Through a remote (code-server, SSH) the address is forwarded to the user's browser, and
+    // the forwarder passes requests on under its own Host, which the server must accept.
+    const external = await vscode.env.asExternalUri(vscode.Uri.parse(demo.url));
+    demo.allowHost(external.authority);
+    output.appendLine(`[demo] serving ${folder} at ${demo.url}${external.toString() === demo.url ? '' : ` (opened as ${external.toString()})`}`);
+    await vscode.env.openExternal(external);
   };
 
   const runCommand = async (command: 'runClip' | 'evaluateFolder' | 'exportBundle' | 'autoPartition', uri: vscode.Uri, arg?: unknown): Promise<ToWebviewBody | undefined> => {
@@ -401,7 +405,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     const p = await analysePipeline(doc);
     if (!p.spec) throw new Error(p.estimateError ?? 'The pipeline cannot be lowered yet.');
     const spec = p.spec;
-    const layers = spec.blocks.flatMap((b) => b.layers).filter((l) => l.kind === 'dense' || l.kind === 'conv1d' || l.kind === 'conv2d');
+    const layers = spec.blocks.flatMap((b) => b.layers).filter(isCompressible);
     let layerId = typeof layerIdArg === 'string' ? layerIdArg : undefined;
     const editor = vscode.window.activeTextEditor;
     if (!layerId && editor?.document === doc) {

@@ -10,6 +10,7 @@
  */
 import type { Estimate } from '../engine/estimate';
 import { rangeContains, type TextPosition } from '../engine/source-edits';
+import { isCompressible } from '../language/layer-shapes';
 import type { FeatureStep, LayerSpec, PipelineSpec, SourceRange } from '../language/pipeline-model';
 import type { BlockView, EdgeView, LayerView, ViewDiagnostic, ViewState } from '../webview/protocol';
 
@@ -75,8 +76,6 @@ function inputView(spec: PipelineSpec): { text: string; shape: number[] } {
   }
   return { text: `image ${i.height}x${i.width}x${i.channels}`, shape: [i.channels, i.height, i.width] };
 }
-
-const COMPRESSIBLE = new Set(['dense', 'conv1d', 'conv2d']);
 
 function severityOf(d: SourceDiagnostic): ViewDiagnostic['severity'] | undefined {
   return d.severity === 1 ? 'error' : d.severity === 2 ? 'warning' : d.severity === 3 ? 'info' : undefined;
@@ -150,7 +149,7 @@ export function buildViewState(input: ViewStateInput): ViewState {
       latencyMs: finiteOr(c?.latencyMs, 0),
       energyMj: finiteOr(c?.energyMj, 0),
       ...(l.compression ? { compression: l.compression } : {}),
-      ...(COMPRESSIBLE.has(l.kind) ? { compressible: true } : {}),
+      ...(isCompressible(l) ? { compressible: true } : {}),
       diagnostics: layerDiagnostics.get(l.id) ?? [],
       range: l.range,
     };

@@ -5,7 +5,7 @@
  * follow ONNX's operators (Gemm/MatMul, Conv, MaxPool/AveragePool, BatchNormalization,
  * GRU, LSTM), which is what export produces.
  */
-import type { LayerConfig, Shape } from './pipeline-model';
+import type { LayerConfig, LayerKind, LayerSpec, Shape } from './pipeline-model';
 
 /** Bytes per float32 element. */
 export const FLOAT32_BYTES = 4;
@@ -14,6 +14,39 @@ export const FLOAT32_BYTES = 4;
 export type LayerShapeResult =
   | { ok: true; outputShape: Shape; params: number; macs: number }
   | { ok: false; message: string };
+
+/** The layer kinds a `compress` line may compress: those whose weights are one matrix (dense, conv1d, conv2d). */
+export type CompressibleKind = Extract<LayerKind, 'dense' | 'conv1d' | 'conv2d'>;
+
+/** Whether a `compress` line may compress a layer of this kind: it has one weight matrix to factorise or quantise. */
+export function isCompressible<L extends Pick<LayerConfig, 'kind'>>(layer: L): layer is L & { kind: CompressibleKind } {
+  return layer.kind === 'dense' || layer.kind === 'conv1d' || layer.kind === 'conv2d';
+}
+
+/** Why a `compress` line cannot name `layer`, for the diagnostic and the studio's refusals alike. */
+export function notCompressibleMessage(layer: Pick<LayerSpec, 'id' | 'kind'>): string {
+  return `${layer.id} is a ${layer.kind} layer; only dense, conv1d and conv2d layers have weights to compress.`;
+}
+
+/**
+ * The (out, in) matrix a compressible layer's weights reshape to: a dense layer's
+ * (units, input width); a conv kernel's (filters, input channels x kernel elements), the
+ * matrix an SVD factorises and int8 quantises per output row.
+ */
+export function weightMatrixShape(layer: Pick<LayerSpec, 'kind' | 'units' | 'filters' | 'kernel' | 'inputShape'>): [number, number] {
+  if (layer.kind === 'dense') return [layer.units ?? 1, layer.inputShape[layer.inputShape.length - 1] ?? 1];
+  const k = (layer.kernel ?? [1]).reduce((a, b) => a * b, 1);
+  return [layer.filters ?? 1, (layer.inputShape[0] ?? 1) * k];
+}
+
+/**
+ * The smallest rank at which an SVD of an (out x in) matrix stops saving parameters:
+ * k (out + in) + out >= out in + out, so k >= out in / (out + in), rounded up (rank 62 of
+ * a 64 x 3920 matrix still saves).
+ */
+export function svdBreakEvenRank(outWidth: number, inWidth: number): number {
+  return Math.ceil((outWidth * inWidth) / (outWidth + inWidth));
+}
 
 /** Formats a shape as the messages and hovers show it: `[40, 98]`. */
 export function formatShape(shape: Shape): string {

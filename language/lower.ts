@@ -12,7 +12,7 @@ import type { AstNode, Properties } from 'langium';
 import * as ast from './generated/ast';
 import { IssueCodes, type IssueCode } from './issue-codes';
 import { FeatureShapeError, featureOutputShape } from './feature-shapes';
-import { FLOAT32_BYTES, elementCount, formatShape, inferLayer } from './layer-shapes';
+import { FLOAT32_BYTES, elementCount, formatShape, inferLayer, isCompressible, notCompressibleMessage, svdBreakEvenRank, weightMatrixShape } from './layer-shapes';
 import { toBase, type Dimension } from './units';
 import { INPUT_SETTING_DIMENSIONS, LINK_SETTING_DIMENSIONS, PROCESSOR_SETTING_DIMENSIONS } from './quantity-dimension';
 import type {
@@ -68,7 +68,6 @@ export interface DeviceLowering {
 }
 
 const ACTIVATIONS: ReadonlySet<string> = new Set(['relu', 'sigmoid', 'tanh', 'softmax', 'gelu', 'elu', 'leakyrelu', 'linear']);
-const COMPRESSIBLE: ReadonlySet<LayerKind> = new Set(['dense', 'conv1d', 'conv2d']);
 
 /** The 0-based LSP range of a node, or an empty range at the start when it has no text. */
 export function rangeOf(node: AstNode): SourceRange {
@@ -585,21 +584,6 @@ export function resolveLayerRef(ref: ast.LayerRef, blocks: BlockSpec[], sink?: I
   return block.layers;
 }
 
-/**
- * The smallest rank at which an SVD stops saving parameters: k (m + n) + m >= m n + m,
- * so k >= m n / (m + n), rounded up (rank 62 of a 64 x 3920 matrix still saves).
- */
-export function svdBreakEvenRank(outWidth: number, inWidth: number): number {
-  return Math.ceil((outWidth * inWidth) / (outWidth + inWidth));
-}
-
-/** The (out, in) matrix a compressible layer's weights reshape to: conv kernels become (filters, in*kh*kw). */
-export function weightMatrixShape(layer: LayerSpec): [number, number] {
-  if (layer.kind === 'dense') return [layer.units ?? 1, layer.inputShape[layer.inputShape.length - 1] ?? 1];
-  const k = (layer.kernel ?? [1]).reduce((a, b) => a * b, 1);
-  return [layer.filters ?? 1, (layer.inputShape[0] ?? 1) * k];
-}
-
 function lowerCompressions(pipeline: ast.Pipeline, blocks: BlockSpec[], sink: IssueSink): void {
   const done = new Map<string, ast.Compress>();
   for (const c of pipeline.compressions) {
@@ -623,9 +607,8 @@ function lowerCompressions(pipeline: ast.Pipeline, blocks: BlockSpec[], sink: Is
 }
 
 function lowerCompressMethod(m: ast.CompressMethod, layer: LayerSpec, sink: IssueSink): CompressionSpec | undefined {
-  const compressible = COMPRESSIBLE.has(layer.kind);
-  if (!compressible) {
-    sink.error(IssueCodes.NotCompressible, `${layer.id} is a ${layer.kind} layer; only dense, conv1d and conv2d layers have weights to compress.`, m);
+  if (!isCompressible(layer)) {
+    sink.error(IssueCodes.NotCompressible, notCompressibleMessage(layer), m);
     return undefined;
   }
   const [out, inp] = weightMatrixShape(layer);

@@ -20,7 +20,7 @@ import { IssueCodes } from './issue-codes';
 import type { SenseServices } from './sense-module';
 import { quantityDimension, PREFERRED_UNITS } from './quantity-dimension';
 import { unitsOf } from './units';
-import { svdBreakEvenRank, weightMatrixShape } from './lower';
+import { svdBreakEvenRank, weightMatrixShape } from './layer-shapes';
 import { layerOfRef } from './sense-hover';
 import { BUILTIN_DEVICES_URI } from './builtin-devices';
 

@@ -24,7 +24,7 @@ import { estimatePipeline, type Estimate } from '../../engine/estimate';
 import { compressLinesEdits, placeLinesEdits } from '../../engine/pipeline-text';
 import { compressionEdits, outlineOf, placementEdits, targetEdits, type PipelineOutline, type TextEdit } from '../../engine/source-edits';
 import type * as ast from '../../language/generated/ast';
-import { weightMatrixShape } from '../../language/lower';
+import { isCompressible, notCompressibleMessage, weightMatrixShape } from '../../language/layer-shapes';
 import type { LayerSpec, PipelineSpec } from '../../language/pipeline-model';
 import type { SenseServices } from '../../language/sense-module';
 import { AUTO_PARTITION_TIME_LIMIT_MS, optimalityNote } from '../auto-plans';
@@ -101,7 +101,7 @@ function parse<S extends z.ZodType>(schema: S, raw: unknown, method: string): z.
 function compressibleLayer(spec: PipelineSpec, layerId: string, method: string): LayerSpec {
   const layer = spec.blocks.flatMap((b) => b.layers).find((l) => l.id === layerId);
   if (!layer) throw refused(method, `pipeline ${spec.name} has no layer ${layerId}; the graph is out of date.`);
-  if (layer.kind !== 'dense' && layer.kind !== 'conv1d' && layer.kind !== 'conv2d') throw refused(method, `${layerId} is a ${layer.kind} layer; only dense and conv layers can be compressed.`);
+  if (!isCompressible(layer)) throw refused(method, notCompressibleMessage(layer));
   return layer;
 }
 
