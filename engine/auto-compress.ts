@@ -40,11 +40,11 @@
  * most saving option) is returned with `feasible: false`.
  */
 import type { CompressionSpec, LayerSpec, PipelineSpec } from '../language/pipeline-model';
+import { FEATURES_KEY } from '../language/pipeline-model';
 import { isCompressible, svdBreakEvenRank, weightMatrixShape } from '../language/layer-shapes';
 import { relativeErrorAtRank, singularValues } from './compress/svd';
 import type { Matrix } from './compress/matrix';
 import { estimatePipeline, type Estimate, type EstimateOptions } from './estimate';
-import { FEATURES_KEY } from './ir';
 import type { WeightSet, WeightTensor } from './weights/weights';
 
 /** What auto-compress must achieve. */

@@ -27,7 +27,8 @@
  * the estimate can warn. A remote processor is reachable only over its links.
  */
 import type { DeviceSpec, LinkSpec, ProcessorSpec } from '../language/pipeline-model';
-import { FEATURES_KEY, type IrOp } from './ir';
+import { FEATURES_KEY } from '../language/pipeline-model';
+import { type IrOp } from './ir';
 
 /**
  * The part of an op the cost model reads. `placementKey` tells a front-end op (`features`)

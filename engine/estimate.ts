@@ -21,7 +21,8 @@ import type { EstimateIssue, PipelineEstimateSummary, PipelineEstimator } from '
 import { IssueCodes } from '../language/issue-codes';
 import { formatMs } from '../language/figures';
 import type { CompressionSpec, OptimizeSpec, PipelineSpec } from '../language/pipeline-model';
-import { buildIr, FEATURES_KEY, type IrOptions, type PipelineIr } from './ir';
+import { FEATURES_KEY } from '../language/pipeline-model';
+import { buildIr, type IrOptions, type PipelineIr } from './ir';
 import { scheduleIr, type ProcessorUsage, type Schedule, type ScheduleOptions, type ScheduledTransfer, type TimelineEntry } from './schedule';
 
 /** Options of {@link estimatePipeline}: IR options (rank resolver) and schedule options (placement overrides). */

@@ -55,11 +55,10 @@
  *   float32 scale per output channel. MACs are unchanged.
  */
 import type { BlockSpec, CompressionSpec, FeatureStep, LayerSpec, PipelineSpec, Shape, SourceRange, StatName } from '../language/pipeline-model';
+import { FEATURES_KEY } from '../language/pipeline-model';
 import { frameGeometry, windowSamples, inertialChannelCount } from '../language/feature-shapes';
 import { elementCount, FLOAT32_BYTES, isCompressible, weightMatrixShape } from '../language/layer-shapes';
 
-/** Placement key of every feature front-end op: `place features on dsp` style overrides use it. */
-export const FEATURES_KEY = 'features';
 
 /** What an op computes. Layer ops use the layer kind; factor ops of compressed layers are named apart. */
 export type OpKind =

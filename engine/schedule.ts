@@ -37,8 +37,9 @@ import type { EstimateIssue } from '../language/estimator';
 import { IssueCodes } from '../language/issue-codes';
 import { formatBytes } from '../language/figures';
 import type { DeviceSpec, PipelineSpec, ProcessorSpec } from '../language/pipeline-model';
+import { FEATURES_KEY } from '../language/pipeline-model';
 import { hopCost, opCost, findRoute, supportsOp, unsupportedKinds, type Route } from './cost-model';
-import { FEATURES_KEY, type IrOp, type PipelineIr } from './ir';
+import { type IrOp, type PipelineIr } from './ir';
 
 /** Options of {@link scheduleIr}. */
 export interface ScheduleOptions {

@@ -19,7 +19,7 @@ import type { AstNode } from 'langium';
 import type * as ast from '../language/generated/ast';
 import { rangeOf } from '../language/lower';
 import type { CompressionSpec, PipelineSpec, SourceRange } from '../language/pipeline-model';
-import { FEATURES_KEY } from './ir';
+import { FEATURES_KEY } from '../language/pipeline-model';
 
 /** A position in a text, 0-based, as LSP and `vscode.Position` use it. */
 export interface TextPosition {

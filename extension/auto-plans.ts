@@ -9,13 +9,13 @@
  */
 import { autoCompress, type AutoCompressResult, type CompressTarget } from '../engine/auto-compress';
 import { estimatePipeline } from '../engine/estimate';
-import { FEATURES_KEY } from '../engine/ir';
 import { partitionPipeline, placementUnits, type PartitionResult } from '../engine/partition/partition';
 import { placeStatements, rewritePlaceLines } from '../engine/partition/place-lines';
 import { placeSites, rewriteCompressLines } from '../engine/pipeline-text';
 import { minimalEdit, type TextEdit } from '../engine/source-edits';
 import type * as ast from '../language/generated/ast';
 import type { OptimizeSpec, PipelineSpec } from '../language/pipeline-model';
+import { FEATURES_KEY } from '../language/pipeline-model';
 
 /** The cost of one placement under one objective. */
 export interface PlanFiguresView {

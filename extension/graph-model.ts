@@ -11,8 +11,8 @@
 import type { Estimate } from '../engine/estimate';
 import { rangeContains, type TextPosition } from '../engine/source-edits';
 import { isCompressible } from '../language/layer-shapes';
-import type { FeatureStep, LayerSpec, PipelineSpec, SourceRange } from '../language/pipeline-model';
-import type { BlockView, EdgeView, LayerView, ViewDiagnostic, ViewState } from '../webview/protocol';
+import { FEATURES_KEY, type FeatureStep, type LayerSpec, type PipelineSpec, type SourceRange } from '../language/pipeline-model';
+import { FEATURES_NODE_ID, INPUT_NODE_ID, type BlockView, type EdgeView, type LayerView, type ViewDiagnostic, type ViewState } from '../webview/protocol';
 
 /** A diagnostic of the document as the language services report it (LSP severities: 1 error, 2 warning, 3 info, 4 hint). */
 export interface SourceDiagnostic {
@@ -158,11 +158,11 @@ export function buildViewState(input: ViewStateInput): ViewState {
   const featuresProcessor = estimate.features?.processor ?? spec.target.defaultProcessor;
   const edges: EdgeView[] = [];
   const io = inputView(spec);
-  edges.push({ id: 'input->features', source: 'input', target: 'features', shape: io.shape });
+  edges.push({ id: `${INPUT_NODE_ID}->${FEATURES_NODE_ID}`, source: INPUT_NODE_ID, target: FEATURES_NODE_ID, shape: io.shape });
   const lastOf = new Map<string, LayerSpec>();
   for (const block of spec.blocks) {
     const upstream = block.from ? lastOf.get(block.from) : undefined;
-    let previous = upstream?.id ?? 'features';
+    let previous = upstream?.id ?? FEATURES_NODE_ID;
     let previousProcessor = upstream ? processorOf(upstream.id) : featuresProcessor;
     for (const l of block.layers) {
       const processor = processorOf(l.id);
@@ -198,7 +198,7 @@ export function buildViewState(input: ViewStateInput): ViewState {
   const processorNames = new Set(processors.map((p) => p.name));
 
   const opLayer = new Map<string, string>();
-  for (const op of estimate.ir.ops) opLayer.set(op.id, op.layerId ?? (op.block === 'features' ? 'features' : op.id));
+  for (const op of estimate.ir.ops) opLayer.set(op.id, op.layerId ?? (op.block === FEATURES_KEY ? FEATURES_NODE_ID : op.id));
   const timeline = estimate.timeline
     .filter((t) => t.kind === 'op' && processorNames.has(t.resource))
     .map((t) => ({ processor: t.resource, startMs: finiteOr(t.startMs, 0), endMs: Math.max(finiteOr(t.startMs, 0), finiteOr(t.endMs, 0)), opId: (opLayer.get(t.id) ?? t.id).slice(0, 600) }));

@@ -36,6 +36,7 @@ import type {
   InertialSensorSpec,
   InertialAxis,
 } from './pipeline-model';
+import { FEATURES_KEY } from './pipeline-model';
 
 /**
  * A problem found while lowering, attached to an AST node (and optionally one property).
@@ -654,8 +655,6 @@ function lowerCompressMethod(m: ast.CompressMethod, layer: LayerSpec, sink: Issu
   return { kind: 'int8' };
 }
 
-/** The placement key of the feature front end (engine/ir.ts FEATURES_KEY; the language does not import the engine). */
-export const FEATURES_PLACEMENT_KEY = 'features';
 
 function supportsKind(p: ProcessorSpec, layer: LayerSpec): boolean {
   if (!p.supports) return true;
@@ -679,12 +678,12 @@ function lowerPlacements(pipeline: ast.Pipeline, blocks: BlockSpec[], device: De
       if (!frontEnd) {
         sink.warning(IssueCodes.ConflictingPlace, `Pipeline '${pipeline.name}' has no feature front end to place; remove 'features' from this line.`, p, 'features');
       } else {
-        const earlier = placedBy.get(FEATURES_PLACEMENT_KEY);
-        if (earlier && earlier !== p && placement[FEATURES_PLACEMENT_KEY] !== processorName) {
-          sink.warning(IssueCodes.ConflictingPlace, `The feature front end is placed on '${placement[FEATURES_PLACEMENT_KEY]}' by an earlier line and on '${processorName}' here; the later line wins.`, p, 'features');
+        const earlier = placedBy.get(FEATURES_KEY);
+        if (earlier && earlier !== p && placement[FEATURES_KEY] !== processorName) {
+          sink.warning(IssueCodes.ConflictingPlace, `The feature front end is placed on '${placement[FEATURES_KEY]}' by an earlier line and on '${processorName}' here; the later line wins.`, p, 'features');
         }
-        placedBy.set(FEATURES_PLACEMENT_KEY, p);
-        placement[FEATURES_PLACEMENT_KEY] = processorName;
+        placedBy.set(FEATURES_KEY, p);
+        placement[FEATURES_KEY] = processorName;
         if (processor?.supports && !processor.supports.includes('features')) {
           sink.error(
             IssueCodes.UnsupportedOp,

@@ -87,6 +87,14 @@ export interface FeatureSpec {
   outputShape: Shape;
 }
 
+/**
+ * The name the feature front end goes by wherever a pipeline's parts are keyed by name:
+ * `place features on dsp` and placement maps, the IR's front-end block, the tensor the
+ * front end hands to the first exported partition, the weights' normalisation entries and
+ * the graph's node id. A block may not take it, so it never collides with a layer or block.
+ */
+export const FEATURES_KEY = 'features';
+
 /** Layer kinds. Standalone activations (`relu` on its own line) have kind `activation`. */
 export type LayerKind =
   | 'dense'

@@ -158,7 +158,11 @@ export type LayerView = z.infer<typeof LayerViewSchema>;
 
 /** Node ids an edge may name besides layer ids. */
 export const INPUT_NODE_ID = 'input';
-/** The feature front end's node id. */
+/**
+ * The feature front end's node id: the core's `FEATURES_KEY` (language/pipeline-model.ts),
+ * spelled out because the webview imports nothing of the core but its figures; the graph-model
+ * test checks that the two agree.
+ */
 export const FEATURES_NODE_ID = 'features';
 
 /** A tensor flowing between two nodes (`input`, `features` or layer ids), with its shape. */

@@ -2,6 +2,7 @@
 import type { BundleManifest } from '../../engine/export/manifest';
 import { readBundle } from '../../engine/export/write-bundle';
 import { normalizationRows } from '../../engine/weights/weights';
+import { FEATURES_KEY } from '../../language/pipeline-model';
 import { bundleFeatures, clipWindows } from '../../runtime/runner';
 import { expectPositionals, integerFlag, parseCommandArgs } from '../args';
 import { loadPipeline, namingError, pipelineWeights, UsageError } from '../load';
@@ -22,7 +23,7 @@ async function frontEnd(source: string, ctx: CommandContext, pipelineName?: stri
     }
   }
   const { spec } = await loadPipeline(source, pipelineName);
-  const fe: FrontEnd = { pipeline: spec.name, input: spec.input, features: { steps: spec.features.steps, outputShape: spec.features.outputShape, tensor: 'features' } };
+  const fe: FrontEnd = { pipeline: spec.name, input: spec.input, features: { steps: spec.features.steps, outputShape: spec.features.outputShape, tensor: FEATURES_KEY } };
   // Only a pipeline that normalises needs its weights file here (for the statistics).
   if (normalizationRows(spec) === undefined) return fe;
   const { weights } = pipelineWeights(spec, source, ctx.err);

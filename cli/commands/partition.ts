@@ -15,7 +15,6 @@
  * still printed), 2 on usage errors.
  */
 import { estimatePipeline } from '../../engine/estimate';
-import { FEATURES_KEY } from '../../engine/ir';
 import { partitionPipeline, placementUnits } from '../../engine/partition/partition';
 import { placeStatements, placementRuns, rewritePlaceLines } from '../../engine/partition/place-lines';
 import { placeSites } from '../../engine/pipeline-text';
@@ -23,6 +22,7 @@ import { parseCommandArgs } from '../args';
 import { loadPipeline, pipelineNode, UsageError, writeSenseFile } from '../load';
 import type { CommandContext } from '../main';
 import { fixed } from '../table';
+import { FEATURES_KEY } from '../../language/pipeline-model';
 
 export const summary = 'place each layer on the processor that minimises α·energy + β·latency (exact), print the plan or --write the place lines';
 export const usage = 'sense partition FILE [--alpha A] [--beta B] [--within MS] [--time-limit-ms N] [--keep-pins] [--write] [--json] [--pipeline NAME]';

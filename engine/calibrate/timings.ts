@@ -11,9 +11,9 @@
  * where the roofline's per-op overhead takes it). Pure.
  */
 import type { PipelineSpec } from '../../language/pipeline-model';
+import { FEATURES_KEY } from '../../language/pipeline-model';
 import { opBytes } from '../cost-model';
 import { estimatePipeline } from '../estimate';
-import { FEATURES_KEY } from '../ir';
 import { fitDispatchMs, fitFrontendThroughput, fitRoofline, type RooflineFit } from './fit';
 import type { DeviceProfile, ProfileSample } from '../../runtime/device-profile';
 import { applyProfile } from './profile';

@@ -5,9 +5,9 @@
  * demo page.
  */
 import type { PipelineSpec } from '../../language/pipeline-model';
+import { FEATURES_KEY } from '../../language/pipeline-model';
 import { estimatePipeline, toEstimateSummary } from '../estimate';
 import { exportOnnx, type OnnxExport } from '../onnx/export-onnx';
-import { FEATURES_TENSOR } from '../onnx/partition-plan';
 import { normalizationRows, type WeightSet } from '../weights/weights';
 import { BUNDLE_KIND, BUNDLE_SCHEMA_VERSION, type BundleManifest, type ManifestHead } from '../../runtime/bundle-manifest';
 import { providersFor } from './manifest';
@@ -81,7 +81,7 @@ export function buildBundle(spec: PipelineSpec, weights: WeightSet, opts: BuildB
     pipeline: spec.name,
     target: spec.target.name,
     input: spec.input,
-    features: { steps: spec.features.steps, outputShape: spec.features.outputShape, tensor: FEATURES_TENSOR },
+    features: { steps: spec.features.steps, outputShape: spec.features.outputShape, tensor: FEATURES_KEY },
     ...(normalization ? { normalization } : {}),
     partitions,
     heads,

@@ -31,6 +31,7 @@
  *   (A `sparse_initializer` would not do: ONNX Runtime densifies it at load time.)
  */
 import type { ActivationName, CompressionSpec, LayerSpec, PipelineSpec } from '../../language/pipeline-model';
+import { FEATURES_KEY } from '../../language/pipeline-model';
 import { fromData, frobeniusSq, type Matrix } from '../compress/matrix';
 import { ksvd } from '../compress/ksvd';
 import { quantizeInt8 } from '../compress/int8';
@@ -38,7 +39,7 @@ import { rankForEnergy, rankForError, singularValues, truncatedSvd } from '../co
 import { BATCHNORM_EPSILON, elementsOf, type WeightSet, type WeightTensor } from '../weights/weights';
 import { GraphBuilder, encodeModel } from './onnx-builder';
 import type { CompressionReport, TensorRef } from '../../runtime/bundle-manifest';
-import { FEATURES_TENSOR, planPartitions, placementOf, type ExportPlan } from './partition-plan';
+import { planPartitions, placementOf, type ExportPlan } from './partition-plan';
 
 /** One exported partition: its ONNX model and interface. */
 export interface ExportedPartition {
@@ -427,7 +428,7 @@ export function inputTensorOf(spec: PipelineSpec): Map<string, string> {
   const out = new Map<string, string>();
   const blockOut = new Map<string, string>();
   for (const b of spec.blocks) {
-    let prev = b.from ? (blockOut.get(b.from) ?? FEATURES_TENSOR) : FEATURES_TENSOR;
+    let prev = b.from ? (blockOut.get(b.from) ?? FEATURES_KEY) : FEATURES_KEY;
     for (const l of b.layers) {
       out.set(l.id, prev);
       prev = l.id;

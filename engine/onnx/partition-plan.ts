@@ -4,11 +4,10 @@
  * each exported as one ONNX model.
  */
 import type { BlockSpec, LayerSpec, PipelineSpec, Shape } from '../../language/pipeline-model';
+import { FEATURES_KEY } from '../../language/pipeline-model';
 import { estimatePipeline } from '../estimate';
 import type { TensorRef } from '../../runtime/bundle-manifest';
 
-/** Name of the tensor the feature front end hands to the first partition. */
-export const FEATURES_TENSOR = 'features';
 
 /**
  * The processor of every layer, exactly as the estimate places it (engine/schedule.ts
@@ -59,11 +58,11 @@ export interface ExportPlan {
 export function planPartitions(spec: PipelineSpec, placement: Record<string, string> = placementOf(spec)): ExportPlan {
   const partitions: PartitionPlan[] = [];
   const partitionOf = new Map<string, PartitionPlan>();
-  const shapeOf = new Map<string, Shape>([[FEATURES_TENSOR, spec.features.outputShape]]);
+  const shapeOf = new Map<string, Shape>([[FEATURES_KEY, spec.features.outputShape]]);
   const blockOutput = new Map<string, string>();
-  const producer = new Map<string, PartitionPlan | undefined>([[FEATURES_TENSOR, undefined]]);
+  const producer = new Map<string, PartitionPlan | undefined>([[FEATURES_KEY, undefined]]);
   const consumers = new Map<string, Set<PartitionPlan>>();
-  const inputOf = (block: BlockSpec): string => (block.from ? (blockOutput.get(block.from) ?? FEATURES_TENSOR) : FEATURES_TENSOR);
+  const inputOf = (block: BlockSpec): string => (block.from ? (blockOutput.get(block.from) ?? FEATURES_KEY) : FEATURES_KEY);
   const headOutputs: Record<string, TensorRef> = {};
   for (const block of spec.blocks) {
     let prev = inputOf(block);

@@ -5,7 +5,7 @@
  * (through engine/source-edits.ts, the one edit model), which keeps every other byte.
  */
 import type { PipelineSpec } from '../../language/pipeline-model';
-import { FEATURES_KEY } from '../ir';
+import { FEATURES_KEY } from '../../language/pipeline-model';
 import { rewriteStatementLines, type StatementSites } from '../source-edits';
 
 /** A run of consecutive layers of one block on one processor (1-based indices, inclusive). */

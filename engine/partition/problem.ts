@@ -6,9 +6,10 @@
  * method these tables serve is derived in docs/partition.md.
  */
 import type { OptimizeSpec, PipelineSpec } from '../../language/pipeline-model';
+import { FEATURES_KEY } from '../../language/pipeline-model';
 import { hopCost, opCost, supportsOp, transferCost } from '../cost-model';
 import { objective as objectiveOf } from '../estimate';
-import { buildIr, FEATURES_KEY, type IrOptions, type PipelineIr } from '../ir';
+import { buildIr, type IrOptions, type PipelineIr } from '../ir';
 import { scheduleIr } from '../schedule';
 
 /** The options that define the problem (the search's limits are in PartitionOptions). */

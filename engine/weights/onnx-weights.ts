@@ -5,7 +5,8 @@
  * initializers are used, the graph's nodes are ignored.
  */
 import onnxProto from 'onnx-proto';
-import { elementsOf, shapeText, type WeightSet } from './weights';
+import { formatShape } from '../../language/layer-shapes';
+import { elementsOf, type WeightSet } from './weights';
 
 const { onnx } = onnxProto;
 
@@ -56,16 +57,16 @@ export function readOnnxWeights(bytes: Uint8Array, name = 'ONNX data'): OnnxWeig
     }
     if (t.dataLocation === 1) fail(`initializer '${tname}' is stored in an external data file; save the model with its weights inside (onnx.save(model, path, save_as_external_data=False))`);
     const shape = (t.dims ?? []).map((d) => toNumber(d as Int64));
-    if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(`initializer '${tname}' has invalid dims ${shapeText(shape)}`);
+    if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(`initializer '${tname}' has invalid dims ${formatShape(shape)}`);
     const n = elementsOf(shape);
     const raw = t.rawData && t.rawData.length > 0 ? t.rawData : undefined;
     const width = dataType === DOUBLE ? 8 : dataType === FLOAT ? 4 : 2;
     // The size is checked against the data before allocating: corrupt dims can claim more elements than memory holds.
-    if (raw && raw.length !== n * width) fail(`initializer '${tname}' of shape ${shapeText(shape)} needs ${n * width} bytes of raw data but has ${raw.length}`);
+    if (raw && raw.length !== n * width) fail(`initializer '${tname}' of shape ${formatShape(shape)} needs ${n * width} bytes of raw data but has ${raw.length}`);
     const src: ArrayLike<number> | undefined = raw
       ? undefined
       : dataType === FLOAT ? (t.floatData ?? []) : dataType === DOUBLE ? (t.doubleData ?? []) : (t.int32Data ?? []).map((v) => decode16(v, dataType));
-    if (src && src.length !== n) fail(`initializer '${tname}' of shape ${shapeText(shape)} needs ${n} values but holds ${src.length}`);
+    if (src && src.length !== n) fail(`initializer '${tname}' of shape ${formatShape(shape)} needs ${n} values but holds ${src.length}`);
     const data = new Float32Array(n);
     if (raw) {
       const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);

@@ -15,7 +15,8 @@
  * Supported dtypes: F32, F16, BF16 and F64, all converted to float32. Non-finite values
  * are rejected with the tensor's name.
  */
-import { elementsOf, shapeText, type WeightSet, type WeightTensor } from './weights';
+import { formatShape } from '../../language/layer-shapes';
+import { elementsOf, type WeightSet, type WeightTensor } from './weights';
 
 /** Largest JSON header accepted, in bytes (the reference reader's limit). */
 export const MAX_SAFETENSORS_HEADER_BYTES = 100_000_000;
@@ -87,7 +88,7 @@ export function parseSafetensors(bytes: Uint8Array, name = 'safetensors data'): 
     if (end > dataLen) fail(`tensor '${key}': data_offsets [${begin}, ${end}] run past the ${dataLen}-byte data buffer; the file is truncated`);
     const elements = elementsOf(shape);
     if (!Number.isSafeInteger(elements) || elements * DTYPE_BYTES[dtype] !== end - begin)
-      fail(`tensor '${key}': shape ${shapeText(shape)} of ${dtype} needs ${elements * DTYPE_BYTES[dtype]} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`);
+      fail(`tensor '${key}': shape ${formatShape(shape)} of ${dtype} needs ${elements * DTYPE_BYTES[dtype]} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`);
     entries.push({ key, dtype, shape, begin, end });
   }
   const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
@@ -128,7 +129,7 @@ export function encodeSafetensors(tensors: ReadonlyMap<string, WeightTensor>, me
   if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
   let offset = 0;
   for (const [key, t] of tensors) {
-    if (t.data.length !== elementsOf(t.shape)) throw new Error(`encodeSafetensors: tensor '${key}' has ${t.data.length} values but shape ${shapeText(t.shape)}`);
+    if (t.data.length !== elementsOf(t.shape)) throw new Error(`encodeSafetensors: tensor '${key}' has ${t.data.length} values but shape ${formatShape(t.shape)}`);
     header[key] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + t.data.length * 4] };
     offset += t.data.length * 4;
   }

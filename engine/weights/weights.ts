@@ -20,7 +20,8 @@
  * Recurrent layers read their input sequence `[features, steps]` along the steps axis.
  */
 import { featureOutputShape } from '../../language/feature-shapes';
-import type { LayerSpec, PipelineSpec, Shape } from '../../language/pipeline-model';
+import { formatShape } from '../../language/layer-shapes';
+import { FEATURES_KEY, type LayerSpec, type PipelineSpec, type Shape } from '../../language/pipeline-model';
 
 /** Epsilon of every batchnorm layer (PyTorch's default), used by export and by references. */
 export const BATCHNORM_EPSILON = 1e-5;
@@ -41,11 +42,6 @@ export interface ExpectedWeight {
   layerId: string;
   /** What the tensor is, for messages and initialisation. */
   role: 'weight' | 'bias' | 'scale' | 'mean' | 'var' | 'std' | 'W' | 'R' | 'B';
-}
-
-/** Formats a shape as messages show it: `[512, 1024]`. */
-export function shapeText(shape: readonly number[]): string {
-  return `[${shape.join(', ')}]`;
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
@@ -109,8 +105,8 @@ export function expectedWeights(spec: PipelineSpec): ExpectedWeight[] {
   const out = allLayers(spec).flatMap(layerWeights);
   const rows = normalizationRows(spec);
   if (rows !== undefined) {
-    out.push({ name: 'features.mean', shape: [rows], layerId: 'features', role: 'mean' });
-    out.push({ name: 'features.std', shape: [rows], layerId: 'features', role: 'std' });
+    out.push({ name: 'features.mean', shape: [rows], layerId: FEATURES_KEY, role: 'mean' });
+    out.push({ name: 'features.std', shape: [rows], layerId: FEATURES_KEY, role: 'std' });
   }
   return out;
 }
@@ -133,13 +129,13 @@ export function checkWeights(spec: PipelineSpec, weights: WeightSet, source: str
   const known = new Set(expected.map((e) => e.name));
   for (const e of expected) {
     const t = weights.get(e.name);
-    const where = e.layerId === 'features' ? 'the feature normalize step' : `layer ${e.layerId}`;
+    const where = e.layerId === FEATURES_KEY ? 'the feature normalize step' : `layer ${e.layerId}`;
     if (!t) {
-      problems.push(`missing tensor '${e.name}' for ${where} (expected shape ${shapeText(e.shape)})`);
+      problems.push(`missing tensor '${e.name}' for ${where} (expected shape ${formatShape(e.shape)})`);
       continue;
     }
     if (!sameShape(t.shape, e.shape)) {
-      problems.push(`tensor '${e.name}' of ${where} has shape ${shapeText(t.shape)} but the pipeline needs ${shapeText(e.shape)}`);
+      problems.push(`tensor '${e.name}' of ${where} has shape ${formatShape(t.shape)} but the pipeline needs ${formatShape(e.shape)}`);
       continue;
     }
     const bad = t.data.findIndex((v) => !Number.isFinite(v));

@@ -12,10 +12,10 @@
  */
 import { autoCompress, spectraFromWeights, type AutoCompressResult, type CompressTarget } from '../../engine/auto-compress';
 import { estimatePipeline } from '../../engine/estimate';
-import { FEATURES_KEY } from '../../engine/ir';
 import { partitionPipeline, placementUnits, type PartitionResult } from '../../engine/partition/partition';
 import { placeStatements } from '../../engine/partition/place-lines';
 import type { CompressionSpec, OptimizeSpec, PipelineSpec } from '../../language/pipeline-model';
+import { FEATURES_KEY } from '../../language/pipeline-model';
 import { layerSpectrum, previewCompression, WeightsCache, type CompressionPreview, type LayerSpectrum } from '../compression-preview';
 import { statUserPath } from '../../io/user-files';
 import type { PlanFigures } from '../lsp-ext';

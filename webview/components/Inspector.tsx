@@ -7,7 +7,7 @@
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
 import VscodeButton from '@vscode-elements/react-elements/dist/components/VscodeButton.js';
-import type { BlockView, CompressionMethod, LayerView, ToWebviewBody, ViewState } from '../protocol';
+import { FEATURES_NODE_ID, type BlockView, type CompressionMethod, type LayerView, type ToWebviewBody, type ViewState } from '../protocol';
 import { describeCompression, formatCountShort, formatDelta, formatMj, formatMs } from '../../language/figures';
 import { formatShape } from '../format';
 
@@ -326,7 +326,7 @@ export function Inspector(props: InspectorProps) {
       </section>
     );
   }
-  if (selected === 'features') {
+  if (selected === FEATURES_NODE_ID) {
     return (
       <section className="sense-panel sense-inspector" aria-label="Inspector of the features">
         <h2>

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { applyEdits, buildViewState, compressionEdits, compressionText, layerAt, placementEdits, revealRange, targetEdits, type SourceDiagnostic } from '../../../extension/graph-model';
 import { SenseAnalyzer, type AnalysedPipeline } from '../../../extension/sense-analysis';
-import { ViewStateSchema, checkViewState } from '../../../webview/protocol';
+import { FEATURES_KEY } from '../../../language/pipeline-model';
+import { FEATURES_NODE_ID, ViewStateSchema, checkViewState } from '../../../webview/protocol';
 
 const root = join(import.meta.dirname, '../../..');
 const designText = readFileSync(join(root, 'test/unit/language/fixtures/design-example.sense'), 'utf8');
@@ -185,5 +186,11 @@ describe('layerAt and revealRange', () => {
     expect(revealRange(p.spec!, 'encoder.3')).toEqual(enc3.range);
     expect(revealRange(p.spec!, 'speaker')).toEqual(p.spec!.blocks.find((b) => b.name === 'speaker')!.range);
     expect(revealRange(p.spec!, 'nothing')).toBeUndefined();
+  });
+});
+
+describe('the feature front end\'s name', () => {
+  it('is the same string in the core and in the webview protocol, which cannot import the core', () => {
+    expect(FEATURES_NODE_ID).toBe(FEATURES_KEY);
   });
 });
