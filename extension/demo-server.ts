@@ -42,6 +42,11 @@ export interface DemoServer {
   baseUrl: string;
   /** The port the system picked. */
   port: number;
+  /**
+   * Also accepts requests whose `Host` is `authority` (`host:port`): the address a remote's
+   * port forwarding (VS Code's asExternalUri, code-server's /proxy/PORT/) passes them on under.
+   */
+  allowHost(authority: string): void;
   /** Stops listening and closes open connections. */
   stop(): Promise<void>;
 }
@@ -97,9 +102,10 @@ export async function serveBundleFolder(folder: string): Promise<DemoServer> {
   const token = randomBytes(18).toString('base64url');
   const prefix = `/${token}/`;
   let host = '';
+  const hosts = new Set<string>();
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (req.headers.host !== host) return send(res, 421, 'Wrong host: open the address the studio printed.');
+    if (!hosts.has(req.headers.host ?? '')) return send(res, 421, 'Wrong host: open the address the studio printed.');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD');
       return send(res, 405, 'Only GET and HEAD.');
@@ -144,11 +150,13 @@ export async function serveBundleFolder(folder: string): Promise<DemoServer> {
   });
   const port = (server.address() as AddressInfo).port;
   host = `127.0.0.1:${port}`;
+  hosts.add(host);
   const baseUrl = `http://${host}${prefix}`;
   return {
     url: `${baseUrl}index.html`,
     baseUrl,
     port,
+    allowHost: (authority) => void hosts.add(authority.toLowerCase()),
     stop: () =>
       new Promise<void>((ok) => {
         server.close(() => ok());

@@ -164,8 +164,10 @@ export async function quickOpen(page: Page, name: string): Promise<void> {
   const input = page.locator('.quick-input-widget input');
   await input.waitFor();
   await input.fill(name);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 60_000 });
-  await page.keyboard.press('Enter');
+  // Clicked, not Enter: the list may still show the recently opened files when the row appears.
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first();
+  await row.waitFor({ timeout: 60_000 });
+  await row.click();
 }
 
 /** The graph editor's frame: the nested webview iframe holding the React app. */

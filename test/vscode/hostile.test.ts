@@ -120,13 +120,15 @@ async function closeAllEditors(): Promise<void> {
   await waitFor(async () => (await s.page.locator('.tabs-container .tab').count()) === 0, 'every editor to close');
 }
 
-/** Opens `file`'s graph (closing the editors before, so exactly one graph webview is up). */
-async function openGraph(file: string): Promise<Frame> {
+/** Opens `file`'s graph (closing the editors before, so exactly one graph webview is up) and checks it shows `pipeline`. */
+async function openGraph(file: string, pipeline: string): Promise<Frame> {
   await closeAllEditors();
   await quickOpen(s.page, file);
-  await s.page.locator('.monaco-editor .view-lines', { hasText: 'pipeline' }).first().waitFor({ timeout: 60_000 });
+  await s.page.locator('.monaco-editor .view-lines', { hasText: `pipeline ${pipeline}` }).first().waitFor({ timeout: 60_000 });
   await runCommand(s.page, 'Sense: Open Graph to the Side');
-  return graphFrame(s.page);
+  const g = await graphFrame(s.page);
+  await g.getByText(pipeline, { exact: true }).first().waitFor({ timeout: 30_000 });
+  return g;
 }
 
 /** Clicks the dense layer, which asks the host for its spectrum, and returns the error the banner shows. */
@@ -199,11 +201,11 @@ describe('Sense Studio in VS Code on a hostile repository (workspace trust on)',
   }, 180_000);
 
   it.each([
-    ['fifo.sense', /fifo\.safetensors is a FIFO \(named pipe\), not a regular weights file/],
-    ['link.sense', /link-out\.safetensors: resolves to .*outside\/secret\.safetensors, outside the folder/],
-    ['escape.sense', /outside\/secret\.safetensors: resolves to .*, outside the folder/],
-  ])('names the hostile weights of %s in the graph, promptly', async (file, pattern) => {
-    const g = await openGraph(file);
+    ['fifo.sense', 'FifoWeights', /fifo\.safetensors is a FIFO \(named pipe\), not a regular weights file/],
+    ['link.sense', 'LinkWeights', /link-out\.safetensors: resolves to .*outside\/secret\.safetensors, outside the folder/],
+    ['escape.sense', 'EscapeWeights', /outside\/secret\.safetensors: resolves to .*, outside the folder/],
+  ])('names the hostile weights of %s in the graph, promptly', async (file, pipeline, pattern) => {
+    const g = await openGraph(file, pipeline);
     const t0 = Date.now();
     const text = await spectrumError(g, pattern);
     expect(text).toMatch(pattern);
@@ -212,7 +214,7 @@ describe('Sense Studio in VS Code on a hostile repository (workspace trust on)',
   }, 180_000);
 
   it('names a FIFO clip, a clip linked out, a .. clip and a labelled folder linked out when run from the graph', async () => {
-    const g = await openGraph('clean.sense');
+    const g = await openGraph('clean.sense', 'Clean');
     const banner = g.locator('[data-testid="error-banner"]');
     const runs: [string, string, string, RegExp][] = [
       ['Clip to run', 'run-clip', 'clips/fifo.wav', /clips\/fifo\.wav is a FIFO \(named pipe\), not a regular clip/],

@@ -210,7 +210,7 @@ describe('Sense Studio in VS Code (code-server)', () => {
     await demo.waitForLoadState('domcontentloaded', { timeout: 60_000 });
     expect(demo.url()).toMatch(/^http:\/\/127\.0\.0\.1:\d+\//);
     const html = await demo.content();
-    expect(html).toMatch(/<script[^>]*type="module"/);
+    expect(html, `${demo.url()}: ${html.slice(0, 400)}`).toMatch(/<script[^>]*type="module"/);
     await demo.screenshot({ path: join(SHOTS, '07b-demo-page.png') });
     await demo.close();
   }, 240_000);

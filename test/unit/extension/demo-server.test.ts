@@ -111,6 +111,15 @@ describe('demo server', () => {
     expect((await fetch(server.url, { method: 'POST', body: 'x' })).status).toBe(405);
   });
 
+  it('accepts the Host of a port forwarder only once the studio allows it', async () => {
+    const token = server.baseUrl.split('/')[3] as string;
+    const forwarder = { host: '127.0.0.1:8080' };
+    expect((await rawGet(`/${token}/index.html`, forwarder)).status).toBe(421);
+    server.allowHost('127.0.0.1:8080');
+    expect((await rawGet(`/${token}/index.html`, forwarder)).status).toBe(200);
+    expect((await rawGet(`/${token}/index.html`, { host: 'evil.example:80' })).status).toBe(421);
+  });
+
   it('maps request paths to bundle paths only inside the folder', () => {
     expect(bundleRelativePath('/t/', '/t/')).toBe('index.html');
     expect(bundleRelativePath('/t/a/b.js', '/t/')).toBe('a/b.js');
