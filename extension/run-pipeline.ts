@@ -7,29 +7,17 @@
  * `vscode` import, so unit tests run it in Node.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildBundle } from '../engine/export/bundle';
 import type { BundleManifest } from '../engine/export/manifest';
 import { ORT_WEB_FILES, writeBundle, type BundleAssets } from '../engine/export/write-bundle';
 import type { WeightSet } from '../engine/weights/weights';
 import type { PipelineSpec } from '../language/pipeline-model';
+import { evaluateFolder, readClip, type EvaluateFolderOptions } from '../runtime/node-files';
 import { createRunner, type BundleRunner, type OrtModuleLike } from '../runtime/runner';
 import type { HeadRun, RunView } from '../webview/protocol';
-import { readClip, requireFolder, subFolders } from './workspace-files';
 
-/** Checks that may stop a long task between clips. */
-export interface Cancellation {
-  readonly isCancellationRequested: boolean;
-}
-
-/** Thrown when the user cancelled a long task. */
-export class CancelledError extends Error {
-  constructor() {
-    super('Cancelled.');
-    this.name = 'CancelledError';
-  }
-}
+export { CancelledError, type Cancellation } from '../runtime/node-files';
 
 /** The same spec without any `compress` line: the "before" of a before/after comparison. */
 export function withoutCompression(spec: PipelineSpec): PipelineSpec {
@@ -61,58 +49,19 @@ export async function runClipView(runner: BundleRunner, path: string, roots?: re
 }
 
 /**
- * Evaluates a labelled folder laid out as `sense eval` expects, DIR/HEAD/LABEL/*.wav
- * (or *.csv for inertial input): per head the accuracy and the confusion matrix (rows
- * true labels, columns predicted); a clip whose windows are all silent counts as wrong.
+ * Evaluates a labelled folder as `sense eval` does (runtime/node-files.ts evaluateFolder,
+ * DIR/HEAD/LABEL/*.wav or *.csv) and returns the protocol's run view: per head the
+ * accuracy, the silent clips and the confusion matrix, and the median clip latency.
  * `onClip` reports progress; `token` stops between clips. With `roots` (a folder a message
  * named) every sub-folder and clip must lie inside them, symbolic links followed.
  */
-export async function evaluateFolderView(runner: BundleRunner, dir: string, options: { roots?: readonly string[]; onClip?: (done: number, total: number) => void; token?: Cancellation } = {}): Promise<RunView> {
-  const { roots, onClip, token } = options;
-  requireFolder(dir, 'pick a folder laid out as HEAD/LABEL/*.wav.');
-  const heads = runner.manifest.heads;
-  const ext = runner.manifest.input.kind === 'inertial' ? '.csv' : '.wav';
-  const plan: { head: string; label: string; files: string[] }[] = [];
-  for (const head of await subFolders(dir, roots)) {
-    if (!heads[head]) throw new Error(`${join(dir, head)}: the pipeline has no head '${head}' (heads: ${Object.keys(heads).join(', ')}).`);
-    for (const label of await subFolders(join(dir, head), roots)) {
-      if (!heads[head].labels.includes(label)) throw new Error(`${join(dir, head, label)}: head ${head} has no label '${label}' (labels: ${heads[head].labels.join(', ')}).`);
-      const files = (await readdir(join(dir, head, label))).filter((f) => f.toLowerCase().endsWith(ext)).sort();
-      plan.push({ head, label, files: files.map((f) => join(dir, head, label, f)) });
-    }
-  }
-  const total = plan.reduce((a, p) => a + p.files.length, 0);
-  if (total === 0) throw new Error(`${dir}: no ${ext} clips under HEAD/LABEL folders.`);
-  const result = new Map<string, { labels: string[]; clips: number; correct: number; confusion: number[][] }>();
-  let done = 0;
-  const latencies: number[] = [];
-  let windows = 0;
-  for (const { head, label, files } of plan) {
-    const labels = heads[head].labels;
-    let e = result.get(head);
-    if (!e) {
-      e = { labels, clips: 0, correct: 0, confusion: labels.map(() => labels.map(() => 0)) };
-      result.set(head, e);
-    }
-    for (const f of files) {
-      if (token?.isCancellationRequested) throw new CancelledError();
-      const r = await runner.runClip(await readClip(f, roots), f);
-      latencies.push(r.latencyMs);
-      windows += r.windows;
-      e.clips++;
-      const h = r.heads[head];
-      if (h) {
-        e.confusion[labels.indexOf(label)][labels.indexOf(h.label)]++;
-        if (h.label === label) e.correct++;
-      }
-      onClip?.(++done, total);
-    }
-  }
-  latencies.sort((a, b) => a - b);
+export async function evaluateFolderView(runner: BundleRunner, dir: string, options: EvaluateFolderOptions = {}): Promise<RunView> {
+  const e = await evaluateFolder(runner, dir, options);
+  const latencies = [...e.clipLatenciesMs].sort((a, b) => a - b);
   return {
     measuredLatencyMs: latencies[Math.floor(latencies.length / 2)] ?? 0,
-    windows,
-    heads: [...result].map(([head, e]) => ({ head, labels: e.labels, accuracy: e.clips === 0 ? 0 : e.correct / e.clips, confusion: e.confusion })),
+    windows: e.windows,
+    heads: Object.entries(e.heads).map(([head, h]) => ({ head, labels: h.labels, accuracy: h.accuracy, silentClips: h.silent, confusion: h.confusion })),
   };
 }
 

@@ -13,14 +13,12 @@
  *
  * No `vscode` import, so unit tests run it in Node.
  */
-import { readdir } from 'node:fs/promises';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { readOnnxWeights } from '../engine/weights/onnx-weights';
 import { parseSafetensors } from '../engine/weights/safetensors';
 import { checkWeights, type WeightSet } from '../engine/weights/weights';
 import type { PipelineSpec } from '../language/pipeline-model';
-import type { ClipInput } from '../runtime/runner';
-import { readUserFile, resolveUserPath, statUserPath, UserFileError, type UserFileKind } from '../io/user-files';
+import { readUserFile, resolveUserPath, type UserFileKind } from '../io/user-files';
 
 /** Where the files of one `.sense` document may lie. */
 export interface DocumentFiles {
@@ -45,7 +43,7 @@ export function documentFiles(sensePath: string, workspaceFolders: readonly stri
 /**
  * Resolves a path a webview message or a command argument named, relative to the first
  * root (the workspace folder), to its real path inside the roots. Throws a
- * {@link UserFileError} naming the path when it leaves them.
+ * UserFileError naming the path when it leaves them.
  */
 export function resolveInRoots(named: string, roots: readonly string[], kind: UserFileKind): string {
   const full = isAbsolute(named) || roots.length === 0 ? named : resolve(roots[0], named);
@@ -74,34 +72,4 @@ export async function readPipelineWeights(spec: PipelineSpec, files: DocumentFil
   const weights = await readWeightsIn(path, files.roots);
   const { warnings } = checkWeights(spec, weights, path);
   return { weights, path, warnings };
-}
-
-/** Reads a clip as WAV or (by extension) inertial CSV; with `roots` it must lie inside them. Errors name the file. */
-export async function readClip(path: string, roots?: readonly string[]): Promise<ClipInput> {
-  const bytes = await readUserFile(path, 'clip', roots ? { roots } : {});
-  return path.toLowerCase().endsWith('.csv') ? { kind: 'csv', bytes } : { kind: 'wav', bytes };
-}
-
-/**
- * The visible sub-folders of `dir`, sorted. With `roots`, a sub-folder that is a symbolic
- * link out of them is refused with a {@link UserFileError}, so a labelled folder cannot
- * lead the evaluation outside the workspace.
- */
-export async function subFolders(dir: string, roots?: readonly string[]): Promise<string[]> {
-  const names: string[] = [];
-  for (const name of (await readdir(dir)).sort()) {
-    if (name.startsWith('.')) continue;
-    const full = join(dir, name);
-    if (!statUserPath(full)?.isDirectory()) continue;
-    if (roots) resolveUserPath(full, 'clip', roots);
-    names.push(name);
-  }
-  return names;
-}
-
-/** Throws a {@link UserFileError} unless `dir` is a folder (checked without opening anything). */
-export function requireFolder(dir: string, what: string): void {
-  const st = statUserPath(dir);
-  if (!st) throw new UserFileError(`${dir}: no such folder; ${what}`, dir, 'not-found');
-  if (!st.isDirectory()) throw new UserFileError(`${dir} is not a folder; ${what}`, dir, 'not-regular');
 }

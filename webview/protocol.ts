@@ -251,6 +251,8 @@ export const HeadRunSchema = z.object({
   probabilities: list(finite).optional(),
   /** Fraction of correctly classified clips of a labelled folder, 0-1. */
   accuracy: z.number().min(0).max(1).optional(),
+  /** Clips of a labelled folder whose every window was silent: no prediction, so counted as wrong. */
+  silentClips: count.optional(),
   /** Rows are true labels, columns predicted labels, cells clip counts. */
   confusion: list(list(count)).optional(),
 });

@@ -7,7 +7,7 @@ import { bundleFeatures, clipWindows } from '../../runtime/runner';
 import { expectPositionals, integerFlag, parseCommandArgs } from '../args';
 import { loadPipeline, namingError, pipelineWeights, UsageError } from '../load';
 import type { CommandContext } from '../main';
-import { isBundleFolder, readClip } from './run';
+import { isBundleFolder, readClipFile } from './run';
 
 export const summary = 'print the feature matrix the first layer sees for one window of a clip (--json: { shape, data })';
 export const usage = 'sense features FILE.sense|BUNDLE CLIP [--window N] [--json] [--pipeline NAME]';
@@ -36,7 +36,7 @@ export async function run(args: string[], ctx: CommandContext): Promise<number> 
   expectPositionals(positionals, 2, 2, 'a .sense file or bundle and one clip', usage);
   const [source, clipPath] = positionals;
   const index = integerFlag('--window', values.window, 0, 0, Number.MAX_SAFE_INTEGER, 'a window index from 0');
-  const clip = readClip(clipPath);
+  const clip = await readClipFile(clipPath);
   const fe = await frontEnd(source, ctx, values.pipeline);
   let windows: ReturnType<typeof clipWindows>;
   let f: ReturnType<typeof bundleFeatures>;

@@ -6,8 +6,8 @@
 import { buildBundle } from '../../engine/export/bundle';
 import type { BundleManifest } from '../../engine/export/manifest';
 import { readBundle } from '../../engine/export/write-bundle';
-import { isUserFileError, statUserPath } from '../../io/user-files';
-import { readClipBytes } from '../../runtime/node-files';
+import { statUserPath } from '../../io/user-files';
+import { readClip } from '../../runtime/node-files';
 import { createRunner, type BundleRunner, type ClipInput, type ClipResult, type OrtModuleLike } from '../../runtime/runner';
 import { expectPositionals, integerFlag, parseCommandArgs } from '../args';
 import { loadPipeline, namingError, pipelineWeights, UsageError } from '../load';
@@ -63,20 +63,17 @@ export async function openRunner(source: string, ctx: CommandContext, pipelineNa
 }
 
 /** Reads a clip file as WAV or (by extension) inertial CSV: a regular file of bounded size, else a {@link UsageError} naming it. */
-export function readClip(path: string): ClipInput {
-  let bytes: Uint8Array;
+export async function readClipFile(path: string): Promise<ClipInput> {
   try {
-    bytes = readClipBytes(path);
+    return await readClip(path);
   } catch (e) {
-    if (isUserFileError(e)) throw new UsageError(e.message);
-    throw e;
+    throw namingError(e, [path], 2);
   }
-  return path.toLowerCase().endsWith('.csv') ? { kind: 'csv', bytes } : { kind: 'wav', bytes };
 }
 
 /** Runs one clip, turning bad clip data into a UsageError naming the file. */
 export async function runClipFile(runner: BundleRunner, path: string): Promise<ClipResult> {
-  const clip = readClip(path);
+  const clip = await readClipFile(path);
   try {
     return await runner.runClip(clip, path);
   } catch (e) {
@@ -95,7 +92,7 @@ export async function run(args: string[], ctx: CommandContext): Promise<number> 
   expectPositionals(positionals, 2, Infinity, 'a .sense file or bundle and at least one clip', usage);
   const [source, ...clips] = positionals;
   const top = integerFlag('--top', values.top, 3, 1, Number.MAX_SAFE_INTEGER, 'a positive integer');
-  for (const c of clips) readClip(c);
+  for (const c of clips) await readClipFile(c);
   const runner = await openRunner(source, ctx, values.pipeline);
   try {
     const results: ClipResult[] = [];

@@ -6,7 +6,7 @@
 import { useState } from 'react';
 import VscodeButton from '@vscode-elements/react-elements/dist/components/VscodeButton.js';
 import type { HeadRun, RunView, ToWebviewBody, ViewState } from '../protocol';
-import { formatMs } from '../../language/figures';
+import { formatMs, formatPercent } from '../../language/figures';
 
 /** A `runResult` message. */
 export type RunReply = Extract<ToWebviewBody, { type: 'runResult' }>;
@@ -80,7 +80,7 @@ function RunColumn({ run, label }: { run: RunView; label: string }) {
         <div key={h.head} className="sense-run-head" data-head={h.head}>
           <h5>
             {h.head}
-            {h.accuracy !== undefined ? <span className="sense-accuracy"> accuracy {(h.accuracy * 100).toFixed(1)}%</span> : null}
+            {h.accuracy !== undefined ? <span className="sense-accuracy"> accuracy {formatPercent(h.accuracy)}{h.silentClips ? ` (${h.silentClips} silent)` : ''}</span> : null}
           </h5>
           <Probabilities head={h} label={label} />
           <Confusion head={h} />
