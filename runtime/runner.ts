@@ -48,10 +48,17 @@ export interface OrtSessionLike {
   endProfiling?(): unknown;
 }
 
-/** The part of the `onnxruntime-node` / `onnxruntime-web` module the runner uses. */
+/**
+ * The part of the `onnxruntime-node` / `onnxruntime-web` module that Sense uses: the runner
+ * creates float32 tensors, the compression's accelerated products (engine/compress/accelerated.ts)
+ * float64 ones.
+ */
 export interface OrtModuleLike {
   InferenceSession: { create(model: Uint8Array, options?: Record<string, unknown>): Promise<OrtSessionLike> };
-  Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => OrtTensorLike;
+  Tensor: {
+    new (type: 'float32', data: Float32Array, dims: readonly number[]): OrtTensorLike;
+    new (type: 'float64', data: Float64Array, dims: readonly number[]): OrtTensorLike;
+  };
 }
 
 /** Options of {@link createRunner}. */

@@ -13,33 +13,12 @@
  * core stays loadable in a browser worker.
  */
 import onnxProto from 'onnx-proto';
+import type { OrtModuleLike, OrtSessionLike } from '../../runtime/runner';
 import { type GemmRequest, type ProductProvider, runGemm } from './matrix';
 
 export { type ProductProvider, pureProvider, runWith } from './matrix';
 
 const { onnx } = onnxProto;
-
-/** The part of an ONNX Runtime tensor the provider reads. */
-export interface OrtTensorLike {
-  /** The tensor's elements (float64 here). */
-  readonly data: unknown;
-}
-
-/** The part of an ONNX Runtime session the provider uses. */
-export interface OrtSessionLike {
-  /** Runs the model on named inputs. */
-  run(feeds: Record<string, OrtTensorLike>): Promise<Record<string, OrtTensorLike>>;
-  /** Frees the native session. */
-  release(): Promise<void>;
-}
-
-/** The part of the `onnxruntime-node` module the provider uses. */
-export interface OrtModuleLike {
-  /** Session factory. */
-  InferenceSession: { create(model: Uint8Array, options?: Record<string, unknown>): Promise<OrtSessionLike> };
-  /** Tensor constructor; only float64 tensors are created. */
-  Tensor: new (type: 'float64', data: Float64Array, dims: readonly number[]) => OrtTensorLike;
-}
 
 /** Options of {@link createOrtProvider}. */
 export interface OrtProviderOptions {

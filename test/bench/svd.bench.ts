@@ -15,7 +15,8 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { Matrix as MlMatrix, SingularValueDecomposition } from 'ml-matrix';
-import { createOrtProvider, type OrtModuleLike } from '../../engine/compress/accelerated';
+import { createOrtProvider } from '../../engine/compress/accelerated';
+import type { OrtModuleLike } from '../../runtime/runner';
 import { fromData } from '../../engine/compress/matrix';
 import { gaussianArray, mulberry32 } from '../../engine/compress/random';
 import { singularValues, truncatedSvd, truncatedSvdAsync } from '../../engine/compress/svd';

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOrtProvider, type OrtModuleLike } from '../../../engine/compress/accelerated';
+import { createOrtProvider } from '../../../engine/compress/accelerated';
+import type { OrtModuleLike } from '../../../runtime/runner';
 import { frobenius, gemmNTStrided, type Matrix, type ProductProvider, subtract } from '../../../engine/compress/matrix';
 import { gaussianArray, mulberry32 } from '../../../engine/compress/random';
 import { reconstruct, truncatedSvd, truncatedSvdAsync } from '../../../engine/compress/svd';
