@@ -111,12 +111,6 @@ export function planAutoCompress(text: string, node: ast.Pipeline, spec: Pipelin
   return { result, newText, edits: minimalEdit(text, newText) };
 }
 
-/** A plan's metric with its unit, for messages: `1.23 ms`, `0.456 mJ`, `2.1 MB`. */
-export function metricText(value: number, unit: AutoCompressResult['unit']): string {
-  if (unit === 'bytes') return value >= 1e6 ? `${(value / 1e6).toFixed(2)} MB` : value >= 1e3 ? `${(value / 1e3).toFixed(1)} kB` : `${value} B`;
-  return unit === 'ms' ? `${value.toFixed(3)} ms` : `${value.toPrecision(3)} mJ`;
-}
-
 /** A one-sentence description of an auto-compress target: `fit dsp's memory`, `latency within 5 ms`. */
 export function targetText(target: CompressTarget): string {
   if (target.kind === 'fit') return `fit ${target.processor}'s memory`;

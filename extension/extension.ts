@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as vscode from 'vscode';
 import { LanguageClient, State, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
-import { formatMs } from '../language/figures';
+import { formatHours, formatMj, formatMs } from '../language/figures';
 import { isCompressible } from '../language/layer-shapes';
 import type { CompressionSpec } from '../language/pipeline-model';
 import type { OrtModuleLike } from '../runtime/runner';
@@ -353,7 +353,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
             `- End-to-end latency: ${formatMs(e.endToEndLatencyMs)}${e.budgetMs !== undefined ? ` (budget ${formatMs(e.budgetMs)})` : ''}`,
             `- Energy per inference: ${formatMj(e.energyPerInferenceMj)}`,
             ...(p.profiles ? [`- Measured device profile${p.profiles.length === 1 ? '' : 's'}: ${p.profiles.join(', ')}`] : []),
-            ...(e.batteryLifeHours !== undefined && Number.isFinite(e.batteryLifeHours) ? [`- Battery life: ${e.batteryLifeHours.toFixed(1)} h`] : []),
+            ...(e.batteryLifeHours !== undefined && Number.isFinite(e.batteryLifeHours) ? [`- Battery life: ${formatHours(e.batteryLifeHours)}`] : []),
             '',
             'Click to select the target device.',
           ].join('\n'),
@@ -581,7 +581,3 @@ export async function deactivate(): Promise<void> {
   client = undefined;
 }
 
-/** Three significant digits, so a compression's saving shows in the status bar: `1.78 mJ`, `0.0632 mJ`. */
-function formatMj(mj: number): string {
-  return `${mj >= 1000 ? mj.toFixed(0) : mj.toPrecision(3)} mJ`;
-}

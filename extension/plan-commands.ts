@@ -18,11 +18,11 @@ import * as vscode from 'vscode';
 import { spectraFromWeights, type CompressTarget } from '../engine/auto-compress';
 import { calibratePipeline } from '../engine/calibrate/node-calibrate';
 import { formatDeviceProfile, parseDeviceProfile } from '../engine/calibrate/profile';
-import { formatMs } from '../language/figures';
+import { formatInUnit, formatMj, formatMs } from '../language/figures';
 import { initWeights } from '../engine/weights/init';
 import { isUserFileError, readUserText, writeUserFileAtomic } from '../io/user-files';
 import type { OrtModuleLike } from '../runtime/runner';
-import { metricText, optimalityNote, planAutoCompress, planAutoPartition, targetText } from './auto-plans';
+import { optimalityNote, planAutoCompress, planAutoPartition, targetText } from './auto-plans';
 import { calibrationTable, hostTargetText, loadProfiles, withoutPlaceLines } from './calibration-report';
 import { toWorkspaceEdit } from './graph-editor';
 import type { AnalysedPipeline, SenseAnalyzer } from './sense-analysis';
@@ -47,10 +47,6 @@ type Checked = AnalysedPipeline & { spec: NonNullable<AnalysedPipeline['spec']> 
 function checked(p: AnalysedPipeline, what: string): Checked {
   if (!p.spec || p.hasErrors) throw new Error(`${what}: ${p.estimateError ?? `pipeline ${p.name} has errors; fix them first (see the Problems panel).`}`);
   return p as Checked;
-}
-
-function mj(x: number): string {
-  return `${x >= 1000 ? x.toFixed(0) : x.toPrecision(3)} mJ`;
 }
 
 /** The setting that lists the measured device profiles to apply. */
@@ -88,7 +84,7 @@ export function createPlanCommands(host: PlanCommandsHost) {
     await applyOne(doc, version, plan.edits, 'Auto-Partition');
     const b = plan.before;
     const a = plan.after;
-    const figures = `objective ${b.objective.toFixed(4)} → ${a.objective.toFixed(4)} (α ${o.energyWeight}, β ${o.latencyWeight}; latency ${formatMs(b.endToEndLatencyMs)} → ${formatMs(a.endToEndLatencyMs)}, energy ${mj(b.energyPerInferenceMj)} → ${mj(a.energyPerInferenceMj)})`;
+    const figures = `objective ${b.objective.toFixed(4)} → ${a.objective.toFixed(4)} (α ${o.energyWeight}, β ${o.latencyWeight}; latency ${formatMs(b.endToEndLatencyMs)} → ${formatMs(a.endToEndLatencyMs)}, energy ${formatMj(b.energyPerInferenceMj)} → ${formatMj(a.energyPerInferenceMj)})`;
     const lines = `${plan.statements.length} place line${plan.statements.length === 1 ? '' : 's'}`;
     if (!plan.result.feasible) {
       const found = plan.result.exact ? 'no placement meets every constraint, wrote the best one' : `${note}; found no placement that meets every constraint, wrote the best one`;
@@ -112,7 +108,7 @@ export function createPlanCommands(host: PlanCommandsHost) {
       [
         { label: 'Fit a processor', detail: "Every layer placed on the processor fits its memory (weights and activations).", id: 'fit' as const },
         { label: 'Within N ms', detail: e ? `End-to-end latency within a limit; now ${formatMs(e.endToEndLatencyMs)}.` : 'End-to-end latency within a limit.', id: 'within' as const },
-        { label: 'Energy N mJ', detail: e ? `Energy per inference within a limit; now ${mj(e.energyPerInferenceMj)}.` : 'Energy per inference within a limit.', id: 'energy' as const },
+        { label: 'Energy N mJ', detail: e ? `Energy per inference within a limit; now ${formatMj(e.energyPerInferenceMj)}.` : 'Energy per inference within a limit.', id: 'energy' as const },
       ],
       { title: `Auto-Compress ${p.name}: meet which target with the least error?` },
     );
@@ -124,7 +120,7 @@ export function createPlanCommands(host: PlanCommandsHost) {
         p.spec.target.processors.map((x) => {
           const u = usage.get(x.name);
           const limit = u?.memoryLimitBytes ?? x.memoryBytes;
-          return { label: x.name, description: u && limit !== undefined && Number.isFinite(limit) ? `${metricText(u.memoryBytes, 'bytes')} of ${metricText(limit, 'bytes')}` : '' };
+          return { label: x.name, description: u && limit !== undefined && Number.isFinite(limit) ? `${formatInUnit(u.memoryBytes, 'bytes')} of ${formatInUnit(limit, 'bytes')}` : '' };
         }),
         { title: 'Fit which processor’s memory?' },
       );
@@ -136,7 +132,7 @@ export function createPlanCommands(host: PlanCommandsHost) {
       const text = await vscode.window.showInputBox({
         title: kind.id === 'within' ? 'End-to-end latency limit (ms)' : 'Energy per inference limit (mJ)',
         value: now !== undefined ? String(Number((now * 0.8).toPrecision(3))) : '',
-        prompt: now !== undefined ? `Now ${kind.id === 'within' ? formatMs(now) : mj(now)}.` : undefined,
+        prompt: now !== undefined ? `Now ${kind.id === 'within' ? formatMs(now) : formatMj(now)}.` : undefined,
         validateInput: (v) => (Number(v.replace(unit, '').trim()) > 0 ? undefined : `A positive number of ${unit}`),
       });
       if (!text) return;
@@ -163,18 +159,18 @@ export function createPlanCommands(host: PlanCommandsHost) {
     const source = spectra ? 'from the weights’ singular values' : 'data-free (no weights file; real weights are usually more compressible)';
     output.appendLine(`[autoCompress] ${p.name}: ${targetText(target)}; ${r.feasible ? 'feasible' : 'infeasible'}; error ${(100 * r.estimatedError).toFixed(2)} % ${source}`);
     for (const l of r.layers) output.appendLine(`[autoCompress]   ${l.ref.padEnd(14)} ${l.rows}x${l.cols} ${l.rank !== undefined ? `rank ${l.rank}` : 'uncompressed'} params ${l.paramsBefore} -> ${l.paramsAfter}${l.changed ? ' (changed)' : ''}`);
-    const metric = `${metricText(r.before.metric, r.unit)} → ${metricText(r.after.metric, r.unit)} (limit ${metricText(r.limit, r.unit)})`;
+    const metric = `${formatInUnit(r.before.metric, r.unit)} → ${formatInUnit(r.after.metric, r.unit)} (limit ${formatInUnit(r.limit, r.unit)})`;
     if (!r.feasible) {
       output.appendLine(`[autoCompress] closest plan: ${r.lines.join('; ')}`);
       const choice = await vscode.window.showWarningMessage(
-        `Sense Auto-Compress: no plan on the rank grid can ${targetText(target)}; the closest (${r.lines.length} layer${r.lines.length === 1 ? '' : 's'} at their most saving ranks) reaches ${metricText(r.after.metric, r.unit)} against ${metricText(r.limit, r.unit)}. Nothing was written. Relax the target, place layers elsewhere (Auto-Partition) or remove layers.`,
+        `Sense Auto-Compress: no plan on the rank grid can ${targetText(target)}; the closest (${r.lines.length} layer${r.lines.length === 1 ? '' : 's'} at their most saving ranks) reaches ${formatInUnit(r.after.metric, r.unit)} against ${formatInUnit(r.limit, r.unit)}. Nothing was written. Relax the target, place layers elsewhere (Auto-Partition) or remove layers.`,
         'Show Closest Plan',
       );
       if (choice) output.show(true);
       return;
     }
     if (plan.edits.length === 0) {
-      void vscode.window.showInformationMessage(`Sense Auto-Compress: the file as written already meets “${targetText(target)}” (${metricText(r.before.metric, r.unit)}); nothing to change.`);
+      void vscode.window.showInformationMessage(`Sense Auto-Compress: the file as written already meets “${targetText(target)}” (${formatInUnit(r.before.metric, r.unit)}); nothing to change.`);
       return;
     }
     await applyOne(doc, version, plan.edits, 'Auto-Compress');
