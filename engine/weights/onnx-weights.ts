@@ -6,7 +6,7 @@
  */
 import onnxProto from 'onnx-proto';
 import { formatShape } from '../../language/layer-shapes';
-import { elementsOf, type WeightSet } from './weights';
+import { elementsOf, halfToFloat, type WeightSet } from './weights';
 
 const { onnx } = onnxProto;
 
@@ -87,10 +87,5 @@ export function readOnnxWeights(bytes: Uint8Array, name = 'ONNX data'): OnnxWeig
 
 function decode16(bits: number, dataType: number): number {
   if (dataType === BFLOAT16) return new Float32Array(new Uint32Array([(bits & 0xffff) << 16]).buffer)[0];
-  const s = bits & 0x8000 ? -1 : 1;
-  const e = (bits >> 10) & 0x1f;
-  const f = bits & 0x3ff;
-  if (e === 0) return s * f * 2 ** -24;
-  if (e === 31) return f === 0 ? s * Infinity : NaN;
-  return s * (1 + f / 1024) * 2 ** (e - 15);
+  return halfToFloat(bits);
 }

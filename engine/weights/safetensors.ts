@@ -16,7 +16,7 @@
  * are rejected with the tensor's name.
  */
 import { formatShape } from '../../language/layer-shapes';
-import { elementsOf, type WeightSet, type WeightTensor } from './weights';
+import { elementsOf, halfToFloat, type WeightSet, type WeightTensor } from './weights';
 
 /** Largest JSON header accepted, in bytes (the reference reader's limit). */
 export const MAX_SAFETENSORS_HEADER_BYTES = 100_000_000;
@@ -27,15 +27,6 @@ const DTYPE_BYTES: Record<string, number> = { F16: 2, BF16: 2, F32: 4, F64: 8 };
 export interface SafetensorsFile {
   tensors: WeightSet;
   metadata: Record<string, string>;
-}
-
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * f * 2 ** -24;
-  if (e === 31) return f === 0 ? s * Infinity : NaN;
-  return s * (1 + f / 1024) * 2 ** (e - 15);
 }
 
 /**

@@ -152,3 +152,13 @@ export function checkWeights(spec: PipelineSpec, weights: WeightSet, source: str
   const warnings = [...weights.keys()].filter((n) => !known.has(n)).map((n) => `${source}: tensor '${n}' is not used by pipeline ${spec.name} (ignored)`);
   return { warnings };
 }
+
+/** An IEEE 754 binary16 (half-precision) value, given as its 16 bits, as a number: subnormals, infinities and NaN included. */
+export function halfToFloat(bits: number): number {
+  const s = bits & 0x8000 ? -1 : 1;
+  const e = (bits >> 10) & 0x1f;
+  const f = bits & 0x3ff;
+  if (e === 0) return s * f * 2 ** -24;
+  if (e === 31) return f === 0 ? s * Infinity : NaN;
+  return s * (1 + f / 1024) * 2 ** (e - 15);
+}
