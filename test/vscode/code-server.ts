@@ -195,3 +195,13 @@ export async function statusEstimate(page: Page): Promise<{ target: string; late
   if (!m) throw new Error(`unexpected status bar text: ${text}`);
   return { target: m[1], latencyMs: Number(m[2]), energyMj: Number(m[3]) };
 }
+
+/** Polls `check` every 250 ms until it holds; throws naming `what` after `timeoutMs`. */
+export async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}

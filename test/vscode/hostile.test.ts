@@ -16,7 +16,7 @@ import { cpSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, ut
 import { join } from 'node:path';
 import type { Frame } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { graphFrame, quickOpen, ROOT, runCommand, startStudio, statusEstimate, writeSeededWeights, type Studio } from './code-server';
+import { graphFrame, quickOpen, ROOT, runCommand, waitFor, startStudio, statusEstimate, writeSeededWeights, type Studio } from './code-server';
 
 let s: Studio;
 let outside: string;
@@ -66,15 +66,6 @@ async function hostileWorkspace(workspace: string, base: string): Promise<string
   symlinkSync(outside, join(workspace, 'eval', 'ambient', 'music'));
   await writeSeededWeights(join(workspace, 'clean.sense'), join(workspace, 'clean.safetensors'));
   return join(workspace, 'clean.sense');
-}
-
-async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 /**

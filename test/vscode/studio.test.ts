@@ -9,7 +9,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { graphFrame, quickOpen, runCommand, SHOTS, startStudio, statusEstimate, type Studio } from './code-server';
+import { graphFrame, quickOpen, runCommand, waitFor, SHOTS, startStudio, statusEstimate, type Studio } from './code-server';
 
 let s: Studio;
 let baseline: { target: string; latencyMs: number; energyMj: number };
@@ -27,15 +27,6 @@ async function focusText(): Promise<void> {
 async function saveText(): Promise<void> {
   await focusText();
   await s.page.keyboard.press('Control+S');
-}
-
-async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 describe('Sense Studio in VS Code (code-server)', () => {
