@@ -4,7 +4,7 @@
  * the `senseStudio.deviceProfiles` setting to files. No `vscode` import.
  */
 import * as path from 'node:path';
-import { parseDeviceProfile } from '../engine/calibrate/profile';
+import { parseDeviceProfile } from '../runtime/device-profile';
 import { readUserText } from '../io/user-files';
 
 export { calibrationTable } from '../engine/calibrate/report';

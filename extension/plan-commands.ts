@@ -17,7 +17,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { spectraFromWeights, type CompressTarget } from '../engine/auto-compress';
 import { calibratePipeline } from '../engine/calibrate/node-calibrate';
-import { formatDeviceProfile, parseDeviceProfile } from '../engine/calibrate/profile';
+import { formatDeviceProfile, parseDeviceProfile } from '../runtime/device-profile';
 import { formatInUnit, formatMj, formatMs } from '../language/figures';
 import { initWeights } from '../engine/weights/init';
 import { isUserFileError, readUserText, writeUserFileAtomic } from '../io/user-files';

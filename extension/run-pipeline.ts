@@ -9,7 +9,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildBundle } from '../engine/export/bundle';
-import type { BundleManifest } from '../engine/export/manifest';
+import type { BundleManifest } from '../runtime/bundle-manifest';
 import { ORT_WEB_FILES, writeBundle, type BundleAssets } from '../engine/export/write-bundle';
 import type { WeightSet } from '../engine/weights/weights';
 import type { PipelineSpec } from '../language/pipeline-model';

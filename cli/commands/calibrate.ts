@@ -14,7 +14,7 @@ import { weightsPathFor } from '../../engine/weights/node-weights';
 import { isUserFileError, readUserTextSync, statUserPath, writeUserFileAtomic } from '../../io/user-files';
 import { calibratePipeline, type CalibrationResult } from '../../engine/calibrate/node-calibrate';
 import { fitTimingsProfile } from '../../engine/calibrate/timings';
-import { formatDeviceProfile, parseDeviceProfile, type DeviceProfile } from '../../engine/calibrate/profile';
+import { formatDeviceProfile, parseDeviceProfile, type DeviceProfile } from '../../runtime/device-profile';
 import { calibrationTable, ms } from '../../engine/calibrate/report';
 import { expectPositionals, integerFlag, parseCommandArgs } from '../args';
 import { loadPipeline, namingError, pipelineWeights, UsageError } from '../load';

@@ -5,7 +5,8 @@
  * (an op on a processor that cannot run it), else 0; warnings do not change the code.
  */
 import { URI } from 'langium';
-import { applyProfile, parseDeviceProfile } from '../../engine/calibrate/profile';
+import { applyProfile } from '../../engine/calibrate/profile';
+import { parseDeviceProfile } from '../../runtime/device-profile';
 import { BUILTIN_DEVICES_URI } from '../../language/builtin-devices';
 import type * as ast from '../../language/generated/ast';
 import type { DeviceSpec, LayerSpec, PipelineSpec } from '../../language/pipeline-model';

@@ -1,5 +1,5 @@
 /** `sense features FILE|BUNDLE CLIP [--window N] [--json]`: the feature matrix the first layer sees. */
-import type { BundleManifest } from '../../engine/export/manifest';
+import type { BundleManifest } from '../../runtime/bundle-manifest';
 import { readBundle } from '../../engine/export/write-bundle';
 import { normalizationRows } from '../../engine/weights/weights';
 import { FEATURES_KEY } from '../../language/pipeline-model';

@@ -4,7 +4,7 @@
  * labels and the measured latency. Also the shared helpers of the run/eval/features commands.
  */
 import { buildBundle } from '../../engine/export/bundle';
-import type { BundleManifest } from '../../engine/export/manifest';
+import type { BundleManifest } from '../../runtime/bundle-manifest';
 import { readBundle } from '../../engine/export/write-bundle';
 import { statUserPath } from '../../io/user-files';
 import { readClip } from '../../runtime/node-files';

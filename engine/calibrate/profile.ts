@@ -8,7 +8,6 @@
 import type { DeviceSpec, PipelineSpec, ProcessorSpec } from '../../language/pipeline-model';
 import type { DeviceProfile } from '../../runtime/device-profile';
 
-export { formatDeviceProfile, parseDeviceProfile, validateDeviceProfile, type DeviceProfile } from '../../runtime/device-profile';
 
 /**
  * The profile's fitted figures as `.sense` processor settings, ready to paste into a

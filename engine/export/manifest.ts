@@ -4,7 +4,6 @@
  * (runtime/bundle-manifest.ts); its types are re-exported here for the
  * command line and the extension, which name this module.
  */
-export type { BundleManifest, ManifestHead, ManifestPartition } from '../../runtime/bundle-manifest';
 
 /**
  * Preferred execution providers for a processor, by its role in the device catalog:

@@ -14,7 +14,8 @@
 import { z } from 'zod';
 import type { URI } from 'langium';
 import type { LangiumSharedServices } from 'langium/lsp';
-import { applyMatchingProfiles, profileSettingsText, validateDeviceProfile, type DeviceProfile, type LoadedProfile } from '../../engine/calibrate/profile';
+import { applyMatchingProfiles, profileSettingsText, type LoadedProfile } from '../../engine/calibrate/profile';
+import { validateDeviceProfile, type DeviceProfile } from '../../runtime/device-profile';
 import { BUILTIN_DEVICES_URI } from '../../language/builtin-devices';
 import type { EstimateIssue, MeasuredProcessorFigures, PipelineEstimateSummary, PipelineEstimator } from '../../language/estimator';
 import type { PipelineSpec } from '../../language/pipeline-model';
