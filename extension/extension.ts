@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as vscode from 'vscode';
 import { LanguageClient, State, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
-import { formatHours, formatMj, formatMs } from '../language/figures';
+import { formatHours, formatMj, formatMs, formatPercent } from '../language/figures';
 import { isCompressible } from '../language/layer-shapes';
 import type { CompressionSpec } from '../language/pipeline-model';
 import type { OrtModuleLike } from '../runtime/runner';
@@ -178,7 +178,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
           const best = h.probabilities.indexOf(Math.max(...h.probabilities));
           return `${h.head}: ${h.labels[best]} ${(h.probabilities[best] * 100).toFixed(0)}%`;
         }
-        return h.accuracy !== undefined ? `${h.head}: ${(h.accuracy * 100).toFixed(1)}% accurate` : `${h.head}: silent`;
+        return h.accuracy !== undefined ? `${h.head}: ${formatPercent(h.accuracy)} accurate` : `${h.head}: silent`;
       })
       .join(' · ');
 

@@ -73,9 +73,13 @@ export function formatHours(hours: number): string {
   return hours >= DAYS_FROM_HOURS ? `${formatNumber(hours / 24)} days` : `${formatNumber(hours)} h`;
 }
 
-/** A fraction as a percentage (`0.734` -> `73.4%`). */
+/**
+ * An accuracy or a probability as a percentage with one decimal (`0.9` -> `90.0%`,
+ * `0.8964` -> `89.6%`): fixed decimals, unlike the other figures, so the accuracy before and
+ * after a compression, and the probabilities of one clip, line up and compare digit by digit.
+ */
 export function formatPercent(fraction: number): string {
-  return `${formatNumber(fraction * 100)}%`;
+  return `${(fraction * 100).toFixed(1)}%`;
 }
 
 /** A figure in one of the units the engine reports a plan's metric in (engine/auto-compress.ts). */

@@ -7,6 +7,7 @@ import { expectPositionals, parseCommandArgs } from '../args';
 import { namingError, UsageError } from '../load';
 import type { CommandContext } from '../main';
 import { openRunner } from './run';
+import { formatPercent } from '../../language/figures';
 
 export const summary = 'evaluate on a labelled folder DIR/HEAD/LABEL/*.wav|*.csv: accuracy and confusion matrix per head (--json)';
 export const usage = 'sense eval FILE.sense|BUNDLE DIR [--json] [--pipeline NAME]';
@@ -33,7 +34,7 @@ export async function run(args: string[], ctx: CommandContext): Promise<number> 
       return 0;
     }
     for (const [head, e] of Object.entries(result)) {
-      ctx.out(`${head}: accuracy ${(e.accuracy * 100).toFixed(1)}% (${e.correct}/${e.clips}${e.silent ? `, ${e.silent} silent` : ''})`);
+      ctx.out(`${head}: accuracy ${formatPercent(e.accuracy)} (${e.correct}/${e.clips}${e.silent ? `, ${e.silent} silent` : ''})`);
       const w = Math.max(8, ...e.labels.map((l) => l.length)) + 1;
       ctx.out(`  ${'true\\pred'.padEnd(w)}${e.labels.map((l) => l.padStart(w)).join('')}`);
       e.labels.forEach((l, i) => ctx.out(`  ${l.padEnd(w)}${e.confusion[i].map((n) => String(n).padStart(w)).join('')}`));

@@ -12,6 +12,7 @@ import { createRunner, type BundleRunner, type ClipInput, type ClipResult, type 
 import { expectPositionals, integerFlag, parseCommandArgs } from '../args';
 import { loadPipeline, namingError, pipelineWeights, UsageError } from '../load';
 import type { CommandContext } from '../main';
+import { formatPercent } from '../../language/figures';
 
 export const summary = 'run a pipeline or bundle on WAV/CSV clips: top labels per head and latency (--json)';
 export const usage = 'sense run FILE.sense|BUNDLE CLIP... [--json] [--top N] [--pipeline NAME]';
@@ -106,7 +107,7 @@ export async function run(args: string[], ctx: CommandContext): Promise<number> 
       if (r.silent) ctx.out('  silent: every window is below the silence threshold, the network did not run');
       for (const [head, h] of Object.entries(r.heads)) {
         const best = Object.entries(h.probabilities).sort((a, b) => b[1] - a[1]).slice(0, top);
-        ctx.out(`  ${head.padEnd(12)} ${best.map(([l, p]) => `${l} ${(p * 100).toFixed(1)}%`).join('  ')}`);
+        ctx.out(`  ${head.padEnd(12)} ${best.map(([l, p]) => `${l} ${formatPercent(p)}`).join('  ')}`);
       }
     }
     return 0;

@@ -17,6 +17,7 @@ import type { PipelineSpec } from '../../language/pipeline-model';
 import { parseCommandArgs } from '../args';
 import { loadPipeline, namingError, senseRoots, UsageError } from '../load';
 import type { CommandContext } from '../main';
+import { formatPercent } from '../../language/figures';
 
 export const summary = 'train a pipeline (shared blocks and every head, jointly) on labelled clips DATA/HEAD/LABEL/*.wav|csv; writes its weights file';
 export const usage =
@@ -261,7 +262,7 @@ export async function run(args: string[], ctx: CommandContext): Promise<number> 
   const a = parseTrainArgs(args);
   const { result, paths } = await trainFromArgs(a, ctx.out, `sense train ${args.join(' ')}`);
   ctx.out(`kept epoch ${result.bestEpoch}; held-out accuracy per head (chance level):`);
-  for (const [h, v] of Object.entries(result.valAccuracy)) ctx.out(`  ${h.padEnd(12)} ${(100 * v.accuracy).toFixed(1)}%  (chance ${(100 * v.chance).toFixed(1)}%, ${v.windows} windows)`);
+  for (const [h, v] of Object.entries(result.valAccuracy)) ctx.out(`  ${h.padEnd(12)} ${formatPercent(v.accuracy)}  (chance ${formatPercent(v.chance)}, ${v.windows} windows)`);
   ctx.out(`wrote ${paths.weights}`);
   ctx.out(`wrote ${paths.record}`);
   return 0;

@@ -32,7 +32,7 @@ function Probabilities({ head, label }: { head: HeadRun; label: string }) {
           <span className="sense-bar-track">
             <span className="sense-bar-fill" style={{ width: `${(p * 100).toFixed(1)}%` }} />
           </span>
-          <span className="sense-prob-value">{(p * 100).toFixed(1)}%</span>
+          <span className="sense-prob-value">{formatPercent(p)}</span>
         </div>
       ))}
     </div>
