@@ -63,6 +63,37 @@ export function inertialChannelCount(input: Extract<InputSpec, { kind: 'inertial
   return input.sensors.reduce((n, s) => n + s.axes.length, 0);
 }
 
+/**
+ * Most samples one window may hold: 2^24, about 5.8 minutes of 48 kHz audio. Sensing windows
+ * are seconds long; the bound keeps a typo such as `rate 1e308 Hz` from reaching the cost
+ * model as an infinite operation count, and keeps every sample index exact in float32.
+ */
+export const MAX_WINDOW_SAMPLES = 2 ** 24;
+
+/** Shortest image period: 1 ms, 1000 frames per second, beyond any camera a sensing pipeline reads. */
+export const MIN_IMAGE_PERIOD_S = 1e-3;
+
+/**
+ * Samples in one audio or inertial window, after checking that rate, window and hop are
+ * positive, that the window holds 1 to {@link MAX_WINDOW_SAMPLES} samples, and that the hop
+ * is at least one sample.
+ */
+function checkedWindowSamples(input: Extract<InputSpec, { kind: 'audio' | 'inertial' }>): number {
+  const what = input.kind;
+  if (!isPositiveFinite(input.rateHz)) throw new FeatureShapeError(`${what} rate must be positive, got ${input.rateHz} Hz`, -1);
+  if (!isPositiveFinite(input.windowS)) throw new FeatureShapeError(`${what} window must be positive, got ${input.windowS} s`, -1);
+  if (!isPositiveFinite(input.hopS)) throw new FeatureShapeError(`${what} hop must be positive, got ${input.hopS} s`, -1);
+  const samples = windowSamples(input.rateHz, input.windowS);
+  if (samples < 1) throw new FeatureShapeError(`the ${what} window holds no sample at ${input.rateHz} Hz; lengthen the window`, -1);
+  if (samples > MAX_WINDOW_SAMPLES)
+    throw new FeatureShapeError(
+      `the ${what} window (${input.windowS} s at ${input.rateHz} Hz) holds more than the ${MAX_WINDOW_SAMPLES} samples the studio models; shorten the window or lower the rate`,
+      -1,
+    );
+  if (windowSamples(input.rateHz, input.hopS) < 1) throw new FeatureShapeError(`the ${what} hop of ${input.hopS} s is under one sample at ${input.rateHz} Hz; lengthen the hop`, -1);
+  return samples;
+}
+
 function isPositiveFinite(x: number): boolean {
   return Number.isFinite(x) && x > 0;
 }
@@ -82,24 +113,18 @@ export function featureOutputShape(input: InputSpec, steps: readonly FeatureStep
   let state: 'window' | 'frames' | 'map' | 'vector';
   let rateHz = 0;
   if (input.kind === 'audio') {
-    if (!isPositiveFinite(input.rateHz)) throw new FeatureShapeError(`audio rate must be positive, got ${input.rateHz} Hz`, -1);
-    if (!isPositiveFinite(input.windowS)) throw new FeatureShapeError(`audio window must be positive, got ${input.windowS} s`, -1);
     rateHz = input.rateHz;
-    const samples = windowSamples(input.rateHz, input.windowS);
-    if (samples < 1) throw new FeatureShapeError(`the audio window holds no sample at ${input.rateHz} Hz; lengthen the window`, -1);
-    shape = [1, samples];
+    shape = [1, checkedWindowSamples(input)];
     state = 'window';
   } else if (input.kind === 'inertial') {
-    if (!isPositiveFinite(input.rateHz)) throw new FeatureShapeError(`inertial rate must be positive, got ${input.rateHz} Hz`, -1);
-    if (!isPositiveFinite(input.windowS)) throw new FeatureShapeError(`inertial window must be positive, got ${input.windowS} s`, -1);
     rateHz = input.rateHz;
     const axes = inertialChannelCount(input);
     if (axes < 1) throw new FeatureShapeError('the inertial input lists no sensor axis; name at least one (for example accelerometer x y z)', -1);
-    const samples = windowSamples(input.rateHz, input.windowS);
-    if (samples < 1) throw new FeatureShapeError(`the inertial window holds no sample at ${input.rateHz} Hz; lengthen the window`, -1);
-    shape = [axes, samples];
+    shape = [axes, checkedWindowSamples(input)];
     state = 'window';
   } else {
+    if (!isPositiveFinite(input.hopS) || input.hopS < MIN_IMAGE_PERIOD_S)
+      throw new FeatureShapeError(`image period must be at least ${MIN_IMAGE_PERIOD_S * 1000} ms (${1 / MIN_IMAGE_PERIOD_S} frames per second), got ${input.hopS} s`, -1);
     if (steps.length > 0) throw new FeatureShapeError('image input takes no feature steps; remove the features block', 0);
     return [input.channels, input.height, input.width];
   }

@@ -338,12 +338,22 @@ function lowerFeatures(pipeline: ast.Pipeline, input: InputSpec, sink: IssueSink
     // Go on with the shape before the failing step so later layers still get checked.
     let shape: Shape = input.kind === 'image' ? [input.channels, input.height, input.width] : [1, 1];
     try {
-      shape = featureOutputShape(input, e.stepIndex > 0 ? steps.slice(0, e.stepIndex) : []);
+      // When the input itself is at fault (rate, window or hop out of range), the steps run
+      // on a stand-in window of the same kind so the layers after them are still checked
+      // against a plausible shape rather than erroring in a cascade.
+      shape =
+        e.stepIndex >= 0 ? featureOutputShape(input, e.stepIndex > 0 ? steps.slice(0, e.stepIndex) : []) : featureOutputShape(standInInput(input), steps);
     } catch {
-      // The input itself is unusable; [1, 1] keeps the rest of the checks running.
+      // Nothing usable; [1, 1] keeps the rest of the checks running.
     }
     return { steps, outputShape: shape };
   }
+}
+
+/** `input` with the default rate, a 1 s window and a 1 s hop (image input unchanged but for a 1 s period). */
+function standInInput(input: InputSpec): InputSpec {
+  if (input.kind === 'image') return { ...input, hopS: 1 };
+  return { ...input, rateHz: input.kind === 'audio' ? 16000 : 50, windowS: 1, hopS: 1 };
 }
 
 function capitalise(s: string): string {

@@ -131,4 +131,23 @@ describe('fuzz regressions', () => {
     expect(errors.map((d) => [d.code, d.range.start.line + 1])).toEqual([['invalid-number', 21]]);
     expect(String(errors[0].message)).toContain('from 1 to 1000000');
   });
+
+  // Fuzz cases sense 20280315 (`rate 1e308 Hz`), 20283299 and 20300723 (`window 1e308 s`)
+  // of the 100,000-case run: the window's sample count overflowed to Infinity and the
+  // estimate came out Infinity or NaN. Rate × window is bounded; so is the hop.
+  const inputCases: [string, string, string, RegExp][] = [
+    ['rate 1e308 Hz', 'samples/watch/activity.sense', 'rate 50 Hz', /window \(2\.56 s at 1e\+308 Hz\) holds more than the 16777216 samples/],
+    ['window 1e308 s', 'samples/watch/activity.sense', 'window 2.56 s', /window \(1e\+308 s at 50 Hz\) holds more than the 16777216 samples/],
+    ['window 1e308 s', 'samples/deepear/deepear.sense', 'window 1 s', /window \(1e\+308 s at 16000 Hz\) holds more than/],
+    ['hop 1e-9 s', 'samples/watch/activity.sense', 'hop 1.28 s', /hop of 1e-9 s is under one sample at 50 Hz/],
+  ];
+  it.each(inputCases)('%s in %s is a feature-shape error on the input, not an estimate', async (setting, sample, original, message) => {
+    const services = createSenseServices();
+    const text = readFileSync(join(ROOT, sample), 'utf8');
+    expect(text).toContain(original);
+    const doc = await buildDocument(services, text.replace(original, setting), 'file:///regression-window.sense');
+    const errors = (doc.diagnostics ?? []).filter((d) => d.severity === 1);
+    expect(errors.map((d) => d.code)).toEqual(['feature-shape']);
+    expect(String(errors[0].message)).toMatch(message);
+  });
 });
