@@ -6,6 +6,7 @@
  * free port and opens it in Debian's Chromium through playwright-core. Everything it
  * starts is stopped by `close()`, which the suite calls in afterAll even on failure.
  */
+import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,6 +74,12 @@ export interface StudioOptions {
   prepare?: (workspace: string, base: string) => Promise<string>;
   /** Keep workspace trust on: the folder opens in Restricted Mode until the suite trusts it. */
   trust?: boolean;
+  /**
+   * Folders of further extensions (a package.json and its plain JavaScript, no
+   * dependencies), packaged and installed beside the studio's VSIX. The benchmark's
+   * event-loop probe uses it; the test suites install only the studio.
+   */
+  extraExtensions?: string[];
 }
 
 /** The default workspace: samples/deepear/deepear.sense, its weights and one clip per label. */
@@ -92,6 +99,14 @@ async function deepearWorkspace(workspace: string): Promise<string> {
 export async function writeSeededWeights(sensePath: string, to: string): Promise<void> {
   const { spec } = await loadPipeline(sensePath);
   writeFileSync(to, encodeSafetensors(initWeights(spec, 1), { pipeline: spec.name, seed: '1', generator: 'test/vscode' }));
+}
+
+/** Packages the extension in `folder` (no dependencies) into the VSIX `to` with the repository's vsce; returns `to`. */
+function packageFolder(folder: string, to: string): string {
+  const vsce = join(ROOT, 'node_modules', '.bin', 'vsce');
+  const r = spawnSync(vsce, ['package', '--no-dependencies', '--skip-license', '--allow-missing-repository', '--out', to], { cwd: folder, encoding: 'utf8' });
+  if (r.error || r.status !== 0) throw new Error(`vsce could not package the extension in ${folder}: ${r.error?.message ?? `exit code ${r.status}`}\n${r.stdout}\n${r.stderr}`);
+  return to;
 }
 
 /** Builds, installs and starts everything; the caller must `close()` it. */
@@ -124,6 +139,9 @@ export async function startStudio(options: StudioOptions = {}): Promise<Studio> 
       ...(options.trust ? { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never' } : {}),
     });
     studio.installVsix(cs, studio.VSIX_PATH, userDataDir, extensionsDir);
+    for (const [i, folder] of (options.extraExtensions ?? []).entries()) {
+      studio.installVsix(cs, packageFolder(folder, join(base, `extra-${i}.vsix`)), userDataDir, extensionsDir);
+    }
     const port: number = await studio.freePort();
     server = (await studio.startCodeServer(cs, { port, userDataDir, extensionsDir, folder: workspace, log: (s: string) => log.push(s), trust: options.trust === true })) as CodeServerHandle;
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'] });
