@@ -18,6 +18,7 @@ import * as calibrate from './commands/calibrate';
 import * as partition from './commands/partition';
 import * as compress from './commands/compress';
 import { isUserFileError } from '../io/user-files';
+import { PipelineTooLargeError } from '../engine/weights/weights';
 import { UsageError } from './load';
 
 /** Where a command writes; tests capture it. */
@@ -97,7 +98,7 @@ export async function main(argv: string[], ctx: CommandContext = { out: (l) => c
  */
 function failureCode(e: unknown, args: readonly string[]): number | undefined {
   if (e instanceof UsageError) return e.exitCode;
-  if (isUserFileError(e)) return 1;
+  if (isUserFileError(e) || e instanceof PipelineTooLargeError) return 1;
   if (!(e instanceof Error) || e instanceof TypeError || e instanceof ReferenceError || e instanceof SyntaxError) return undefined;
   if (typeof (e as NodeJS.ErrnoException).code === 'string' && typeof (e as NodeJS.ErrnoException).path === 'string') return 1;
   return args.some((a) => !a.startsWith('-') && a.length > 1 && e.message.includes(a)) ? 1 : undefined;

@@ -12,6 +12,7 @@ import { mixAtSnr } from '../../engine/train/signal';
 import type { TrainOptions, TrainResult } from '../../engine/train/trainer';
 import { senseWriterMetadata, weightsOwnership, weightsPathFor } from '../../engine/weights/node-weights';
 import { encodeSafetensors } from '../../engine/weights/safetensors';
+import { assertWeightsFitInFile } from '../../engine/weights/weights';
 import { readUserTextSync, resolveUserPath, statUserPath, writeUserFileAtomic } from '../../io/user-files';
 import type { PipelineSpec } from '../../language/pipeline-model';
 import { parseCommandArgs } from '../args';
@@ -182,6 +183,8 @@ export async function trainFromArgs(a: TrainArgs, log: (line: string) => void, c
     import('../../engine/train/trainer'),
   ]);
   const { spec } = await loadPipeline(a.file, a.pipeline);
+  // Before reading the data or starting tfjs: a pipeline whose weights no file holds cannot train.
+  assertWeightsFitInFile(spec);
   const paths = outputPaths(spec, a);
   checkOutputs(paths, a.force ?? false);
   const data = (() => {

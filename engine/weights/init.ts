@@ -12,12 +12,16 @@
  */
 import type { ActivationName, PipelineSpec } from '../../language/pipeline-model';
 import { gaussian, mulberry32 } from '../compress/random';
-import { allLayers, elementsOf, expectedWeights, type WeightSet } from './weights';
+import { allLayers, assertWeightsFitInFile, elementsOf, expectedWeights, type WeightSet } from './weights';
 
 const HE_ACTIVATIONS = new Set<ActivationName>(['relu', 'elu', 'leakyrelu', 'gelu']);
 
-/** Initial weights for every tensor of {@link expectedWeights}, from `seed` (default 1). */
+/**
+ * Initial weights for every tensor of {@link expectedWeights}, from `seed` (default 1).
+ * Throws PipelineTooLargeError when they would not fit in a weights file.
+ */
 export function initWeights(spec: PipelineSpec, seed = 1): WeightSet {
+  assertWeightsFitInFile(spec);
   const rng = mulberry32(seed);
   const layers = allLayers(spec);
   const byId = new Map(layers.map((l, i) => [l.id, { layer: l, next: layers[i + 1] }]));

@@ -19,7 +19,9 @@
  *   per row of the tensor at the normalize step (bands for log-mel; see runtime/features.ts).
  * Recurrent layers read their input sequence `[features, steps]` along the steps axis.
  */
+import { MAX_FILE_BYTES } from '../../io/user-files';
 import { featureOutputShape } from '../../language/feature-shapes';
+import { formatBytes, formatCountShort } from '../../language/figures';
 import { formatShape } from '../../language/layer-shapes';
 import { FEATURES_KEY, type LayerSpec, type PipelineSpec, type Shape } from '../../language/pipeline-model';
 
@@ -109,6 +111,28 @@ export function expectedWeights(spec: PipelineSpec): ExpectedWeight[] {
     out.push({ name: 'features.std', shape: [rows], layerId: FEATURES_KEY, role: 'std' });
   }
   return out;
+}
+
+/**
+ * A pipeline whose float32 weights would not fit in a weights file ({@link MAX_FILE_BYTES}):
+ * creating them (init-weights, train, calibrate) would try to allocate more than any file
+ * could hold and fail inside V8, so it is refused first, naming the pipeline and the fix.
+ */
+export class PipelineTooLargeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PipelineTooLargeError';
+  }
+}
+
+/** Throws {@link PipelineTooLargeError} when `spec`'s weights, as float32, exceed the weights-file limit. */
+export function assertWeightsFitInFile(spec: PipelineSpec): void {
+  const count = expectedWeights(spec).reduce((n, e) => n + elementsOf(e.shape), 0);
+  const bytes = count * Float32Array.BYTES_PER_ELEMENT;
+  if (bytes > MAX_FILE_BYTES.weights)
+    throw new PipelineTooLargeError(
+      `pipeline ${spec.name} has ${formatCountShort(count)} weights (${formatBytes(bytes)} as float32), more than a weights file holds (${formatBytes(MAX_FILE_BYTES.weights)}); make its layers smaller or compress them`,
+    );
 }
 
 /** The result of checking a weight set against a pipeline. */

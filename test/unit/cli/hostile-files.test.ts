@@ -201,6 +201,24 @@ describe('writing where a .sense file points', () => {
     expectClearFailure(fifo, 'fifo.bin', 'init-weights --force onto a FIFO');
     expectClearFailure(dir, 'dir.bin', 'init-weights --force onto a directory');
   });
+  it('init-weights, train and calibrate refuse a pipeline whose weights no file could hold, writing nothing', async () => {
+    // Two 10^6-wide dense layers: 10^12 weights, 3.64 TiB as float32; allocating them threw inside V8.
+    const huge = TEXT('huge.safetensors').replace('dense 12 relu', 'dense 1000000 relu  dense 1000000 relu').replace('  compress enc.2 svd energy 90%\n', '');
+    writeFileSync(join(work, 'huge.sense'), huge);
+    const data = join(work, 'hugedata');
+    mkdirSync(join(data, 'kind', 'music'), { recursive: true });
+    writeFileSync(join(data, 'kind', 'music', 'a.wav'), tone(0.5, 440));
+    const results = await inTurn([
+      () => sense(work, 'init-weights', 'huge.sense'),
+      () => sense(work, 'train', 'huge.sense', data, '--epochs', '1'),
+      () => sense(work, 'calibrate', 'huge.sense'),
+    ]);
+    for (const [i, r] of results.entries()) {
+      expectClearFailure(r, 'pipeline Hostile', ['init-weights', 'train', 'calibrate'][i]);
+      expect(r.err).toMatch(/weights \(3\.64 TiB as float32\), more than a weights file holds/);
+    }
+    expect(existsSync(join(work, 'huge.safetensors'))).toBe(false);
+  });
 });
 
 describe('hostile clips and data folders', () => {
