@@ -10,6 +10,15 @@ const nodeEsmBanner = {
   js: "import { createRequire as __senseCreateRequire } from 'node:module'; const require = __senseCreateRequire(import.meta.url);",
 };
 
+/**
+ * CJS bundles that include onnxruntime-web's Node build, an ESM package that reads
+ * import.meta.url, which a CJS bundle lacks: give it the bundle's own URL.
+ */
+const bundledOrtWeb = {
+  define: { 'import.meta.url': '__senseImportMetaUrl' },
+  banner: { js: "const __senseImportMetaUrl = require('url').pathToFileURL(__filename).href;" },
+};
+
 const builds = [
   {
     entryPoints: ['cli/index.ts'],
@@ -36,6 +45,19 @@ const builds = [
     format: 'cjs',
     target: 'node20',
   },
+  // The extension host's pipeline worker (run, evaluate, export, calibrate), started by
+  // extension/jobs/job-client.ts. onnxruntime-web is bundled like the extension's (its wasm
+  // files are found in dist/ort/); onnxruntime-node stays optional.
+  existsSync('extension/jobs/job-worker.ts') && {
+    entryPoints: ['extension/jobs/job-worker.ts'],
+    outfile: 'dist/pipeline-worker.cjs',
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: ['onnxruntime-node'],
+    ...bundledOrtWeb,
+    minify: !watch,
+  },
   existsSync('extension/extension.ts') && {
     entryPoints: ['extension/extension.ts'],
     outfile: 'dist/extension.cjs',
@@ -45,10 +67,7 @@ const builds = [
     // onnxruntime-web is bundled (its wasm files are copied to dist/ort/ below), so the
     // VSIX needs no node_modules; onnxruntime-node stays optional (the `node` provider).
     external: ['vscode', 'onnxruntime-node'],
-    // ESM dependencies (onnxruntime-web's Node build) read import.meta.url, which a CJS
-    // bundle lacks: give them this file's URL.
-    define: { 'import.meta.url': '__senseImportMetaUrl' },
-    banner: { js: "const __senseImportMetaUrl = require('url').pathToFileURL(__filename).href;" },
+    ...bundledOrtWeb,
     minify: !watch,
   },
   existsSync('webview/main.tsx') && {

@@ -20,7 +20,7 @@ import { expectPositionals, integerFlag, parseCommandArgs } from '../args';
 import { loadPipeline, namingError, pipelineWeights, UsageError } from '../load';
 import type { CommandContext } from '../main';
 import { findDevice, retarget } from './estimate';
-import { loadOrtNode } from './run';
+import { loadOrtNode } from '../../runtime/node-ort';
 
 export const summary = 'measure every layer on this machine (ONNX Runtime profiler), fit the host processor and write a measured device profile';
 export const usage = 'sense calibrate FILE [--device host] [--runs N] [--out PROFILE.json] [--json] [--pipeline NAME] [--from TIMINGS.json]';
@@ -76,11 +76,10 @@ export async function run(args: string[], ctx: CommandContext): Promise<number> 
     ctx.err(`note: ${file} has no weights file; measuring with seeded initial weights`);
     weights = initWeights(own, 1);
   }
-  const ort = await loadOrtNode();
-  const version = (ort as unknown as { env?: { versions?: { node?: string } } }).env?.versions?.node;
+  const { ort, runtime } = await loadOrtNode([], 'sense calibrate');
   let result: CalibrationResult;
   try {
-    result = await calibratePipeline(spec, weights, { ort, runtime: `onnxruntime-node${version ? ` ${version}` : ''}`, runs, onProgress: (l) => ctx.err(l) });
+    result = await calibratePipeline(spec, weights, { ort, runtime, runs, onProgress: (l) => ctx.err(l) });
   } catch (e) {
     throw new UsageError((e as Error).message, 1);
   }

@@ -8,7 +8,8 @@ import type { BundleManifest } from '../../runtime/bundle-manifest';
 import { readBundle } from '../../engine/export/write-bundle';
 import { statUserPath } from '../../io/user-files';
 import { readClip } from '../../runtime/node-files';
-import { createRunner, type BundleRunner, type ClipInput, type ClipResult, type OrtModuleLike } from '../../runtime/runner';
+import { loadOrtNode } from '../../runtime/node-ort';
+import { createRunner, type BundleRunner, type ClipInput, type ClipResult } from '../../runtime/runner';
 import { expectPositionals, integerFlag, parseCommandArgs } from '../args';
 import { loadPipeline, namingError, pipelineWeights, UsageError } from '../load';
 import type { CommandContext } from '../main';
@@ -16,12 +17,6 @@ import { formatPercent } from '../../language/figures';
 
 export const summary = 'run a pipeline or bundle on WAV/CSV clips: top labels per head and latency (--json)';
 export const usage = 'sense run FILE.sense|BUNDLE CLIP... [--json] [--top N] [--pipeline NAME]';
-
-/** Loads onnxruntime-node (a native package, loaded on demand). */
-export async function loadOrtNode(): Promise<OrtModuleLike> {
-  const mod = (await import('onnxruntime-node')) as unknown as { default?: OrtModuleLike } & OrtModuleLike;
-  return mod.InferenceSession ? mod : mod.default!;
-}
 
 /**
  * Opens `source` (a .sense file or a bundle folder) as a manifest and models: a .sense
@@ -60,7 +55,7 @@ export function isBundleFolder(source: string): boolean {
 /** Opens `source` and creates an onnxruntime-node runner for it. */
 export async function openRunner(source: string, ctx: CommandContext, pipelineName?: string): Promise<BundleRunner> {
   const { manifest, models } = await openSource(source, ctx, pipelineName);
-  return createRunner({ ort: await loadOrtNode(), backend: 'node', manifest, models });
+  return createRunner({ ort: (await loadOrtNode([], 'sense run')).ort, backend: 'node', manifest, models });
 }
 
 /** Reads a clip file as WAV or (by extension) inertial CSV: a regular file of bounded size, else a {@link UsageError} naming it. */

@@ -11,9 +11,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadProfiles } from '../../../extension/calibration-report';
 import { layerSpectrum, WeightsCache } from '../../../extension/compression-preview';
-import { evaluateFolderView } from '../../../extension/run-pipeline';
 import { documentFiles, readPipelineWeights, resolveInRoots } from '../../../extension/workspace-files';
-import { readClip } from '../../../runtime/node-files';
+import { evaluateFolder, readClip } from '../../../runtime/node-files';
 import { loadPipeline } from '../../../cli/load';
 import { UserFileSystemProvider } from '../../../extension/server/user-file-system';
 import { URI } from 'langium';
@@ -93,8 +92,8 @@ describe('workspace files', () => {
         throw new Error('no clip may run');
       },
     } as unknown as BundleRunner;
-    await expect(evaluateFolderView(runner, join(ws, 'eval'), { roots: [ws] })).rejects.toThrow(/eval\/ambient\/music: resolves to .*outside the folder/);
-    await expect(evaluateFolderView(runner, join(ws, 'fifo.wav'), { roots: [ws] })).rejects.toThrow(/fifo\.wav is a FIFO \(named pipe\), not a folder/);
+    await expect(evaluateFolder(runner, join(ws, 'eval'), { roots: [ws] })).rejects.toThrow(/eval\/ambient\/music: resolves to .*outside the folder/);
+    await expect(evaluateFolder(runner, join(ws, 'fifo.wav'), { roots: [ws] })).rejects.toThrow(/fifo\.wav is a FIFO \(named pipe\), not a folder/);
   });
 
   it('reports device profiles that are FIFOs, /dev/zero or (for workspace settings) outside, without hanging', async () => {
