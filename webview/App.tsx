@@ -216,9 +216,9 @@ export function App({ host }: AppProps) {
                 preview={preview}
                 onRequestSpectrum={(layerId) => post({ type: 'requestSpectrum', layerId })}
                 onPreview={onPreview}
-                onApply={(layerId, method) => post({ type: 'applyCompression', layerId, method })}
-                onRemove={(layerId) => post({ type: 'removeCompression', layerId })}
-                onPlace={(targets, processor) => post({ type: 'place', targets, processor })}
+                onApply={(layerId, method) => post({ type: 'applyCompression', layerId, method, documentVersion: view.documentVersion })}
+                onRemove={(layerId) => post({ type: 'removeCompression', layerId, documentVersion: view.documentVersion })}
+                onPlace={(targets, processor) => post({ type: 'place', targets, processor, documentVersion: view.documentVersion })}
                 onReveal={(id) => post({ type: 'reveal', layerId: id })}
               />
             ) : (

@@ -317,6 +317,12 @@ export const ToWebviewBodySchema = z.discriminatedUnion('type', [
 ]);
 export type ToWebviewBody = z.infer<typeof ToWebviewBodySchema>;
 
+/**
+ * The document version of the graph an edit request was made from (its {@link ViewState}'s
+ * `documentVersion`); the host writes nothing when the text has moved on since, and redraws.
+ */
+const documentVersion = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+
 /** Bodies the webview sends to the host, discriminated on `type`; strict: unknown keys are refused. */
 export const FromWebviewBodySchema = z.discriminatedUnion('type', [
   /** The webview is loaded and listening; the host replies with `init`. */
@@ -327,12 +333,12 @@ export const FromWebviewBodySchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('requestSpectrum'), layerId: ident }),
   /** Ask what a compression would cost and save; answered by `compressionPreview`. Nothing is written. */
   z.strictObject({ type: z.literal('previewCompression'), layerId: ident, method: CompressionMethodSchema }),
-  /** Write (or replace) the layer's `compress` line as one WorkspaceEdit (undoable). */
-  z.strictObject({ type: z.literal('applyCompression'), layerId: ident, method: CompressionMethodSchema }),
-  /** Delete the layer's `compress` line as one WorkspaceEdit. */
-  z.strictObject({ type: z.literal('removeCompression'), layerId: ident }),
-  /** Write a `place <targets> on <processor>` line; targets are layer ids or block names. */
-  z.strictObject({ type: z.literal('place'), targets: z.array(ident).min(1).max(10_000), processor: ident }),
+  /** Write (or replace) the layer's `compress` line as one WorkspaceEdit (undoable), against the graph's `documentVersion`. */
+  z.strictObject({ type: z.literal('applyCompression'), layerId: ident, method: CompressionMethodSchema, documentVersion }),
+  /** Delete the layer's `compress` line as one WorkspaceEdit, against the graph's `documentVersion`. */
+  z.strictObject({ type: z.literal('removeCompression'), layerId: ident, documentVersion }),
+  /** Write a `place <targets> on <processor>` line against the graph's `documentVersion`; targets are layer ids or block names. */
+  z.strictObject({ type: z.literal('place'), targets: z.array(ident).min(1).max(10_000), processor: ident, documentVersion }),
   /** Run the partition optimizer with objective α·energy + β·latency and write the `place` lines. */
   z.strictObject({ type: z.literal('autoPartition'), alpha: z.number().finite().min(0).max(1e6), beta: z.number().finite().min(0).max(1e6) }),
   /** Run the pipeline on one clip (workspace-relative path, never absolute or with `..`; absent: the host asks with a picker). */

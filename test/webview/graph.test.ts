@@ -91,9 +91,10 @@ describe('graph editor in Chromium', () => {
     expect(await page.textContent('[data-testid="retained-energy"]')).toMatch(/% energy retained/);
     expect(await page.textContent('[data-testid="delta-error"]')).toMatch(/relative output error/);
     await page.screenshot({ path: `${shots}/inspector-dark.png` });
+    const shown = await page.evaluate(() => window.senseMock.state.documentVersion);
     await page.click('[data-testid="apply-compression"]');
     const apply = await waitForPosted(page, 'applyCompression');
-    expect(apply.at(-1)!.body).toEqual({ type: 'applyCompression', layerId: 'encoder.3', method: { kind: 'svd', criterion: 'rank', rank: 100 } });
+    expect(apply.at(-1)!.body).toEqual({ type: 'applyCompression', layerId: 'encoder.3', method: { kind: 'svd', criterion: 'rank', rank: 100 }, documentVersion: shown });
     // The mock host writes the text and sends an update: the node shows it, totals drop.
     await page.waitForFunction(() => document.querySelector('.react-flow__node[data-id="encoder.3"]')?.textContent?.includes('svd rank 100'));
     const latency = await page.textContent('[data-testid="total-latency"]');
@@ -121,11 +122,13 @@ describe('graph editor in Chromium', () => {
     await page.click('.react-flow__node[data-id="ambient.1"]');
     await page.selectOption('select[aria-label="Place ambient.1 on"]', 'gpu');
     const place = await waitForPosted(page, 'place');
-    expect(place.at(-1)!.body).toEqual({ type: 'place', targets: ['ambient.1'], processor: 'gpu' });
+    const first = place.at(-1)!.body as { documentVersion: number };
+    expect(place.at(-1)!.body).toEqual({ type: 'place', targets: ['ambient.1'], processor: 'gpu', documentVersion: first.documentVersion });
     await page.waitForFunction(() => document.querySelector('.react-flow__node[data-id="ambient.1"] .sense-layer')?.className.includes('proc-1'));
     await page.selectOption('select[aria-label="Place head ambient on"]', 'cpu');
     const place2 = await waitForPosted(page, 'place', 2);
-    expect(place2.at(-1)!.body).toEqual({ type: 'place', targets: ['ambient'], processor: 'cpu' });
+    // Made against the graph redrawn after the first place line was written.
+    expect(place2.at(-1)!.body).toEqual({ type: 'place', targets: ['ambient'], processor: 'cpu', documentVersion: first.documentVersion + 1 });
     await page.click('[data-testid="auto-partition"]');
     const auto = await waitForPosted(page, 'autoPartition');
     expect(auto.at(-1)!.body).toEqual({ type: 'autoPartition', alpha: 0.7, beta: 0.3 });

@@ -91,10 +91,13 @@ function answer(message: FromWebviewMessage): void {
     case 'applyCompression':
     case 'removeCompression': {
       if (!layer) return reply({ type: 'error', message: `no layer ${body.layerId}` });
+      if (body.documentVersion !== mock.state.documentVersion) return reply({ type: 'error', message: `stale: made against version ${body.documentVersion}, the text is at ${mock.state.documentVersion}` });
       const compression = body.type === 'applyCompression' ? body.method : undefined;
       return later(() => commit({ ...mock.state, layers: mock.state.layers.map((l) => (l.id === layer.id ? { ...l, compression } : l)) }));
     }
     case 'place': {
+      // As the extension host does: an edit made against an older graph writes nothing.
+      if (body.documentVersion !== mock.state.documentVersion) return reply({ type: 'error', message: `stale: made against version ${body.documentVersion}, the text is at ${mock.state.documentVersion}` });
       const targets = new Set(body.targets);
       return later(() => commit({ ...mock.state, layers: mock.state.layers.map((l) => (targets.has(l.id) || targets.has(l.block) ? { ...l, processor: body.processor } : l)) }));
     }
