@@ -20,6 +20,7 @@ import { z } from 'zod';
 import type { AutoCompressResult, CompressTarget } from '../engine/auto-compress';
 import type { PartitionResult } from '../engine/partition/partition';
 import type { TextEdit } from '../engine/source-edits';
+import type { PipelineSpec } from '../language/pipeline-model';
 import type { CompressionMethod, ToWebviewBody, TotalsView, ViewState } from '../webview/protocol';
 import type { DeviceProfilesPayload } from './server/device-profiles';
 
@@ -99,7 +100,16 @@ export const SourceEditParamsSchema = z.strictObject({
   ]),
 });
 
+/**
+ * Parameters of a pipeline's checked spec: refused while the pipeline has errors unless
+ * `allowErrors` (Compress Layer lists the layers of any pipeline that lowers);
+ * `retargetToHost` asks for the same pipeline on the built-in device `host`, its place
+ * lines dropped (Calibrate Host).
+ */
+export const PipelineSpecParamsSchema = z.strictObject({ ...base, allowErrors: z.boolean().optional(), retargetToHost: z.boolean().optional() });
+
 export type DocumentParams = z.infer<typeof DocumentParamsSchema>;
+export type PipelineSpecParams = z.infer<typeof PipelineSpecParamsSchema>;
 export type LayerParams = z.infer<typeof LayerParamsSchema>;
 export type CompressionPreviewParams = z.infer<typeof CompressionPreviewParamsSchema>;
 export type CompressionPlanParams = z.infer<typeof CompressionPlanParamsSchema>;
@@ -162,6 +172,9 @@ export interface PlanFigures {
 /** An Auto-Partition plan and the edits that write its `place` lines. */
 export interface PartitionPlanResult {
   version: number;
+  /** The pipeline planned and its target device, for the studio's messages. */
+  pipeline: string;
+  target: string;
   result: PartitionResult;
   /** The file's own placement under the same objective. */
   before: PlanFigures;
@@ -179,6 +192,25 @@ export interface PartitionPlanResult {
 export interface SourceEditResult {
   version: number;
   edits: TextEdit[];
+}
+
+/** The devices a pipeline of the document can target, and the one it targets now. */
+export interface DeviceNamesResult {
+  version: number;
+  /** The pipeline asked about (the first that lowered when none was named); absent when the document has none. */
+  pipeline?: string;
+  /** The device its `target` line names, if it has one. */
+  currentTarget?: string;
+  /** The built-in devices and the document's own `device` blocks. */
+  devices: { name: string; builtin: boolean }[];
+}
+
+/** A pipeline's checked spec, with the measured profiles applied, for what the host runs itself (run, evaluate, export, calibrate). */
+export interface PipelineSpecResult {
+  version: number;
+  spec: PipelineSpec;
+  /** Sources of the measured device profiles applied to `spec`. */
+  profiles: string[];
 }
 
 /** The target of an Auto-Compress plan, as a request carries it. */
@@ -209,6 +241,12 @@ export const partitionPlanRequest = new RequestType<PartitionPlanParams, Partiti
 
 /** The edits of one graph action (compress, remove a compression, place, retarget) against the version named. */
 export const sourceEditRequest = new RequestType<SourceEditParams, SourceEditResult, void>('senseStudio/sourceEdit');
+
+/** The devices the document's pipeline can target (Select Target's list) and the one it targets now. */
+export const deviceNamesRequest = new RequestType<DocumentParams, DeviceNamesResult, void>('senseStudio/deviceNames');
+
+/** A pipeline's checked spec (refused while it has errors unless allowed), or its copy retargeted to `host` for Calibrate Host. */
+export const pipelineSpecRequest = new RequestType<PipelineSpecParams, PipelineSpecResult, void>('senseStudio/pipelineSpec');
 
 /** The measured device profiles the studio applies (client to server; extension/server/device-profiles.ts). */
 export const deviceProfilesNotification = new NotificationType<DeviceProfilesPayload>('senseStudio/deviceProfiles');

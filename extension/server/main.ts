@@ -42,5 +42,5 @@ connection.onNotification(DEVICE_PROFILES_NOTIFICATION, (payload: unknown) => {
     },
   });
 });
-registerStudioRequests(connection, { services, profiles, jobs: new WorkerPool(join(__dirname, 'analysis-worker.cjs'), STUDIO_WORKERS) });
+registerStudioRequests(connection, { services, profiles, jobs: new WorkerPool(join(__dirname, 'analysis-worker.cjs'), STUDIO_WORKERS), fileExists: (path) => existsSync(path) });
 startLanguageServer(services.shared);

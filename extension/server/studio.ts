@@ -23,10 +23,12 @@ import { applyMatchingProfiles } from '../../engine/calibrate/profile';
 import { estimatePipeline, type Estimate } from '../../engine/estimate';
 import { compressLinesEdits, placeLinesEdits } from '../../engine/pipeline-text';
 import { compressionEdits, outlineOf, placementEdits, targetEdits, type PipelineOutline, type TextEdit } from '../../engine/source-edits';
+import { BUILTIN_DEVICES_URI } from '../../language/builtin-devices';
 import type * as ast from '../../language/generated/ast';
 import { isCompressible, notCompressibleMessage, weightMatrixShape } from '../../language/layer-shapes';
 import type { LayerSpec, PipelineSpec } from '../../language/pipeline-model';
-import type { SenseServices } from '../../language/sense-module';
+import { buildDocument, createSenseServices, type SenseServices } from '../../language/sense-module';
+import { hostTargetText, withoutPlaceLines } from '../calibration-report';
 import { AUTO_PARTITION_TIME_LIMIT_MS, optimalityNote } from '../auto-plans';
 import { totalsOf } from '../compression-preview';
 import { buildViewState, type SourceDiagnostic } from '../graph-model';
@@ -35,11 +37,14 @@ import {
   CompressionPreviewParamsSchema,
   DocumentParamsSchema,
   LayerParamsSchema,
+  PipelineSpecParamsSchema,
   PartitionPlanParamsSchema,
   SourceEditParamsSchema,
   STALE_VERSION_CODE,
   type CompressionPlanResult,
   type CompressionPreviewResult,
+  type DeviceNamesResult,
+  type PipelineSpecResult,
   type EstimateResult,
   type LayerSpectrumResult,
   type PartitionPlanResult,
@@ -56,6 +61,9 @@ import { JobCancelledError, type JobOptions, type JobRunner } from './worker-poo
 /** A K-SVD preview may ask for at most this many atoms per row or column of the larger dimension of the layer's weight matrix. */
 export const MAX_ATOMS_PER_DIMENSION = 4;
 
+/** The URI scheme of the built-in devices document (language/builtin-devices.ts). */
+const BUILTIN_SCHEME = URI.parse(BUILTIN_DEVICES_URI).scheme;
+
 /** How long a request waits for the server to build the version it names, in ms. */
 export const BUILD_WAIT_MS = 10_000;
 
@@ -64,6 +72,8 @@ export interface StudioHost {
   services: { shared: LangiumSharedServices; Sense: SenseServices };
   profiles: MeasuredProfiles;
   jobs: JobRunner;
+  /** File existence for the private workspace of retargeted copies (as the server's own services check `weights`). */
+  fileExists?: (path: string) => boolean;
 }
 
 /** Progress of one request, as LSP's work-done progress reports it. */
@@ -107,6 +117,10 @@ function compressibleLayer(spec: PipelineSpec, layerId: string, method: string):
 
 /** The studio's requests, one method each; `main.ts` registers them on the connection. */
 export class StudioRequests {
+  /** The private workspace of retargeted copies (Calibrate Host), made on first use; Langium's builder is not reentrant, so its builds queue. */
+  private scratch: ReturnType<typeof createSenseServices> | undefined;
+  private scratchQueue: Promise<unknown> = Promise.resolve();
+
   constructor(private readonly host: StudioHost) {}
 
   /** senseStudio/viewState. */
@@ -137,6 +151,64 @@ export class StudioRequests {
       });
     }
     return { version: doc.textDocument.version, pipelines };
+  }
+
+  /** senseStudio/deviceNames. */
+  async deviceNames(raw: unknown, token?: CancellationToken): Promise<DeviceNamesResult> {
+    const method = 'senseStudio/deviceNames';
+    const params = parse(DocumentParamsSchema, raw, method);
+    const a = await this.analyse(params.textDocument, params.pipeline, method, token);
+    const doc = await this.document(params.textDocument, method, token);
+    // The built-ins and this document's own devices, as the graph's target picker has always offered.
+    const devices = [
+      ...this.host.services.shared.workspace.LangiumDocuments.all
+        .filter((d) => d.uri.scheme === BUILTIN_SCHEME)
+        .flatMap((d) => (d.parseResult.value as ast.Model).devices.map((x) => ({ name: x.name, builtin: true })))
+        .toArray(),
+      ...doc.parseResult.value.devices.map((x) => ({ name: x.name, builtin: false })),
+    ];
+    return {
+      version: doc.textDocument.version,
+      ...(a ? { pipeline: a.node.name } : {}),
+      ...(a?.outline.target ? { currentTarget: a.outline.target.device } : {}),
+      devices,
+    };
+  }
+
+  /** senseStudio/pipelineSpec. */
+  async pipelineSpec(raw: unknown, token?: CancellationToken): Promise<PipelineSpecResult> {
+    const method = 'senseStudio/pipelineSpec';
+    const params = parse(PipelineSpecParamsSchema, raw, method);
+    const a = await this.checked(params.textDocument, params.pipeline, method, token, params.allowErrors !== true);
+    if (!params.retargetToHost) return { version: a.version, spec: a.spec, profiles: a.profiles };
+    const matched = applyMatchingProfiles(await this.onHost(a, params.textDocument.uri, method), this.host.profiles.get());
+    return { version: a.version, spec: matched.spec, profiles: matched.applied.map((p) => p.source) };
+  }
+
+  /**
+   * The pipeline of `a` retargeted to the built-in device `host` with its place lines
+   * dropped (the one processor runs every layer), lowered in a private workspace so the
+   * copy never reaches the editor's diagnostics. Two passes: the place lines' offsets are
+   * those of the retargeted text.
+   */
+  private onHost(a: Analysed & { spec: PipelineSpec }, uri: string, method: string): Promise<PipelineSpec> {
+    const run = this.scratchQueue.then(async () => {
+      this.scratch ??= createSenseServices(undefined, { fileExists: this.host.fileExists ?? (() => false) });
+      const at = `${uri}.calibrate-host.sense`;
+      const name = a.node.name;
+      const retargeted = hostTargetText(a.text, a.outline);
+      const first = (await buildDocument(this.scratch, retargeted, at)).parseResult.value.pipelines.find((p) => p.name === name);
+      if (!first) throw refused(method, `pipeline ${name} did not parse after retargeting it to host.`, LSPErrorCodes.RequestFailed);
+      const doc = await buildDocument(this.scratch, withoutPlaceLines(retargeted, first), at);
+      const node = doc.parseResult.value.pipelines.find((p) => p.name === name);
+      const spec = node ? this.scratch.Sense.lowering.Lowering.document(doc.parseResult.value).pipelines.get(node)?.spec : undefined;
+      const range = node?.$cstNode?.range;
+      const error = (doc.diagnostics ?? []).find((d) => d.severity === 1 && range !== undefined && d.range.start.line >= range.start.line && d.range.start.line <= range.end.line);
+      if (!spec || error) throw refused(method, `pipeline ${name} cannot target the built-in device host: ${error?.message ?? 'it did not lower'}.`, LSPErrorCodes.RequestFailed);
+      return spec;
+    });
+    this.scratchQueue = run.catch(() => undefined);
+    return run;
   }
 
   /** senseStudio/layerSpectrum. */
@@ -198,6 +270,8 @@ export class StudioRequests {
     const r = plan.result;
     return {
       version: a.version,
+      pipeline: a.spec.name,
+      target: a.spec.target.name,
       result: r,
       before: plan.before,
       after: { objective: r.objective, endToEndLatencyMs: r.endToEndLatencyMs, energyPerInferenceMj: r.energyPerInferenceMj },
