@@ -12,8 +12,7 @@ import { rewritePlaceLines } from '../engine/partition/place-lines';
 import type * as ast from '../language/generated/ast';
 import { placeSites } from '../engine/pipeline-text';
 import { applyEdits, targetEdits, type PipelineOutline } from './graph-model';
-import type { LoadedProfile } from './sense-analysis';
-
+import type { LoadedProfile } from '../engine/calibrate/profile';
 
 /** The file a `senseStudio.deviceProfiles` entry names: absolute, or relative to `baseDir` (the first workspace folder). */
 export function profileFilePath(entry: string, baseDir: string | undefined): string {

@@ -11,18 +11,18 @@ import * as vscode from 'vscode';
 import { LanguageClient, State, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
 import { formatHours, formatMj, formatMs, formatPercent } from '../language/figures';
 import { isCompressible } from '../language/layer-shapes';
-import type { CompressionSpec } from '../language/pipeline-model';
+import type { CompressionSpec, PipelineSpec } from '../language/pipeline-model';
 import type { OrtModuleLike } from '../runtime/runner';
 import type { RunView, ToWebviewBody } from '../webview/protocol';
-import { WeightsCache, layerSpectrum } from './compression-preview';
 import { BUILTIN_DEVICES_SOURCE, BUILTIN_DEVICES_URI } from '../language/builtin-devices';
-import { GRAPH_VIEW_TYPE, GraphEditorProvider, mainPipeline, toWorkspaceEdit } from './graph-editor';
-import { compressionEdits, layerAt, revealRange, targetEdits } from './graph-model';
+import { GRAPH_VIEW_TYPE, GraphEditorProvider, toWorkspaceEdit } from './graph-editor';
+import { layerAt, revealRange } from './graph-model';
+import { deviceNamesRequest, estimateRequest, layerSpectrumRequest, pipelineSpecRequest, sourceEditRequest, type SourceEditAction } from './lsp-ext';
+import { StaleVersionError, StudioClient } from './studio-client';
 import { DEVICE_PROFILES_SETTING, createPlanCommands } from './plan-commands';
 import { profileFilePath } from './calibration-report';
 import { DEVICE_PROFILES_NOTIFICATION, deviceProfilesPayload } from './server/device-profiles';
 import { CancelledError, evaluateFolderView, exportBundleTo, extensionBundleAssets, isCompressed, openRunner, runClipView, withoutCompression } from './run-pipeline';
-import { SenseAnalyzer, type AnalysedPipeline } from './sense-analysis';
 import { documentFiles, readPipelineWeights, resolveInRoots, type DocumentFiles } from './workspace-files';
 import { serveBundleFolder, type DemoServer } from './demo-server';
 import { statUserPath } from '../io/user-files';
@@ -39,8 +39,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   context.subscriptions.push(output);
   output.appendLine(`Sense Studio ${String(context.extension.packageJSON.version)} activating (VS Code ${vscode.version}, Node ${process.version}, trusted workspace: ${vscode.workspace.isTrusted}).`);
 
-  const analyzer = new SenseAnalyzer();
-  const weights = new WeightsCache();
+  // Every figure is the language server's (lsp-ext.ts): the host holds no analysis of its own.
+  const studio = new StudioClient(() => client);
 
   // ---------------------------------------------------------------- language server
   const serverModule = context.asAbsolutePath(path.join('dist', 'language-server.cjs'));
@@ -86,11 +86,20 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath),
     );
 
-  const analysePipeline = async (doc: vscode.TextDocument): Promise<AnalysedPipeline> => {
-    const analysis = await analyzer.analyse(doc.getText(), doc.uri.toString());
-    const p = mainPipeline(analysis);
-    if (!p) throw new Error(`${vscode.workspace.asRelativePath(doc.uri)} declares no pipeline.`);
-    return p;
+  /** The checked spec of the document's pipeline from the language server; `what` names the command in its refusal. */
+  const pipelineSpec = async (doc: vscode.TextDocument, what: string, options: { allowErrors?: boolean; retargetToHost?: boolean } = {}): Promise<PipelineSpec> => {
+    try {
+      return (await studio.request(pipelineSpecRequest, doc, options)).spec;
+    } catch (e) {
+      throw new Error(`${what}: ${(e as Error).message}`);
+    }
+  };
+
+  /** Applies a graph action's edits, asked of the server against the document's current text. */
+  const writeAction = async (doc: vscode.TextDocument, edit: SourceEditAction): Promise<void> => {
+    const r = await studio.request(sourceEditRequest, doc, { edit });
+    if (r.version !== doc.version) throw new Error('The document changed while the edit was computed; run the command again.');
+    if (r.edits.length > 0 && !(await vscode.workspace.applyEdit(toWorkspaceEdit(doc.uri, r.edits)))) throw new Error('VS Code refused the edit.');
   };
 
   // The workspace's clips, listed once per folder and kept until a clip is added or
@@ -145,11 +154,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   };
 
   /** The checked pipeline of a document on disk, ready to run: refuses errors, virtual files and Restricted Mode. */
-  const runnablePipeline = async (doc: vscode.TextDocument, what: string): Promise<AnalysedPipeline & { spec: NonNullable<AnalysedPipeline['spec']> }> => {
+  const runnablePipeline = async (doc: vscode.TextDocument, what: string): Promise<{ name: string; spec: PipelineSpec }> => {
     if (doc.uri.scheme !== 'file') throw new Error(`${what} needs the .sense file and its weights on disk; this is a virtual file (${doc.uri.scheme}:).`);
-    const p = await analysePipeline(doc);
-    if (!p.spec || p.hasErrors) throw new Error(`${what}: ${p.estimateError ?? `pipeline ${p.name} has errors; fix them first (see the Problems panel).`}`);
-    return p as AnalysedPipeline & { spec: NonNullable<AnalysedPipeline['spec']> };
+    const spec = await pipelineSpec(doc, what);
+    return { name: spec.name, spec };
   };
 
   /** A folder the user typed for an export: absolute, or relative to the document's workspace folder. */
@@ -297,7 +305,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     }
   };
 
-  const graph = GraphEditorProvider.register(context, { analyzer, weights, output, samples, runCommand, files: documentFilesOf });
+  const graph = GraphEditorProvider.register(context, { studio, output, samples, runCommand });
   context.subscriptions.push(graph.disposable);
 
   // The catalog of built-in devices, where go to definition on `target snapdragon800` lands.
@@ -309,10 +317,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   );
 
   const plans = createPlanCommands({
-    analyzer,
-    weights,
+    studio,
     output,
-    analysePipeline,
+    pipelineSpec: (doc, what, options) => pipelineSpec(doc, what, options),
     requireTrust,
     files: documentFilesOf,
     profilesChanged: () => {
@@ -339,16 +346,19 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       return;
     }
     try {
-      const p = await analysePipeline(doc);
-      const e = p.estimate;
-      if (!e) {
-        status.text = `$(circuit-board) ${p.spec?.target.name ?? 'no target'} $(warning)`;
+      const { pipelines } = await studio.request(estimateRequest, doc, {});
+      // The pipeline the graph shows: the first that lowered, else the first.
+      const p = pipelines.find((x) => x.target !== undefined) ?? pipelines[0];
+      if (!p) throw new Error(`${vscode.workspace.asRelativePath(doc.uri)} declares no pipeline.`);
+      const e = p.totals;
+      if (!e || p.target === undefined) {
+        status.text = `$(circuit-board) ${p.target ?? 'no target'} $(warning)`;
         status.tooltip = p.estimateError ?? 'No estimate.';
       } else {
-        status.text = `$(circuit-board) ${e.target}${p.profiles ? ' (measured)' : ''} · ${formatMs(e.endToEndLatencyMs)} · ${formatMj(e.energyPerInferenceMj)}`;
+        status.text = `$(circuit-board) ${p.target}${p.profiles ? ' (measured)' : ''} · ${formatMs(e.endToEndLatencyMs)} · ${formatMj(e.energyPerInferenceMj)}`;
         status.tooltip = new vscode.MarkdownString(
           [
-            `**${e.pipeline}** on **${e.target}** (estimate)`,
+            `**${p.name}** on **${p.target}** (estimate)`,
             '',
             `- End-to-end latency: ${formatMs(e.endToEndLatencyMs)}${e.budgetMs !== undefined ? ` (budget ${formatMs(e.budgetMs)})` : ''}`,
             `- Energy per inference: ${formatMj(e.energyPerInferenceMj)}`,
@@ -361,6 +371,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       }
       status.show();
     } catch (err) {
+      // The text moved on while the server estimated it; that change refreshes the status again.
+      if (err instanceof StaleVersionError) return;
       output.appendLine(`[status] ${(err as Error).message}`);
       status.hide();
     }
@@ -402,14 +414,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
 
   register('compressLayer', async (uri, layerIdArg, methodArg) => {
     const doc = needDocument(uri);
-    const p = await analysePipeline(doc);
-    if (!p.spec) throw new Error(p.estimateError ?? 'The pipeline cannot be lowered yet.');
-    const spec = p.spec;
+    const asked = doc.version;
+    const spec = await pipelineSpec(doc, 'Compress Layer', { allowErrors: true });
     const layers = spec.blocks.flatMap((b) => b.layers).filter(isCompressible);
     let layerId = typeof layerIdArg === 'string' ? layerIdArg : undefined;
     const editor = vscode.window.activeTextEditor;
-    if (!layerId && editor?.document === doc) {
-      const at = layerAt(spec, { line: editor.selection.active.line, character: editor.selection.active.character });
+    if (!layerId && editor?.document === doc && doc.version === asked) {
+      const at = layerAt({ layers }, { line: editor.selection.active.line, character: editor.selection.active.character });
       if (at && layers.some((l) => l.id === at)) layerId = at;
     }
     if (!layerId) {
@@ -427,7 +438,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       let hint = '';
       let suggested: number | undefined;
       try {
-        const s = await layerSpectrum(weights, spec, documentFilesOf(doc), layer.id);
+        const s = await studio.request(layerSpectrumRequest, doc, { layerId: layer.id });
         suggested = s.suggestedRank;
         hint = `suggested rank ${s.suggestedRank ?? '?'} from the spectrum, break-even ${s.breakEvenRank}`;
       } catch (e) {
@@ -461,26 +472,23 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         method = { kind: 'sparse', atoms, nonzeros };
       }
     }
-    const edits = compressionEdits(doc.getText(), p.outline, spec, layer.id, method);
-    if (edits.length > 0 && !(await vscode.workspace.applyEdit(toWorkspaceEdit(doc.uri, edits)))) throw new Error('VS Code refused the edit.');
+    await writeAction(doc, method ? { kind: 'compress', layerId: layer.id, method } : { kind: 'removeCompression', layerId: layer.id });
     output.appendLine(`[command] compressLayer ${layer.id}: ${method ? JSON.stringify(method) : 'removed'}`);
   });
 
   register('selectTarget', async (uri) => {
     const doc = needDocument(uri);
-    const p = await analysePipeline(doc);
-    const devices = await analyzer.deviceNames(doc.getText(), doc.uri.toString());
+    const { devices, pipeline, currentTarget: current } = await studio.request(deviceNamesRequest, doc, {});
+    if (!pipeline) throw new Error(`${vscode.workspace.asRelativePath(doc.uri)} declares no pipeline.`);
     const preferred = vscode.workspace.getConfiguration('senseStudio').get<string>('defaultTarget', '');
-    const current = p.outline.target?.device;
     const items = devices.map((d) => ({
       label: d.name,
       description: [d.name === current ? 'current' : '', d.builtin ? 'built-in' : 'in this file', d.name === preferred ? 'default' : ''].filter(Boolean).join(' · '),
     }));
     items.sort((a, b) => Number(b.label === preferred) - Number(a.label === preferred));
-    const pick = await vscode.window.showQuickPick(items, { title: `Target device of ${p.name}`, placeHolder: current ? `Now: ${current}` : 'No target yet' });
+    const pick = await vscode.window.showQuickPick(items, { title: `Target device of ${pipeline}`, placeHolder: current ? `Now: ${current}` : 'No target yet' });
     if (!pick) return;
-    const edits = targetEdits(doc.getText(), p.outline, pick.label);
-    if (edits.length > 0 && !(await vscode.workspace.applyEdit(toWorkspaceEdit(doc.uri, edits)))) throw new Error('VS Code refused the edit.');
+    await writeAction(doc, { kind: 'target', device: pick.label });
   });
 
   register('autoCompress', (uri) => plans.autoCompress(needDocument(uri).uri));
@@ -493,11 +501,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     const uri = typeof uriArg === 'string' ? vscode.Uri.parse(uriArg) : uriArg instanceof vscode.Uri ? uriArg : activeSenseDocument()?.uri;
     if (!uri) throw new Error('Open a .sense file first.');
     const doc = await vscode.workspace.openTextDocument(uri);
-    const p = await analysePipeline(doc);
+    const spec = await pipelineSpec(doc, 'Show in Graph', { allowErrors: true }).catch(() => undefined);
     const name = typeof nameArg === 'string' ? nameArg : undefined;
-    const block = p.spec?.blocks.find((b) => b.name === name);
+    const block = spec?.blocks.find((b) => b.name === name);
     const layerId = block?.layers[0]?.id ?? null;
-    const range = block && p.spec ? revealRange(p.spec, block.name) : undefined;
+    const range = block && spec ? revealRange({ blocks: spec.blocks, layers: spec.blocks.flatMap((b) => b.layers) }, block.name) : undefined;
     if (range) {
       const editor = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === uri.toString());
       if (editor) {
@@ -518,7 +526,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   // after a restart; the listed files are watched, so a new `sense calibrate --out` counts.
   const sendProfiles = (): void => {
     if (!client?.isRunning()) return;
-    client.sendNotification(DEVICE_PROFILES_NOTIFICATION, deviceProfilesPayload(analyzer.getProfiles())).catch((e: unknown) => output.appendLine(`[profile] the language server did not get the device profiles: ${(e as Error).message}`));
+    client.sendNotification(DEVICE_PROFILES_NOTIFICATION, deviceProfilesPayload(plans.profiles())).catch((e: unknown) => output.appendLine(`[profile] the language server did not get the device profiles: ${(e as Error).message}`));
   };
   if (client) context.subscriptions.push(client.onDidChangeState((e) => e.newState === State.Running && sendProfiles()));
   let profileWatchers: vscode.FileSystemWatcher[] = [];

@@ -1,34 +1,35 @@
 /**
  * The graph editor: a CustomTextEditorProvider for `.sense` files (priority "option"),
  * after vscode-extension-samples' custom-editor-sample: the text document is the model.
- * The webview (dist/webview.js) shows the state this host derives from the text, and
- * asks for changes; the host turns them into minimal WorkspaceEdits (so undo, redo,
- * dirty state and save are VS Code's own) and posts the new state when the text changes.
+ * The webview (dist/webview.js) shows the state the language server derives from the
+ * text (senseStudio/viewState) and asks for changes; the host relays them to the server
+ * (senseStudio/sourceEdit, layerSpectrum, compressionPreview), applies the edits it answers
+ * as WorkspaceEdits (so undo, redo, dirty state and save are VS Code's own) and posts the
+ * new state when the text changes. Nothing here analyses the text: the host thread only
+ * relays, so a K-SVD preview or a slow lowering never holds it.
  *
  * Every incoming message is validated with the protocol's parseFromWebview; nothing the
- * webview sends is trusted.
+ * webview sends is trusted. An edit the webview asks for names the document version its
+ * graph was drawn from; one made against an older version is refused (nothing is
+ * written) and the graph is redrawn from the current text.
  */
 import * as vscode from 'vscode';
 import { PROTOCOL_VERSION, parseFromWebview, type FromWebviewMessage, type ToWebviewBody, type ViewState } from '../webview/protocol';
-import { buildViewState, compressionEdits, layerAt, placementEdits, revealRange, type TextEdit } from './graph-model';
-import { layerSpectrum, previewCompression, type WeightsCache } from './compression-preview';
-import type { AnalysedPipeline, Analysis, SenseAnalyzer } from './sense-analysis';
-import type { DocumentFiles } from './workspace-files';
+import { layerAt, revealRange, type TextEdit } from './graph-model';
+import { compressionPreviewRequest, layerSpectrumRequest, sourceEditRequest, viewStateRequest, type SourceEditAction } from './lsp-ext';
+import { isCancellation, StaleVersionError, type StudioClient } from './studio-client';
 
 /** The webview's view type, as package.json's customEditors declares it. */
 export const GRAPH_VIEW_TYPE = 'senseStudio.graph';
 
 /** What the graph editor needs from the rest of the extension. */
 export interface GraphEditorHost {
-  analyzer: SenseAnalyzer;
-  weights: WeightsCache;
+  studio: StudioClient;
   output: vscode.OutputChannel;
   /** Runs a command of the extension for a document (run, evaluate, export, auto-partition). */
   runCommand(command: 'runClip' | 'evaluateFolder' | 'exportBundle' | 'autoPartition', uri: vscode.Uri, arg?: unknown): Promise<ToWebviewBody | undefined>;
   /** Workspace clips and labelled folders, workspace-relative. */
   samples(uri: vscode.Uri): Promise<{ clips: string[]; folders: string[] }>;
-  /** The `.sense` file of `doc` on disk and the folders the files it names must lie in. */
-  files(doc: vscode.TextDocument): DocumentFiles;
 }
 
 /** Converts pure-model edits to a WorkspaceEdit on `uri`. */
@@ -45,11 +46,6 @@ function nonce(): string {
   let s = '';
   for (let i = 0; i < 32; i++) s += chars[Math.floor(Math.random() * chars.length)];
   return s;
-}
-
-/** The first pipeline that lowered to a spec (the graph shows one pipeline). */
-export function mainPipeline(analysis: Analysis): AnalysedPipeline | undefined {
-  return analysis.pipelines.find((p) => p.spec) ?? analysis.pipelines[0];
 }
 
 /** Provides the graph editor for `.sense` files. */
@@ -108,11 +104,14 @@ class GraphSession {
   private lastPostedVersion = -1;
   private nextMessageId = 1;
   private timer: ReturnType<typeof setTimeout> | undefined;
-  private current: { analysis: Analysis; pipeline: AnalysedPipeline | undefined; version: number } | undefined;
+  /** The state last drawn from the server's answer (with the document version it was computed from). */
+  private current: ViewState | undefined;
   private readonly collapsed = new Map<string, boolean>();
   private readonly disposables: vscode.Disposable[] = [];
   private ready = false;
   private pendingSelect: string | null | undefined;
+  /** The request in flight of each kind; a newer one (typing, the rank slider, another layer) cancels it. */
+  private readonly inFlight = new Map<'viewState' | 'spectrum' | 'preview', vscode.CancellationTokenSource>();
 
   constructor(
     context: vscode.ExtensionContext,
@@ -132,14 +131,14 @@ class GraphSession {
       }),
       vscode.window.onDidChangeTextEditorSelection((e) => {
         if (e.textEditor.document.uri.toString() !== document.uri.toString()) return;
-        const spec = this.current?.pipeline?.spec;
-        if (!spec || this.current?.version !== document.version) return;
+        if (!this.current || this.current.documentVersion !== document.version) return;
         const p = e.selections[0]?.active;
-        if (p) this.post({ type: 'select', layerId: layerAt(spec, { line: p.line, character: p.character }) });
+        if (p) this.post({ type: 'select', layerId: layerAt(this.current, { line: p.line, character: p.character }) });
       }),
     );
     panel.onDidDispose(() => {
       if (this.timer) clearTimeout(this.timer);
+      for (const cts of this.inFlight.values()) cts.cancel();
       for (const d of this.disposables) d.dispose();
     });
   }
@@ -190,28 +189,28 @@ class GraphSession {
 
   private schedule(): void {
     if (this.timer) clearTimeout(this.timer);
-    // Debounced: typing produces one analysis per pause, not one per keystroke.
+    // Debounced: typing produces one request per pause, not one per keystroke.
     this.timer = setTimeout(() => void this.pushUpdate(), 120);
   }
 
+  /** A fresh token for a request of `kind`, cancelling the one of that kind still in flight. */
+  private token(kind: 'viewState' | 'spectrum' | 'preview'): vscode.CancellationToken {
+    this.inFlight.get(kind)?.cancel();
+    const cts = new vscode.CancellationTokenSource();
+    this.inFlight.set(kind, cts);
+    return cts.token;
+  }
+
+  /** The view state of the current text, from the language server, with the workspace's clips. */
   private async analyse(): Promise<{ state: ViewState | null; reason?: string }> {
-    const version = this.document.version;
-    const analysis = await this.host.analyzer.analyse(this.document.getText(), this.document.uri.toString());
-    const pipeline = mainPipeline(analysis);
-    this.current = { analysis, pipeline, version };
-    if (!pipeline) return { state: null, reason: 'This file declares no pipeline; write `pipeline Name { ... }` to see its graph.' };
-    if (!pipeline.spec) return { state: null, reason: pipeline.estimateError ?? `Pipeline ${pipeline.name} cannot be shown yet.` };
-    if (!pipeline.estimate) {
-      return { state: null, reason: pipeline.estimateError ?? `Pipeline ${pipeline.name} cannot be estimated yet.` };
+    const r = await this.host.studio.request(viewStateRequest, this.document, {}, this.token('viewState'));
+    if (!r.state) {
+      this.current = undefined;
+      return { state: null, reason: r.reason };
     }
-    const state = buildViewState({
-      spec: pipeline.spec,
-      estimate: pipeline.estimate,
-      documentVersion: version,
-      diagnostics: analysis.diagnostics,
-      samples: await this.host.samples(this.document.uri),
-    });
+    const state: ViewState = { ...r.state, samples: await this.host.samples(this.document.uri) };
     for (const b of state.blocks) if (this.collapsed.has(b.name)) b.collapsed = this.collapsed.get(b.name);
+    this.current = state;
     return { state };
   }
 
@@ -222,14 +221,17 @@ class GraphSession {
     if (version === this.lastPostedVersion) return;
     try {
       const { state, reason } = await this.analyse();
-      if (this.document.version !== version) return;
+      // A state of a version the text has left is not shown; the change scheduled the next one.
+      if (state ? state.documentVersion !== this.document.version : this.document.version !== version) return;
       if (state) {
-        this.lastPostedVersion = version;
-        this.post({ type: 'update', documentVersion: version, state });
+        this.lastPostedVersion = state.documentVersion;
+        this.post({ type: 'update', documentVersion: state.documentVersion, state });
       } else if (reason) {
         this.post({ type: 'error', message: reason });
       }
     } catch (e) {
+      // The text moved on (typing): the change scheduled the next update already.
+      if (e instanceof StaleVersionError || isCancellation(e)) return;
       this.host.output.appendLine(`[graph] update of ${this.document.uri.fsPath} failed: ${(e as Error).stack ?? String(e)}`);
       this.post({ type: 'error', message: `The graph could not be updated: ${(e as Error).message}` });
     }
@@ -245,19 +247,50 @@ class GraphSession {
     try {
       await this.handle(parsed.message);
     } catch (e) {
+      // A newer request of the same kind replaced this one; its answer is the one shown.
+      if (isCancellation(e)) return;
       this.host.output.appendLine(`[graph] ${parsed.message.body.type} failed: ${(e as Error).stack ?? String(e)}`);
       this.post({ type: 'error', message: (e as Error).message }, parsed.message.messageId);
     }
   }
 
-  private async spec(): Promise<NonNullable<AnalysedPipeline['spec']>> {
-    if (!this.current || this.current.version !== this.document.version) await this.analyse();
-    const spec = this.current?.pipeline?.spec;
-    if (!spec) throw new Error(this.current?.pipeline?.estimateError ?? 'The pipeline has errors; fix them first (see the Problems panel).');
-    return spec;
+  /** The state drawn from the current text, asking the server when the one held is older. */
+  private async currentState(): Promise<ViewState> {
+    if (!this.current || this.current.documentVersion !== this.document.version) {
+      const { reason } = await this.analyse();
+      if (!this.current) throw new Error(reason ?? 'The pipeline has errors; fix them first (see the Problems panel).');
+    }
+    return this.current!;
   }
 
-  private async applyEdits(edits: TextEdit[], what: string): Promise<void> {
+  /**
+   * Writes one graph action made against document version `version`: the server computes
+   * its edits against exactly that version, and they are applied only while the text is
+   * still at it. When the text has moved on, nothing is written, the graph is redrawn
+   * from the current text and the user is told to act again on what they now see.
+   */
+  private async edit(action: SourceEditAction, version: number, what: string): Promise<void> {
+    const stale = async (): Promise<never> => {
+      const now = this.document.version;
+      this.host.output.appendLine(`[graph] refused to ${what}: the graph showed version ${version} of ${this.document.uri.fsPath}, the text is at ${now}`);
+      if (this.timer) clearTimeout(this.timer);
+      this.lastPostedVersion = -1;
+      await this.pushUpdate();
+      throw new Error(`The graph was drawn from an older version of the text (${version}; it is now at ${now}), so nothing was written. The graph shows the current text now; try again.`);
+    };
+    if (version !== this.document.version) return stale();
+    let edits: TextEdit[];
+    try {
+      edits = (await this.host.studio.requestAt(sourceEditRequest, { ...this.host.studio.versioned(this.document), version }, { edit: action })).edits;
+    } catch (e) {
+      if (e instanceof StaleVersionError) return stale();
+      throw e;
+    }
+    if (this.document.version !== version) return stale();
+    await this.applyEdits(edits, what);
+  }
+
+  private async applyEdits(edits: readonly TextEdit[], what: string): Promise<void> {
     if (edits.length === 0) return;
     const ok = await vscode.workspace.applyEdit(toWorkspaceEdit(this.document.uri, edits));
     if (!ok) throw new Error(`VS Code refused the edit that ${what}; is the file read-only?`);
@@ -276,7 +309,16 @@ class GraphSession {
           this.post({ type: 'init', protocolVersion: PROTOCOL_VERSION, state: null, reason: `The webview speaks protocol ${body.protocolVersion} but the extension speaks ${PROTOCOL_VERSION}; rebuild the extension (npm run build).` }, message.messageId);
           return;
         }
-        const { state, reason } = await this.analyse();
+        let init: { state: ViewState | null; reason?: string };
+        try {
+          init = await this.analyse();
+        } catch (e) {
+          // The webview waits for its init; an update follows when the text settles.
+          if (!(e instanceof StaleVersionError) && !isCancellation(e)) throw e;
+          init = { state: null, reason: 'The text is changing; the graph follows when it settles.' };
+          this.schedule();
+        }
+        const { state, reason } = init;
         if (state) this.lastPostedVersion = state.documentVersion;
         this.post({ type: 'init', protocolVersion: PROTOCOL_VERSION, state, ...(reason ? { reason } : {}) }, message.messageId);
         this.ready = true;
@@ -287,9 +329,9 @@ class GraphSession {
         return;
       }
       case 'reveal': {
-        const spec = await this.spec();
-        const r = revealRange(spec, body.layerId);
-        if (!r) throw new Error(`${body.layerId} is not in pipeline ${spec.name}.`);
+        const state = await this.currentState();
+        const r = revealRange(state, body.layerId);
+        if (!r) throw new Error(`${body.layerId} is not in pipeline ${state.pipeline}.`);
         const range = new vscode.Range(r.start.line, r.start.character, r.end.line, r.end.character);
         const editor = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === this.document.uri.toString());
         if (editor) {
@@ -301,31 +343,25 @@ class GraphSession {
         return;
       }
       case 'requestSpectrum': {
-        const spec = await this.spec();
-        const s = await layerSpectrum(this.host.weights, spec, this.host.files(this.document), body.layerId);
+        const { version: _version, ...s } = await this.host.studio.request(layerSpectrumRequest, this.document, { layerId: body.layerId }, this.token('spectrum'));
         this.post({ type: 'spectrum', ...s }, message.messageId);
         return;
       }
       case 'previewCompression': {
-        const spec = await this.spec();
-        const p = await previewCompression(this.host.weights, spec, this.host.files(this.document), body.layerId, body.method);
+        // The rank slider sends one preview per step: the SVD or K-SVD of the one before is cancelled in the server's worker.
+        const { version: _version, ...p } = await this.host.studio.request(compressionPreviewRequest, this.document, { layerId: body.layerId, method: body.method }, this.token('preview'));
         this.post({ type: 'compressionPreview', ...p }, message.messageId);
         return;
       }
       case 'applyCompression':
-      case 'removeCompression': {
-        const spec = await this.spec();
-        const method = body.type === 'applyCompression' ? body.method : undefined;
-        const edits = compressionEdits(this.document.getText(), this.current!.pipeline!.outline, spec, body.layerId, method);
-        await this.applyEdits(edits, method ? `compressed ${body.layerId}` : `removed the compression of ${body.layerId}`);
+        await this.edit({ kind: 'compress', layerId: body.layerId, method: body.method }, body.documentVersion, `compressed ${body.layerId}`);
         return;
-      }
-      case 'place': {
-        const spec = await this.spec();
-        const edits = placementEdits(this.document.getText(), this.current!.pipeline!.outline, spec, body.targets, body.processor);
-        await this.applyEdits(edits, `placed ${body.targets.join(', ')} on ${body.processor}`);
+      case 'removeCompression':
+        await this.edit({ kind: 'removeCompression', layerId: body.layerId }, body.documentVersion, `removed the compression of ${body.layerId}`);
         return;
-      }
+      case 'place':
+        await this.edit({ kind: 'place', targets: body.targets, processor: body.processor }, body.documentVersion, `placed ${body.targets.join(', ')} on ${body.processor}`);
+        return;
       case 'autoPartition':
       case 'runClip':
       case 'evaluateFolder':

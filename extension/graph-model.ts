@@ -244,16 +244,11 @@ export function buildViewState(input: ViewStateInput): ViewState {
 }
 
 /** The id of the layer whose source range contains `position`, or null (the graph's `select` message). */
-export function layerAt(spec: PipelineSpec, position: TextPosition): string | null {
-  for (const b of spec.blocks) for (const l of b.layers) if (rangeContains(l.range, position)) return l.id;
-  return null;
+export function layerAt(state: { layers: readonly { id: string; range: SourceRange }[] }, position: TextPosition): string | null {
+  return state.layers.find((l) => rangeContains(l.range, position))?.id ?? null;
 }
 
-/** The source range to reveal for a layer id or a block name, if the pipeline has it. */
-export function revealRange(spec: PipelineSpec, id: string): SourceRange | undefined {
-  for (const b of spec.blocks) {
-    if (b.name === id) return b.range;
-    for (const l of b.layers) if (l.id === id) return l.range;
-  }
-  return undefined;
+/** The source range to reveal for a layer id or a block name, if the pipeline (a view state, or a spec's blocks and layers) has it. */
+export function revealRange(state: { layers: readonly { id: string; range: SourceRange }[]; blocks: readonly { name: string; range?: SourceRange }[] }, id: string): SourceRange | undefined {
+  return state.blocks.find((b) => b.name === id)?.range ?? state.layers.find((l) => l.id === id)?.range;
 }

@@ -1,52 +1,45 @@
 /**
  * The optimizing commands of the studio: Auto-Partition (palette and the graph's button),
- * Auto-Compress, Calibrate Host and Import Device Profile. Each plan is computed by the
- * pure core (extension/auto-plans.ts over engine/) and written as ONE WorkspaceEdit, so
- * one Undo takes it back.
- *
- * Auto-Partition and Auto-Compress run in the extension host's thread: the exact
- * partitioner takes 3-10 ms on the samples and auto-compress well under a second, and the
- * extension host is not VS Code's UI thread, so a worker would only add latency. A
- * pipeline whose optimum is hard to prove would hold the host for the partitioner's node
- * limit, so Auto-Partition passes a time limit (AUTO_PARTITION_TIME_LIMIT_MS, 2 s) and
- * then says the plan written is the best found, not proven optimal.
+ * Auto-Compress, Calibrate Host and Import Device Profile. Each plan is asked of the
+ * language server (senseStudio/partitionPlan, compressionPlan), which plans in a worker
+ * thread, so the extension host's event loop, which every extension shares, never waits on
+ * a search; the plan comes with its edits against the version it was made from, written
+ * as ONE WorkspaceEdit, so one Undo takes it back. Both show a cancellable notification
+ * whose Cancel cancels the request (and stops the worker). A pipeline whose optimum is hard
+ * to prove stops at the partitioner's time limit (AUTO_PARTITION_TIME_LIMIT_MS, 2 s), and
+ * the message says the plan written is the best found, not proven optimal.
  */
 import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { spectraFromWeights, type CompressTarget } from '../engine/auto-compress';
+import type { CompressTarget } from '../engine/auto-compress';
 import { calibratePipeline } from '../engine/calibrate/node-calibrate';
 import { formatDeviceProfile, parseDeviceProfile } from '../runtime/device-profile';
 import { formatInUnit, formatMj, formatMs } from '../language/figures';
 import { initWeights } from '../engine/weights/init';
 import { isUserFileError, readUserText, writeUserFileAtomic } from '../io/user-files';
 import type { OrtModuleLike } from '../runtime/runner';
-import { optimalityNote, planAutoCompress, planAutoPartition, targetText } from './auto-plans';
-import { calibrationTable, hostTargetText, loadProfiles, withoutPlaceLines } from './calibration-report';
+import type { LoadedProfile } from '../engine/calibrate/profile';
+import type { PipelineSpec } from '../language/pipeline-model';
+import { targetText } from './auto-plans';
+import { calibrationTable, loadProfiles } from './calibration-report';
 import { toWorkspaceEdit } from './graph-editor';
-import type { AnalysedPipeline, SenseAnalyzer } from './sense-analysis';
-import type { WeightsCache } from './compression-preview';
+import { compressionPlanRequest, estimateRequest, partitionPlanRequest } from './lsp-ext';
+import { isCancellation, type StudioClient } from './studio-client';
 import { readPipelineWeights, type DocumentFiles } from './workspace-files';
 
 /** What the plan commands need from the rest of the extension. */
 export interface PlanCommandsHost {
-  analyzer: SenseAnalyzer;
-  weights: WeightsCache;
+  studio: StudioClient;
   output: vscode.OutputChannel;
-  analysePipeline(doc: vscode.TextDocument): Promise<AnalysedPipeline>;
+  /** The checked spec of the document's pipeline (the server refuses one with errors, naming `what`), or its copy retargeted to `host`. */
+  pipelineSpec(doc: vscode.TextDocument, what: string, options?: { retargetToHost?: boolean }): Promise<PipelineSpec>;
   requireTrust(what: string): boolean;
   /** The `.sense` file of `doc` on disk and the folders the files it names must lie in. */
   files(doc: vscode.TextDocument): DocumentFiles;
   /** Called after the device profiles changed, so the status bar and graphs re-estimate. */
   profilesChanged(): void;
-}
-
-type Checked = AnalysedPipeline & { spec: NonNullable<AnalysedPipeline['spec']> };
-
-function checked(p: AnalysedPipeline, what: string): Checked {
-  if (!p.spec || p.hasErrors) throw new Error(`${what}: ${p.estimateError ?? `pipeline ${p.name} has errors; fix them first (see the Problems panel).`}`);
-  return p as Checked;
 }
 
 /** The setting that lists the measured device profiles to apply. */
@@ -61,35 +54,46 @@ export function createPlanCommands(host: PlanCommandsHost) {
     if (edits.length > 0 && !(await vscode.workspace.applyEdit(toWorkspaceEdit(doc.uri, edits)))) throw new Error(`VS Code refused the edit of ${what}; is the file read-only?`);
   };
 
+  /**
+   * Asks the server for the plan of command `what` under a cancellable notification; Cancel
+   * cancels the request. Returns undefined when the user cancelled; a refusal becomes an
+   * error naming the command.
+   */
+  const askPlan = async <R>(what: 'Auto-Partition' | 'Auto-Compress', title: string, ask: (token: vscode.CancellationToken) => Promise<R>): Promise<R | undefined> => {
+    const plan = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (_progress, token) => {
+      try {
+        return await ask(token);
+      } catch (e) {
+        if (token.isCancellationRequested && isCancellation(e)) return undefined;
+        throw new Error(`${what}: ${(e as Error).message}`);
+      }
+    });
+    if (plan === undefined) output.appendLine(`[${what}] cancelled.`);
+    return plan;
+  };
+
   /** Auto-Partition: α/β from the graph's sliders, else the pipeline's `optimize` line, else the settings. */
   const autoPartition = async (uri: vscode.Uri, weights?: { alpha: number; beta: number }): Promise<void> => {
     const doc = await vscode.workspace.openTextDocument(uri);
-    const version = doc.version;
-    const p = checked(await host.analysePipeline(doc), 'Auto-Partition');
-    const hasOptimizeLine = p.outline.members.some((m) => m.kind === 'optimize');
     const cfg = vscode.workspace.getConfiguration('senseStudio');
-    const optimize = weights
-      ? { energyWeight: weights.alpha, latencyWeight: weights.beta }
-      : hasOptimizeLine
-        ? {}
-        : { energyWeight: cfg.get<number>('objective.energyWeight', 0.5), latencyWeight: cfg.get<number>('objective.latencyWeight', 0.5) };
-    const t0 = performance.now();
-    const plan = planAutoPartition(doc.getText(), p.node, p.spec, optimize);
-    const tookMs = performance.now() - t0;
-    const o = plan.result.optimize;
-    const note = optimalityNote(plan.result, tookMs);
-    output.appendLine(`[autoPartition] ${p.name} on ${p.spec.target.name}: α ${o.energyWeight} β ${o.latencyWeight}${o.budgetMs !== undefined ? ` within ${o.budgetMs} ms` : ''}; planned in ${tookMs.toFixed(1)} ms (${plan.result.nodes} nodes, ${plan.result.exact ? 'exact' : note})`);
-    for (const s of plan.statements) output.appendLine(`[autoPartition]   ${s}`);
-    for (const m of plan.result.messages) output.appendLine(`[autoPartition] infeasible: ${m}`);
-    await applyOne(doc, version, plan.edits, 'Auto-Partition');
+    const optimize = weights ? { optimize: { energyWeight: weights.alpha, latencyWeight: weights.beta } } : { defaultOptimize: { energyWeight: cfg.get<number>('objective.energyWeight', 0.5), latencyWeight: cfg.get<number>('objective.latencyWeight', 0.5) } };
+    const plan = await askPlan('Auto-Partition', `Sense: Auto-Partition ${vscode.workspace.asRelativePath(doc.uri, false)}`, (token) => host.studio.request(partitionPlanRequest, doc, optimize, token));
+    if (!plan) return;
+    const r = plan.result;
+    const o = r.optimize;
+    const note = plan.optimalityNote;
+    output.appendLine(`[autoPartition] ${plan.pipeline} on ${plan.target}: α ${o.energyWeight} β ${o.latencyWeight}${o.budgetMs !== undefined ? ` within ${o.budgetMs} ms` : ''}; planned in ${plan.tookMs.toFixed(1)} ms (${r.nodes} nodes, ${r.exact ? 'exact' : note})`);
+    for (const st of plan.statements) output.appendLine(`[autoPartition]   ${st}`);
+    for (const m of r.messages) output.appendLine(`[autoPartition] infeasible: ${m}`);
+    await applyOne(doc, plan.version, plan.edits, 'Auto-Partition');
     const b = plan.before;
     const a = plan.after;
     const figures = `objective ${b.objective.toFixed(4)} → ${a.objective.toFixed(4)} (α ${o.energyWeight}, β ${o.latencyWeight}; latency ${formatMs(b.endToEndLatencyMs)} → ${formatMs(a.endToEndLatencyMs)}, energy ${formatMj(b.energyPerInferenceMj)} → ${formatMj(a.energyPerInferenceMj)})`;
     const lines = `${plan.statements.length} place line${plan.statements.length === 1 ? '' : 's'}`;
-    if (!plan.result.feasible) {
-      const found = plan.result.exact ? 'no placement meets every constraint, wrote the best one' : `${note}; found no placement that meets every constraint, wrote the best one`;
-      void vscode.window.showWarningMessage(`Sense Auto-Partition: ${figures}; ${found} (${lines}). ${plan.result.messages.join(' ')}`);
-    } else if (!plan.result.exact) {
+    if (!r.feasible) {
+      const found = r.exact ? 'no placement meets every constraint, wrote the best one' : `${note}; found no placement that meets every constraint, wrote the best one`;
+      void vscode.window.showWarningMessage(`Sense Auto-Partition: ${figures}; ${found} (${lines}). ${r.messages.join(' ')}`);
+    } else if (!r.exact) {
       // Not proven: a warning, so the user knows a better placement may exist.
       void vscode.window.showWarningMessage(`Sense Auto-Partition: ${figures}; ${note}. ${plan.edits.length === 0 ? 'No better placement than the file’s was found, nothing to change.' : `Wrote ${lines}.`}`);
     } else if (plan.edits.length === 0) {
@@ -102,8 +106,12 @@ export function createPlanCommands(host: PlanCommandsHost) {
   const autoCompress = async (uri?: vscode.Uri): Promise<void> => {
     if (!uri) throw new Error('Open a .sense file first.');
     const doc = await vscode.workspace.openTextDocument(uri);
-    const p = checked(await host.analysePipeline(doc), 'Auto-Compress');
-    const e = p.estimate;
+    const { pipelines } = await host.studio.request(estimateRequest, doc, {});
+    // The pipeline the graph shows: the first that lowered, else the first.
+    const p = pipelines.find((x) => x.target !== undefined) ?? pipelines[0];
+    if (!p) throw new Error(`Auto-Compress: ${vscode.workspace.asRelativePath(doc.uri)} declares no pipeline.`);
+    const e = p.totals;
+    if (!e) throw new Error(`Auto-Compress: ${p.estimateError ?? `pipeline ${p.name} has errors; fix them first (see the Problems panel).`}`);
     const kind = await vscode.window.showQuickPick(
       [
         { label: 'Fit a processor', detail: "Every layer placed on the processor fits its memory (weights and activations).", id: 'fit' as const },
@@ -115,13 +123,8 @@ export function createPlanCommands(host: PlanCommandsHost) {
     if (!kind) return;
     let target: CompressTarget;
     if (kind.id === 'fit') {
-      const usage = new Map(e?.processors.map((x) => [x.name, x]) ?? []);
       const pick = await vscode.window.showQuickPick(
-        p.spec.target.processors.map((x) => {
-          const u = usage.get(x.name);
-          const limit = u?.memoryLimitBytes ?? x.memoryBytes;
-          return { label: x.name, description: u && limit !== undefined && Number.isFinite(limit) ? `${formatInUnit(u.memoryBytes, 'bytes')} of ${formatInUnit(limit, 'bytes')}` : '' };
-        }),
+        (p.processors ?? []).map((x) => ({ label: x.name, description: x.memoryLimitBytes !== undefined ? `${formatInUnit(x.memoryBytes, 'bytes')} of ${formatInUnit(x.memoryLimitBytes, 'bytes')}` : '' })),
         { title: 'Fit which processor’s memory?' },
       );
       if (!pick) return;
@@ -139,24 +142,11 @@ export function createPlanCommands(host: PlanCommandsHost) {
       const value = Number(text.replace(unit, '').trim());
       target = kind.id === 'within' ? { kind: 'within', latencyMs: value } : { kind: 'energy', energyMj: value };
     }
-    const version = doc.version;
-    let spectra: Map<string, Float64Array> | undefined;
-    const plan = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Sense: Auto-Compress ${p.name} to ${targetText(target)}` }, async (progress) => {
-      if (doc.uri.scheme === 'file' && p.spec.weightsPath !== undefined) {
-        progress.report({ message: 'singular values of the weights…' });
-        // A weights line whose file does not exist yet plans data-free; any other fault of the file is the user's to fix.
-        const weights = await host.weights.weightsFor(p.spec, host.files(doc)).catch((e: unknown) => {
-          if (isUserFileError(e) && e.reason === 'not-found') return undefined;
-          throw e;
-        });
-        if (weights) spectra = spectraFromWeights(p.spec, weights);
-      }
-      progress.report({ message: 'searching the rank grid…' });
-      await new Promise((r) => setTimeout(r, 20));
-      return planAutoCompress(doc.getText(), p.node, p.spec, target, spectra);
-    });
+    const plan = await askPlan('Auto-Compress', `Sense: Auto-Compress ${p.name} to ${targetText(target)}`, (token) => host.studio.request(compressionPlanRequest, doc, { pipeline: p.name, target }, token));
+    if (!plan) return;
+    const fromWeights = plan.fromWeights;
     const r = plan.result;
-    const source = spectra ? 'from the weights’ singular values' : 'data-free (no weights file; real weights are usually more compressible)';
+    const source = fromWeights ? 'from the weights’ singular values' : 'data-free (no weights file; real weights are usually more compressible)';
     output.appendLine(`[autoCompress] ${p.name}: ${targetText(target)}; ${r.feasible ? 'feasible' : 'infeasible'}; error ${(100 * r.estimatedError).toFixed(2)} % ${source}`);
     for (const l of r.layers) output.appendLine(`[autoCompress]   ${l.ref.padEnd(14)} ${l.rows}x${l.cols} ${l.rank !== undefined ? `rank ${l.rank}` : 'uncompressed'} params ${l.paramsBefore} -> ${l.paramsAfter}${l.changed ? ' (changed)' : ''}`);
     const metric = `${formatInUnit(r.before.metric, r.unit)} → ${formatInUnit(r.after.metric, r.unit)} (limit ${formatInUnit(r.limit, r.unit)})`;
@@ -173,8 +163,8 @@ export function createPlanCommands(host: PlanCommandsHost) {
       void vscode.window.showInformationMessage(`Sense Auto-Compress: the file as written already meets “${targetText(target)}” (${formatInUnit(r.before.metric, r.unit)}); nothing to change.`);
       return;
     }
-    await applyOne(doc, version, plan.edits, 'Auto-Compress');
-    void vscode.window.showInformationMessage(`Sense Auto-Compress: wrote ${r.lines.length} compress line${r.lines.length === 1 ? '' : 's'}; ${metric}, estimated error ${(100 * r.estimatedError).toFixed(2)} % (${spectra ? 'from the weights' : 'data-free'}).`);
+    await applyOne(doc, plan.version, plan.edits, 'Auto-Compress');
+    void vscode.window.showInformationMessage(`Sense Auto-Compress: wrote ${r.lines.length} compress line${r.lines.length === 1 ? '' : 's'}; ${metric}, estimated error ${(100 * r.estimatedError).toFixed(2)} % (${fromWeights ? 'from the weights' : 'data-free'}).`);
   };
 
   /** Loads onnxruntime-node: next to the extension, else from the workspace's node_modules. */
@@ -210,17 +200,10 @@ export function createPlanCommands(host: PlanCommandsHost) {
     if (!host.requireTrust('Calibrate Host')) return;
     const doc = await vscode.workspace.openTextDocument(uri);
     if (doc.uri.scheme !== 'file') throw new Error(`Calibrate Host needs the .sense file and its weights on disk; this is a virtual file (${doc.uri.scheme}:).`);
-    const own = checked(await host.analysePipeline(doc), 'Calibrate Host');
-    // Calibration measures this machine: the same pipeline retargeted to the built-in `host`.
-    const text = doc.getText();
-    const hostUri = `${doc.uri.toString()}.calibrate-host.sense`;
-    const retargeted = hostTargetText(text, own.outline);
-    const first = (await host.analyzer.analyse(retargeted, hostUri)).pipelines.find((x) => x.name === own.name);
-    if (!first) throw new Error(`Calibrate Host: pipeline ${own.name} did not parse after retargeting it to host.`);
-    // A second pass: the place lines' offsets are those of the retargeted text.
-    const hostPipeline = (await host.analyzer.analyse(withoutPlaceLines(retargeted, first.node), hostUri)).pipelines.find((x) => x.name === own.name);
-    if (!hostPipeline?.spec || hostPipeline.hasErrors) throw new Error(`Calibrate Host: pipeline ${own.name} cannot target the built-in device host: ${hostPipeline?.estimateError ?? 'it did not lower'}.`);
-    const spec = hostPipeline.spec;
+    const ownSpec = await host.pipelineSpec(doc, 'Calibrate Host');
+    const own = { name: ownSpec.name, spec: ownSpec };
+    // Calibration measures this machine: the same pipeline retargeted to the built-in `host` (by the language server).
+    const spec = await host.pipelineSpec(doc, 'Calibrate Host', { retargetToHost: true });
     const { ort, version } = await loadOrtNode(doc);
     const runtime = `onnxruntime-node${version ? ` ${version}` : ''}`;
     const runs = 30;
@@ -301,8 +284,10 @@ export function createPlanCommands(host: PlanCommandsHost) {
   };
 
   let reloads = 0;
+  let applied: readonly LoadedProfile[] = [];
   /**
-   * Reads the setting's profiles into the analyzer; bad files are reported, not fatal. In
+   * Reads the setting's profiles (the language server gets them through profilesChanged, in
+   * the senseStudio/deviceProfiles notification); bad files are reported, not fatal. In
    * Restricted Mode nothing is read (the setting is a restricted configuration, and a
    * repository must not make the studio open files before it is trusted). A list held in the
    * workspace's settings is read confined to the workspace folders; the user's own list is
@@ -328,7 +313,7 @@ export function createPlanCommands(host: PlanCommandsHost) {
       output.appendLine('[profile] Restricted Mode: the measured device profiles are read once the workspace is trusted.');
     }
     if (generation !== reloads) return;
-    host.analyzer.setProfiles(profiles);
+    applied = profiles;
     for (const e of errors) {
       output.appendLine(`[profile] ${e}`);
       void vscode.window.showWarningMessage(`Sense Studio: ${e}`);
@@ -337,5 +322,8 @@ export function createPlanCommands(host: PlanCommandsHost) {
     host.profilesChanged();
   };
 
-  return { autoPartition, autoCompress, calibrateHost, importDeviceProfile, reloadProfiles };
+  /** The measured device profiles read last (the ones the language server applies). */
+  const profiles = (): readonly LoadedProfile[] => applied;
+
+  return { autoPartition, autoCompress, calibrateHost, importDeviceProfile, reloadProfiles, profiles };
 }

@@ -15,16 +15,16 @@ import { calibratePipeline } from '../../../engine/calibrate/node-calibrate';
 import { loadPipelineWeights } from '../../../engine/weights/node-weights';
 import { calibrationTable, hostTargetText, loadProfiles, withoutPlaceLines } from '../../../extension/calibration-report';
 import { applyEdits, buildViewState, placementEdits } from '../../../extension/graph-model';
-import { SenseAnalyzer, type AnalysedPipeline } from '../../../extension/sense-analysis';
+import { TestAnalyzer, type AnalysedPipeline } from './analysis';
 import { readFileSync } from 'node:fs';
 
 const root = join(import.meta.dirname, '../../..');
 const deepearPath = join(root, 'samples/deepear/deepear.sense');
 const deepear = readFileSync(deepearPath, 'utf8');
-const analyzer = new SenseAnalyzer();
+const analyzer = new TestAnalyzer();
 let n = 0;
 
-async function analyse(text: string, a: SenseAnalyzer = analyzer): Promise<{ p: AnalysedPipeline; diagnostics: { severity?: number; message: string; code?: string | number }[] }> {
+async function analyse(text: string, a: TestAnalyzer = analyzer): Promise<{ p: AnalysedPipeline; diagnostics: { severity?: number; message: string; code?: string | number }[] }> {
   // Next to the sample, so its weights line resolves; a fresh name per call.
   const r = await a.analyse(text, `file://${join(root, 'samples/deepear', `auto-plans-${n++}.sense`)}`);
   return { p: r.pipelines[0], diagnostics: r.diagnostics };
@@ -201,8 +201,7 @@ describe('device profiles', () => {
     expect(errors[0]).toContain('bad.json');
     expect(errors[1]).toContain('missing.json');
 
-    const measured = new SenseAnalyzer();
-    measured.setProfiles(profiles);
+    const measured = new TestAnalyzer(profiles);
     // The sample's place lines name the Snapdragon's dsp, which host does not have.
     const onHost = nonPlaceLines(deepear.replace('target snapdragon800', 'target host')).join('\n');
     const plain = await analyse(onHost);

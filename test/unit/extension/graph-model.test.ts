@@ -7,13 +7,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { applyEdits, buildViewState, compressionEdits, compressionText, layerAt, placementEdits, revealRange, targetEdits, type SourceDiagnostic } from '../../../extension/graph-model';
-import { SenseAnalyzer, type AnalysedPipeline } from '../../../extension/sense-analysis';
+import { TestAnalyzer, type AnalysedPipeline } from './analysis';
 import { FEATURES_KEY } from '../../../language/pipeline-model';
 import { FEATURES_NODE_ID, ViewStateSchema, checkViewState } from '../../../webview/protocol';
 
 const root = join(import.meta.dirname, '../../..');
 const designText = readFileSync(join(root, 'test/unit/language/fixtures/design-example.sense'), 'utf8');
-const analyzer = new SenseAnalyzer();
+const analyzer = new TestAnalyzer();
 let n = 0;
 
 async function analyse(text: string): Promise<{ p: AnalysedPipeline; diagnostics: SourceDiagnostic[] }> {
@@ -181,11 +181,13 @@ describe('layerAt and revealRange', () => {
   it('finds the layer under a position and the range of a layer or block', async () => {
     const { p } = await analyse(designText);
     const enc3 = p.spec!.blocks[0].layers[2];
-    expect(layerAt(p.spec!, { line: enc3.range.start.line, character: enc3.range.start.character + 1 })).toBe('encoder.3');
-    expect(layerAt(p.spec!, { line: 0, character: 0 })).toBeNull();
-    expect(revealRange(p.spec!, 'encoder.3')).toEqual(enc3.range);
-    expect(revealRange(p.spec!, 'speaker')).toEqual(p.spec!.blocks.find((b) => b.name === 'speaker')!.range);
-    expect(revealRange(p.spec!, 'nothing')).toBeUndefined();
+    // On the view state the graph editor holds, as it answers the cursor and the webview's reveal.
+    const state = buildViewState({ spec: p.spec!, estimate: p.estimate!, documentVersion: 1, diagnostics: [] });
+    expect(layerAt(state, { line: enc3.range.start.line, character: enc3.range.start.character + 1 })).toBe('encoder.3');
+    expect(layerAt(state, { line: 0, character: 0 })).toBeNull();
+    expect(revealRange(state, 'encoder.3')).toEqual(enc3.range);
+    expect(revealRange(state, 'speaker')).toEqual(p.spec!.blocks.find((b) => b.name === 'speaker')!.range);
+    expect(revealRange(state, 'nothing')).toBeUndefined();
   });
 });
 

@@ -25,7 +25,8 @@ import { MeasuredProfiles } from '../../../extension/server/device-profiles';
 import { StudioRequests } from '../../../extension/server/studio';
 import { WorkerPool } from '../../../extension/server/worker-pool';
 import { buildViewState } from '../../../extension/graph-model';
-import { SenseAnalyzer } from '../../../extension/sense-analysis';
+import { TestAnalyzer } from './analysis';
+import { BUILTIN_DEVICES_SOURCE } from '../../../language/builtin-devices';
 import { createSenseServices } from '../../../language/sense-module';
 
 const root = resolve(import.meta.dirname, '../../..');
@@ -84,8 +85,8 @@ describe('senseStudio/viewState and estimate', () => {
     await open(deepear, 3);
     const r = await studio.viewState({ textDocument: doc(3) });
     expect(r.version).toBe(3);
-    // The reference: the host's own workspace (sense-analysis.ts) and graph-model, as graph-editor.ts built it.
-    const a = await new SenseAnalyzer().analyse(deepear, uri);
+    // The reference: the language services and engine composed in process (./analysis.ts) and graph-model's buildViewState.
+    const a = await new TestAnalyzer().analyse(deepear, uri);
     const p = a.pipelines[0];
     const reference = buildViewState({ spec: p.spec!, estimate: p.estimate!, documentVersion: 3, diagnostics: a.diagnostics });
     expect(r.state).toEqual(reference);
@@ -189,7 +190,7 @@ describe('senseStudio/sourceEdit, partitionPlan and compressionPlan', () => {
     const progress: string[] = [];
     const plan = await studio.partitionPlan({ textDocument: doc(30), optimize: { energyWeight: 1, latencyWeight: 0 } }, undefined, { report: (m) => progress.push(m) });
     expect(progress.length).toBeGreaterThan(0);
-    const a = await new SenseAnalyzer().analyse(deepear, uri);
+    const a = await new TestAnalyzer().analyse(deepear, uri);
     const reference = partitionPipeline(a.pipelines[0].spec!, { optimize: { energyWeight: 1, latencyWeight: 0 } });
     expect(plan.result.placement).toEqual(reference.placement);
     expect(plan.result.objective).toBe(reference.objective);
@@ -217,5 +218,51 @@ describe('senseStudio/sourceEdit, partitionPlan and compressionPlan', () => {
     } else expect(plan.edits).toEqual([]);
     const bad = await refusal(studio.compressionPlan({ textDocument: doc(40), target: { kind: 'fit', processor: 'npu' } }));
     expect(bad.message).toMatch(/no processor 'npu'; it has/);
+  });
+});
+
+describe('senseStudio/deviceNames and pipelineSpec', () => {
+  it('lists the built-in devices and the document\'s own, with the target now', async () => {
+    const own = `device bench {\n  processor cpu { compute 1 GMAC/s  memory 64 MB  bandwidth 1 GB/s  power 500 mW }\n}\n${deepear}`;
+    await open(own, 50);
+    const r = await studio.deviceNames({ textDocument: doc(50) });
+    expect(r.version).toBe(50);
+    expect(r.pipeline).toBe('DeepEar');
+    expect(r.currentTarget).toBe('snapdragon800');
+    // The built-ins as the catalog's source declares them, independently of the workspace.
+    const builtins = [...BUILTIN_DEVICES_SOURCE.matchAll(/^device (\w+) \{/gm)].map((m) => m[1]);
+    expect(builtins.length).toBeGreaterThan(3);
+    expect(r.devices.filter((d) => d.builtin).map((d) => d.name).sort()).toEqual([...builtins].sort());
+    expect(r.devices.filter((d) => !d.builtin)).toEqual([{ name: 'bench', builtin: false }]);
+  });
+
+  it('serves the checked spec (plain data, unchanged by JSON) and refuses one with errors unless allowed', async () => {
+    await open(deepear, 60);
+    const r = await studio.pipelineSpec({ textDocument: doc(60) });
+    const reference = (await new TestAnalyzer().analyse(deepear, uri)).pipelines[0].spec!;
+    expect(r.spec).toEqual(reference);
+    // It crosses the LSP connection as JSON: nothing may be lost on the way (no Map, no Infinity, no typed array).
+    expect(JSON.parse(JSON.stringify(r.spec))).toEqual(r.spec);
+    const broken = deepear.replace('place emotion, speaker on cpu', 'place emotion, speaker on npu');
+    expect(broken).not.toBe(deepear);
+    await open(broken, 61);
+    const refused = await refusal(studio.pipelineSpec({ textDocument: doc(61) }));
+    expect(refused.code).toBe(LSPErrorCodes.RequestFailed);
+    expect(refused.message).toMatch(/has errors/);
+    expect((await studio.pipelineSpec({ textDocument: doc(61), allowErrors: true })).spec.name).toBe('DeepEar');
+  });
+
+  it('retargets the pipeline to host for Calibrate Host, its place lines dropped, without touching the document', async () => {
+    await open(deepear, 70);
+    const r = await studio.pipelineSpec({ textDocument: doc(70), retargetToHost: true });
+    expect(r.spec.target.name).toBe('host');
+    expect(r.spec.placement).toEqual({});
+    // The reference: the text retargeted by hand, lowered in process.
+    const byHand = deepear.replace('target snapdragon800', 'target host').split('\n').filter((l) => !/^\s*place\b/.test(l)).join('\n');
+    const reference = (await new TestAnalyzer().analyse(byHand, `${uri}.by-hand.sense`)).pipelines[0].spec!;
+    expect(r.spec.blocks.flatMap((b) => b.layers.map((l) => [l.id, l.params, l.macs]))).toEqual(reference.blocks.flatMap((b) => b.layers.map((l) => [l.id, l.params, l.macs])));
+    expect(r.spec.target).toEqual(reference.target);
+    // The server's own document is still the one the editor holds.
+    expect((await studio.pipelineSpec({ textDocument: doc(70) })).spec.target.name).toBe('snapdragon800');
   });
 });
