@@ -21,6 +21,18 @@ export function groupId(block: string): string {
   return `block:${block}`;
 }
 
+/**
+ * The direction the graph flows in: down in a tall or square pane (the side of a text
+ * editor), right in a wide, short one (a bottom panel), so the long axis of the pipeline
+ * follows the long axis of the pane.
+ */
+export type FlowDirection = 'DOWN' | 'RIGHT';
+
+/** The direction for a pane of `width` x `height` CSS pixels. */
+export function directionFor(width: number, height: number): FlowDirection {
+  return width > 1.6 * height ? 'RIGHT' : 'DOWN';
+}
+
 /** One node of the drawn graph before layout. */
 export interface ModelNode {
   id: string;
@@ -50,6 +62,7 @@ export interface GraphModel {
   key: string;
   /** Identifies the pipeline's structure irrespective of collapsing: a change refits the view. */
   structureKey: string;
+  direction: FlowDirection;
 }
 
 /** A node's box after layout; x and y are relative to the parent group, as React Flow wants. */
@@ -65,7 +78,7 @@ function featuresSize(state: ViewState): { width: number; height: number } {
 }
 
 /** Builds the drawn graph: collapsed blocks become one node and edges into them are redirected. */
-export function buildModel(state: ViewState, collapsed: ReadonlySet<string>): GraphModel {
+export function buildModel(state: ViewState, collapsed: ReadonlySet<string>, direction: FlowDirection = 'DOWN'): GraphModel {
   const nodes: ModelNode[] = [
     { id: INPUT_NODE_ID, kind: 'input', ref: INPUT_NODE_ID, ...INPUT_SIZE },
     { id: FEATURES_NODE_ID, kind: 'features', ref: FEATURES_NODE_ID, ...featuresSize(state) },
@@ -94,9 +107,9 @@ export function buildModel(state: ViewState, collapsed: ReadonlySet<string>): Gr
     seen.add(id);
     edges.push({ id, source, target, label: formatShape(e.shape) });
   }
-  const structureKey = [state.pipeline, state.blocks.map((b) => `${b.name}<${b.from ?? ''}`).join(','), state.layers.map((l) => l.id).join(','), state.features.steps.length].join('|');
+  const structureKey = [state.pipeline, direction, state.blocks.map((b) => `${b.name}<${b.from ?? ''}`).join(','), state.layers.map((l) => l.id).join(','), state.features.steps.length].join('|');
   const key = structureKey + '|' + [...collapsed].sort().join(',') + '|' + edges.map((e) => e.id).join(',');
-  return { nodes, edges, key, structureKey };
+  return { nodes, edges, key, structureKey, direction };
 }
 
 const LAYERED: Record<string, string> = {
@@ -140,6 +153,18 @@ export function stackChains(model: GraphModel): Map<string, { width: number; hei
     const isChain = edges.length === children.length - 1 && edges.every((e) => children.findIndex((c) => c.id === e.target) === children.findIndex((c) => c.id === e.source) + 1);
     if (!isChain) continue;
     const boxes = new Map<string, Box>();
+    if (model.direction === 'RIGHT') {
+      // A row under the group's title bar, left to right.
+      let x = PAD.side;
+      let height = 0;
+      for (const c of children) {
+        boxes.set(c.id, { x, y: PAD.top, width: c.width!, height: c.height! });
+        x += c.width! + LAYER_GAP;
+        height = Math.max(height, c.height!);
+      }
+      out.set(group, { width: x - LAYER_GAP + PAD.side, height: PAD.top + height + PAD.bottom, children: boxes });
+      continue;
+    }
     let y = PAD.top;
     let width = 0;
     for (const c of children) {
@@ -155,7 +180,8 @@ export function stackChains(model: GraphModel): Map<string, { width: number; hei
 /** The ELK graph of a model: stacked groups are fixed-size leaves, other groups are laid out on their own (SEPARATE_CHILDREN), then the top level. */
 export function elkGraph(model: GraphModel, stacked: ReturnType<typeof stackChains> = new Map()): ElkNode {
   const byId = new Map<string, ElkNode>();
-  const root: ElkNode = { id: '__root', layoutOptions: { ...LAYERED, 'elk.padding': '[top=20,left=20,bottom=20,right=20]' }, children: [], edges: [] };
+  const layered = { ...LAYERED, 'elk.direction': model.direction };
+  const root: ElkNode = { id: '__root', layoutOptions: { ...layered, 'elk.padding': '[top=20,left=20,bottom=20,right=20]' }, children: [], edges: [] };
   for (const n of model.nodes) {
     const node: ElkNode = { id: n.id };
     const stack = stacked.get(n.id);
@@ -165,7 +191,7 @@ export function elkGraph(model: GraphModel, stacked: ReturnType<typeof stackChai
     } else if (n.kind === 'group' && !n.collapsed) {
       node.children = [];
       node.edges = [];
-      node.layoutOptions = { ...LAYERED, 'elk.padding': GROUP_PADDING, 'elk.nodeSize.minimum': '(236,72)', 'elk.nodeSize.constraints': 'MINIMUM_SIZE' };
+      node.layoutOptions = { ...layered, 'elk.padding': GROUP_PADDING, 'elk.nodeSize.minimum': '(236,72)', 'elk.nodeSize.constraints': 'MINIMUM_SIZE' };
     } else {
       node.width = n.width;
       node.height = n.height;

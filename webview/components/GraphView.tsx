@@ -1,15 +1,19 @@
 /**
  * The graph: React Flow over the laid-out model. Selection is controlled by the app;
- * the viewport is kept across updates and refitted only when the pipeline's structure
- * changes. Keyboard: arrows move the selection to the nearest node in that direction,
+ * the viewport is kept across updates and reset only when the pipeline's structure
+ * changes. The default view never shrinks node text below {@link READABLE_PX} on screen:
+ * a graph larger than the pane is shown from its input at a readable scale and scrolled
+ * (the wheel pans; pinch or Ctrl+wheel zooms). The layout flows down in a tall pane and
+ * right in a wide one. Zoom controls sit in a strip above the canvas and the minimap in
+ * a rail beside it, so neither covers a node. Keyboard: arrows move the selection to the nearest node in that direction,
  * Enter reveals it in the text, Space collapses or expands its block, Escape clears.
  */
-import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
-import { Background, Controls, MiniMap, ReactFlow, useReactFlow, type Edge } from '@xyflow/react';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { Background, MiniMap, ReactFlow, useReactFlow, useStore, type Edge } from '@xyflow/react';
 import type { ViewState } from '../protocol';
 import { FEATURES_NODE_ID, INPUT_NODE_ID } from '../protocol';
-import { buildModel, groupId, type Box, type GraphModel, type Layouter } from '../layout';
-import { nodeTypes, type StudioNode } from './nodes';
+import { buildModel, directionFor, groupId, type Box, type GraphModel, type Layouter } from '../layout';
+import { FlowDirectionContext, nodeTypes, type StudioNode } from './nodes';
 import { formatCountShort, formatMs } from '../../language/figures';
 import { formatShape } from '../format';
 
@@ -24,6 +28,67 @@ export interface GraphViewProps {
   onToggle: (block: string) => void;
   /** Reports a layout problem (the fallback layout was used). */
   onLayoutProblem: (reason: string) => void;
+}
+
+/** The smallest text, in CSS pixels on screen, that the default view may draw in a node. */
+export const READABLE_PX = 11;
+/** Panes at least this wide show the minimap unless the user hid it. */
+const MINIMAP_MIN_PANE_PX = 900;
+const VIEW_PAD_PX = 24;
+
+/** The smallest font size used in the rendered nodes and edge labels (CSS pixels at zoom 1). */
+function smallestFontPx(root: HTMLElement | null): number {
+  let min = Infinity;
+  if (!root) return READABLE_PX;
+  // Node kinds repeat; the first few dozen nodes hold every kind of text there is.
+  const nodes = [...root.querySelectorAll('.react-flow__node')].slice(0, 40);
+  for (const el of [...nodes.flatMap((n) => [...n.querySelectorAll('*')]), ...root.querySelectorAll('.react-flow__edge-text')]) {
+    const hasText = [...el.childNodes].some((c) => c.nodeType === Node.TEXT_NODE && c.textContent?.trim());
+    if (!hasText) continue;
+    const size = parseFloat(getComputedStyle(el).fontSize);
+    if (size > 0) min = Math.min(min, size);
+  }
+  return Number.isFinite(min) ? min : READABLE_PX;
+}
+
+/**
+ * Where a graph extent of `length` starting at `start` goes along one axis of a pane of
+ * `paneLength`: centred when it fits; otherwise from its start (the flow axis) or
+ * centred on `anchor` (the cross axis) without leaving empty pane beyond either end.
+ */
+function placeAlong(paneLength: number, start: number, length: number, anchor: number, fromStart: boolean, zoom: number): number {
+  if (length * zoom <= paneLength - 2 * VIEW_PAD_PX) return (paneLength - length * zoom) / 2 - start * zoom;
+  const first = VIEW_PAD_PX - start * zoom;
+  if (fromStart) return first;
+  const last = paneLength - VIEW_PAD_PX - (start + length) * zoom;
+  return Math.min(first, Math.max(last, paneLength / 2 - anchor * zoom));
+}
+
+/** Zoom out, the zoom level, zoom in, the readable default view, the whole graph, the minimap. */
+function GraphTools({ onReset, onShowAll, minimap, onMinimap }: { onReset: () => void; onShowAll: () => void; minimap: boolean; onMinimap: () => void }) {
+  const flow = useReactFlow();
+  const zoom = useStore((s) => s.transform[2]);
+  return (
+    <div className="sense-graph-tools" role="toolbar" aria-label="Graph view">
+      <button type="button" className="sense-icon-button" aria-label="Zoom out" title="Zoom out (Ctrl+wheel or pinch)" onClick={() => void flow.zoomOut({ duration: 120 })}>
+        <i className="codicon codicon-zoom-out" aria-hidden="true" />
+      </button>
+      <span className="sense-zoom" data-testid="zoom-level" aria-live="polite">{Math.round(zoom * 100)}%</span>
+      <button type="button" className="sense-icon-button" aria-label="Zoom in" title="Zoom in" onClick={() => void flow.zoomIn({ duration: 120 })}>
+        <i className="codicon codicon-zoom-in" aria-hidden="true" />
+      </button>
+      <button type="button" className="sense-icon-button" aria-label="Readable view" title="Readable size, from the input" onClick={onReset}>
+        <i className="codicon codicon-home" aria-hidden="true" />
+      </button>
+      <button type="button" className="sense-icon-button" aria-label="Show the whole graph" title="Show the whole graph (text may be small)" onClick={onShowAll}>
+        <i className="codicon codicon-screen-full" aria-hidden="true" />
+      </button>
+      <button type="button" className={`sense-icon-button${minimap ? ' is-on' : ''}`} aria-label={minimap ? 'Hide the minimap' : 'Show the minimap'} aria-pressed={minimap} title="Minimap" onClick={onMinimap}>
+        <i className="codicon codicon-map" aria-hidden="true" />
+      </button>
+      <span className="sense-muted sense-graph-hint">Wheel scrolls · Ctrl+wheel zooms</span>
+    </div>
+  );
 }
 
 interface Rendered {
@@ -49,14 +114,32 @@ function describe(view: ViewState, id: string, layers?: ReadonlyMap<string, View
 /** The graph editor canvas. */
 export function GraphView({ view, collapsed, selected, layouter, onSelect, onToggle, onLayoutProblem }: GraphViewProps) {
   const flow = useReactFlow();
-  const model = useMemo(() => buildModel(view, collapsed), [view, collapsed]);
+  const canvas = useRef<HTMLDivElement>(null);
+  const wrapper = useRef<HTMLDivElement>(null);
+  // The whole graph area, not the canvas: the canvas narrows when the minimap's rail opens.
+  const [pane, setPane] = useState<{ width: number; height: number } | undefined>(undefined);
+  const [minimapChoice, setMinimapChoice] = useState<boolean | undefined>(undefined);
+  useLayoutEffect(() => {
+    const el = wrapper.current;
+    if (!el) return;
+    const measure = (): void => {
+      const r = el.getBoundingClientRect();
+      setPane((p) => (p && p.width === r.width && p.height === r.height ? p : { width: r.width, height: r.height }));
+    };
+    measure();
+    const observer = new ResizeObserver(measure);
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, []);
+  const direction = pane ? directionFor(pane.width, pane.height) : 'DOWN';
+  const minimap = minimapChoice ?? (pane ? pane.width >= MINIMAP_MIN_PANE_PX : false);
+  const model = useMemo(() => buildModel(view, collapsed, direction), [view, collapsed, direction]);
   const [rendered, setRendered] = useState<Rendered | undefined>(() => {
     const boxes = layouter.cached(model);
     return boxes ? { model, boxes } : undefined;
   });
   const [laying, setLaying] = useState(false);
   const fittedStructure = useRef<string | undefined>(undefined);
-  const wrapper = useRef<HTMLDivElement>(null);
 
   // Same structure: reuse the cached layout synchronously, so numbers update in one render.
   const current = rendered && rendered.model.key === model.key ? rendered : (() => {
@@ -65,6 +148,8 @@ export function GraphView({ view, collapsed, selected, layouter, onSelect, onTog
   })();
 
   useEffect(() => {
+    // Until the pane is measured the direction is unknown; a layout now would be thrown away.
+    if (!pane) return;
     if (layouter.cached(model)) {
       if (rendered?.model.key !== model.key) setRendered({ model, boxes: layouter.cached(model)! });
       return;
@@ -80,7 +165,7 @@ export function GraphView({ view, collapsed, selected, layouter, onSelect, onTog
     return () => {
       cancelled = true;
     };
-  }, [model.key]);
+  }, [model.key, pane === undefined]);
 
   const layers = useMemo(() => new Map(view.layers.map((l) => [l.id, l])), [view.layers]);
   const colorOf = useMemo(() => new Map(view.target.processors.map((p) => [p.name, p.colorIndex])), [view.target.processors]);
@@ -145,12 +230,38 @@ export function GraphView({ view, collapsed, selected, layouter, onSelect, onTog
       }));
   }, [current, nodes]);
 
-  // Refit only when the pipeline's structure changed (not on numbers, not on collapsing).
+  /**
+   * The default view: the whole graph when it fits at a readable scale, otherwise the
+   * readable scale from the input (the start of the flow), centred across the flow on it.
+   */
+  const resetView = useCallback(() => {
+    const el = canvas.current;
+    if (!current || !el) return;
+    const width = el.clientWidth;
+    const height = el.clientHeight;
+    const top = current.model.nodes.filter((n) => !n.parent).map((n) => current.boxes.get(n.id)).filter((b): b is Box => !!b);
+    if (!top.length || width === 0 || height === 0) return;
+    const x0 = Math.min(...top.map((b) => b.x));
+    const y0 = Math.min(...top.map((b) => b.y));
+    const x1 = Math.max(...top.map((b) => b.x + b.width));
+    const y1 = Math.max(...top.map((b) => b.y + b.height));
+    const fit = Math.min((width - 2 * VIEW_PAD_PX) / (x1 - x0), (height - 2 * VIEW_PAD_PX) / (y1 - y0), 1.1);
+    const zoom = Math.max(fit, READABLE_PX / smallestFontPx(el));
+    const input = current.boxes.get(INPUT_NODE_ID) ?? { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
+    const down = current.model.direction === 'DOWN';
+    void flow.setViewport({
+      x: placeAlong(width, x0, x1 - x0, input.x + input.width / 2, !down, zoom),
+      y: placeAlong(height, y0, y1 - y0, input.y + input.height / 2, down, zoom),
+      zoom,
+    });
+  }, [current, flow]);
+
+  // Reset only when the pipeline's structure or direction changed (not on numbers, not on collapsing).
   useEffect(() => {
     if (!current || fittedStructure.current === current.model.structureKey) return;
     fittedStructure.current = current.model.structureKey;
-    requestAnimationFrame(() => void flow.fitView({ padding: 0.12, maxZoom: 1.1 }));
-  }, [current, flow]);
+    requestAnimationFrame(resetView);
+  }, [current, resetView]);
 
   const absolute = useCallback(
     (id: string): Box | undefined => {
@@ -166,11 +277,11 @@ export function GraphView({ view, collapsed, selected, layouter, onSelect, onTog
 
   // Bring a selection made elsewhere (the text cursor, the keyboard) into view.
   useEffect(() => {
-    if (!selected || !wrapper.current) return;
+    if (!selected || !canvas.current) return;
     const box = absolute(selected);
     if (!box) return;
     const { x, y, zoom } = flow.getViewport();
-    const rect = wrapper.current.getBoundingClientRect();
+    const rect = canvas.current.getBoundingClientRect();
     const left = box.x * zoom + x;
     const top = box.y * zoom + y;
     if (left < 0 || top < 0 || left + box.width * zoom > rect.width || top + box.height * zoom > rect.height) {
@@ -242,30 +353,42 @@ export function GraphView({ view, collapsed, selected, layouter, onSelect, onTog
       aria-label={`Graph of pipeline ${view.pipeline}. Arrow keys move between layers, Enter shows the layer in the text, Space collapses its block.`}
       onKeyDown={onKeyDown}
     >
-      <ReactFlow<StudioNode, Edge>
-        nodes={nodes}
-        edges={edges}
-        nodeTypes={nodeTypes}
-        nodesDraggable={false}
-        nodesConnectable={false}
-        nodesFocusable={false}
-        edgesFocusable={false}
-        elementsSelectable
-        disableKeyboardA11y
-        minZoom={0.05}
-        maxZoom={2.5}
-        proOptions={{ hideAttribution: true }}
-        onNodeClick={(_, node) => {
-          if (node.type === 'input') return;
-          onSelect(node.id, true);
-          wrapper.current?.focus({ preventScroll: true });
-        }}
-        onPaneClick={() => onSelect(null, false)}
-      >
-        <Background gap={24} size={1} />
-        <Controls showInteractive={false} />
-        <MiniMap pannable zoomable ariaLabel="Overview of the graph" nodeClassName={(n) => `sense-minimap-${n.type ?? 'node'}`} />
-      </ReactFlow>
+      <GraphTools onReset={resetView} onShowAll={() => void flow.fitView({ padding: 0.06, maxZoom: 1.1, minZoom: 0.02, duration: 150 })} minimap={minimap} onMinimap={() => setMinimapChoice(!minimap)} />
+      <div className="sense-graph-main">
+        <div className="sense-graph-canvas" ref={canvas}>
+          <FlowDirectionContext.Provider value={direction}>
+            <ReactFlow<StudioNode, Edge>
+              nodes={nodes}
+              edges={edges}
+              nodeTypes={nodeTypes}
+              nodesDraggable={false}
+              nodesConnectable={false}
+              nodesFocusable={false}
+              edgesFocusable={false}
+              elementsSelectable
+              disableKeyboardA11y
+              minZoom={0.02}
+              maxZoom={2.5}
+              panOnScroll
+              zoomOnScroll={false}
+              proOptions={{ hideAttribution: true }}
+              onNodeClick={(_, node) => {
+                if (node.type === 'input') return;
+                onSelect(node.id, true);
+                wrapper.current?.focus({ preventScroll: true });
+              }}
+              onPaneClick={() => onSelect(null, false)}
+            >
+              <Background gap={24} size={1} />
+            </ReactFlow>
+          </FlowDirectionContext.Provider>
+        </div>
+        {minimap ? (
+          <div className="sense-minimap-rail">
+            <MiniMap pannable zoomable ariaLabel="Overview of the graph" style={{ width: 150, height: 110 }} nodeClassName={(n) => `sense-minimap-${n.type ?? 'node'}`} />
+          </div>
+        ) : null}
+      </div>
       <div className="sense-sr-only" aria-live="polite">
         {selected ? describe(view, selected) : ''}
       </div>

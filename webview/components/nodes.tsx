@@ -2,9 +2,10 @@
  * React Flow node types of the graph editor: the input, the feature front end, a layer,
  * and a block group (a shared block or a head) that collapses.
  */
-import { memo } from 'react';
+import { createContext, memo, useContext } from 'react';
 import { Handle, Position, type Node, type NodeProps } from '@xyflow/react';
 import type { BlockView, FeaturesView, LayerView } from '../protocol';
+import type { FlowDirection } from '../layout';
 import { describeCompression, formatCountShort, formatMs } from '../../language/figures';
 import { formatShape } from '../format';
 
@@ -50,11 +51,19 @@ const KIND_ICON: Record<string, string> = {
   activation: 'pulse',
 };
 
+/** The direction the graph is laid out in: edges leave and enter nodes along it. */
+export const FlowDirectionContext = createContext<FlowDirection>('DOWN');
+
 function handles() {
+  return <Handles />;
+}
+
+function Handles({ source = true, target = true }: { source?: boolean; target?: boolean }) {
+  const right = useContext(FlowDirectionContext) === 'RIGHT';
   return (
     <>
-      <Handle type="target" position={Position.Top} isConnectable={false} />
-      <Handle type="source" position={Position.Bottom} isConnectable={false} />
+      {target ? <Handle type="target" position={right ? Position.Left : Position.Top} isConnectable={false} /> : null}
+      {source ? <Handle type="source" position={right ? Position.Right : Position.Bottom} isConnectable={false} /> : null}
     </>
   );
 }
@@ -160,7 +169,7 @@ export const FeaturesNodeView = memo(function FeaturesNodeView({ data, selected 
 export const InputNodeView = memo(function InputNodeView({ data }: NodeProps<InputNode>) {
   return (
     <div className="sense-node sense-input">
-      <Handle type="source" position={Position.Bottom} isConnectable={false} />
+      <Handles target={false} />
       <i className="codicon codicon-mic" aria-hidden="true" /> <span>{data.text}</span>
     </div>
   );

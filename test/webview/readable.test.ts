@@ -1,0 +1,113 @@
+/**
+ * The graph is readable where it is used: in a side pane of 700x900 CSS pixels (VS Code's
+ * graph opened to the side of the text), the default view of the DeepEar, watch and
+ * AlexNet samples draws every node's text at 11 px or more on screen, and no overlay
+ * (minimap, zoom controls) sits on a node. The samples are lowered by the real language
+ * (test/webview/fixtures/make-fixture.ts); screenshots go to
+ * test-output/graph-700x900-<sample>.png for a person to look at.
+ */
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { loadPipeline } from '../../cli/load';
+import { viewStateOf } from './fixtures/make-fixture';
+import { useHarness } from './use-harness';
+import type { MockFixture } from '../../webview/mock/mock-model';
+
+const root = resolve(import.meta.dirname, '../..');
+const shots = join(root, 'test-output');
+const SAMPLES = [
+  { name: 'deepear', file: 'samples/deepear/deepear.sense' },
+  { name: 'watch', file: 'samples/watch/activity.sense' },
+  { name: 'alexnet', file: 'samples/deepx/alexnet.sense' },
+];
+/** The smallest text a person reads comfortably in an editor pane, in CSS pixels on screen. */
+const READABLE_PX = 11;
+
+const harness = useHarness(shots);
+
+/** Opens the page without the mock's own state and sends `fixture` as the host's init. */
+async function openSample(fixture: MockFixture, viewport: { width: number; height: number }): Promise<Page> {
+  const page = await harness().open('theme=dark&manual', viewport);
+  await page.waitForFunction(() => window.senseMock.posted.some((m) => m.body.type === 'ready'));
+  await page.evaluate((f) => {
+    window.senseMock.setFixture(f);
+    window.senseMock.send({ type: 'init', protocolVersion: 1, state: f.state });
+  }, fixture);
+  await page.waitForSelector('.react-flow__node-layer, .react-flow__node-group');
+  // The default view is set after ELK's layout; wait until the viewport transform stops changing.
+  let last = '';
+  for (let i = 0; i < 60; i++) {
+    await page.waitForTimeout(100);
+    const now = await page.$eval('.react-flow__viewport', (v) => (v as HTMLElement).style.transform);
+    if (now === last && now !== '') break;
+    last = now;
+  }
+  return page;
+}
+
+interface Measured {
+  zoom: number;
+  /** The smallest on-screen font size of any text in a node, with the element's text. */
+  nodeMinPx: number;
+  nodeMinText: string;
+  edgeMinPx: number;
+  /** Overlays (minimap, controls) whose box intersects a node's box on screen. */
+  covering: string[];
+  nodesShown: number;
+}
+
+async function measure(page: Page): Promise<Measured> {
+  return page.evaluate(() => {
+    const viewport = document.querySelector('.react-flow__viewport') as HTMLElement;
+    const zoom = new DOMMatrixReadOnly(getComputedStyle(viewport).transform).a;
+    let nodeMinPx = Infinity;
+    let nodeMinText = '';
+    for (const el of document.querySelectorAll('.react-flow__node *')) {
+      const own = [...el.childNodes].filter((c) => c.nodeType === Node.TEXT_NODE && c.textContent!.trim()).map((c) => c.textContent!.trim()).join(' ');
+      if (!own) continue;
+      const style = getComputedStyle(el);
+      if (style.display === 'none' || style.visibility === 'hidden') continue;
+      const px = parseFloat(style.fontSize) * zoom;
+      if (px < nodeMinPx) {
+        nodeMinPx = px;
+        nodeMinText = own;
+      }
+    }
+    let edgeMinPx = Infinity;
+    for (const el of document.querySelectorAll('.react-flow__edge-text')) edgeMinPx = Math.min(edgeMinPx, parseFloat(getComputedStyle(el).fontSize) * zoom);
+    const pane = document.querySelector('.react-flow')!.getBoundingClientRect();
+    // The part of each node the pane shows (React Flow clips the rest).
+    const nodeRects = [...document.querySelectorAll('.react-flow__node-layer, .react-flow__node-features, .react-flow__node-input, .react-flow__node-group .sense-group-head')]
+      .map((n) => n.getBoundingClientRect())
+      .map((r) => ({ left: Math.max(r.left, pane.left), right: Math.min(r.right, pane.right), top: Math.max(r.top, pane.top), bottom: Math.min(r.bottom, pane.bottom) }))
+      .filter((r) => r.left < r.right && r.top < r.bottom);
+    const covering: string[] = [];
+    for (const overlay of document.querySelectorAll('.react-flow__minimap, .react-flow__controls, .react-flow__panel, .sense-graph-tools')) {
+      const o = overlay.getBoundingClientRect();
+      if (o.width === 0 || o.height === 0) continue;
+      if (nodeRects.some((r) => r.left < o.right && o.left < r.right && r.top < o.bottom && o.top < r.bottom)) covering.push(overlay.className.toString());
+    }
+    const nodesShown = nodeRects.length;
+    return { zoom, nodeMinPx, nodeMinText, edgeMinPx, covering, nodesShown };
+  });
+}
+
+describe('the graph at 700x900 (a side pane)', () => {
+  for (const sample of SAMPLES) {
+    it(`${sample.name}: node text at the default zoom is at least ${READABLE_PX} px and no overlay covers a node`, async () => {
+      const { spec } = await loadPipeline(join(root, sample.file));
+      const fixture = viewStateOf(spec, 1);
+      const page = await openSample(fixture, { width: 700, height: 900 });
+      const m = await measure(page);
+      await page.screenshot({ path: join(shots, `graph-700x900-${sample.name}.png`) });
+      console.log(`${sample.name} at 700x900: zoom ${m.zoom.toFixed(3)}, smallest node text ${m.nodeMinPx.toFixed(1)} px ("${m.nodeMinText}"), smallest edge label ${m.edgeMinPx.toFixed(1)} px, ${m.nodesShown} nodes in view`);
+      expect(m.nodeMinPx, `"${m.nodeMinText}" is drawn at ${m.nodeMinPx.toFixed(1)} px (zoom ${m.zoom.toFixed(3)})`).toBeGreaterThanOrEqual(READABLE_PX);
+      expect(m.edgeMinPx).toBeGreaterThanOrEqual(READABLE_PX);
+      expect(m.covering).toEqual([]);
+      // Readable must not mean empty: the first screen shows the input and the first layers.
+      expect(m.nodesShown).toBeGreaterThanOrEqual(3);
+      await page.close();
+    });
+  }
+});
