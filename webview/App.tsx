@@ -13,6 +13,7 @@ import { GraphView } from './components/GraphView';
 import { SidePanel } from './components/SidePanel';
 import { Inspector, type PreviewReply, type SpectrumReply } from './components/Inspector';
 import { RunPanel, type RunReply } from './components/RunPanel';
+import { SidePane } from './components/SidePane';
 import { ErrorBanner, type BannerEntry } from './components/ErrorBanner';
 import { formatMs } from '../language/figures';
 
@@ -207,7 +208,7 @@ export function App({ host }: AppProps) {
           <ReactFlowProvider>
             <GraphView view={view} collapsed={collapsed} selected={selected} layouter={layouter} onSelect={onSelect} onToggle={onToggle} onLayoutProblem={report} />
           </ReactFlowProvider>
-          <aside className="sense-side" aria-label="Inspector, estimates and run">
+          <SidePane label="Inspector, estimates and run">
             {selected ? (
               <Inspector
                 view={view}
@@ -233,7 +234,7 @@ export function App({ host }: AppProps) {
               onEvaluateFolder={(path) => post({ type: 'evaluateFolder', ...(path ? { path } : {}) })}
               onExport={() => post({ type: 'exportBundle' })}
             />
-          </aside>
+          </SidePane>
         </div>
       ) : (
         <p className="sense-waiting" role="status">

@@ -111,3 +111,33 @@ describe('the graph at 700x900 (a side pane)', () => {
     });
   }
 });
+
+describe('the inspector pane at 700x900', () => {
+  it('collapses to its title bar, giving the graph the height, and resizes by dragging its edge or with the arrow keys', async () => {
+    const { spec } = await loadPipeline(join(root, 'samples/deepear/deepear.sense'));
+    const page = await openSample(viewStateOf(spec, 1), { width: 700, height: 900 });
+    const canvasHeight = (): Promise<number> => page.$eval('.sense-graph-canvas', (c) => c.getBoundingClientRect().height);
+    const sideHeight = (): Promise<number> => page.$eval('[data-testid="side-pane"]', (c) => c.getBoundingClientRect().height);
+    const before = { canvas: await canvasHeight(), side: await sideHeight(), shown: (await measure(page)).nodesShown };
+    await page.click('[data-testid="side-toggle"]');
+    await page.waitForFunction(() => document.querySelector('[data-testid="side-toggle"]')?.getAttribute('aria-expanded') === 'false');
+    expect(await sideHeight()).toBeLessThan(40);
+    expect(await canvasHeight()).toBeGreaterThan(before.canvas + before.side - 60);
+    // The viewport keeps its scale; more of the graph is on screen.
+    expect((await measure(page)).nodesShown).toBeGreaterThan(before.shown);
+    await page.screenshot({ path: join(shots, 'graph-700x900-deepear-inspector-collapsed.png') });
+    await page.click('[data-testid="side-toggle"]');
+    await page.waitForSelector('.sense-splitter');
+    const splitter = (await page.$('.sense-splitter'))!.boundingBox();
+    const box = (await splitter)!;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width / 2, box.y - 120, { steps: 4 });
+    await page.mouse.up();
+    expect(await sideHeight()).toBeCloseTo(before.side + 120, -1);
+    await page.focus('.sense-splitter');
+    await page.keyboard.press('ArrowDown');
+    expect(await sideHeight()).toBeCloseTo(before.side + 120 - 24, -1);
+    await page.close();
+  });
+});
