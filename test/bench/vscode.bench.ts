@@ -27,6 +27,8 @@ import { report } from './util';
 const EVENT_LOOP_GOAL_MS = 50;
 /** How long after the visible result the histogram keeps recording, in ms. */
 const SETTLE_MS = 500;
+/** How long the idle reference window records, in ms. */
+const IDLE_MS = 5_000;
 /** Apply clicks timed for the median. */
 const APPLY_RUNS = 20;
 /** Rank slider positions in the sweep. */
@@ -161,6 +163,13 @@ export async function run(): Promise<void> {
     await g.locator('[data-testid="retained-energy"]').waitFor({ timeout: 60_000 });
     await setRank(g, 32);
     await previewShown(g, 32);
+
+    // The floor: the same histogram while nothing is asked of the studio. On a loaded machine
+    // a delay also counts time the extension host waited for a core, which this line shows.
+    reportDelay(
+      `idle, no action (${IDLE_MS / 1000} s)`,
+      await probe.during(() => new Promise((r) => setTimeout(r, IDLE_MS))),
+    );
 
     // Apply on encoder.3: each click timed to the totals, and its event-loop delay.
     const applyMs: number[] = [];
