@@ -184,6 +184,20 @@ describe('pipeline worker', () => {
     expect(jobs.workersStarted).toBe(started);
   }, 60_000);
 
+  it('calibrates on onnxruntime-node in the worker, with seeded weights when the weights file is missing', async () => {
+    const logs: string[] = [];
+    const stages: string[] = [];
+    const missing = { ...spec, weightsPath: 'no-such-weights.safetensors' };
+    const r = await jobs.calibrate(
+      { spec: missing, weights: { kind: 'document', files, ifMissing: 'init' }, runs: 3, searchFrom: [root] },
+      { onProgress: (p) => void (p.kind === 'log' ? logs.push(p.line) : p.kind === 'stage' && stages.push(p.message)) },
+    );
+    expect(logs).toEqual(['DeepEar has no weights file; measuring with seeded initial weights.']);
+    expect(stages.length).toBeGreaterThan(0);
+    expect(r.profile.machine.runtime).toBe(`onnxruntime-node ${(await import('onnxruntime-node')).env.versions.node ?? ''}`);
+    expect(r.endToEnd.measuredMs).toBeGreaterThan(0);
+  }, 180_000);
+
   it('rejects the pending job with a clear message when the worker dies, and starts a fresh one for the next', async () => {
     const dying = join(work, 'dying-worker.cjs');
     writeFileSync(dying, "require('node:worker_threads').parentPort.on('message', () => process.exit(3));\n");
