@@ -8,8 +8,8 @@
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as vscode from 'vscode';
-import { LanguageClient, State, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
-import { formatHours, formatMj, formatMs, formatPercent } from '../language/figures';
+import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
+import { formatPercent } from '../language/figures';
 import { isCompressible } from '../language/layer-shapes';
 import type { CompressionSpec, PipelineSpec } from '../language/pipeline-model';
 import type { OrtModuleLike } from '../runtime/runner';
@@ -17,11 +17,11 @@ import type { RunView, ToWebviewBody } from '../webview/protocol';
 import { BUILTIN_DEVICES_SOURCE, BUILTIN_DEVICES_URI } from '../language/builtin-devices';
 import { GRAPH_VIEW_TYPE, GraphEditorProvider, toWorkspaceEdit } from './graph-editor';
 import { layerAt, revealRange } from './graph-model';
-import { deviceNamesRequest, estimateRequest, layerSpectrumRequest, pipelineSpecRequest, sourceEditRequest, type SourceEditAction } from './lsp-ext';
-import { StaleVersionError, StudioClient } from './studio-client';
-import { DEVICE_PROFILES_SETTING, createPlanCommands } from './plan-commands';
-import { profileFilePath } from './calibration-report';
-import { DEVICE_PROFILES_NOTIFICATION, deviceProfilesPayload } from './server/device-profiles';
+import { deviceNamesRequest, layerSpectrumRequest, pipelineSpecRequest, sourceEditRequest, type SourceEditAction } from './lsp-ext';
+import { registerStatusBar } from './status-bar';
+import { StudioClient } from './studio-client';
+import { createPlanCommands } from './plan-commands';
+import { registerProfiles } from './profiles';
 import { CancelledError, evaluateFolderView, exportBundleTo, extensionBundleAssets, isCompressed, openRunner, runClipView, withoutCompression } from './run-pipeline';
 import { documentFiles, readPipelineWeights, resolveInRoots, type DocumentFiles } from './workspace-files';
 import { serveBundleFolder, type DemoServer } from './demo-server';
@@ -323,68 +323,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     requireTrust,
     files: documentFilesOf,
     profilesChanged: () => {
-      syncProfiles();
+      profileFiles.sync();
       graph.provider.refreshAll();
       refreshStatus();
     },
   });
 
   // ---------------------------------------------------------------- status bar
-  const status = vscode.window.createStatusBarItem('senseStudio.estimate', vscode.StatusBarAlignment.Right, 100);
-  status.name = 'Sense Studio estimate';
-  status.command = 'senseStudio.selectTarget';
-  context.subscriptions.push(status);
-  let statusTimer: ReturnType<typeof setTimeout> | undefined;
-  const refreshStatus = (): void => {
-    if (statusTimer) clearTimeout(statusTimer);
-    statusTimer = setTimeout(() => void updateStatus(), 150);
-  };
-  const updateStatus = async (): Promise<void> => {
-    const doc = activeSenseDocument();
-    if (!doc) {
-      status.hide();
-      return;
-    }
-    try {
-      const { pipelines } = await studio.request(estimateRequest, doc, {});
-      // The pipeline the graph shows: the first that lowered, else the first.
-      const p = pipelines.find((x) => x.target !== undefined) ?? pipelines[0];
-      if (!p) throw new Error(`${vscode.workspace.asRelativePath(doc.uri)} declares no pipeline.`);
-      const e = p.totals;
-      if (!e || p.target === undefined) {
-        status.text = `$(circuit-board) ${p.target ?? 'no target'} $(warning)`;
-        status.tooltip = p.estimateError ?? 'No estimate.';
-      } else {
-        status.text = `$(circuit-board) ${p.target}${p.profiles ? ' (measured)' : ''} · ${formatMs(e.endToEndLatencyMs)} · ${formatMj(e.energyPerInferenceMj)}`;
-        status.tooltip = new vscode.MarkdownString(
-          [
-            `**${p.name}** on **${p.target}** (estimate)`,
-            '',
-            `- End-to-end latency: ${formatMs(e.endToEndLatencyMs)}${e.budgetMs !== undefined ? ` (budget ${formatMs(e.budgetMs)})` : ''}`,
-            `- Energy per inference: ${formatMj(e.energyPerInferenceMj)}`,
-            ...(p.profiles ? [`- Measured device profile${p.profiles.length === 1 ? '' : 's'}: ${p.profiles.join(', ')}`] : []),
-            ...(e.batteryLifeHours !== undefined && Number.isFinite(e.batteryLifeHours) ? [`- Battery life: ${formatHours(e.batteryLifeHours)}`] : []),
-            '',
-            'Click to select the target device.',
-          ].join('\n'),
-        );
-      }
-      status.show();
-    } catch (err) {
-      // The text moved on while the server estimated it; that change refreshes the status again.
-      if (err instanceof StaleVersionError) return;
-      output.appendLine(`[status] ${(err as Error).message}`);
-      status.hide();
-    }
-  };
-  context.subscriptions.push(
-    vscode.window.onDidChangeActiveTextEditor(refreshStatus),
-    vscode.window.tabGroups.onDidChangeTabs(refreshStatus),
-    vscode.workspace.onDidChangeTextDocument((e) => {
-      if (e.document === activeSenseDocument()) refreshStatus();
-    }),
-  );
-  refreshStatus();
+  const refreshStatus = registerStatusBar(context, { studio, output, activeDocument: () => activeSenseDocument() });
 
   // ---------------------------------------------------------------- commands
   const register = (id: string, fn: (...args: unknown[]) => unknown): void => {
@@ -522,48 +468,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     }
   });
 
-  // The language server applies the same profiles (sent parsed: it reads no files), also
-  // after a restart; the listed files are watched, so a new `sense calibrate --out` counts.
-  const sendProfiles = (): void => {
-    if (!client?.isRunning()) return;
-    client.sendNotification(DEVICE_PROFILES_NOTIFICATION, deviceProfilesPayload(plans.profiles())).catch((e: unknown) => output.appendLine(`[profile] the language server did not get the device profiles: ${(e as Error).message}`));
-  };
-  if (client) context.subscriptions.push(client.onDidChangeState((e) => e.newState === State.Running && sendProfiles()));
-  let profileWatchers: vscode.FileSystemWatcher[] = [];
-  let watchedProfiles = '';
-  let reloadTimer: ReturnType<typeof setTimeout> | undefined;
-  const reloadSoon = (): void => {
-    if (reloadTimer) clearTimeout(reloadTimer);
-    reloadTimer = setTimeout(() => void plans.reloadProfiles(), 200);
-  };
-  const syncProfiles = (): void => {
-    sendProfiles();
-    const baseDir = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-    const entries = vscode.workspace.getConfiguration('senseStudio').get<unknown[]>(DEVICE_PROFILES_SETTING, []) ?? [];
-    const files = entries.filter((x): x is string => typeof x === 'string' && x.trim() !== '').map((x) => profileFilePath(x, baseDir));
-    if (files.join('\n') === watchedProfiles) return;
-    watchedProfiles = files.join('\n');
-    for (const w of profileWatchers) w.dispose();
-    profileWatchers = files.map((file) => {
-      const w = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(path.dirname(file)), path.basename(file)));
-      w.onDidCreate(reloadSoon);
-      w.onDidChange(reloadSoon);
-      w.onDidDelete(reloadSoon);
-      return w;
-    });
-  };
-  context.subscriptions.push({ dispose: () => profileWatchers.forEach((w) => w.dispose()) });
+  const profileFiles = registerProfiles(context, { client: () => client, output, reload: () => plans.reloadProfiles(), profiles: () => plans.profiles() });
   // In Restricted Mode reloadProfiles reads nothing; granting trust reads them.
   void plans.reloadProfiles();
-  context.subscriptions.push(
-    vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration(`senseStudio.${DEVICE_PROFILES_SETTING}`)) void plans.reloadProfiles();
-    }),
-    vscode.workspace.onDidGrantWorkspaceTrust(() => {
-      output.appendLine('[profile] the workspace is trusted now; reading the measured device profiles.');
-      void plans.reloadProfiles();
-    }),
-  );
   // They return the protocol's runResult, so tests and other extensions can read it.
   register('runClip', (uri, clip) => runCommand('runClip', needDocument(uri).uri, clip));
   register('evaluateFolder', (uri, folder) => runCommand('evaluateFolder', needDocument(uri).uri, folder));

@@ -77,7 +77,7 @@ export function createPlanCommands(host: PlanCommandsHost) {
     const doc = await vscode.workspace.openTextDocument(uri);
     const cfg = vscode.workspace.getConfiguration('senseStudio');
     const optimize = weights ? { optimize: { energyWeight: weights.alpha, latencyWeight: weights.beta } } : { defaultOptimize: { energyWeight: cfg.get<number>('objective.energyWeight', 0.5), latencyWeight: cfg.get<number>('objective.latencyWeight', 0.5) } };
-    const plan = await askPlan('Auto-Partition', `Sense: Auto-Partition ${vscode.workspace.asRelativePath(doc.uri, false)}`, (token) => host.studio.request(partitionPlanRequest, doc, optimize, token));
+    const plan = await askPlan('Auto-Partition', `Sense: searching for the best placement of ${vscode.workspace.asRelativePath(doc.uri, false)}`, (token) => host.studio.request(partitionPlanRequest, doc, optimize, token));
     if (!plan) return;
     const r = plan.result;
     const o = r.optimize;
