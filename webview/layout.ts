@@ -36,7 +36,7 @@ export function directionFor(width: number, height: number): FlowDirection {
 /** One node of the drawn graph before layout. */
 export interface ModelNode {
   id: string;
-  kind: 'input' | 'features' | 'layer' | 'group';
+  kind: 'input' | 'features' | 'layer' | 'group' | 'run';
   /** The group a layer belongs to, when its block is expanded. */
   parent?: string;
   /** Layer id or block name. */
@@ -44,6 +44,8 @@ export interface ModelNode {
   width?: number;
   height?: number;
   collapsed?: boolean;
+  /** The layers a repeated run stands for, in order (the node's id is the first one's). */
+  members?: string[];
 }
 
 /** One drawn edge, labelled with its tensor shape. */
@@ -77,8 +79,34 @@ function featuresSize(state: ViewState): { width: number; height: number } {
   return { width: 216, height: 52 + 16 * Math.min(state.features.steps.length, 8) };
 }
 
-/** Builds the drawn graph: collapsed blocks become one node and edges into them are redirected. */
-export function buildModel(state: ViewState, collapsed: ReadonlySet<string>, direction: FlowDirection = 'DOWN'): GraphModel {
+/** Runs at least this long of identical layers are drawn as one node. */
+export const MIN_RUN = 3;
+
+/**
+ * Runs of consecutive identical layers in a block ("60 x dense 256 relu"): the same kind,
+ * activation, shapes, parameter count and processor, none compressed or diagnosed, at
+ * least {@link MIN_RUN} long. Keyed by the first layer's id, valued by every member's id.
+ */
+export function repeatedRuns(layers: ViewState['layers']): Map<string, string[]> {
+  const runs = new Map<string, string[]>();
+  const same = (a: ViewState['layers'][number], b: ViewState['layers'][number]): boolean =>
+    a.block === b.block && a.kind === b.kind && a.activation === b.activation && a.params === b.params && a.processor === b.processor &&
+    formatShape(a.inputShape) === formatShape(b.inputShape) && formatShape(a.outputShape) === formatShape(b.outputShape) &&
+    !a.compression && !b.compression && a.diagnostics.length === 0 && b.diagnostics.length === 0;
+  let start = 0;
+  for (let i = 1; i <= layers.length; i++) {
+    if (i < layers.length && same(layers[start], layers[i])) continue;
+    if (i - start >= MIN_RUN) runs.set(layers[start].id, layers.slice(start, i).map((l) => l.id));
+    start = i;
+  }
+  return runs;
+}
+
+/**
+ * Builds the drawn graph: collapsed blocks become one node, repeated runs not in
+ * `expandedRuns` become one node, and edges into either are redirected.
+ */
+export function buildModel(state: ViewState, collapsed: ReadonlySet<string>, direction: FlowDirection = 'DOWN', expandedRuns: ReadonlySet<string> = new Set()): GraphModel {
   const nodes: ModelNode[] = [
     { id: INPUT_NODE_ID, kind: 'input', ref: INPUT_NODE_ID, ...INPUT_SIZE },
     { id: FEATURES_NODE_ID, kind: 'features', ref: FEATURES_NODE_ID, ...featuresSize(state) },
@@ -88,9 +116,19 @@ export function buildModel(state: ViewState, collapsed: ReadonlySet<string>, dir
     const isCollapsed = collapsed.has(b.name);
     nodes.push({ id: groupId(b.name), kind: 'group', ref: b.name, collapsed: isCollapsed, ...(isCollapsed ? COLLAPSED_SIZE : {}) });
   }
+  const runOf = new Map<string, string>();
+  const runs = repeatedRuns(state.layers);
+  for (const [first, members] of runs) {
+    if (expandedRuns.has(first)) continue;
+    for (const m of members) runOf.set(m, first);
+  }
   for (const l of state.layers) {
+    const run = runOf.get(l.id);
     if (collapsed.has(l.block)) {
       owner.set(l.id, groupId(l.block));
+    } else if (run !== undefined) {
+      owner.set(l.id, run);
+      if (run === l.id) nodes.push({ id: l.id, kind: 'run', parent: groupId(l.block), ref: l.id, members: runs.get(run), ...LAYER_SIZE });
     } else {
       owner.set(l.id, l.id);
       nodes.push({ id: l.id, kind: 'layer', parent: groupId(l.block), ref: l.id, ...LAYER_SIZE });

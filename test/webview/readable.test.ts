@@ -6,6 +6,8 @@
  * (test/webview/fixtures/make-fixture.ts); screenshots go to
  * test-output/graph-700x900-<sample>.png for a person to look at.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
@@ -139,5 +141,58 @@ describe('the inspector pane at 700x900', () => {
     await page.keyboard.press('ArrowDown');
     expect(await sideHeight()).toBeCloseTo(before.side + 120 - 24, -1);
     await page.close();
+  });
+});
+
+describe('repeated runs', () => {
+  it('draws 60 identical layers as one "60 × dense · relu" node with their totals, readable, and a click shows each', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sense-runs-'));
+    const file = join(dir, 'deep.sense');
+    writeFileSync(file, `pipeline Deep {
+  input audio { rate 16 kHz  window 1 s }
+  features { frames 25 ms hop 10 ms  logmel 40 bands }
+  shared trunk {
+    flatten
+    dense 256 relu
+${'    dense 256 relu\n'.repeat(60)}  }
+  head scene from trunk { dense 4 softmax  labels [a, b, c, d] }
+  target snapdragon800
+}
+`);
+    try {
+      const { spec } = await loadPipeline(file);
+      const fixture = viewStateOf(spec, 1);
+      // The first dense layer reads the 3920 flattened features, so the run is the 60 after it.
+      const dense = fixture.state.layers.filter((l) => l.block === 'trunk' && l.kind === 'dense').slice(1);
+      expect(dense).toHaveLength(60);
+      const page = await openSample(fixture, { width: 700, height: 900 });
+      const run = page.locator('.react-flow__node-run');
+      expect(await run.count()).toBe(1);
+      const text = await run.textContent();
+      expect(text).toContain('60 × dense · relu');
+      expect(text).toContain('→ 256 each');
+      // The run's parameters are the sum of its 60 layers' (256 x 256 weights and 256 biases each).
+      const params = dense.reduce((a, l) => a + l.params, 0);
+      expect(params).toBe(60 * (256 * 256 + 256));
+      expect(text).toContain(`${(params / 1e6).toFixed(2)} M params`);
+      // flatten, the first dense layer and the head's: the run stands for the other 60.
+      expect(await page.$$eval('.react-flow__node-layer', (n) => n.length)).toBe(3);
+      const m = await measure(page);
+      expect(m.nodeMinPx).toBeGreaterThanOrEqual(READABLE_PX);
+      // The run is below the first screen: the wheel scrolls the graph to it, at the same scale.
+      const canvas = (await page.$('.sense-graph-canvas'))!;
+      const box = (await canvas.boundingBox())!;
+      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+      await page.mouse.wheel(0, 260);
+      await page.waitForFunction(() => (document.querySelector('.react-flow__node-run')?.getBoundingClientRect().bottom ?? 1e9) < document.querySelector('.sense-graph-canvas')!.getBoundingClientRect().bottom);
+      expect((await measure(page)).zoom).toBeCloseTo(m.zoom, 6);
+      await page.screenshot({ path: join(shots, 'graph-700x900-run-of-60.png') });
+      await run.click();
+      await page.waitForFunction(() => document.querySelectorAll('.react-flow__node-layer').length === 63);
+      expect(await page.$('.react-flow__node-run')).toBeNull();
+      await page.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

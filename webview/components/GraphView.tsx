@@ -119,6 +119,8 @@ export function GraphView({ view, collapsed, selected, layouter, onSelect, onTog
   // The whole graph area, not the canvas: the canvas narrows when the minimap's rail opens.
   const [pane, setPane] = useState<{ width: number; height: number } | undefined>(undefined);
   const [minimapChoice, setMinimapChoice] = useState<boolean | undefined>(undefined);
+  const [expandedRuns, setExpandedRuns] = useState<ReadonlySet<string>>(new Set());
+  const expandRun = useCallback((id: string) => setExpandedRuns((r) => new Set([...r, id])), []);
   useLayoutEffect(() => {
     const el = wrapper.current;
     if (!el) return;
@@ -133,7 +135,7 @@ export function GraphView({ view, collapsed, selected, layouter, onSelect, onTog
   }, []);
   const direction = pane ? directionFor(pane.width, pane.height) : 'DOWN';
   const minimap = minimapChoice ?? (pane ? pane.width >= MINIMAP_MIN_PANE_PX : false);
-  const model = useMemo(() => buildModel(view, collapsed, direction), [view, collapsed, direction]);
+  const model = useMemo(() => buildModel(view, collapsed, direction, expandedRuns), [view, collapsed, direction, expandedRuns]);
   const [rendered, setRendered] = useState<Rendered | undefined>(() => {
     const boxes = layouter.cached(model);
     return boxes ? { model, boxes } : undefined;
@@ -183,6 +185,11 @@ export function GraphView({ view, collapsed, selected, layouter, onSelect, onTog
         const layer = layers.get(n.ref);
         if (!layer) continue;
         out.push({ ...common, type: 'layer', parentId: n.parent, data: { layer, colorIndex: colorOf.get(layer.processor) ?? 0 } });
+      } else if (n.kind === 'run') {
+        const members = (n.members ?? []).map((id) => layers.get(id)).filter((l): l is ViewState['layers'][number] => !!l);
+        if (!members.length) continue;
+        const ariaLabel = `${members.length} identical layers, ${members[0].id} to ${members[members.length - 1].id}: ${describe(view, members[0].id, layers).replace(/^Layer \S+: /, '')} each; Enter shows each`;
+        out.push({ ...common, ariaLabel, type: 'run', parentId: n.parent, data: { layers: members, colorIndex: colorOf.get(members[0].processor) ?? 0 } });
       } else if (n.kind === 'group') {
         const block = view.blocks.find((b) => b.name === n.ref);
         if (!block) continue;
@@ -298,6 +305,7 @@ export function GraphView({ view, collapsed, selected, layouter, onSelect, onTog
       return;
     }
     if (e.key === 'Enter' && selected) {
+      if (nodes.find((n) => n.id === selected)?.type === 'run') expandRun(selected);
       onSelect(selected, true);
       e.preventDefault();
       return;
@@ -374,6 +382,8 @@ export function GraphView({ view, collapsed, selected, layouter, onSelect, onTog
               proOptions={{ hideAttribution: true }}
               onNodeClick={(_, node) => {
                 if (node.type === 'input') return;
+                // A run's id is its first layer's: expanding it keeps that layer selected.
+                if (node.type === 'run') expandRun(node.id);
                 onSelect(node.id, true);
                 wrapper.current?.focus({ preventScroll: true });
               }}

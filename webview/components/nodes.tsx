@@ -21,6 +21,8 @@ export type GroupNodeData = {
   colorIndex?: number;
   onToggle: (block: string) => void;
 };
+/** Data of a run of identical layers drawn as one node. */
+export type RunNodeData = { layers: LayerView[]; colorIndex: number };
 /** Data of the features node. */
 export type FeaturesNodeData = { features: FeaturesView; colorIndex?: number };
 /** Data of the input node. */
@@ -28,6 +30,8 @@ export type InputNodeData = { text: string };
 
 /** A layer node. */
 export type LayerNode = Node<LayerNodeData, 'layer'>;
+/** A run of identical layers. */
+export type RunNode = Node<RunNodeData, 'run'>;
 /** A block group node. */
 export type GroupNode = Node<GroupNodeData, 'group'>;
 /** The features node. */
@@ -35,7 +39,7 @@ export type FeaturesNode = Node<FeaturesNodeData, 'features'>;
 /** The input node. */
 export type InputNode = Node<InputNodeData, 'input'>;
 /** Any node of the graph editor. */
-export type StudioNode = LayerNode | GroupNode | FeaturesNode | InputNode;
+export type StudioNode = LayerNode | RunNode | GroupNode | FeaturesNode | InputNode;
 
 const KIND_ICON: Record<string, string> = {
   dense: 'symbol-field',
@@ -111,6 +115,39 @@ export const LayerNodeView = memo(function LayerNodeView({ data, selected }: Nod
   );
 });
 
+/** A run of identical layers ("60 × dense · relu"): the totals of its layers; a click expands it. */
+export const RunNodeView = memo(function RunNodeView({ data, selected }: NodeProps<RunNode>) {
+  const first = data.layers[0];
+  const last = data.layers[data.layers.length - 1];
+  const sum = (f: (l: LayerView) => number): number => data.layers.reduce((a, l) => a + f(l), 0);
+  return (
+    <div className={`sense-node sense-layer sense-run proc-${data.colorIndex}${selected ? ' is-selected' : ''}`} data-layer-id={first.id} title={`${data.layers.length} identical layers, ${first.id} to ${last.id}: click to show each`}>
+      {handles()}
+      <div className="sense-node-head">
+        <i className="codicon codicon-layers" aria-hidden="true" />
+        <span className="sense-kind">
+          {data.layers.length} × {first.kind}
+          {first.activation ? ` · ${first.activation}` : ''}
+        </span>
+      </div>
+      <div className="sense-node-row">
+        <span className="sense-shape" title="output shape of each">→ {formatShape(first.outputShape)} each</span>
+        <span className="sense-id sense-muted">
+          {first.name ?? first.id}–{last.index}
+        </span>
+      </div>
+      <div className="sense-node-row sense-muted">
+        <span title="parameters of the run">{formatCountShort(sum((l) => l.params))} params</span>
+        <span title="multiply-accumulates of the run per inference">{formatCountShort(sum((l) => l.macs))} MACs</span>
+      </div>
+      <div className="sense-node-row">
+        <span className="sense-proc-chip">{first.processor}</span>
+        <span className="sense-latency" title="estimated latency of the run">{formatMs(sum((l) => l.latencyMs))}</span>
+      </div>
+    </div>
+  );
+});
+
 /** A shared block or head: a frame around its layers, or one box when collapsed. */
 export const GroupNodeView = memo(function GroupNodeView({ data, selected }: NodeProps<GroupNode>) {
   const b = data.block;
@@ -165,15 +202,18 @@ export const FeaturesNodeView = memo(function FeaturesNodeView({ data, selected 
   );
 });
 
+/** The input's icon by its kind, the first word of its description ("image 227x227x3"). */
+const INPUT_ICON: Record<string, string> = { audio: 'mic', image: 'file-media', inertial: 'pulse' };
+
 /** The sensor input. */
 export const InputNodeView = memo(function InputNodeView({ data }: NodeProps<InputNode>) {
   return (
     <div className="sense-node sense-input">
       <Handles target={false} />
-      <i className="codicon codicon-mic" aria-hidden="true" /> <span>{data.text}</span>
+      <i className={`codicon codicon-${INPUT_ICON[data.text.split(' ')[0]] ?? 'circle-outline'}`} aria-hidden="true" /> <span>{data.text}</span>
     </div>
   );
 });
 
 /** The node types, defined once outside any component as React Flow requires. */
-export const nodeTypes = { layer: LayerNodeView, group: GroupNodeView, features: FeaturesNodeView, input: InputNodeView };
+export const nodeTypes = { layer: LayerNodeView, run: RunNodeView, group: GroupNodeView, features: FeaturesNodeView, input: InputNodeView };
