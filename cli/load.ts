@@ -51,7 +51,6 @@ function getServices(): ReturnType<typeof createSenseServices> {
 
 /** Reads, parses and checks a `.sense` file. Throws {@link UsageError} when it cannot be read. */
 export async function loadSenseFile(path: string): Promise<LoadedFile> {
-  const full = resolve(path);
   let text: string;
   try {
     // Typed on the command line, so not confined; still a regular file of bounded size.
@@ -60,8 +59,13 @@ export async function loadSenseFile(path: string): Promise<LoadedFile> {
     if (isUserFileError(e)) throw new UsageError(e.message);
     throw e;
   }
+  return lowerSenseText(path, text);
+}
+
+/** Parses and checks `text` as if it were the file at `path` (which need not exist yet). */
+export async function lowerSenseText(path: string, text: string): Promise<LoadedFile> {
   const s = getServices();
-  const document = await buildDocument(s, text, pathToFileURL(full).toString());
+  const document = await buildDocument(s, text, pathToFileURL(resolve(path)).toString());
   const lowering = s.Sense.lowering.Lowering.document(document.parseResult.value);
   return {
     path,

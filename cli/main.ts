@@ -17,6 +17,7 @@ import * as evalCmd from './commands/eval';
 import * as calibrate from './commands/calibrate';
 import * as partition from './commands/partition';
 import * as compress from './commands/compress';
+import * as importCmd from './commands/import';
 import { isUserFileError } from '../io/user-files';
 import { PipelineTooLargeError } from '../engine/weights/weights';
 import { UsageError } from './load';
@@ -48,6 +49,7 @@ export const COMMANDS: Record<string, Command> = {
   calibrate,
   partition,
   compress,
+  import: importCmd,
 };
 
 function help(ctx: CommandContext): void {

@@ -1,0 +1,169 @@
+/**
+ * `sense import` on models built and exported by PyTorch (Debian's python3-torch) in the test
+ * itself (./pytorch-models.py; nothing binary is committed): an MLP with a shared trunk and
+ * three heads, a 1-D CNN with batchnorm and pooling over log-mel frames, a GRU and an LSTM
+ * over frames, and a 2-D CNN on an image. For each, the imported pipeline's probabilities
+ * (`sense run` on a clip, or its exported bundle on the image) are checked against PyTorch's on
+ * the same features (`sense features` of that clip) and against ONNX Runtime on the original
+ * model, and the exported bundle's models pass onnx.checker (python3-onnx). A model with ops
+ * the language lacks is refused naming each such node, and nothing is written.
+ */
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import '../../../language/polyfills';
+import { main } from '../../../cli/main';
+import { encodeWav16 } from '../../../runtime/wav';
+import { pythonHas, runPython } from '../../support/python';
+import { ortNode, tempDir } from '../export/helpers';
+
+const ROOT = join(new URL('.', import.meta.url).pathname, '..', '..', '..');
+const WATCH = join(ROOT, 'samples/watch/activity.sense');
+const DEEPEAR = join(ROOT, 'samples/deepear/deepear.sense');
+const WATCH_CLIP = join(ROOT, 'samples/data/watch/activity/cycling/cycling-0000.csv');
+/** The agreement the issue asks for, between PyTorch and the imported pipeline, on probabilities. */
+const TOLERANCE = 1e-4;
+
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+type Reference = Record<string, { outputs: Record<string, number[]>; input: number[] }>;
+
+let dir = '';
+let reference: Reference;
+let audioClip = '';
+const features: Record<string, { shape: number[]; data: number[] }> = {};
+
+function maxAbsDiff(a: readonly number[], b: readonly number[]): number {
+  expect(a.length).toBe(b.length);
+  return a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+}
+
+/** One second of a chirp with noise at 16 kHz: one window of DeepEar's front end, well above its silence threshold. */
+function chirp(): Uint8Array {
+  let seed = 3;
+  const noise = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5) * 0.05;
+  return encodeWav16(Float32Array.from({ length: 16000 }, (_, i) => 0.3 * Math.sin(2 * Math.PI * (200 + 0.1 * i) * (i / 16000)) + noise()), 16000);
+}
+
+/** The model's outputs on `input` under ONNX Runtime, by output name. */
+async function runOnnx(file: string, input: number[], shape: number[]): Promise<Record<string, number[]>> {
+  const ort = await ortNode();
+  const session = await ort.InferenceSession.create(new Uint8Array(readFileSync(file)));
+  const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', Float32Array.from(input), [1, ...shape]) };
+  const out = await session.run(feeds);
+  return Object.fromEntries(Object.entries(out).map(([k, t]) => [k, Array.from(t.data as Float32Array)]));
+}
+
+/** Imports `model`, checks that the written pipeline checks, and exports it; returns the paths. */
+async function importAndExport(model: string, like?: string): Promise<{ sense: string; bundle: string; text: string }> {
+  const sense = join(dir, `${model}.sense`);
+  const r = await cli('import', join(dir, `${model}.onnx`), ...(like ? ['--like', like] : []), '-o', sense);
+  expect(r.err).toBe('');
+  expect(r.code).toBe(0);
+  const bundle = join(dir, `${model}-bundle`);
+  const e = await cli('export', sense, '-o', bundle);
+  expect(e.err).toBe('');
+  expect(e.code).toBe(0);
+  return { sense, bundle, text: readFileSync(sense, 'utf8') };
+}
+
+/** Runs onnx.checker (IR 8, opset 17 as python3-onnx 1.12 knows them) on every model of a bundle. */
+function checkBundle(bundle: string): void {
+  const models = readdirSync(bundle).filter((f) => f.endsWith('.onnx')).map((f) => join(bundle, f));
+  expect(models.length).toBeGreaterThan(0);
+  const checked = runPython<string[]>(
+    'import json, sys, onnx\nfiles = json.load(sys.stdin)\nfor f in files: onnx.checker.check_model(onnx.load(f), full_check=True)\nprint(json.dumps(files))',
+    models,
+  );
+  expect(checked).toEqual(models);
+}
+
+/** `sense run` on a clip of one window: each head's probabilities in label order. */
+async function runClip(sense: string, clip: string): Promise<Record<string, number[]>> {
+  const r = await cli('run', sense, clip, '--json');
+  expect(r.code).toBe(0);
+  const heads = (JSON.parse(r.out) as { clips: { windows: number; heads: Record<string, { probabilities: Record<string, number> }> }[] }).clips[0];
+  expect(heads.windows).toBe(1);
+  return Object.fromEntries(Object.entries(heads.heads).map(([h, v]) => [h, Object.values(v.probabilities)]));
+}
+
+/** Agreement of `sense run` with PyTorch and with ONNX Runtime on the original model; returns the largest difference. */
+async function agreement(model: string, like: string, clip: string, feature: string, heads: Record<string, string>): Promise<number> {
+  const { sense, bundle } = await importAndExport(model, like);
+  checkBundle(bundle);
+  const ours = await runClip(sense, clip);
+  const original = await runOnnx(join(dir, `${model}.onnx`), features[feature].data, features[feature].shape);
+  let worst = 0;
+  for (const [output, head] of Object.entries(heads)) {
+    const torch = reference[model].outputs[output];
+    worst = Math.max(worst, maxAbsDiff(ours[head], torch), maxAbsDiff(original[output], torch));
+  }
+  console.log(`import ${model}: max |sense run - PyTorch| = ${worst.toExponential(2)}`);
+  expect(worst).toBeLessThan(TOLERANCE);
+  return worst;
+}
+
+describe('sense import of PyTorch models', () => {
+  beforeAll(async () => {
+    expect(pythonHas('torch', 'onnx')).toBe(true);
+    dir = tempDir('sense-import-');
+    audioClip = join(dir, 'chirp.wav');
+    writeFileSync(audioClip, chirp());
+    for (const [key, like, clip] of [['watch', WATCH, WATCH_CLIP], ['logmel', DEEPEAR, audioClip]] as const) {
+      const r = await cli('features', like, clip, '--json');
+      expect(r.code).toBe(0);
+      features[key] = JSON.parse(r.out) as { shape: number[]; data: number[] };
+    }
+    reference = runPython<Reference>(readFileSync(join(ROOT, 'test/unit/import/pytorch-models.py'), 'utf8'), { dir, opset: 17, features }, 300_000);
+  }, 600_000);
+
+  it('imports an MLP with a shared trunk and three heads, matching PyTorch', async () => {
+    await agreement('mlp', WATCH, WATCH_CLIP, 'watch', { activity: 'activity', transport: 'transport', place: 'place_out' });
+    const text = readFileSync(join(dir, 'mlp.sense'), 'utf8');
+    expect(text).toMatch(/shared trunk \{\s*dense 32 relu[^\n]*\n\s*dense 16 relu/);
+    expect(text.match(/head \w+ from trunk/g)).toEqual(['head activity from trunk', 'head transport from trunk', 'head place_out from trunk']);
+    expect(text).toContain('labels [c0, c1, c2, c3, c4]');
+  }, 120_000);
+
+  it('imports a 1-D CNN with batchnorm and pooling over log-mel frames', async () => {
+    await agreement('cnn1d', DEEPEAR, audioClip, 'logmel', { scene: 'scene' });
+    const text = readFileSync(join(dir, 'cnn1d.sense'), 'utf8');
+    for (const line of ['conv1d 16 kernel 3 padding same relu', 'maxpool 2', 'batchnorm', 'conv1d 12 kernel 5 leakyrelu', 'avgpool 3 stride 2', 'conv1d 8 kernel 3 stride 2 gelu', 'avgpool global', 'dense 3 softmax'])
+      expect(text).toContain(line);
+  }, 120_000);
+
+  it('imports a GRU (last state) and an LSTM (last step of the sequence) over frames', async () => {
+    await agreement('gru', DEEPEAR, audioClip, 'logmel', { speaker: 'speaker' });
+    await agreement('lstm', DEEPEAR, audioClip, 'logmel', { speaker: 'speaker' });
+    expect(readFileSync(join(dir, 'gru.sense'), 'utf8')).toMatch(/gru 24\s/);
+    expect(readFileSync(join(dir, 'lstm.sense'), 'utf8')).toMatch(/lstm 24\s/);
+  }, 120_000);
+
+  it('imports a 2-D CNN on an image input, writing an image input for it', async () => {
+    const { bundle, text } = await importAndExport('cnn2d');
+    expect(text).toContain('input image { size 32 x 32  channels 3 }');
+    checkBundle(bundle);
+    const { input, outputs } = reference.cnn2d;
+    const ours = await runOnnx(join(bundle, 'p0.onnx'), input, [3, 32, 32]);
+    const worst = maxAbsDiff(Object.values(ours)[0], outputs.digit);
+    console.log(`import cnn2d: max |bundle - PyTorch| = ${worst.toExponential(2)}`);
+    expect(worst).toBeLessThan(TOLERANCE);
+  }, 120_000);
+
+  it('refuses a model with ops the language lacks, naming every such node, and writes nothing', async () => {
+    const out = join(dir, 'unsupported.sense');
+    const r = await cli('import', join(dir, 'unsupported.onnx'), '--like', WATCH, '-o', out);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/node '[^']*Abs[^']*' \(Abs\): Abs is an op the language lacks/);
+    expect(r.err).toMatch(/node '[^']*' \(Add\): it joins 2 tensors computed from the input \(a residual connection/);
+    expect(r.err).toMatch(/\(LayerNormalization\): LayerNormalization is an op the language lacks/);
+    expect(r.err).toContain('nothing was written');
+    expect(existsSync(out)).toBe(false);
+    expect(existsSync(join(dir, 'unsupported.safetensors'))).toBe(false);
+  }, 60_000);
+});

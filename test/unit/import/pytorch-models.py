@@ -1,0 +1,116 @@
+# PyTorch models for the import tests, exported to ONNX by torch.onnx.export and evaluated
+# by PyTorch itself on the features the test gives (the reference). Reads JSON on stdin:
+# {"dir": folder, "opset": n, "features": {"watch": [...], "logmel": [...]}}; writes each
+# model to DIR/NAME.onnx and prints {NAME: {"outputs": {head: [...]}, "input": [...]}}.
+import json, sys
+import torch
+import torch.nn as nn
+
+torch.manual_seed(0)
+
+
+def stats(bn, eps=None):
+    # Running statistics away from their defaults, so a batchnorm the importer drops or misreads shows.
+    with torch.no_grad():
+        bn.running_mean.uniform_(-0.5, 0.5)
+        bn.running_var.uniform_(0.5, 2.0)
+        bn.weight.uniform_(0.5, 1.5)
+        bn.bias.uniform_(-0.2, 0.2)
+    if eps is not None:
+        bn.eps = eps
+    return bn
+
+
+class Mlp(nn.Module):
+    """A shared trunk and three heads over 60 inertial statistics."""
+    def __init__(self):
+        super().__init__()
+        self.trunk = nn.Sequential(nn.Flatten(), nn.Linear(60, 32), nn.ReLU(), nn.Dropout(0.2), nn.Linear(32, 16), nn.ReLU())
+        self.activity = nn.Sequential(nn.Linear(16, 5), nn.Softmax(-1))
+        self.transport = nn.Sequential(nn.Linear(16, 8), nn.Tanh(), nn.Linear(8, 4), nn.Softmax(-1))
+        self.place = nn.Sequential(nn.Linear(16, 2), nn.Sigmoid())
+
+    def forward(self, x):
+        h = self.trunk(x)
+        return self.activity(h), self.transport(h), self.place(h)
+
+
+class Cnn1d(nn.Module):
+    """Convolutions over 40 log-mel bands x 98 frames, batchnorm after pooling (so export cannot fold it)."""
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv1d(40, 16, 3, padding=1), nn.ReLU(), nn.MaxPool1d(2), stats(nn.BatchNorm1d(16), 1e-3),
+            nn.Conv1d(16, 12, 5), nn.LeakyReLU(), nn.AvgPool1d(3, stride=2), nn.Conv1d(12, 8, 3, stride=2), nn.GELU(),
+            nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(8, 3), nn.Softmax(-1))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class Recurrent(nn.Module):
+    """A batch_first GRU or LSTM over the frames (the model permutes [N, bands, frames] itself)."""
+    def __init__(self, kind):
+        super().__init__()
+        self.kind = kind
+        self.rnn = (nn.GRU if kind == 'gru' else nn.LSTM)(40, 24, batch_first=True)
+        self.fc = nn.Linear(24, 4)
+
+    def forward(self, x):
+        out, h = self.rnn(x.permute(0, 2, 1))
+        if self.kind == 'gru':
+            last = h[-1]          # the last state, as ONNX's Y_h
+        else:
+            last = out[:, -1, :]  # the last step of the sequence, as ONNX's Y
+        return torch.softmax(self.fc(last), -1)
+
+
+class Cnn2d(nn.Module):
+    """A small image classifier on 3 x 32 x 32."""
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), stats(nn.BatchNorm2d(8)),
+            nn.Conv2d(8, 12, 3), nn.Tanh(), nn.AvgPool2d(2), nn.Flatten(), nn.Linear(12 * 7 * 7, 10), nn.Softmax(-1))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class Unsupported(nn.Module):
+    """Ops the language lacks (Abs, LayerNormalization) and a residual join."""
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(60, 16)
+        self.b = nn.Linear(16, 16)
+        self.norm = nn.LayerNorm(16)
+        self.c = nn.Linear(16, 3)
+
+    def forward(self, x):
+        h = self.a(x)
+        h = torch.abs(h + self.b(h))
+        return torch.softmax(self.c(self.norm(h)), -1)
+
+
+data = json.load(sys.stdin)
+features = {k: torch.tensor(v['data'], dtype=torch.float32).reshape(1, *v['shape']) for k, v in data['features'].items()}
+features['image'] = torch.rand(1, 3, 32, 32)
+models = [
+    ('mlp', Mlp(), 'watch', ['activity', 'transport', 'place']),
+    ('cnn1d', Cnn1d(), 'logmel', ['scene']),
+    ('gru', Recurrent('gru'), 'logmel', ['speaker']),
+    ('lstm', Recurrent('lstm'), 'logmel', ['speaker']),
+    ('cnn2d', Cnn2d(), 'image', ['digit']),
+    ('unsupported', Unsupported(), 'watch', ['y']),
+]
+result = {}
+for name, model, feature, outputs in models:
+    model.eval()
+    x = features[feature]
+    torch.onnx.export(model, x, f"{data['dir']}/{name}.onnx", input_names=['x'], output_names=outputs,
+                      dynamic_axes={'x': {0: 'N'}, **{o: {0: 'N'} for o in outputs}}, opset_version=data['opset'])
+    with torch.no_grad():
+        y = model(x)
+    y = y if isinstance(y, tuple) else (y,)
+    result[name] = {'outputs': {o: t.reshape(-1).tolist() for o, t in zip(outputs, y)}, 'input': x.reshape(-1).tolist()}
+print(json.dumps(result))
