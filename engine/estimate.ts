@@ -9,12 +9,17 @@
  * - energyPerInferenceMj = computeEnergyMj (sum over ops) + transferEnergyMj (sum over transfers).
  * - inferencesPerHour = 3600 / hopS of the input (every window runs; a silence filter that
  *   skips windows only makes the real figure better).
- * - idlePowerMw: the idle power of every local processor (remote ones are not the
- *   device's), drawn over the whole hour: a slight over-estimate, since a processor
- *   draws its active power instead while busy and that is already in the energy.
- * - batteryLifeHours = batteryMah x batteryVoltageV (mWh) /
- *   (energyPerInferenceMj x inferencesPerHour / 3600 + idlePowerMw)   (1 mWh = 3600 mJ).
- * - objective = energyWeight x energyPerInferenceMj + latencyWeight x endToEndLatencyMs
+ * - power: the continuous-sensing power model (engine/power-model.ts): the energy of one
+ *   window by cause (compute, transfers, sampling, wake-ups, idle, sleep, baseline), from
+ *   which processors the window wakes and which one samples the sensor.
+ * - windowEnergyMj = the sum of those causes; averagePowerMw = windowEnergyMj / hopS.
+ * - idlePowerMw = averagePowerMw - energyPerInferenceMj x inferencesPerHour / 3600: the
+ *   part of the average power that is not the work itself (sampling, idle, sleep,
+ *   wake-ups, baseline).
+ * - batteryLifeHours = batteryMah x batteryVoltageV (mWh) / averagePowerMw
+ *   (= the same over energyPerInferenceMj x inferencesPerHour / 3600 + idlePowerMw).
+ * - batteryPercentPerDay = 100 x what the pipeline adds to the device at rest x 24 h / battery mWh.
+ * - objective = energyWeight x windowEnergyMj + latencyWeight x endToEndLatencyMs
  *   ({@link objective}; the partitioner minimises exactly this).
  */
 import type { EstimateIssue, PipelineEstimateSummary, PipelineEstimator } from '../language/estimator';
@@ -23,6 +28,7 @@ import { formatMs } from '../language/figures';
 import type { CompressionSpec, OptimizeSpec, PipelineSpec } from '../language/pipeline-model';
 import { FEATURES_KEY } from '../language/pipeline-model';
 import { buildIr, type IrOptions, type PipelineIr } from './ir';
+import { windowPower, type WindowPower } from './power-model';
 import { scheduleIr, type ProcessorUsage, type Schedule, type ScheduleOptions, type ScheduledTransfer, type TimelineEntry } from './schedule';
 
 /** Options of {@link estimatePipeline}: IR options (rank resolver) and schedule options (placement overrides). */
@@ -94,12 +100,19 @@ export interface Estimate {
   computeEnergyMj: number;
   transferEnergyMj: number;
   inferencesPerHour: number;
+  /** Average power that is not the work itself: sampling, idle, sleep, wake-ups and baseline (module header). */
   idlePowerMw: number;
-  /** Average power at the pipeline's duty cycle: energy per hour / 1 h, idle included. */
+  /** Average power of the device running the pipeline: windowEnergyMj / hop, baseline included. */
   averagePowerMw: number;
+  /** Energy of one window, every cause included (the energy term of the objective). */
+  windowEnergyMj: number;
+  /** The continuous-sensing figures: energy and average power by cause, the sampler, each processor's state (engine/power-model.ts). */
+  power: WindowPower;
   /** Battery energy in mWh; undefined without a battery. */
   batteryEnergyMwh?: number;
   batteryLifeHours?: number;
+  /** Share of the battery the pipeline itself uses in 24 h (above the device at rest), percent; undefined without a battery. */
+  batteryPercentPerDay?: number;
   /** The `optimize ... within` budget. */
   budgetMs?: number;
   /** energyWeight x energy + latencyWeight x latency ({@link objective}). */
@@ -115,9 +128,9 @@ export interface Estimate {
   schedule: Schedule;
 }
 
-/** The objective the partitioner minimises: energyWeight x energyPerInferenceMj + latencyWeight x endToEndLatencyMs. */
-export function objective(estimate: Pick<Estimate, 'energyPerInferenceMj' | 'endToEndLatencyMs'>, optimize: OptimizeSpec): number {
-  return optimize.energyWeight * estimate.energyPerInferenceMj + optimize.latencyWeight * estimate.endToEndLatencyMs;
+/** The objective the partitioner minimises: energyWeight x windowEnergyMj + latencyWeight x endToEndLatencyMs. */
+export function objective(estimate: Pick<Estimate, 'windowEnergyMj' | 'endToEndLatencyMs'>, optimize: OptimizeSpec): number {
+  return optimize.energyWeight * estimate.windowEnergyMj + optimize.latencyWeight * estimate.endToEndLatencyMs;
 }
 
 /** Battery life in hours by the formula in this module's header; Infinity when nothing draws power. */
@@ -219,11 +232,9 @@ export function estimatePipeline(spec: PipelineSpec, opts: EstimateOptions = {})
   const energyPerInferenceMj = computeEnergyMj + transferEnergyMj;
   const endToEndLatencyMs = schedule.makespanMs;
   const inferencesPerHour = 3600 / spec.input.hopS;
-  const idlePowerMw = sum(
-    spec.target.processors.filter((p) => !p.remote),
-    (p) => p.idlePowerMw,
-  );
-  const averagePowerMw = (energyPerInferenceMj * inferencesPerHour) / 3600 + idlePowerMw;
+  const power = windowPower(spec, ir, schedule, computeEnergyMj, transferEnergyMj);
+  const averagePowerMw = power.averagePowerMw;
+  const idlePowerMw = Math.max(0, averagePowerMw - (energyPerInferenceMj * inferencesPerHour) / 3600);
   const { batteryMah, batteryVoltageV } = spec.target;
   const batteryEnergyMwh = batteryMah !== undefined && batteryVoltageV !== undefined ? batteryMah * batteryVoltageV : undefined;
 
@@ -292,8 +303,14 @@ export function estimatePipeline(spec: PipelineSpec, opts: EstimateOptions = {})
     inferencesPerHour,
     idlePowerMw,
     averagePowerMw,
+    windowEnergyMj: power.windowEnergyMj,
+    power,
     ...(batteryEnergyMwh !== undefined
-      ? { batteryEnergyMwh, batteryLifeHours: batteryLifeHours(batteryEnergyMwh, energyPerInferenceMj, inferencesPerHour, idlePowerMw) }
+      ? {
+          batteryEnergyMwh,
+          batteryLifeHours: averagePowerMw > 0 ? batteryEnergyMwh / averagePowerMw : Number.POSITIVE_INFINITY,
+          batteryPercentPerDay: (100 * power.addedPowerMw * 24) / batteryEnergyMwh,
+        }
       : {}),
     ...(budgetMs !== undefined ? { budgetMs } : {}),
     objective: 0,

@@ -23,7 +23,12 @@ device snapdragon800 {
     memory 1536 MB          // of the 2 GB LPDDR3 shared with the OS (estimate)
     bandwidth 12.8 GB/s     // LPDDR3-800 dual channel, product brief (2013)
     power 1800 mW           // 4 busy Krait cores, estimate from published MSM8974 rail measurements
-    idle 25 mW              // estimate
+    idle 25 mW              // awake, cores clock-gated between work (estimate)
+    sleep 1 mW              // cores power-collapsed while the SoC suspends; the rest of suspend is the device baseline (estimate)
+    wake 3 mJ               // resume from suspend and back: about 10 ms at about 300 mW (estimate)
+    wakelatency 10 ms       // resume from suspend (estimate)
+    tail 100 ms             // awake after its work before the kernel suspends again (estimate)
+    sampling 76 mW          // always-listening on the application processor: about 20 mA (CEVA figures, Esteve, SemiWiki 2013) at 3.8 V
     overhead 0.01 ms        // op dispatch in a native runtime (estimate)
     transfer 160 pJ/B       // DRAM access energy, Horowitz, ISSCC 2014 (640 pJ per 32-bit read)
     source "Qualcomm Snapdragon 800 product brief (2013); Horowitz, Computing's energy problem, ISSCC (2014)"
@@ -34,7 +39,11 @@ device snapdragon800 {
     memory 1024 MB
     bandwidth 12.8 GB/s
     power 1500 mW           // estimate
-    idle 10 mW
+    idle 10 mW              // estimate
+    sleep 0.5 mW            // power-collapsed (estimate)
+    wake 1 mJ               // estimate
+    wakelatency 1 ms        // estimate
+    tail 50 ms              // the driver's idle timeout before power collapse (estimate)
     overhead 0.25 ms        // OpenCL kernel launch (estimate)
     transfer 160 pJ/B
     supports dense, conv1d, conv2d, maxpool, avgpool, batchnorm, dropout, flatten, relu, sigmoid, tanh, softmax, gelu, elu, leakyrelu, linear
@@ -46,7 +55,12 @@ device snapdragon800 {
     memory 16 MB            // DSP-side heap available to a sensing app (estimate)
     bandwidth 4 GB/s
     power 180 mW            // DeepEar reports the DSP at a fraction of the CPU's power (estimate)
-    idle 2 mW
+    idle 2 mW               // estimate
+    sleep 0.5 mW            // estimate
+    wake 0.05 mJ            // estimate
+    wakelatency 0.5 ms      // estimate
+    tail 1 ms               // estimate
+    sampling 7.6 mW         // always-listening on a DSP core: under 2 mA (CEVA figures, Esteve, SemiWiki 2013) at 3.8 V; Hexagon's own figure is unpublished (estimate after it)
     overhead 0.05 ms        // per-op dispatch inside one offloaded DSP graph (estimate); the FastRPC call is the cpu <-> dsp link latency
     transfer 160 pJ/B
     supports features, dense, conv1d, maxpool, avgpool, batchnorm, dropout, flatten, relu, sigmoid, tanh, softmax, linear
@@ -55,7 +69,8 @@ device snapdragon800 {
   link cpu <-> gpu { bandwidth 6 GB/s  latency 0.05 ms }
   link cpu <-> dsp { bandwidth 1 GB/s  latency 0.2 ms }   // one FastRPC call per tensor moved, about 0.2 ms (estimate, Hexagon SDK FastRPC documentation)
   link gpu <-> dsp { bandwidth 1 GB/s  latency 0.3 ms }
-  battery 2300 mAh at 3.8 V // Nexus 5 battery (LG, 2013)
+  battery 2300 mAh at 3.8 V // Nexus 5 battery (LG, 2013); DeepEar assumes the same 2300 mAh
+  baseline 20 mW            // phone suspended, screen off, radio paging (estimate: about 5 mA at 3.8 V)
   default cpu
 }
 

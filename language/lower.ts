@@ -14,7 +14,7 @@ import { IssueCodes, type IssueCode } from './issue-codes';
 import { FeatureShapeError, featureOutputShape } from './feature-shapes';
 import { FLOAT32_BYTES, elementCount, formatShape, inferLayer, isCompressible, notCompressibleMessage, svdBreakEvenRank, weightMatrixShape } from './layer-shapes';
 import { toBase, type Dimension } from './units';
-import { INPUT_SETTING_DIMENSIONS, LINK_SETTING_DIMENSIONS, PROCESSOR_SETTING_DIMENSIONS } from './quantity-dimension';
+import { DEVICE_SETTING_DIMENSIONS, INPUT_SETTING_DIMENSIONS, LINK_SETTING_DIMENSIONS, PROCESSOR_SETTING_DIMENSIONS } from './quantity-dimension';
 import type {
   ActivationName,
   BlockSpec,
@@ -157,13 +157,37 @@ export function lowerDevice(device: ast.Device, builtin = false): DeviceLowering
       }
     }
     const supports = p.supports.length > 0 ? p.supports.flatMap((s) => s.kinds) : undefined;
+    const idlePowerMw = nonNegativeOr(values.idle, 0);
+    let sleepPowerMw = nonNegativeOr(values.sleep, idlePowerMw);
+    if (sleepPowerMw > idlePowerMw) {
+      // A processor that drew more asleep than awake would never sleep; the power-state model
+      // (engine/power-model.ts) relies on sleep <= idle <= active.
+      const at = p.settings.find((s) => s.key === 'sleep');
+      if (at) sink.error(IssueCodes.InvalidNumber, `Processor '${p.name}' draws more asleep (${sleepPowerMw} mW) than awake and idle (${idlePowerMw} mW); 'sleep' must be at most 'idle'.`, at, 'value');
+      sleepPowerMw = idlePowerMw;
+    }
+    const activePowerMw = nonNegativeOr(values.power, 0);
+    if (values.sampling !== undefined && values.sampling > activePowerMw && values.power !== undefined) {
+      // The partitioner prices busy time at active power less the sampling power (engine/partition/problem.ts).
+      const at = p.settings.find((s) => s.key === 'sampling');
+      if (at) sink.error(IssueCodes.InvalidNumber, `Processor '${p.name}' draws more sampling (${values.sampling} mW) than busy (${activePowerMw} mW); 'sampling' must be at most 'power'.`, at, 'value');
+    }
+    if (idlePowerMw > activePowerMw && values.power !== undefined) {
+      const at = p.settings.find((s) => s.key === 'idle');
+      if (at) sink.error(IssueCodes.InvalidNumber, `Processor '${p.name}' draws more idle (${idlePowerMw} mW) than busy (${activePowerMw} mW); 'idle' must be at most 'power'.`, at, 'value');
+    }
     processors.push({
       name: p.name,
       computeMacsPerS: positiveOr(values.compute, 1e9),
       memoryBytes: positiveOr(values.memory, Number.POSITIVE_INFINITY),
       bandwidthBytesPerS: positiveOr(values.bandwidth, Number.POSITIVE_INFINITY),
-      activePowerMw: nonNegativeOr(values.power, 0),
-      idlePowerMw: nonNegativeOr(values.idle, 0),
+      activePowerMw,
+      idlePowerMw,
+      sleepPowerMw,
+      wakeEnergyMj: nonNegativeOr(values.wake, 0),
+      wakeLatencyMs: nonNegativeOr(values.wakelatency, 0) * 1000,
+      tailMs: nonNegativeOr(values.tail, 0) * 1000,
+      samplingPowerMw: values.sampling !== undefined && values.sampling >= 0 ? values.sampling : undefined,
       overheadMs: nonNegativeOr(values.overhead, 0) * 1000,
       frontendMacsPerS: values.frontend !== undefined && values.frontend > 0 ? values.frontend : undefined,
       dispatchMs: values.dispatch !== undefined && values.dispatch >= 0 ? values.dispatch * 1000 : undefined,
@@ -215,6 +239,11 @@ export function lowerDevice(device: ast.Device, builtin = false): DeviceLowering
     batteryMah = sink.quantity(b.capacity, 'charge', 'battery capacity');
     batteryVoltageV = sink.quantity(b.voltage, 'voltage', 'battery voltage');
   });
+  const deviceValues: Record<string, number | undefined> = {};
+  for (const s of device.settings) {
+    if (s.key in deviceValues) sink.error(IssueCodes.DuplicateStatement, `'${s.key}' is set twice for device '${device.name}'.`, s, 'key');
+    deviceValues[s.key] = sink.quantity(s.value, DEVICE_SETTING_DIMENSIONS[s.key], `'${s.key}'`);
+  }
   device.defaults.slice(1).forEach((d) => sink.error(IssueCodes.DuplicateStatement, `Device '${device.name}' names more than one default processor.`, d));
   const defaultProcessor = device.defaults[0]?.processor?.ref?.name ?? processors[0]?.name ?? 'cpu';
 
@@ -225,6 +254,7 @@ export function lowerDevice(device: ast.Device, builtin = false): DeviceLowering
       links,
       batteryMah,
       batteryVoltageV,
+      baselinePowerMw: nonNegativeOr(deviceValues.baseline, 0),
       defaultProcessor,
       builtin,
       sources: device.sources.map((s) => s.text),

@@ -191,8 +191,27 @@ export interface ProcessorSpec {
   bandwidthBytesPerS: number;
   /** Power drawn while busy. */
   activePowerMw: number;
-  /** Power drawn while idle (counts toward battery life). */
+  /** Power drawn while awake and idle: waiting for work, or in the tail after it. */
   idlePowerMw: number;
+  /**
+   * Power drawn while asleep (clock and most rails off, state kept); at most
+   * {@link idlePowerMw}. Source: the `sleep` setting; without it the processor is taken
+   * never to sleep (sleep power = idle power), so nothing is saved by sleeping.
+   */
+  sleepPowerMw: number;
+  /** Energy of one wake-up from sleep (`wake`; default 0). */
+  wakeEnergyMj: number;
+  /** Time one wake-up takes before work can start (`wakelatency`; default 0). */
+  wakeLatencyMs: number;
+  /** Time it stays awake (at idle power) after its last work before it may sleep (`tail`; default 0). */
+  tailMs: number;
+  /**
+   * Power it draws while it keeps a sensor stream between windows (awake, taking the
+   * sensor's buffers; the sensor and its codec included), instead of its idle or sleep
+   * power. Undefined when the processor cannot take a sensor stream (`sampling`), in which
+   * case an input whose front end runs here is sampled by the default processor.
+   */
+  samplingPowerMw?: number;
   /** Fixed cost of dispatching one op (kernel launch, RPC to a DSP). */
   overheadMs: number;
   /**
@@ -243,6 +262,13 @@ export interface DeviceSpec {
   links: LinkSpec[];
   batteryMah?: number;
   batteryVoltageV?: number;
+  /**
+   * What the device draws with its screen off and every processor asleep (radio paging,
+   * memory self-refresh, power management), apart from the processors' own sleep power:
+   * the `baseline` setting, default 0. Counts toward battery life, not toward what a
+   * pipeline adds.
+   */
+  baselinePowerMw: number;
   /** Where unplaced ops run: the `default` line, else the first processor. */
   defaultProcessor: string;
   builtin: boolean;

@@ -21,7 +21,15 @@ export const PROCESSOR_SETTING_DIMENSIONS: Readonly<Record<string, Dimension>> =
   transfer: 'energyPerByte',
   dispatch: 'time',
   frontend: 'compute',
+  sleep: 'power',
+  wake: 'energy',
+  wakelatency: 'time',
+  tail: 'time',
+  sampling: 'power',
 };
+
+/** Device settings and their dimensions, as lowering reads them. */
+export const DEVICE_SETTING_DIMENSIONS: Readonly<Record<string, Dimension>> = { baseline: 'power' };
 
 /** Link settings and their dimensions, as lowering reads them. */
 export const LINK_SETTING_DIMENSIONS: Readonly<Record<string, Dimension>> = {
@@ -42,6 +50,7 @@ export function quantityDimension(q: ast.Quantity): Dimension | undefined {
   if (ast.isSetting(c)) return INPUT_SETTING_DIMENSIONS[c.key];
   if (ast.isProcessorSetting(c)) return PROCESSOR_SETTING_DIMENSIONS[c.key];
   if (ast.isLinkSetting(c)) return LINK_SETTING_DIMENSIONS[c.key];
+  if (ast.isDeviceSetting(c)) return DEVICE_SETTING_DIMENSIONS[c.key];
   if (ast.isSilenceStep(c)) return 'level';
   if (ast.isFramesStep(c)) return 'time';
   if (ast.isLogMelStep(c)) return 'frequency';

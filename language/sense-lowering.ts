@@ -41,7 +41,7 @@ export class SenseLowering {
     if (!r) {
       const builtin = AstUtils.getDocument(device).uri.toString() === BUILTIN_DEVICES_URI;
       r = recovering(device, () => lowerDevice(device, builtin), () => ({
-        spec: { name: device.name ?? '?', processors: [], links: [], defaultProcessor: 'cpu', builtin, sources: [] },
+        spec: { name: device.name ?? '?', processors: [], links: [], baselinePowerMw: 0, defaultProcessor: 'cpu', builtin, sources: [] },
         issues: [],
       }));
       this.deviceCache.set(device, r);

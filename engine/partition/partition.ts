@@ -1,9 +1,11 @@
 /**
  * Exact partitioning (DeepX's architecture decomposition): the placement of every unit
  * of a pipeline (the feature front end, each layer) on a processor of its target that
- * minimises α x energy per inference + β x end-to-end latency, exactly as
- * {@link estimatePipeline} computes both, within each processor's memory and the latency
- * budget. This file holds the entry point and the order of the steps: the relaxed DP
+ * minimises α x energy per window + β x end-to-end latency, exactly as
+ * {@link estimatePipeline} computes both (the window's energy by the continuous-sensing
+ * power model, engine/power-model.ts), within each processor's memory and the latency
+ * budget. This file holds the entry point, the power model's linear pieces (one exact
+ * search each), and the order of the steps of one search: the relaxed DP
  * over the prefix chain, the branch and bound of the rest (search.ts), and the
  * constrained search (prefix-labels.ts, then capped rounds). The method and why it is
  * exact are in docs/partition.md.
@@ -13,7 +15,8 @@ import { estimatePipeline } from '../estimate';
 import { buildIr, type IrOptions } from '../ir';
 import { boundSets, prefixBound, prefixSteps } from './bounds';
 import { BEAM, prefixLabels } from './prefix-labels';
-import { buildProblem, evaluate, memoryOf, TOL, type ProblemOptions } from './problem';
+import { standbyPieces } from '../power-model';
+import { buildProblem, evaluate, memoryOf, TOL, withStandbyRates, type Problem, type ProblemOptions } from './problem';
 import { search, type Clock, type SearchResult } from './search';
 
 /** Options of {@link partitionPipeline}. */
@@ -43,6 +46,8 @@ export interface PartitionResult {
   objective: number;
   endToEndLatencyMs: number;
   energyPerInferenceMj: number;
+  /** Energy of one window by the power model, every cause included (the energy term of the objective). */
+  windowEnergyMj: number;
   /** The weights and budget optimised for. */
   optimize: OptimizeSpec;
   /** True when the placement meets every processor's memory and the latency budget. */
@@ -67,11 +72,160 @@ export interface PartitionResult {
  * naming the unit when some unit can run on no processor (or only on one a pin forbids).
  */
 export function partitionPipeline(spec: PipelineSpec, opts: PartitionOptions = {}): PartitionResult {
-  const pr = buildProblem(spec, opts);
-  const { unitCount: n, processorCount: P, alpha, beta, branch } = pr;
+  const base = buildProblem(spec, opts);
   const maxNodes = opts.maxNodes ?? 500_000;
   if (opts.timeLimitMs !== undefined && !(opts.timeLimitMs >= 0)) throw new Error(`partition of '${spec.name}': the time limit must be a non-negative number of milliseconds (got ${opts.timeLimitMs}); fix the --time-limit-ms option`);
   const clock: Clock = { deadline: performance.now() + (opts.timeLimitMs ?? Infinity), expired: false };
+  let nodes = 0;
+  let evaluations = 0;
+  let exact = true;
+  let best: { solved: Solved; cost: number } | undefined;
+  let firstError: Error | undefined;
+  // Each piece is a plain problem with its standby rates in the tables and its constants
+  // outside; the least over pieces is the power model's optimum (docs/partition.md).
+  for (const piece of standbyProblems(base)) {
+    let solved: Solved;
+    try {
+      solved = solve(piece.problem, Math.max(maxNodes - nodes, 0), clock);
+    } catch (e) {
+      // A piece that leaves some tensor without a route has no placement; any other failure is a bug.
+      if (!(e instanceof Error) || !e.message.startsWith(`partition of '${spec.name}'`)) throw e;
+      firstError ??= e;
+      continue;
+    }
+    nodes += solved.nodes;
+    evaluations += solved.evaluations;
+    exact &&= solved.exact;
+    const cost = solved.objective + base.alpha * piece.constantMj;
+    const rank = (x: Solved): number => (x.violations.length === 0 ? 0 : x.violations.includes('memory') ? 2 : 1);
+    if (!best || rank(solved) < rank(best.solved) || (rank(solved) === rank(best.solved) && cost < best.cost)) best = { solved, cost };
+  }
+  if (!best) throw firstError ?? new Error(`partition of '${spec.name}': no placement of its units on ${spec.target.name}`);
+  const { chosen, violations } = best.solved;
+  const pr = base;
+  const n = pr.unitCount;
+
+  const placement: Record<string, string> = {};
+  for (let u = 0; u < n; u++) placement[pr.units[u].key] = pr.names[chosen[u]];
+  const estimate = estimatePipeline(pr.spec, { ...opts, placement });
+  const stoppedBy = (): string => (clock.expired ? `${opts.timeLimitMs} ms time limit` : `${maxNodes}-node limit`);
+  const messages: string[] = [];
+  if (violations.includes('memory')) {
+    const over = estimate.processors.filter((p) => p.memoryBytes > p.memoryLimitBytes).map((p) => `${p.name} needs ${p.memoryBytes} bytes of ${p.memoryLimitBytes}`);
+    messages.push(
+      exact
+        ? `No placement fits the processors' memory on ${spec.target.name} (best plan: ${over.join('; ')}); compress layers (sense compress --fit PROCESSOR) or choose a larger target.`
+        : `The search stopped at its ${stoppedBy()} before finding a placement that fits the processors' memory on ${spec.target.name} (this plan: ${over.join('; ')}); raise the limit, compress layers (sense compress --fit PROCESSOR) or choose a larger target.`,
+    );
+  }
+  if (violations.includes('budget')) {
+    messages.push(
+      exact
+        ? `No placement meets the ${pr.budgetMs} ms budget on ${spec.target.name}; the best takes ${estimate.endToEndLatencyMs} ms. Compress layers, raise the budget (within) or choose a faster target.`
+        : `The search stopped at its ${stoppedBy()} before finding a placement within the ${pr.budgetMs} ms budget on ${spec.target.name}; this plan takes ${estimate.endToEndLatencyMs} ms. Raise the limit, compress layers, raise the budget (within) or choose a faster target.`,
+    );
+  }
+  return {
+    placement,
+    objective: estimate.objective,
+    endToEndLatencyMs: estimate.endToEndLatencyMs,
+    energyPerInferenceMj: estimate.energyPerInferenceMj,
+    windowEnergyMj: estimate.windowEnergyMj,
+    optimize: pr.spec.optimize,
+    feasible: violations.length === 0,
+    violations,
+    messages,
+    exact,
+    ...(exact ? {} : { stoppedBy: clock.expired ? ('time-limit' as const) : ('node-limit' as const) }),
+    nodes,
+    evaluations,
+  };
+}
+
+/** What {@link solve} finds for one problem: its best assignment and its objective in that problem's tables. */
+interface Solved {
+  chosen: Int32Array;
+  objective: number;
+  violations: PartitionViolation[];
+  exact: boolean;
+  nodes: number;
+  evaluations: number;
+}
+
+/**
+ * One linear piece of the power model as a problem: the sampler, and for every other local
+ * processor whether it is unused, stays awake or sleeps between windows; its busy-time rates
+ * in the tables, and its constant standby energy per window (mJ) outside them.
+ */
+interface StandbyProblem {
+  problem: Problem;
+  constantMj: number;
+}
+
+/**
+ * The power model's linear pieces of `pr` (docs/partition.md, Continuous sensing). The
+ * sampler is the processor of the unit that reads the input window when that processor can
+ * sample, else the default processor; so each sampling-capable processor is one case (that
+ * unit pinned to it), and the default processor another (that unit on it or on one that
+ * cannot sample). Every other local processor is unused (no unit may use it; it sleeps) or
+ * takes one of its standby pieces. Each piece is at least the true standby energy of every
+ * placement it allows, and equals it for the piece that matches a placement, so the least
+ * optimum over pieces is the power model's optimum.
+ */
+function* standbyProblems(pr: Problem): Generator<StandbyProblem> {
+  const { spec, processorCount: P, unitCount: n } = pr;
+  const device = spec.target;
+  const procs = device.processors;
+  const hopMs = spec.input.hopS * 1000;
+  const def = pr.defaultProcessor;
+  const canSample = (p: number): boolean => !procs[p].remote && procs[p].samplingPowerMw !== undefined;
+  const inputOp = pr.ir.ops.find((o) => o.inputs.length === 0);
+  const reader = inputOp ? pr.units.findIndex((u) => u.key === inputOp.placementKey) : -1;
+  const samplers = [...new Set([...procs.keys()].filter(canSample).concat(def))];
+  const baselineMj = device.baselinePowerMw * hopMs * 1e-3;
+  for (const s of samplers) {
+    const others = [...procs.keys()].filter((p) => p !== s && !procs[p].remote);
+    const options = others.map((p) => [undefined, ...standbyPieces(procs[p], hopMs, false)]);
+    const samplerPiece = standbyPieces(procs[s], hopMs, true)[0];
+    const choice = new Array<number>(others.length).fill(0);
+    for (;;) {
+      const rate = new Float64Array(P);
+      const usable = new Uint8Array(P).fill(1);
+      let constantMj = baselineMj + samplerPiece.constantMj;
+      rate[s] = samplerPiece.rateMw;
+      others.forEach((p, i) => {
+        const piece = options[i][choice[i]];
+        if (piece === undefined) {
+          usable[p] = 0;
+          constantMj += procs[p].sleepPowerMw * hopMs * 1e-3;
+        } else {
+          rate[p] = piece.rateMw;
+          constantMj += piece.constantMj;
+        }
+      });
+      const allowed = Uint8Array.from(pr.allowed, (a, i) => {
+        const u = Math.floor(i / P);
+        const p = i % P;
+        if (!a || !usable[p]) return 0;
+        if (u !== reader) return 1;
+        return p === s || (s === def && !canSample(p)) ? 1 : 0;
+      });
+      let everyUnitPlaced = true;
+      for (let u = 0; u < n && everyUnitPlaced; u++) everyUnitPlaced = allowed.subarray(u * P, u * P + P).some((a) => a === 1);
+      if (everyUnitPlaced) yield { problem: withStandbyRates(pr, rate, allowed), constantMj };
+      let i = 0;
+      while (i < choice.length && ++choice[i] === options[i].length) choice[i++] = 0;
+      if (i === choice.length) break;
+    }
+  }
+}
+
+/**
+ * The exact search of docs/partition.md on one problem (steps 1-3): the best assignment
+ * within memory and budget, else the best that meets memory, else the best unconstrained.
+ */
+function solve(pr: Problem, maxNodes: number, clock: Clock): Solved {
+  const { processorCount: P, alpha, beta, branch, spec } = pr;
   let nodes = 0;
   let evaluations = 0;
   let exact = true;
@@ -199,40 +353,7 @@ export function partitionPipeline(spec: PipelineSpec, opts: PartitionOptions = {
     }
   }
 
-  const placement: Record<string, string> = {};
-  for (let u = 0; u < n; u++) placement[pr.units[u].key] = pr.names[chosen[u]];
-  const estimate = estimatePipeline(pr.spec, { ...opts, placement });
-  const stoppedBy = (): string => (clock.expired ? `${opts.timeLimitMs} ms time limit` : `${maxNodes}-node limit`);
-  const messages: string[] = [];
-  if (violations.includes('memory')) {
-    const over = estimate.processors.filter((p) => p.memoryBytes > p.memoryLimitBytes).map((p) => `${p.name} needs ${p.memoryBytes} bytes of ${p.memoryLimitBytes}`);
-    messages.push(
-      exact
-        ? `No placement fits the processors' memory on ${spec.target.name} (best plan: ${over.join('; ')}); compress layers (sense compress --fit PROCESSOR) or choose a larger target.`
-        : `The search stopped at its ${stoppedBy()} before finding a placement that fits the processors' memory on ${spec.target.name} (this plan: ${over.join('; ')}); raise the limit, compress layers (sense compress --fit PROCESSOR) or choose a larger target.`,
-    );
-  }
-  if (violations.includes('budget')) {
-    messages.push(
-      exact
-        ? `No placement meets the ${pr.budgetMs} ms budget on ${spec.target.name}; the best takes ${estimate.endToEndLatencyMs} ms. Compress layers, raise the budget (within) or choose a faster target.`
-        : `The search stopped at its ${stoppedBy()} before finding a placement within the ${pr.budgetMs} ms budget on ${spec.target.name}; this plan takes ${estimate.endToEndLatencyMs} ms. Raise the limit, compress layers, raise the budget (within) or choose a faster target.`,
-    );
-  }
-  return {
-    placement,
-    objective: estimate.objective,
-    endToEndLatencyMs: estimate.endToEndLatencyMs,
-    energyPerInferenceMj: estimate.energyPerInferenceMj,
-    optimize: pr.spec.optimize,
-    feasible: violations.length === 0,
-    violations,
-    messages,
-    exact,
-    ...(exact ? {} : { stoppedBy: clock.expired ? ('time-limit' as const) : ('node-limit' as const) }),
-    nodes,
-    evaluations,
-  };
+  return { chosen, objective: evaluate(pr, chosen).objective, violations, exact, nodes, evaluations };
 }
 
 /** The placement units of `spec` (`features` first when it has a front end, then layer ids in source order). */

@@ -90,6 +90,12 @@ export interface Problem {
   retLink: Float64Array;
   /** The ops after the branch unit (absent when the input feeds several units), for suffixSchedule (suffix-schedule.ts). */
   suffix?: Suffix;
+  /**
+   * Per processor: the standby rate (mW) subtracted from the energy of every ms it is busy,
+   * so that the tables price one linear piece of the power model (engine/power-model.ts
+   * standbyPieces; docs/partition.md, Continuous sensing). All zeros in the plain problem.
+   */
+  standbyRateMw: Float64Array;
 }
 
 /**
@@ -357,7 +363,26 @@ export function buildProblem(spec: PipelineSpec, opts: ProblemOptions): Problem 
     const routeOf = (q: number, p: number, bytes: number): { r: number; latencyMs: number; energyMj: number }[] | undefined => transfer(q, p, bytes)?.hops;
     suffix = { ops: m, input, unit, noop, opLat, opEn, outBytes, consumers, heads, branchBytes, remote: Uint8Array.from(procs, (p) => (p.remote ? 1 : 0)), activePowerMw: Float64Array.from(procs, (p) => p.activePowerMw), route: routeOf };
   }
-  return { spec: { ...spec, optimize }, ir, alpha, beta, budgetMs, names, processorCount: P, defaultProcessor: def, units, unitCount: n, lat, en, allowed, multi, tL, tE, retL, retE, weight, peak, limit, branch, roots, dispL, dispE, layer, fresh, active, sib, resourceCount: R, linkL, retLink, suffix };
+  return { spec: { ...spec, optimize }, ir, alpha, beta, budgetMs, names, processorCount: P, defaultProcessor: def, units, unitCount: n, lat, en, allowed, multi, tL, tE, retL, retE, weight, peak, limit, branch, roots, dispL, dispE, layer, fresh, active, sib, resourceCount: R, linkL, retLink, suffix, standbyRateMw: new Float64Array(P) };
+}
+
+/**
+ * `pr` with every busy ms on processor p priced `rateMw[p]` less (the op, dispatch and
+ * suffix tables) and only the processors `allowedProcessor[u * P + p]` allows: one linear
+ * piece of the power model (docs/partition.md, Continuous sensing). Since a rate is at most
+ * the processor's active power (lowering checks it), every energy stays non-negative.
+ */
+export function withStandbyRates(pr: Problem, rateMw: Float64Array, allowed: Uint8Array): Problem {
+  const P = pr.processorCount;
+  const en = pr.en.map((e, i) => e - rateMw[i % P] * pr.lat[i] * 1e-3);
+  const dispE = pr.dispE.map((e, p) => e - rateMw[p] * pr.dispL[p] * 1e-3);
+  const sx = pr.suffix;
+  const suffix = sx && {
+    ...sx,
+    opEn: sx.opEn.map((e, i) => e - rateMw[i % P] * sx.opLat[i] * 1e-3),
+    activePowerMw: sx.activePowerMw.map((a, p) => a - rateMw[p]),
+  };
+  return { ...pr, en, dispE, allowed, suffix, standbyRateMw: rateMw };
 }
 
 /**
@@ -370,18 +395,23 @@ export function startsGroup(pr: Problem, u: number, q: number, p: number): boole
   return pr.layer[u] === 1 && (pr.fresh[u] === 1 || q !== p);
 }
 
-/** The exact figures of one complete assignment, from the scheduler (as estimatePipeline computes them). */
+/**
+ * The exact figures of one complete assignment, from the scheduler (as estimatePipeline
+ * computes them), without the power model's standby constants: energy is the ops' energy
+ * less the standby rate of their busy time, plus the transfers.
+ */
 export function evaluate(pr: Problem, assign: Int32Array): { objective: number; latencyMs: number; energyMj: number } {
   const placement: Record<string, string> = {};
   for (let u = 0; u < pr.unitCount; u++) placement[pr.units[u].key] = pr.names[assign[u]];
   const s = scheduleIr(pr.spec, pr.ir, { placement });
+  const rate = new Map(pr.names.map((name, p) => [name, pr.standbyRateMw[p]]));
   let compute = 0;
-  for (const o of s.ops) compute += o.energyMj;
+  for (const o of s.ops) compute += o.energyMj - rate.get(o.processor)! * o.latencyMs * 1e-3;
   let moved = 0;
   for (const t of s.transfers) moved += t.energyMj;
   const energyMj = compute + moved;
   const latencyMs = s.makespanMs;
-  return { objective: objectiveOf({ energyPerInferenceMj: energyMj, endToEndLatencyMs: latencyMs }, pr.spec.optimize), latencyMs, energyMj };
+  return { objective: objectiveOf({ windowEnergyMj: energyMj, endToEndLatencyMs: latencyMs }, pr.spec.optimize), latencyMs, energyMj };
 }
 
 /** Memory per processor of an assignment (weights + peak activations, as the schedule counts them). */

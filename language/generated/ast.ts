@@ -35,6 +35,7 @@ export type SenseKeywordNames =
     | "bands"
     | "bandwidth"
     | "barometer"
+    | "baseline"
     | "batchnorm"
     | "battery"
     | "below"
@@ -110,12 +111,14 @@ export type SenseKeywordNames =
     | "rms"
     | "rtt"
     | "same"
+    | "sampling"
     | "sequences"
     | "shared"
     | "sigmoid"
     | "silence"
     | "size"
     | "skew"
+    | "sleep"
     | "softmax"
     | "source"
     | "sparse"
@@ -125,10 +128,13 @@ export type SenseKeywordNames =
     | "stride"
     | "supports"
     | "svd"
+    | "tail"
     | "tanh"
     | "target"
     | "transfer"
     | "valid"
+    | "wake"
+    | "wakelatency"
     | "weights"
     | "window"
     | "within"
@@ -180,10 +186,10 @@ export function isBlock(item: unknown): item is Block {
     return reflection.isInstance(item, Block.$type);
 }
 
-export type BlockName = 'energy' | 'error' | 'latency' | 'memory' | 'place' | 'power' | 'range' | 'rate' | 'size' | 'source' | 'window' | string;
+export type BlockName = 'energy' | 'error' | 'latency' | 'memory' | 'place' | 'power' | 'range' | 'rate' | 'size' | 'source' | 'window' | PowerStateWord | string;
 
 export function isBlockName(item: unknown): item is BlockName {
-    return item === 'place' || item === 'energy' || item === 'latency' || item === 'power' || item === 'memory' || item === 'range' || item === 'error' || item === 'rate' || item === 'window' || item === 'size' || item === 'source' || (typeof item === 'string' && (/[_a-zA-Z][\w]*/.test(item)));
+    return isPowerStateWord(item) || item === 'place' || item === 'energy' || item === 'latency' || item === 'power' || item === 'memory' || item === 'range' || item === 'error' || item === 'rate' || item === 'window' || item === 'size' || item === 'source' || (typeof item === 'string' && (/[_a-zA-Z][\w]*/.test(item)));
 }
 
 export interface Compress extends langium.AstNode {
@@ -251,6 +257,7 @@ export interface Device extends langium.AstNode {
     links: Array<Link>;
     name: string;
     processors: Array<Processor>;
+    settings: Array<DeviceSetting>;
     sources: Array<Source>;
 }
 
@@ -261,11 +268,35 @@ export const Device = {
     links: 'links',
     name: 'name',
     processors: 'processors',
+    settings: 'settings',
     sources: 'sources'
 } as const;
 
 export function isDevice(item: unknown): item is Device {
     return reflection.isInstance(item, Device.$type);
+}
+
+export type DeviceKey = 'baseline';
+
+export function isDeviceKey(item: unknown): item is DeviceKey {
+    return item === 'baseline';
+}
+
+export interface DeviceSetting extends langium.AstNode {
+    readonly $container: Device;
+    readonly $type: 'DeviceSetting';
+    key: DeviceKey;
+    value: Quantity;
+}
+
+export const DeviceSetting = {
+    $type: 'DeviceSetting',
+    key: 'key',
+    value: 'value'
+} as const;
+
+export function isDeviceSetting(item: unknown): item is DeviceSetting {
+    return reflection.isInstance(item, DeviceSetting.$type);
 }
 
 export interface Features extends langium.AstNode {
@@ -373,10 +404,10 @@ export function isInt8Method(item: unknown): item is Int8Method {
     return reflection.isInstance(item, Int8Method.$type);
 }
 
-export type LabelName = string;
+export type LabelName = PowerStateWord | string;
 
 export function isLabelName(item: unknown): item is LabelName {
-    return (typeof item === 'string' && (/[_a-zA-Z][\w]*/.test(item) || /"(\\.|[^"\\])*"|'(\\.|[^'\\])*'/.test(item)));
+    return isPowerStateWord(item) || (typeof item === 'string' && (/[_a-zA-Z][\w]*/.test(item) || /"(\\.|[^"\\])*"|'(\\.|[^'\\])*'/.test(item)));
 }
 
 export interface Labels extends langium.AstNode {
@@ -652,6 +683,12 @@ export function isPlace(item: unknown): item is Place {
     return reflection.isInstance(item, Place.$type);
 }
 
+export type PowerStateWord = 'baseline' | 'sampling' | 'sleep' | 'tail' | 'wake' | 'wakelatency';
+
+export function isPowerStateWord(item: unknown): item is PowerStateWord {
+    return item === 'sleep' || item === 'wake' || item === 'wakelatency' || item === 'tail' || item === 'sampling' || item === 'baseline';
+}
+
 export interface Processor extends langium.AstNode {
     readonly $container: Device;
     readonly $type: 'Processor';
@@ -673,10 +710,10 @@ export function isProcessor(item: unknown): item is Processor {
     return reflection.isInstance(item, Processor.$type);
 }
 
-export type ProcessorKey = 'bandwidth' | 'compute' | 'dispatch' | 'frontend' | 'idle' | 'memory' | 'overhead' | 'power' | 'transfer';
+export type ProcessorKey = 'bandwidth' | 'compute' | 'dispatch' | 'frontend' | 'idle' | 'memory' | 'overhead' | 'power' | 'sampling' | 'sleep' | 'tail' | 'transfer' | 'wake' | 'wakelatency';
 
 export function isProcessorKey(item: unknown): item is ProcessorKey {
-    return item === 'compute' || item === 'memory' || item === 'bandwidth' || item === 'power' || item === 'idle' || item === 'overhead' || item === 'transfer' || item === 'dispatch' || item === 'frontend';
+    return item === 'compute' || item === 'memory' || item === 'bandwidth' || item === 'power' || item === 'idle' || item === 'overhead' || item === 'transfer' || item === 'dispatch' || item === 'frontend' || item === 'sleep' || item === 'wake' || item === 'wakelatency' || item === 'tail' || item === 'sampling';
 }
 
 export interface ProcessorSetting extends langium.AstNode {
@@ -697,7 +734,7 @@ export function isProcessorSetting(item: unknown): item is ProcessorSetting {
 }
 
 export interface Quantity extends langium.AstNode {
-    readonly $container: Battery | FramesStep | LinkSetting | LogMelStep | Optimize | ProcessorSetting | Setting | SilenceStep | SvdMethod;
+    readonly $container: Battery | DeviceSetting | FramesStep | LinkSetting | LogMelStep | Optimize | ProcessorSetting | Setting | SilenceStep | SvdMethod;
     readonly $type: 'Quantity';
     unit?: Unit;
     value: number;
@@ -967,6 +1004,7 @@ export type SenseAstType = {
     DefaultProcessor: DefaultProcessor
     DeltasStep: DeltasStep
     Device: Device
+    DeviceSetting: DeviceSetting
     FeatureStep: FeatureStep
     Features: Features
     FramesStep: FramesStep
@@ -1088,10 +1126,27 @@ export class SenseAstReflection extends langium.AbstractAstReflection {
                     defaultValue: [],
                     optional: true
                 },
+                settings: {
+                    name: Device.settings,
+                    defaultValue: [],
+                    optional: true
+                },
                 sources: {
                     name: Device.sources,
                     defaultValue: [],
                     optional: true
+                }
+            },
+            superTypes: []
+        },
+        DeviceSetting: {
+            name: DeviceSetting.$type,
+            properties: {
+                key: {
+                    name: DeviceSetting.key
+                },
+                value: {
+                    name: DeviceSetting.value
                 }
             },
             superTypes: []

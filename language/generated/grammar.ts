@@ -38,7 +38,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@43"
+                "$ref": "#/rules@44"
               },
               "arguments": []
             }
@@ -66,7 +66,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@58"
+                "$ref": "#/rules@61"
               },
               "arguments": []
             }
@@ -121,7 +121,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@32"
+                    "$ref": "#/rules@33"
                   },
                   "arguments": []
                 }
@@ -133,7 +133,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@33"
+                    "$ref": "#/rules@34"
                   },
                   "arguments": []
                 }
@@ -145,7 +145,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@34"
+                    "$ref": "#/rules@35"
                   },
                   "arguments": []
                 }
@@ -157,7 +157,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@40"
+                    "$ref": "#/rules@41"
                   },
                   "arguments": []
                 }
@@ -169,7 +169,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@42"
+                    "$ref": "#/rules@43"
                   },
                   "arguments": []
                 }
@@ -319,7 +319,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@55"
+                "$ref": "#/rules@58"
               },
               "arguments": []
             }
@@ -380,7 +380,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@59"
+                "$ref": "#/rules@62"
               },
               "arguments": []
             }
@@ -396,7 +396,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@59"
+                "$ref": "#/rules@62"
               },
               "arguments": []
             }
@@ -668,7 +668,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@55"
+                "$ref": "#/rules@58"
               },
               "arguments": []
             }
@@ -696,7 +696,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@55"
+                "$ref": "#/rules@58"
               },
               "arguments": []
             }
@@ -712,7 +712,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@55"
+                "$ref": "#/rules@58"
               },
               "arguments": []
             }
@@ -731,7 +731,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@59"
+                    "$ref": "#/rules@62"
                   },
                   "arguments": []
                 }
@@ -762,7 +762,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@59"
+                "$ref": "#/rules@62"
               },
               "arguments": []
             }
@@ -785,7 +785,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@55"
+                    "$ref": "#/rules@58"
                   },
                   "arguments": []
                 }
@@ -807,7 +807,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@55"
+                    "$ref": "#/rules@58"
                   },
                   "arguments": []
                 }
@@ -838,7 +838,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@59"
+                "$ref": "#/rules@62"
               },
               "arguments": []
             }
@@ -857,7 +857,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@59"
+                    "$ref": "#/rules@62"
                   },
                   "arguments": []
                 }
@@ -883,7 +883,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@59"
+                    "$ref": "#/rules@62"
                   },
                   "arguments": []
                 }
@@ -914,7 +914,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@59"
+                "$ref": "#/rules@62"
               },
               "arguments": []
             }
@@ -1038,7 +1038,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@59"
+                "$ref": "#/rules@62"
               },
               "arguments": []
             }
@@ -1195,7 +1195,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@29"
+                "$ref": "#/rules@30"
               },
               "arguments": []
             },
@@ -1277,7 +1277,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@29"
+                    "$ref": "#/rules@30"
                   },
                   "arguments": []
                 }
@@ -1317,7 +1317,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@58"
+              "$ref": "#/rules@61"
             },
             "arguments": []
           },
@@ -1364,6 +1364,13 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
           {
             "$type": "Keyword",
             "value": "source"
+          },
+          {
+            "$type": "RuleCall",
+            "rule": {
+              "$ref": "#/rules@29"
+            },
+            "arguments": []
           }
         ]
       },
@@ -1445,16 +1452,60 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@58"
+              "$ref": "#/rules@61"
             },
             "arguments": []
           },
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@60"
+              "$ref": "#/rules@63"
             },
             "arguments": []
+          },
+          {
+            "$type": "RuleCall",
+            "rule": {
+              "$ref": "#/rules@29"
+            },
+            "arguments": []
+          }
+        ]
+      },
+      "entry": false,
+      "fragment": false,
+      "parameters": []
+    },
+    {
+      "$type": "ParserRule",
+      "name": "PowerStateWord",
+      "dataType": "string",
+      "definition": {
+        "$type": "Alternatives",
+        "elements": [
+          {
+            "$type": "Keyword",
+            "value": "sleep"
+          },
+          {
+            "$type": "Keyword",
+            "value": "wake"
+          },
+          {
+            "$type": "Keyword",
+            "value": "wakelatency"
+          },
+          {
+            "$type": "Keyword",
+            "value": "tail"
+          },
+          {
+            "$type": "Keyword",
+            "value": "sampling"
+          },
+          {
+            "$type": "Keyword",
+            "value": "baseline"
           }
         ]
       },
@@ -1512,7 +1563,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@59"
+                        "$ref": "#/rules@62"
                       },
                       "arguments": []
                     }
@@ -1524,7 +1575,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@31"
+                        "$ref": "#/rules@32"
                       },
                       "arguments": []
                     },
@@ -1560,7 +1611,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@59"
+                        "$ref": "#/rules@62"
                       },
                       "arguments": []
                     }
@@ -1576,7 +1627,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@59"
+                        "$ref": "#/rules@62"
                       },
                       "arguments": []
                     }
@@ -1595,7 +1646,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
-                            "$ref": "#/rules@59"
+                            "$ref": "#/rules@62"
                           },
                           "arguments": []
                         }
@@ -1617,7 +1668,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
-                            "$ref": "#/rules@59"
+                            "$ref": "#/rules@62"
                           },
                           "arguments": []
                         }
@@ -1639,7 +1690,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
-                            "$ref": "#/rules@30"
+                            "$ref": "#/rules@31"
                           },
                           "arguments": []
                         }
@@ -1654,7 +1705,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@31"
+                        "$ref": "#/rules@32"
                       },
                       "arguments": []
                     },
@@ -1705,7 +1756,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                             "terminal": {
                               "$type": "RuleCall",
                               "rule": {
-                                "$ref": "#/rules@59"
+                                "$ref": "#/rules@62"
                               },
                               "arguments": []
                             }
@@ -1724,7 +1775,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                                 "terminal": {
                                   "$type": "RuleCall",
                                   "rule": {
-                                    "$ref": "#/rules@59"
+                                    "$ref": "#/rules@62"
                                   },
                                   "arguments": []
                                 }
@@ -1746,7 +1797,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                                 "terminal": {
                                   "$type": "RuleCall",
                                   "rule": {
-                                    "$ref": "#/rules@59"
+                                    "$ref": "#/rules@62"
                                   },
                                   "arguments": []
                                 }
@@ -1788,7 +1839,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@59"
+                        "$ref": "#/rules@62"
                       },
                       "arguments": []
                     }
@@ -1832,7 +1883,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@59"
+                        "$ref": "#/rules@62"
                       },
                       "arguments": []
                     }
@@ -1856,7 +1907,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@31"
+                    "$ref": "#/rules@32"
                   },
                   "arguments": []
                 }
@@ -1952,12 +2003,12 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "CrossReference",
               "type": {
-                "$ref": "#/rules@43"
+                "$ref": "#/rules@44"
               },
               "terminal": {
                 "$type": "RuleCall",
                 "rule": {
-                  "$ref": "#/rules@58"
+                  "$ref": "#/rules@61"
                 },
                 "arguments": []
               },
@@ -1988,7 +2039,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@60"
+                "$ref": "#/rules@63"
               },
               "arguments": []
             }
@@ -2016,7 +2067,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@39"
+                "$ref": "#/rules@40"
               },
               "arguments": []
             }
@@ -2028,7 +2079,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@35"
+                "$ref": "#/rules@36"
               },
               "arguments": []
             }
@@ -2048,13 +2099,6 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@36"
-            },
-            "arguments": []
-          },
-          {
-            "$type": "RuleCall",
-            "rule": {
               "$ref": "#/rules@37"
             },
             "arguments": []
@@ -2063,6 +2107,13 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "$type": "RuleCall",
             "rule": {
               "$ref": "#/rules@38"
+            },
+            "arguments": []
+          },
+          {
+            "$type": "RuleCall",
+            "rule": {
+              "$ref": "#/rules@39"
             },
             "arguments": []
           }
@@ -2111,7 +2162,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@55"
+                "$ref": "#/rules@58"
               },
               "arguments": []
             }
@@ -2143,7 +2194,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@59"
+                "$ref": "#/rules@62"
               },
               "arguments": []
             }
@@ -2159,7 +2210,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@59"
+                "$ref": "#/rules@62"
               },
               "arguments": []
             }
@@ -2236,7 +2287,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@59"
+                        "$ref": "#/rules@62"
                       },
                       "arguments": []
                     }
@@ -2248,7 +2299,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                     "terminal": {
                       "$type": "CrossReference",
                       "type": {
-                        "$ref": "#/rules@29"
+                        "$ref": "#/rules@30"
                       },
                       "terminal": {
                         "$type": "RuleCall",
@@ -2285,7 +2336,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@41"
+              "$ref": "#/rules@42"
             },
             "arguments": []
           },
@@ -2299,7 +2350,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
               {
                 "$type": "RuleCall",
                 "rule": {
-                  "$ref": "#/rules@41"
+                  "$ref": "#/rules@42"
                 },
                 "arguments": []
               }
@@ -2317,12 +2368,12 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "CrossReference",
               "type": {
-                "$ref": "#/rules@44"
+                "$ref": "#/rules@47"
               },
               "terminal": {
                 "$type": "RuleCall",
                 "rule": {
-                  "$ref": "#/rules@58"
+                  "$ref": "#/rules@61"
                 },
                 "arguments": []
               },
@@ -2359,7 +2410,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@39"
+                "$ref": "#/rules@40"
               },
               "arguments": []
             }
@@ -2393,7 +2444,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@59"
+                    "$ref": "#/rules@62"
                   },
                   "arguments": []
                 }
@@ -2415,7 +2466,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@59"
+                    "$ref": "#/rules@62"
                   },
                   "arguments": []
                 }
@@ -2437,7 +2488,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@55"
+                    "$ref": "#/rules@58"
                   },
                   "arguments": []
                 }
@@ -2468,7 +2519,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@58"
+                "$ref": "#/rules@61"
               },
               "arguments": []
             }
@@ -2487,7 +2538,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@44"
+                    "$ref": "#/rules@47"
                   },
                   "arguments": []
                 }
@@ -2499,7 +2550,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@49"
+                    "$ref": "#/rules@52"
                   },
                   "arguments": []
                 }
@@ -2511,7 +2562,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@52"
+                    "$ref": "#/rules@55"
                   },
                   "arguments": []
                 }
@@ -2523,7 +2574,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@54"
+                    "$ref": "#/rules@57"
                   },
                   "arguments": []
                 }
@@ -2535,7 +2586,19 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@53"
+                    "$ref": "#/rules@56"
+                  },
+                  "arguments": []
+                }
+              },
+              {
+                "$type": "Assignment",
+                "feature": "settings",
+                "operator": "+=",
+                "terminal": {
+                  "$type": "RuleCall",
+                  "rule": {
+                    "$ref": "#/rules@45"
                   },
                   "arguments": []
                 }
@@ -2548,6 +2611,54 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "value": "}"
           }
         ]
+      },
+      "entry": false,
+      "fragment": false,
+      "parameters": []
+    },
+    {
+      "$type": "ParserRule",
+      "name": "DeviceSetting",
+      "definition": {
+        "$type": "Group",
+        "elements": [
+          {
+            "$type": "Assignment",
+            "feature": "key",
+            "operator": "=",
+            "terminal": {
+              "$type": "RuleCall",
+              "rule": {
+                "$ref": "#/rules@46"
+              },
+              "arguments": []
+            }
+          },
+          {
+            "$type": "Assignment",
+            "feature": "value",
+            "operator": "=",
+            "terminal": {
+              "$type": "RuleCall",
+              "rule": {
+                "$ref": "#/rules@58"
+              },
+              "arguments": []
+            }
+          }
+        ]
+      },
+      "entry": false,
+      "fragment": false,
+      "parameters": []
+    },
+    {
+      "$type": "ParserRule",
+      "name": "DeviceKey",
+      "dataType": "string",
+      "definition": {
+        "$type": "Keyword",
+        "value": "baseline"
       },
       "entry": false,
       "fragment": false,
@@ -2570,7 +2681,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@58"
+                "$ref": "#/rules@61"
               },
               "arguments": []
             }
@@ -2589,7 +2700,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@45"
+                    "$ref": "#/rules@48"
                   },
                   "arguments": []
                 }
@@ -2601,7 +2712,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@47"
+                    "$ref": "#/rules@50"
                   },
                   "arguments": []
                 }
@@ -2613,7 +2724,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@54"
+                    "$ref": "#/rules@57"
                   },
                   "arguments": []
                 }
@@ -2644,7 +2755,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@46"
+                "$ref": "#/rules@49"
               },
               "arguments": []
             }
@@ -2656,7 +2767,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@55"
+                "$ref": "#/rules@58"
               },
               "arguments": []
             }
@@ -2709,6 +2820,26 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
           {
             "$type": "Keyword",
             "value": "frontend"
+          },
+          {
+            "$type": "Keyword",
+            "value": "sleep"
+          },
+          {
+            "$type": "Keyword",
+            "value": "wake"
+          },
+          {
+            "$type": "Keyword",
+            "value": "wakelatency"
+          },
+          {
+            "$type": "Keyword",
+            "value": "tail"
+          },
+          {
+            "$type": "Keyword",
+            "value": "sampling"
           }
         ]
       },
@@ -2733,7 +2864,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@48"
+                "$ref": "#/rules@51"
               },
               "arguments": []
             }
@@ -2752,7 +2883,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@48"
+                    "$ref": "#/rules@51"
                   },
                   "arguments": []
                 }
@@ -2820,7 +2951,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@31"
+              "$ref": "#/rules@32"
             },
             "arguments": []
           }
@@ -2847,12 +2978,12 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "CrossReference",
               "type": {
-                "$ref": "#/rules@44"
+                "$ref": "#/rules@47"
               },
               "terminal": {
                 "$type": "RuleCall",
                 "rule": {
-                  "$ref": "#/rules@58"
+                  "$ref": "#/rules@61"
                 },
                 "arguments": []
               },
@@ -2885,12 +3016,12 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "CrossReference",
               "type": {
-                "$ref": "#/rules@44"
+                "$ref": "#/rules@47"
               },
               "terminal": {
                 "$type": "RuleCall",
                 "rule": {
-                  "$ref": "#/rules@58"
+                  "$ref": "#/rules@61"
                 },
                 "arguments": []
               },
@@ -2909,7 +3040,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@50"
+                "$ref": "#/rules@53"
               },
               "arguments": []
             },
@@ -2938,7 +3069,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@51"
+                "$ref": "#/rules@54"
               },
               "arguments": []
             }
@@ -2950,7 +3081,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@55"
+                "$ref": "#/rules@58"
               },
               "arguments": []
             }
@@ -3011,7 +3142,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@55"
+                "$ref": "#/rules@58"
               },
               "arguments": []
             }
@@ -3027,7 +3158,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@55"
+                "$ref": "#/rules@58"
               },
               "arguments": []
             }
@@ -3055,12 +3186,12 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "CrossReference",
               "type": {
-                "$ref": "#/rules@44"
+                "$ref": "#/rules@47"
               },
               "terminal": {
                 "$type": "RuleCall",
                 "rule": {
-                  "$ref": "#/rules@58"
+                  "$ref": "#/rules@61"
                 },
                 "arguments": []
               },
@@ -3091,7 +3222,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@60"
+                "$ref": "#/rules@63"
               },
               "arguments": []
             }
@@ -3115,7 +3246,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@59"
+                "$ref": "#/rules@62"
               },
               "arguments": []
             }
@@ -3127,7 +3258,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@56"
+                "$ref": "#/rules@59"
               },
               "arguments": []
             },
@@ -3152,7 +3283,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
               {
                 "$type": "RuleCall",
                 "rule": {
-                  "$ref": "#/rules@58"
+                  "$ref": "#/rules@61"
                 },
                 "arguments": []
               },
@@ -3166,7 +3297,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                   {
                     "$type": "RuleCall",
                     "rule": {
-                      "$ref": "#/rules@58"
+                      "$ref": "#/rules@61"
                     },
                     "arguments": []
                   }

@@ -70,8 +70,10 @@ describe('one processor', () => {
     close(e.endToEndLatencyMs, lat1 + lat2);
     close(e.energyPerInferenceMj, en1 + en2);
     expect(e.inferencesPerHour).toBe(7200);
-    // 3700 mWh / (E mJ x 7200 / 3600 mJ-per-mWh + 10 mW).
-    close(e.batteryLifeHours!, 3700 / (((en1 + en2) * 7200) / 3600 + 10));
+    // The cpu samples the input (it is the default processor and has no sampling figure), so it
+    // stays awake at its 10 mW idle power whenever it is not busy in the 500 ms between images:
+    // 3700 mWh / (E mJ x 7200 / 3600 mJ-per-mWh + 10 mW x (500 - busy) / 500).
+    close(e.batteryLifeHours!, 3700 / (((en1 + en2) * 7200) / 3600 + (10 * (500 - lat1 - lat2)) / 500));
     const cpu = e.processors[0];
     // Memory: all weights + the largest input+output pair (dense 50: 400 + 200 B).
     expect(cpu.memoryBytes).toBe((100 * 50 + 50) * 4 + (50 * 4 + 4) * 4 + 600);

@@ -26,12 +26,24 @@
  *
  * Objective = energyWeight x energy + latencyWeight x latency, each column's cost being
  * the weighted sum of its energy (mJ) and latency (ms) coefficients.
+ *
+ * Energy is the window's by the continuous-sensing power model (engine/power-model.ts), for
+ * devices whose processors never sleep (no `sleep`, `wake`, `tail` or `sampling` figure, which
+ * chainMilp checks): every local processor then draws its idle power whenever it is not busy,
+ * so the window's standby energy is the constant sum_p idle_p x hop (plus the baseline) less
+ * idle_p x the busy time of each op and dispatch on p, a sum again: each x and s column's
+ * energy is less its busy time x idle_p, and `constantMj` holds the constant.
  */
 import type { Highs } from 'highs';
 import { opCost, supportsOp, transferCost } from '../../../engine/cost-model';
 import { buildIr, type IrOp } from '../../../engine/ir';
 import type { PipelineSpec, ProcessorSpec } from '../../../language/pipeline-model';
 import { randomDeviceBody, rng } from './random-pipelines';
+
+/** The standby power a never-sleeping processor draws when not busy: its idle power on the device, nothing for a remote one. */
+function idleRateMw(p: ProcessorSpec): number {
+  return p.remote ? 0 : p.idlePowerMw;
+}
 
 /** One linear row: lower <= sum values[k] x[indices[k]] <= upper. */
 export interface LinearRow {
@@ -57,6 +69,10 @@ export interface ChainMilp {
   colLatencyMs: number[];
   /** energyWeight x colEnergyMj + latencyWeight x colLatencyMs. */
   colCost: number[];
+  /** The window's standby energy that no placement changes (mJ), in every objective and energy. */
+  constantMj: number;
+  /** energyWeight x constantMj. */
+  constantCost: number;
   colUpper: number[];
   integer: boolean[];
   rows: LinearRow[];
@@ -90,6 +106,13 @@ export function chainMilp(spec: PipelineSpec, withBudget = true): ChainMilp {
   const procs = device.processors;
   const P = procs.length;
   const def = device.defaultProcessor;
+  for (const p of procs) {
+    if (p.sleepPowerMw !== p.idlePowerMw || p.wakeEnergyMj !== 0 || p.tailMs !== 0 || p.samplingPowerMw !== undefined) {
+      throw new Error(`chainMilp: processor ${p.name} has power states (sleep, wake, tail or sampling); the MILP prices only processors that never sleep`);
+    }
+  }
+  const hopMs = spec.input.hopS * 1000;
+  const constantMj = (device.baselinePowerMw + procs.reduce((a, p) => a + idleRateMw(p), 0)) * hopMs * 1e-3;
 
   const units: UnitData[] = [];
   const unitOf = new Map<string, number>();
@@ -173,7 +196,10 @@ export function chainMilp(spec: PipelineSpec, withBudget = true): ChainMilp {
           latencyMs += t.latencyMs;
         }
       }
-      xIdx[u * P + p] = addCol(`x_${u}_${proc.name}`, energyMj, latencyMs, ok ? 1 : 0, true);
+      // The transfers above hold links, not the processor: only its ops' time is off its idle time.
+      let busyMs = 0;
+      for (const op of units[u].ops) busyMs += opCost(op, proc).latencyMs;
+      xIdx[u * P + p] = addCol(`x_${u}_${proc.name}`, energyMj - idleRateMw(proc) * busyMs * 1e-3, latencyMs, ok ? 1 : 0, true);
     }
     rows.push({ name: `assign_${u}`, indices: procs.map((_, p) => xIdx[u * P + p]), values: procs.map(() => 1), lower: 1, upper: 1 });
   }
@@ -206,7 +232,7 @@ export function chainMilp(spec: PipelineSpec, withBudget = true): ChainMilp {
     for (let p = 0; p < P; p++) {
       const d = procs[p].dispatchMs ?? 0;
       if (d <= 0) continue;
-      const c = addCol(`s_${u}_${procs[p].name}`, procs[p].activePowerMw * d * 1e-3, d, 1, false);
+      const c = addCol(`s_${u}_${procs[p].name}`, (procs[p].activePowerMw - idleRateMw(procs[p])) * d * 1e-3, d, 1, false);
       sIdx[u * P + p] = c;
       const xu = xIdx[u * P + p];
       if (u === firstLayer) {
@@ -263,6 +289,8 @@ export function chainMilp(spec: PipelineSpec, withBudget = true): ChainMilp {
     colEnergyMj,
     colLatencyMs,
     colCost: colEnergyMj.map((e, c) => energyWeight * e + latencyWeight * colLatencyMs[c]),
+    constantMj,
+    constantCost: energyWeight * constantMj,
     colUpper,
     integer,
     rows,
@@ -301,7 +329,7 @@ export function columnValues(m: ChainMilp, placement: Record<string, string>): F
 
 /** Objective, energy and latency of column values by the linear formulas, and the names of the rows they break (beyond 1e-9 relative). */
 export function evaluate(m: ChainMilp, v: ArrayLike<number>): { objective: number; energyMj: number; latencyMs: number; broken: string[] } {
-  let objective = 0, energyMj = 0, latencyMs = 0;
+  let objective = m.constantCost, energyMj = m.constantMj, latencyMs = 0;
   for (let c = 0; c < m.colNames.length; c++) {
     objective += m.colCost[c] * v[c];
     energyMj += m.colEnergyMj[c] * v[c];
@@ -362,7 +390,7 @@ export function solveChainMilp(highs: Highs, m: ChainMilp): MilpResult {
       const p = m.processors.findIndex((_, p) => v[m.x(i, p)] > 0.5);
       placement[u] = m.processors[p];
     });
-    return { status: 'optimal', objective: model.getObjectiveValue(), placement, values: v };
+    return { status: 'optimal', objective: model.getObjectiveValue() + m.constantCost, placement, values: v };
   });
 }
 
