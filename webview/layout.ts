@@ -165,6 +165,7 @@ const LAYERED: Record<string, string> = {
 };
 
 const LAYER_GAP = 28;
+const ROW_GAP = 56;
 const PAD = { top: 40, side: 14, bottom: 14 };
 
 /**
@@ -192,15 +193,15 @@ export function stackChains(model: GraphModel): Map<string, { width: number; hei
     if (!isChain) continue;
     const boxes = new Map<string, Box>();
     if (model.direction === 'RIGHT') {
-      // A row under the group's title bar, left to right.
+      // A row under the group's title bar, left to right; wider gaps, as a shape label lies across each.
       let x = PAD.side;
       let height = 0;
       for (const c of children) {
         boxes.set(c.id, { x, y: PAD.top, width: c.width!, height: c.height! });
-        x += c.width! + LAYER_GAP;
+        x += c.width! + ROW_GAP;
         height = Math.max(height, c.height!);
       }
-      out.set(group, { width: x - LAYER_GAP + PAD.side, height: PAD.top + height + PAD.bottom, children: boxes });
+      out.set(group, { width: x - ROW_GAP + PAD.side, height: PAD.top + height + PAD.bottom, children: boxes });
       continue;
     }
     let y = PAD.top;

@@ -196,3 +196,33 @@ ${'    dense 256 relu\n'.repeat(60)}  }
     }
   });
 });
+
+describe('the pane shape and the minimap', () => {
+  it('flows right in a wide, short pane and down in a tall one; the minimap, when shown, sits in a rail beside the canvas', async () => {
+    const { spec } = await loadPipeline(join(root, 'samples/deepear/deepear.sense'));
+    const fixture = viewStateOf(spec, 1);
+    const centre = (page: Page, id: string): Promise<{ x: number; y: number }> =>
+      page.$eval(`.react-flow__node[data-id="${id}"]`, (n) => {
+        const r = n.getBoundingClientRect();
+        return { x: r.x + r.width / 2, y: r.y + r.height / 2 };
+      });
+    const wide = await openSample(fixture, { width: 1400, height: 420 });
+    const [input, features] = [await centre(wide, 'input'), await centre(wide, 'features')];
+    expect(features.x - input.x).toBeGreaterThan(100);
+    expect(Math.abs(features.y - input.y)).toBeLessThan(60);
+    expect((await measure(wide)).nodeMinPx).toBeGreaterThanOrEqual(READABLE_PX);
+    await wide.screenshot({ path: join(shots, 'graph-1400x420-deepear.png') });
+    await wide.close();
+    const tall = await openSample(fixture, { width: 1400, height: 900 });
+    const [input2, features2] = [await centre(tall, 'input'), await centre(tall, 'features')];
+    expect(features2.y - input2.y).toBeGreaterThan(60);
+    expect(await tall.$('.react-flow__minimap')).toBeNull();
+    await tall.click('button[aria-label="Show the minimap"]');
+    await tall.waitForSelector('.sense-minimap-rail .react-flow__minimap');
+    await tall.waitForTimeout(300);
+    const m = await measure(tall);
+    expect(m.covering).toEqual([]);
+    expect(m.nodeMinPx).toBeGreaterThanOrEqual(READABLE_PX);
+    await tall.close();
+  });
+});

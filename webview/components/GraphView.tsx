@@ -32,8 +32,8 @@ export interface GraphViewProps {
 
 /** The smallest text, in CSS pixels on screen, that the default view may draw in a node. */
 export const READABLE_PX = 11;
-/** Panes at least this wide show the minimap unless the user hid it. */
-const MINIMAP_MIN_PANE_PX = 900;
+/** Graph areas at least this wide show the minimap (in a 160 px rail) unless the user hid it. */
+const MINIMAP_MIN_PANE_PX = 1100;
 const VIEW_PAD_PX = 24;
 
 /** The smallest font size used in the rendered nodes and edge labels (CSS pixels at zoom 1). */
