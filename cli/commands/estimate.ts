@@ -112,6 +112,13 @@ export function estimateJson(e: Estimate): Record<string, unknown> {
     inferencesPerHour: e.inferencesPerHour,
     idlePowerMw: e.idlePowerMw,
     averagePowerMw: e.averagePowerMw,
+    windowEnergyMj: e.windowEnergyMj,
+    averagePowerByCauseMw: e.power.averagePowerByCauseMw,
+    addedPowerMw: e.power.addedPowerMw,
+    batteryPercentPerDay: e.batteryPercentPerDay ?? null,
+    sampler: e.power.sampler,
+    wakeLatencyMs: e.power.wakeLatencyMs,
+    powerStates: e.power.processors.map((p) => ({ name: p.name, state: p.state, busyMs: p.busyMs, standbyMj: p.standbyMj })),
     budgetMs: e.budgetMs ?? null,
     objective: e.objective,
     processors: e.processors.map((p) => ({
@@ -179,8 +186,11 @@ export function estimateText(e: Estimate): string[] {
   out.push(`end-to-end latency     ${formatMs(e.endToEndLatencyMs)}${e.budgetMs !== undefined ? ` (budget ${formatMs(e.budgetMs)})` : ''}`);
   out.push(`energy per inference   ${formatMj(e.energyPerInferenceMj)} (compute ${formatMj(e.computeEnergyMj)} + transfers ${formatMj(e.transferEnergyMj)})`);
   out.push(`inferences per hour    ${formatNumber(e.inferencesPerHour)}`);
-  out.push(`average power          ${formatNumber(e.averagePowerMw)} mW (idle ${formatNumber(e.idlePowerMw)} mW)`);
+  const c = e.power.averagePowerByCauseMw;
+  out.push(`average power          ${formatNumber(e.averagePowerMw)} mW: sampling ${formatNumber(c.samplingMj)} (${e.power.sampler}), compute ${formatNumber(c.computeMj)}, transfers ${formatNumber(c.transfersMj)}, wake-ups ${formatNumber(c.wakeUpsMj)}, idle ${formatNumber(c.idleMj)}, sleep ${formatNumber(c.sleepMj)}, baseline ${formatNumber(c.baselineMj)}`);
+  out.push(`processor states       ${e.power.processors.map((p) => `${p.name} ${p.state}`).join(', ')}`);
   out.push(`battery life           ${e.batteryLifeHours !== undefined ? `${formatHours(e.batteryLifeHours)} (${formatNumber(e.batteryEnergyMwh!)} mWh)` : 'no battery on this device'}`);
+  if (e.batteryPercentPerDay !== undefined) out.push(`battery per day        ${formatNumber(e.batteryPercentPerDay)}% (what the pipeline adds: ${formatNumber(e.power.addedPowerMw)} mW)`);
   out.push(`objective              ${fixed(e.objective, 4)}`);
   return out;
 }
