@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 bash scripts/ensure-node-modules.sh
 export DEBIAN_FRONTEND=noninteractive
 
-PACKAGES=(python3-numpy python3-scipy python3-onnx python3-torchaudio chromium espeak-ng sox
+PACKAGES=(python3-numpy python3-scipy python3-onnx python3-torch python3-torchaudio chromium espeak-ng sox
   flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts libkrb5-dev pkg-config)
 need=()
 for p in "${PACKAGES[@]}"; do

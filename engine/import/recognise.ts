@@ -594,7 +594,7 @@ export function recognise(graph: ImportGraph, inputShape: Shape): Recognition {
       continue;
     }
     let seg = take(v, o.name).seg;
-    if (seg.output !== undefined || seg === root || seg.children.length > 0) {
+    if (seg.output !== undefined || seg.children.length > 0 || (seg === root && seg.layers.length === 0)) {
       // An output read by other nodes too (or the input itself) gets a head of its own, a `linear` layer.
       const child: Segment = { layers: [], children: [], parent: seg, outputShape: v.shape };
       seg.children.push(child);
