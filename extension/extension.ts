@@ -6,13 +6,11 @@
  * to VS Code. Nothing here computes what the pure core already does.
  */
 import * as path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import * as vscode from 'vscode';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
 import { formatPercent } from '../language/figures';
 import { isCompressible } from '../language/layer-shapes';
 import type { CompressionSpec, PipelineSpec } from '../language/pipeline-model';
-import type { OrtModuleLike } from '../runtime/runner';
 import type { RunView, ToWebviewBody } from '../webview/protocol';
 import { BUILTIN_DEVICES_SOURCE, BUILTIN_DEVICES_URI } from '../language/builtin-devices';
 import { GRAPH_VIEW_TYPE, GraphEditorProvider, toWorkspaceEdit } from './graph-editor';
@@ -22,8 +20,8 @@ import { registerStatusBar } from './status-bar';
 import { StudioClient } from './studio-client';
 import { createPlanCommands } from './plan-commands';
 import { registerProfiles } from './profiles';
-import { CancelledError, evaluateFolderView, exportBundleTo, extensionBundleAssets, isCompressed, openRunner, runClipView, withoutCompression } from './run-pipeline';
-import { documentFiles, readPipelineWeights, resolveInRoots, type DocumentFiles } from './workspace-files';
+import { abortSignalOf, CancelledError, exportBundleInWorker, extensionPipelineJobs, runPipelineViews, usePipelineJobs } from './run-pipeline';
+import { documentFiles, resolveInRoots, type DocumentFiles } from './workspace-files';
 import { serveBundleFolder, type DemoServer } from './demo-server';
 import { statUserPath } from '../io/user-files';
 
@@ -130,28 +128,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   };
 
   // ---------------------------------------------------------------- run and export
-  let ortPromise: Promise<{ ort: OrtModuleLike; backend: 'node' | 'web' }> | undefined;
-  const loadOrt = (): Promise<{ ort: OrtModuleLike; backend: 'node' | 'web' }> => {
-    ortPromise ??= (async () => {
-      if (vscode.workspace.getConfiguration('senseStudio').get<string>('runtime.provider', 'web') === 'node') {
-        try {
-          const mod = (await import('onnxruntime-node')) as unknown as { default?: OrtModuleLike } & OrtModuleLike;
-          output.appendLine('[run] using onnxruntime-node (native CPU).');
-          return { ort: mod.InferenceSession ? mod : mod.default!, backend: 'node' as const };
-        } catch (e) {
-          output.appendLine(`[run] onnxruntime-node is not available (${(e as Error).message}); using onnxruntime-web.`);
-        }
-      }
-      // Bundled into dist/extension.cjs; its wasm files ship in dist/ort/.
-      const web = (await import('onnxruntime-web')) as unknown as OrtModuleLike & { env: { wasm: { numThreads: number; wasmPaths: string } } };
-      web.env.wasm.numThreads = 1;
-      web.env.wasm.wasmPaths = pathToFileURL(context.asAbsolutePath(path.join('dist', 'ort'))).href + '/';
-      output.appendLine('[run] using onnxruntime-web (wasm) in the extension host.');
-      return { ort: web, backend: 'web' as const };
-    })();
-    ortPromise.catch(() => (ortPromise = undefined));
-    return ortPromise;
-  };
+  // Run, evaluate, export and calibrate run in one worker thread (extension/jobs/), never on
+  // this thread, which every other extension shares.
+  const jobs = extensionPipelineJobs(context.extensionPath);
+  usePipelineJobs(jobs);
+  context.subscriptions.push({ dispose: () => void jobs.dispose() });
 
   /** The checked pipeline of a document on disk, ready to run: refuses errors, virtual files and Restricted Mode. */
   const runnablePipeline = async (doc: vscode.TextDocument, what: string): Promise<{ name: string; spec: PipelineSpec }> => {
@@ -201,28 +182,24 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     const files = documentFilesOf(doc);
     const roots = input.confined ? files.roots : undefined;
     const target = roots ? resolveInRoots(input.path, roots, 'clip') : input.path;
-    const { weights, warnings } = await readPipelineWeights(p.spec, files);
-    for (const w of warnings) output.appendLine(`[run] warning: ${w}`);
+    const provider = vscode.workspace.getConfiguration('senseStudio').get<'web' | 'node'>('runtime.provider', 'web');
     const result = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Sense: ${kind === 'clip' ? 'running' : 'evaluating'} ${p.name} on ${path.basename(target)}`, cancellable: true },
-      async (progress, token) => {
-        progress.report({ message: 'loading ONNX Runtime…' });
-        const { ort, backend } = await loadOrt();
-        const runOne = async (spec: typeof p.spec, label: string): Promise<RunView> => {
-          if (token.isCancellationRequested) throw new CancelledError();
-          progress.report({ message: `exporting and loading the ${label} model…` });
-          const runner = await openRunner(spec, weights, ort, backend);
-          try {
-            if (kind === 'clip') return await runClipView(runner, target, roots);
-            return await evaluateFolderView(runner, target, { ...(roots ? { roots } : {}), onClip: (done, total) => progress.report({ message: `${label}: clip ${done} of ${total}`, increment: 100 / total / (isCompressed(p.spec) ? 2 : 1) }), token });
-          } finally {
-            await runner.release();
-          }
-        };
-        const after = await runOne(p.spec, isCompressed(p.spec) ? 'compressed' : 'pipeline');
-        // The accuracy cost of compression: the same run on the uncompressed weights.
-        const before = isCompressed(p.spec) ? await runOne(withoutCompression(p.spec), 'uncompressed') : undefined;
-        return { after, before };
+      (progress, token) => {
+        let donePercent = 0;
+        return runPipelineViews(
+          jobs,
+          { kind, spec: p.spec, files, target, ...(roots ? { roots } : {}), ort: { provider, searchFrom: (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath) } },
+          {
+            signal: abortSignalOf(token),
+            onLog: (line) => output.appendLine(`[run] ${line}`),
+            onProgress: (message, fraction) => {
+              if (fraction === undefined) return progress.report({ message });
+              progress.report({ message, increment: 100 * fraction - donePercent });
+              donePercent = 100 * fraction;
+            },
+          },
+        );
       },
     );
     const relPath = vscode.workspace.asRelativePath(target, false);
@@ -246,13 +223,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       }));
     if (!dir) return undefined;
     const target = resolveInWorkspace(doc, dir.trim());
-    const { weights, warnings } = await readPipelineWeights(p.spec, documentFilesOf(doc));
-    for (const w of warnings) output.appendLine(`[export] warning: ${w}`);
-    const manifest = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Sense: exporting ${p.name}`, cancellable: false }, async (progress) => {
+    const manifest = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Sense: exporting ${p.name}`, cancellable: true }, (progress, token) => {
       progress.report({ message: 'writing the ONNX partitions…' });
-      // Let the notification render before the synchronous export starts.
-      await new Promise((r) => setTimeout(r, 50));
-      return exportBundleTo(p.spec, weights, target, extensionBundleAssets(context.extensionPath), (name) => progress.report({ message: name }));
+      return exportBundleInWorker(jobs, p.spec, documentFilesOf(doc), target, context.extensionPath, {
+        signal: abortSignalOf(token),
+        onFile: (name) => progress.report({ message: name }),
+        onLog: (line) => output.appendLine(`[export] ${line}`),
+      });
     });
     output.appendLine(`[export] ${p.name} -> ${target}: ${manifest.partitions.map((x) => `${x.model} on ${x.processor}`).join(', ')}`);
     const choice = await vscode.window.showInformationMessage(

@@ -9,25 +9,22 @@
  * to prove stops at the partitioner's time limit (AUTO_PARTITION_TIME_LIMIT_MS, 2 s), and
  * the message says the plan written is the best found, not proven optimal.
  */
-import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { CompressTarget } from '../engine/auto-compress';
-import { calibratePipeline } from '../engine/calibrate/node-calibrate';
 import { formatDeviceProfile, parseDeviceProfile } from '../runtime/device-profile';
 import { formatInUnit, formatMj, formatMs } from '../language/figures';
-import { initWeights } from '../engine/weights/init';
-import { isUserFileError, readUserText, writeUserFileAtomic } from '../io/user-files';
-import type { OrtModuleLike } from '../runtime/runner';
+import { readUserText, writeUserFileAtomic } from '../io/user-files';
 import type { LoadedProfile } from '../engine/calibrate/profile';
 import type { PipelineSpec } from '../language/pipeline-model';
 import { targetText } from './auto-plans';
 import { calibrationTable, loadProfiles } from './calibration-report';
+import { abortSignalOf, calibrateHostIn, pipelineJobs } from './run-pipeline';
 import { toWorkspaceEdit } from './graph-editor';
 import { compressionPlanRequest, estimateRequest, partitionPlanRequest } from './lsp-ext';
 import { isCancellation, type StudioClient } from './studio-client';
-import { readPipelineWeights, type DocumentFiles } from './workspace-files';
+import type { DocumentFiles } from './workspace-files';
 
 /** What the plan commands need from the rest of the extension. */
 export interface PlanCommandsHost {
@@ -167,34 +164,6 @@ export function createPlanCommands(host: PlanCommandsHost) {
     void vscode.window.showInformationMessage(`Sense Auto-Compress: wrote ${r.lines.length} compress line${r.lines.length === 1 ? '' : 's'}; ${metric}, estimated error ${(100 * r.estimatedError).toFixed(2)} % (${fromWeights ? 'from the weights' : 'data-free'}).`);
   };
 
-  /** Loads onnxruntime-node: next to the extension, else from the workspace's node_modules. */
-  const loadOrtNode = async (doc: vscode.TextDocument): Promise<{ ort: OrtModuleLike; version: string }> => {
-    const wrap = (mod: unknown): OrtModuleLike => {
-      const m = mod as { default?: OrtModuleLike } & OrtModuleLike;
-      return m.InferenceSession ? m : m.default!;
-    };
-    const versionOf = (ort: OrtModuleLike): string => (ort as unknown as { env?: { versions?: { node?: string } } }).env?.versions?.node ?? '';
-    try {
-      const ort = wrap(await import('onnxruntime-node'));
-      return { ort, version: versionOf(ort) };
-    } catch {
-      // Not next to the extension (the VSIX ships only onnxruntime-web); try the workspace.
-    }
-    const folder = vscode.workspace.getWorkspaceFolder(doc.uri);
-    const bases = [folder?.uri.fsPath, path.dirname(doc.uri.fsPath)].filter((x): x is string => x !== undefined);
-    for (const base of bases) {
-      try {
-        const ort = wrap(createRequire(path.join(base, 'package.json'))('onnxruntime-node'));
-        return { ort, version: versionOf(ort) };
-      } catch {
-        // Try the next base.
-      }
-    }
-    throw new Error(
-      'Calibrate Host needs onnxruntime-node: ONNX Runtime\'s per-kernel profiler writes its timings to files only in the Node build (onnxruntime-web, which the extension ships, has none). Install it in the workspace (ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node) and run Calibrate Host again, or run `sense calibrate FILE --out PROFILE.json` and use "Sense: Import Device Profile".',
-    );
-  };
-
   const calibrateHost = async (uri?: vscode.Uri): Promise<void> => {
     if (!uri) throw new Error('Open a .sense file first.');
     if (!host.requireTrust('Calibrate Host')) return;
@@ -204,42 +173,20 @@ export function createPlanCommands(host: PlanCommandsHost) {
     const own = { name: ownSpec.name, spec: ownSpec };
     // Calibration measures this machine: the same pipeline retargeted to the built-in `host` (by the language server).
     const spec = await host.pipelineSpec(doc, 'Calibrate Host', { retargetToHost: true });
-    const { ort, version } = await loadOrtNode(doc);
-    const runtime = `onnxruntime-node${version ? ` ${version}` : ''}`;
     const runs = 30;
-    const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Sense: calibrating host on ${own.name}`, cancellable: true }, async (progress, token) => {
-      const cancelIf = (): void => {
-        if (token.isCancellationRequested) throw new vscode.CancellationError();
-      };
-      progress.report({ message: 'loading the weights…' });
-      const w =
-        own.spec.weightsPath === undefined
-          ? undefined
-          : await readPipelineWeights(own.spec, host.files(doc)).catch((e: unknown) => {
-              if (isUserFileError(e) && e.reason === 'not-found') return undefined;
-              throw e;
-            });
-      let weights;
-      if (w) {
-        for (const warning of w.warnings) output.appendLine(`[calibrate] warning: ${warning}`);
-        weights = w.weights;
-      } else {
-        // Timing does not depend on the weights' values.
-        output.appendLine(`[calibrate] ${own.name} has no weights file; measuring with seeded initial weights.`);
-        weights = initWeights(own.spec, 1);
-      }
-      cancelIf();
-      return calibratePipeline(spec, weights, {
-        ort,
-        runtime,
-        runs,
+    // Measured in the pipeline worker (extension/jobs/): onnxruntime-node from next to the
+    // extension or the workspace, the weights file or, when there is none, seeded weights.
+    const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Sense: calibrating host on ${own.name}`, cancellable: true }, (progress, token) =>
+      calibrateHostIn(pipelineJobs(), spec, host.files(doc), runs, {
+        searchFrom: [vscode.workspace.getWorkspaceFolder(doc.uri)?.uri.fsPath, path.dirname(doc.uri.fsPath)].filter((x): x is string => x !== undefined),
+        signal: abortSignalOf(token),
+        onLog: (line) => output.appendLine(`[calibrate] ${line}`),
         onProgress: (line) => {
-          cancelIf();
           output.appendLine(`[calibrate] ${line}`);
           progress.report({ message: `${line}…` });
         },
-      });
-    });
+      }),
+    );
     output.appendLine(`[calibrate] ${own.name} on this machine (${os.cpus()[0]?.model ?? 'unknown CPU'}):`);
     for (const l of calibrationTable(result)) output.appendLine(`  ${l}`);
     output.show(true);
