@@ -11,7 +11,7 @@ import type { Shape } from '../../language/pipeline-model';
 import type { WeightSet } from '../weights/weights';
 import { OnnxImportError, readImportGraph, type ImportGraph } from './onnx-graph';
 import { recognise, type Refusal } from './recognise';
-import { writeSense, type LikePipeline } from './write-sense';
+import { NoFrontEndGuess, writeSense, type LikePipeline } from './write-sense';
 
 export { OnnxImportError } from './onnx-graph';
 export type { Refusal } from './recognise';
@@ -79,7 +79,8 @@ export function importOnnx(bytes: Uint8Array, opts: ImportOptions): ImportResult
   try {
     written = writeSense({ name: opts.name, root: r.root, inputShape, outputs: graph.outputs.map((o) => o.name), metadata: graph.metadata, like: opts.like, weightsFile: opts.weightsFile, header });
   } catch (e) {
-    throw new OnnxImportError(`${opts.file}: ${(e as Error).message}`);
+    if (e instanceof NoFrontEndGuess) throw new OnnxImportError(`${opts.file}: ${e.message}`);
+    throw e;
   }
   const heads = [...written.text.matchAll(/^ {2}head (\w+)/gm)].map((m) => m[1]);
   return { ok: true, text: written.text, weights: written.weights, notes: written.notes, heads };

@@ -49,6 +49,9 @@ export interface Refusal {
 /** The recognised tree, or every refusal. */
 export type Recognition = { ok: true; root: Segment; inputShape: Shape } | { ok: false; refusals: Refusal[] };
 
+/** A node the importer cannot map, thrown from deep inside its mapping and caught per node. */
+class NodeRefusal extends Error {}
+
 type Sym = number | 'N';
 type Value =
   | { t: 'act'; seg: Segment; shape: Shape; layout: number[]; producer?: LayerDraft }
@@ -194,7 +197,9 @@ export function recognise(graph: ImportGraph, inputShape: Shape): Recognition {
       if (typeof r === 'string') refuse(r);
       else r.forEach((v, i) => v && setOut(v, i));
     } catch (e) {
-      refuse((e as Error).message);
+      // Anything else is a bug of the importer and must surface as one.
+      if (!(e instanceof NodeRefusal)) throw e;
+      refuse(e.message);
     }
   }
 
@@ -254,7 +259,7 @@ export function recognise(graph: ImportGraph, inputShape: Shape): Recognition {
   }
 
   function constFloats(v: Value | undefined, what: string): ConstTensor & { floats: Float32Array } {
-    if (v?.t !== 'const' || !v.c.floats) throw new Error(`its ${what} is not a constant float tensor; the importer needs the weights in the file`);
+    if (v?.t !== 'const' || !v.c.floats) throw new NodeRefusal(`its ${what} is not a constant float tensor; the importer needs the weights in the file`);
     return v.c as ConstTensor & { floats: Float32Array };
   }
 

@@ -131,6 +131,9 @@ function guessFrontEnd(shape: Shape): { lines: string[]; what: string } | undefi
   return undefined;
 }
 
+/** The model's input has a shape for which no input and features can be guessed. */
+export class NoFrontEndGuess extends Error {}
+
 /** The result of {@link writeSense}. */
 export interface WrittenPipeline {
   text: string;
@@ -142,7 +145,7 @@ export interface WrittenPipeline {
 /**
  * Writes the pipeline `name` for the tree under `root`. `outputs` lists the ONNX outputs in
  * order (heads are written in that order); `weightsFile` is the `weights` line's path. Throws
- * an Error naming the shape when there is no `like` and no front end gives the model's input.
+ * {@link NoFrontEndGuess} naming the shape when there is no `like` and no front end gives the model's input.
  */
 export function writeSense(opts: {
   name: string;
@@ -209,7 +212,7 @@ export function writeSense(opts: {
     }
   } else {
     const guess = guessFrontEnd(opts.inputShape);
-    if (!guess) throw new Error(`the model reads ${formatShape(opts.inputShape)}, which no input the importer can guess gives; import again with --like PIPELINE.sense naming a pipeline whose features give ${formatShape(opts.inputShape)}`);
+    if (!guess) throw new NoFrontEndGuess(`the model reads ${formatShape(opts.inputShape)}, which no input the importer can guess gives; import again with --like PIPELINE.sense naming a pipeline whose features give ${formatShape(opts.inputShape)}`);
     front.push(`// The model reads ${formatShape(opts.inputShape)}; these lines are a guess that gives that shape (${guess.what}).`);
     front.push('// Replace them with the input and front end the model was trained on, or import again with --like PIPELINE.sense.');
     front.push(...guess.lines);

@@ -26,6 +26,7 @@ import { initWeights } from '../../../engine/weights/init';
 import { checkWeights, type WeightSet } from '../../../engine/weights/weights';
 import { encodeSafetensors, parseSafetensors } from '../../../engine/weights/safetensors';
 import { readOnnxWeights } from '../../../engine/weights/onnx-weights';
+import { importOnnx } from '../../../engine/import/import-onnx';
 import { decodeWav, encodeWav16 } from '../../../runtime/wav';
 import { parseInertialCsv } from '../../../runtime/inertial';
 import { createRunner, type BundleRunner, type ClipInput, type OrtModuleLike } from '../../../runtime/runner';
@@ -440,13 +441,34 @@ async function weightsStages(ctx: FuzzContext, spec: PipelineSpec, weights: Weig
   return 'accepted';
 }
 
-/** An ONNX file: its initializers as weights (through the weights check of its pipeline), then ONNX Runtime loading it in place of the bundle's model. */
+/** `sense import` of the file: a clear error or a refusal, or a pipeline that lowers and whose weights fit it. */
+async function importStage(ctx: FuzzContext, input: FuzzInput): Promise<void> {
+  const imported = await clearOrValue('importOnnx', input.name, () => importOnnx(input.bytes, { file: input.name, name: 'Fuzz', weightsFile: 'fuzz.safetensors' }));
+  if (!imported) return;
+  if (!imported.ok) {
+    if (!imported.message.startsWith(input.name) || imported.refusals.length === 0) throw new FuzzFailure(`importOnnx refused without naming the file or a node: ${imported.message}`);
+    return;
+  }
+  const docs = ctx.services.shared.workspace.LangiumDocuments;
+  const uri = URI.file(`/fuzz/${input.name}.sense`);
+  try {
+    const doc = await buildDocument(ctx.services, imported.text, uri.toString());
+    const spec = [...ctx.services.Sense.lowering.Lowering.document(doc.parseResult.value).pipelines.values()][0]?.spec;
+    if (!spec) throw new FuzzFailure(`${input.name}: the imported pipeline does not lower:\n${imported.text}`);
+    checkWeights(spec, imported.weights, input.name);
+  } finally {
+    if (docs.hasDocument(uri)) docs.deleteDocument(uri);
+  }
+}
+
+/** An ONNX file: its initializers as weights (through the weights check of its pipeline), `sense import` of it, then ONNX Runtime loading it in place of the bundle's model. */
 async function runOnnx(ctx: FuzzContext, input: FuzzInput): Promise<FuzzOutcome> {
   const source = ctx.onnxSeeds[Number(/-s(\d+)\.onnx$/.exec(input.name)![1])];
   const read = await clearOrValue('readOnnxWeights', input.name, () => readOnnxWeights(input.bytes, input.name));
   for (const t of read?.tensors.values() ?? []) {
     if (t.data.length !== t.shape.reduce((a, b) => a * b, 1)) throw new FuzzFailure(`${input.name}: a tensor of shape [${t.shape.join(', ')}] holds ${t.data.length} values`);
   }
+  await importStage(ctx, input);
   const models = new Map(source.bundle.models);
   models.set(source.model, input.bytes);
   const runner = await clearOrValue('createRunner', `bundle ${source.bundle.manifest.pipeline}`, () => createRunner({ ort: ctx.ort, backend: 'node', manifest: source.bundle.manifest, models, sessionOptions: QUIET }));
