@@ -5,14 +5,17 @@
  * huge declared tensors, cycles, missing inputs, external data) refused with a clear error
  * within a second.
  */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { main } from '../../../cli/main';
 import onnxProto from 'onnx-proto';
 import '../../../language/polyfills';
 import { exportOnnx } from '../../../engine/onnx/export-onnx';
 import { GraphBuilder, encodeModel } from '../../../engine/onnx/onnx-builder';
 import { importOnnx, OnnxImportError, type ImportResult, type LikePipeline } from '../../../engine/import/import-onnx';
 import type { PipelineSpec } from '../../../language/pipeline-model';
-import { ortNode, randomWeights, specOf } from '../export/helpers';
+import { ortNode, randomWeights, specOf, tempDir } from '../export/helpers';
 
 const { onnx } = onnxProto;
 
@@ -41,15 +44,15 @@ async function runModel(bytes: Uint8Array, x: Float32Array, shape: number[]): Pr
   return s.outputNames.map((n) => out[n].data as Float32Array);
 }
 
-/** A one-Gemm model reading `[N, 4]`, with extra nodes and initializers from `extend`. */
-function tinyModel(extend?: (g: GraphBuilder) => string): Uint8Array {
+/** A one-Gemm model reading `[N, width]`, with extra nodes and initializers from `extend`. */
+function tinyModel(extend?: (g: GraphBuilder) => string, width = 4): Uint8Array {
   const g = new GraphBuilder();
   g.fresh('x');
-  const w = g.float('w', [3, 4], new Float32Array(12).fill(0.1));
+  const w = g.float('w', [3, width], new Float32Array(3 * width).fill(0.1));
   const b = g.float('b', [3], new Float32Array(3));
   let y = g.node('Gemm', ['x', w, b], ['h'], { transB: 1 });
   if (extend) y = extend(g);
-  return encodeModel(g, { name: 'tiny', inputs: [{ name: 'x', shape: [4] }], outputs: [{ name: y, shape: [3] }] });
+  return encodeModel(g, { name: 'tiny', inputs: [{ name: 'x', shape: [width] }], outputs: [{ name: y, shape: [3] }] });
 }
 
 function refusalOf(bytes: Uint8Array): string {
@@ -175,5 +178,37 @@ describe('malformed and hostile files', () => {
     const old = onnx.ModelProto.decode(good);
     old.opsetImport![0].version = 9;
     expect(errorOf(onnx.ModelProto.encode(old).finish())).toMatch(/opset 9; the importer reads opsets 11 to 21/);
+  });
+});
+
+describe('the import command', () => {
+  async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  }
+
+  it('writes the pipeline beside OUT, refuses to replace it without --force, and names a corrupt model', async () => {
+    const dir = tempDir('sense-import-cli-');
+    const model = join(dir, 'tiny.onnx');
+    // 60 inputs: the importer guesses 6 statistics of 10 inertial axes for them.
+    writeFileSync(model, tinyModel((g) => g.node('Softmax', ['h'], ['scores'], { axis: -1 }), 60));
+    const out = join(dir, 'tiny.sense');
+    const first = await cli('import', model, '-o', out);
+    expect(first.code, first.err).toBe(0);
+    expect(first.out).toContain('note: no --like pipeline: the input and features are a guess that gives [60] (6 statistics of 10 inertial axes)');
+    expect(readFileSync(out, 'utf8')).toMatch(/head scores \{\s+dense 3 softmax[^\n]*\n\s+labels \[c0, c1, c2\]/);
+    expect(existsSync(join(dir, 'tiny.safetensors'))).toBe(true);
+    const again = await cli('import', model, '-o', out);
+    expect(again.code).toBe(1);
+    expect(again.err).toContain(`${out} already exists; pass --force`);
+    expect((await cli('import', model, '-o', out, '--force')).code).toBe(0);
+    const corrupt = join(dir, 'corrupt.onnx');
+    writeFileSync(corrupt, readFileSync(model).subarray(0, 40));
+    const bad = await cli('import', corrupt);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(new RegExp(`^sense import: ${corrupt.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `));
+    expect(existsSync(join(dir, 'corrupt.sense'))).toBe(false);
   });
 });
