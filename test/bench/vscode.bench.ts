@@ -20,7 +20,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Frame, Page } from 'playwright-core';
-import { graphFrame, quickOpen, ROOT, runCommand, startStudio, statusEstimate, waitFor } from '../vscode/code-server';
+import { graphFrame, quickOpen, selectLayer, ROOT, runCommand, startStudio, statusEstimate, waitFor } from '../vscode/code-server';
 import { report } from './util';
 
 /** The event-loop delay goal of a studio action, in ms. */
@@ -159,9 +159,7 @@ export async function run(): Promise<void> {
     const probe = await EventLoopProbe.connect(s.workspace);
     await runCommand(s.page, 'Sense: Open Graph to the Side');
     const g = await graphFrame(s.page);
-    // Dispatched on the node itself: in a narrow pane the layer may lie outside the graph's
-    // viewport, where a click at its coordinates lands on another node.
-    await g.locator('[data-layer-id="encoder.3"]').first().dispatchEvent('click');
+    await selectLayer(g, 'encoder.3');
     await g.locator('[data-testid="retained-energy"]').waitFor({ timeout: 60_000 });
     await setRank(g, 32);
     await previewShown(g, 32);

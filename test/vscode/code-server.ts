@@ -133,6 +133,8 @@ export async function startStudio(options: StudioOptions = {}): Promise<Studio> 
       'workbench.secondarySideBar.defaultVisibility': 'hidden',
       'workbench.editor.enablePreview': false,
       'editor.minimap.enabled': false,
+      // Sticky lines overlay the top of a scrolled editor and take the clicks meant for its first visible line.
+      'editor.stickyScroll.enabled': false,
       'files.autoSave': 'off',
       'senseStudio.runtime.provider': 'web',
       // Trust on, without the modal prompt: the folder opens in Restricted Mode with its banner.
@@ -186,6 +188,18 @@ export async function quickOpen(page: Page, name: string): Promise<void> {
   const row = page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first();
   await row.waitFor({ timeout: 60_000 });
   await row.click();
+}
+
+/**
+ * Selects a layer in the graph as a click on its node does. The click is dispatched on the
+ * node itself: the readable default view scrolls rather than shrinks, so in a narrow pane
+ * the layer may lie outside the graph's viewport, where a click at its coordinates would
+ * land on another node.
+ */
+export async function selectLayer(g: Frame, layerId: string): Promise<void> {
+  const node = g.locator(`[data-layer-id="${layerId}"]`).first();
+  await node.waitFor({ timeout: 30_000 });
+  await node.dispatchEvent('click');
 }
 
 /** The graph editor's frame: the nested webview iframe holding the React app. */

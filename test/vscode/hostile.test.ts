@@ -16,7 +16,7 @@ import { cpSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, ut
 import { join } from 'node:path';
 import type { Frame } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { graphFrame, quickOpen, ROOT, runCommand, waitFor, startStudio, statusEstimate, writeSeededWeights, type Studio } from './code-server';
+import { graphFrame, quickOpen, selectLayer, ROOT, runCommand, waitFor, startStudio, statusEstimate, writeSeededWeights, type Studio } from './code-server';
 
 let s: Studio;
 let outside: string;
@@ -124,7 +124,7 @@ async function openGraph(file: string, pipeline: string): Promise<Frame> {
 
 /** Clicks the dense layer, which asks the host for its spectrum, and returns the error the banner shows. */
 async function spectrumError(g: Frame, pattern: RegExp): Promise<string> {
-  await g.locator('[data-layer-id="encoder.2"]').first().click();
+  await selectLayer(g, 'encoder.2');
   const banner = g.locator('[data-testid="error-banner"]');
   await waitFor(async () => pattern.test((await banner.innerText().catch(() => '')) ?? ''), `the banner to say ${pattern}`, 60_000);
   return banner.innerText();

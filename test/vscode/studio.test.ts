@@ -9,7 +9,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { graphFrame, quickOpen, runCommand, waitFor, SHOTS, startStudio, statusEstimate, type Studio } from './code-server';
+import { graphFrame, quickOpen, selectLayer, runCommand, waitFor, SHOTS, startStudio, statusEstimate, type Studio } from './code-server';
 
 let s: Studio;
 let baseline: { target: string; latencyMs: number; energyMj: number };
@@ -91,7 +91,7 @@ describe('Sense Studio in VS Code (code-server)', () => {
   it('compresses a layer from the graph: the compress line is written, the estimate drops, undo restores both', async () => {
     const g = await graphFrame(s.page);
     const energyBefore = await g.locator('[data-testid="total-energy"]').innerText();
-    await g.locator('[data-layer-id="encoder.3"]').first().click();
+    await selectLayer(g, 'encoder.3');
     const slider = g.locator('[data-testid="rank-slider"]');
     await slider.waitFor({ timeout: 60_000 });
     // Wait for the spectrum (the reply computed from the weights), then pick rank 32.
@@ -202,6 +202,11 @@ describe('Sense Studio in VS Code (code-server)', () => {
     expect(demo.url()).toMatch(/^http:\/\/127\.0\.0\.1:\d+\//);
     const html = await demo.content();
     expect(html, `${demo.url()}: ${html.slice(0, 400)}`).toMatch(/<script[^>]*type="module"/);
+    // The page finishes loading: ONNX Runtime Web opened every partition (the info line lists them), and a clip runs.
+    await demo.locator('#info', { hasText: /partition\(s\): .* Heads: / }).waitFor({ timeout: 60_000 });
+    await demo.locator('#file').setInputFiles(join(s.workspace, 'data/deepear/ambient/music/music-0000.wav'));
+    await demo.locator('#result h3[data-head="ambient"]').waitFor({ timeout: 60_000 });
+    expect(await demo.locator('#result .error').count()).toBe(0);
     await demo.screenshot({ path: join(SHOTS, '07b-demo-page.png') });
     await demo.close();
   }, 240_000);
