@@ -89,7 +89,12 @@ export function formatDiagnostic(path: string, d: Diagnostic): string {
  * errors: every error is listed, the way `sense check` prints them.
  */
 export async function loadPipeline(path: string, pipelineName?: string): Promise<{ file: LoadedFile; spec: PipelineSpec; lowering: PipelineLowering }> {
-  const file = await loadSenseFile(path);
+  return choosePipeline(await loadSenseFile(path), pipelineName);
+}
+
+/** The only (or named) pipeline of a loaded file, refusing as {@link loadPipeline} does; messages name `file.path`. */
+export function choosePipeline(file: LoadedFile, pipelineName?: string): { file: LoadedFile; spec: PipelineSpec; lowering: PipelineLowering } {
+  const path = file.path;
   const errors = file.diagnostics.filter((d) => d.severity === 1);
   if (errors.length > 0) {
     throw new UsageError(`${path} has ${errors.length} error${errors.length === 1 ? '' : 's'}; fix ${errors.length === 1 ? 'it' : 'them'} first:\n${errors.map((d) => formatDiagnostic(path, d)).join('\n')}`, 1);

@@ -18,6 +18,7 @@ import * as calibrate from './commands/calibrate';
 import * as partition from './commands/partition';
 import * as compress from './commands/compress';
 import * as importCmd from './commands/import';
+import * as diff from './commands/diff';
 import { isUserFileError } from '../io/user-files';
 import { PipelineTooLargeError } from '../engine/weights/weights';
 import { UsageError } from './load';
@@ -50,6 +51,7 @@ export const COMMANDS: Record<string, Command> = {
   partition,
   compress,
   import: importCmd,
+  diff,
 };
 
 function help(ctx: CommandContext): void {

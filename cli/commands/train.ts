@@ -137,7 +137,12 @@ export function outputPaths(spec: PipelineSpec, a: TrainArgs): { weights: string
   const weights = a.out ? resolve(a.out) : weightsPathFor(spec, a.file);
   if (!weights) throw new UsageError(`${a.file}: pipeline ${spec.name} has no 'weights' line; add one (weights "${spec.name.toLowerCase()}.safetensors") or pass --out FILE`);
   if (weights.toLowerCase().endsWith('.onnx')) throw new UsageError(`${weights}: 'sense train' writes safetensors; point the weights line (or --out) at a .safetensors file`);
-  return { weights, record: join(dirname(weights), `${basename(weights).replace(/\.safetensors$/i, '')}.training.json`), ...(a.out ? {} : { roots: senseRoots(a.file) }) };
+  return { weights, record: trainingRecordPath(weights), ...(a.out ? {} : { roots: senseRoots(a.file) }) };
+}
+
+/** The training record beside the weights file `weights`: `NAME.training.json` for `NAME.safetensors`. */
+export function trainingRecordPath(weights: string): string {
+  return join(dirname(weights), `${basename(weights).replace(/\.safetensors$/i, '')}.training.json`);
 }
 
 /** True when `path` holds a training record (the JSON `sense train` writes), so it may be replaced. */
