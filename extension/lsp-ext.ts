@@ -108,7 +108,14 @@ export const SourceEditParamsSchema = z.strictObject({
  */
 export const PipelineSpecParamsSchema = z.strictObject({ ...base, allowErrors: z.boolean().optional(), retargetToHost: z.boolean().optional() });
 
+/** Parameters of an ONNX model's read-only graph: the model file (a `file:` URI) and the device to estimate it on (default: the import's own guess). */
+export const OnnxViewStateParamsSchema = z.strictObject({ uri: z.string().min(1).max(4096), device: ident.optional() });
+/** Parameters of Import as Pipeline: the model file; `overwrite` replaces an existing `.sense` or weights file beside it (the host asks first). */
+export const OnnxImportParamsSchema = z.strictObject({ uri: z.string().min(1).max(4096), overwrite: z.boolean() });
+
 export type DocumentParams = z.infer<typeof DocumentParamsSchema>;
+export type OnnxViewStateParams = z.infer<typeof OnnxViewStateParamsSchema>;
+export type OnnxImportParams = z.infer<typeof OnnxImportParamsSchema>;
 export type PipelineSpecParams = z.infer<typeof PipelineSpecParamsSchema>;
 export type LayerParams = z.infer<typeof LayerParamsSchema>;
 export type CompressionPreviewParams = z.infer<typeof CompressionPreviewParamsSchema>;
@@ -213,6 +220,35 @@ export interface PipelineSpecResult {
   profiles: string[];
 }
 
+/** One ONNX node the importer cannot map, with its op type and the reason (engine/import/recognise.ts). */
+export interface OnnxRefusalView {
+  node: string;
+  opType: string;
+  reason: string;
+}
+
+/**
+ * An ONNX model's graph as the pipeline `sense import` would write, estimated on `device`;
+ * or, when it cannot be imported, the reason and every refused node. `devices` are the
+ * built-in devices the preview's target picker offers.
+ */
+export type OnnxViewStateResult =
+  | { state: ViewState; device: string; devices: string[]; notes: string[] }
+  | { state: null; reason: string; refusals: OnnxRefusalView[]; devices: string[] };
+
+/** What Import as Pipeline did: wrote both files, or wrote nothing because they exist and `overwrite` was false. */
+export type OnnxImportResult =
+  | {
+      written: true;
+      /** Paths of the written pipeline and its safetensors weights. */
+      sensePath: string;
+      weightsPath: string;
+      notes: string[];
+      /** Errors of the written pipeline against its target (the CLI's warning), one sentence each. */
+      warnings: string[];
+    }
+  | { written: false; existing: string[] };
+
 /** The target of an Auto-Compress plan, as a request carries it. */
 export type CompressTargetParams = CompressTarget;
 export type { CompressionMethod };
@@ -247,6 +283,12 @@ export const deviceNamesRequest = new RequestType<DocumentParams, DeviceNamesRes
 
 /** A pipeline's checked spec (refused while it has errors unless allowed), or its copy retargeted to `host` for Calibrate Host. */
 export const pipelineSpecRequest = new RequestType<PipelineSpecParams, PipelineSpecResult, void>('senseStudio/pipelineSpec');
+
+/** The read-only graph of an ONNX model file as `sense import` would write it, with per-layer and per-processor estimates on a chosen device. */
+export const onnxViewStateRequest = new RequestType<OnnxViewStateParams, OnnxViewStateResult, void>('senseStudio/onnxViewState');
+
+/** Import as Pipeline: writes the `.sense` file and safetensors weights beside an ONNX model, as `sense import MODEL.onnx` does. */
+export const onnxImportRequest = new RequestType<OnnxImportParams, OnnxImportResult, void>('senseStudio/onnxImport');
 
 /** The measured device profiles the studio applies (client to server; extension/server/device-profiles.ts). */
 export const deviceProfilesNotification = new NotificationType<DeviceProfilesPayload>('senseStudio/deviceProfiles');

@@ -37,6 +37,8 @@ import {
   CompressionPreviewParamsSchema,
   DocumentParamsSchema,
   LayerParamsSchema,
+  OnnxImportParamsSchema,
+  OnnxViewStateParamsSchema,
   PipelineSpecParamsSchema,
   PartitionPlanParamsSchema,
   SourceEditParamsSchema,
@@ -47,6 +49,8 @@ import {
   type PipelineSpecResult,
   type EstimateResult,
   type LayerSpectrumResult,
+  type OnnxImportResult,
+  type OnnxViewStateResult,
   type PartitionPlanResult,
   type PipelineEstimateView,
   type SourceEditResult,
@@ -55,6 +59,7 @@ import {
 } from '../lsp-ext';
 import { documentFiles, type DocumentFiles } from '../workspace-files';
 import type { MeasuredProfiles } from './device-profiles';
+import { onnxImport, OnnxRequestError, onnxViewState, type OnnxHost } from './onnx-model';
 import type { AnalysisJob, AnalysisJobResults } from './analysis-jobs';
 import { JobCancelledError, type JobOptions, type JobRunner } from './worker-pool';
 
@@ -115,6 +120,16 @@ function compressibleLayer(spec: PipelineSpec, layerId: string, method: string):
   return layer;
 }
 
+/** A document's diagnostics as the graph shows them: the issue code from the diagnostic or its data, the message as text. */
+function sourceDiagnostics(doc: LangiumDocument): SourceDiagnostic[] {
+  return (doc.diagnostics ?? []).map((d) => ({
+    severity: d.severity,
+    code: d.code ?? (d.data as { code?: string } | undefined)?.code,
+    message: typeof d.message === 'string' ? d.message : d.message.value,
+    range: d.range,
+  }));
+}
+
 /** The studio's requests, one method each; `main.ts` registers them on the connection. */
 export class StudioRequests {
   /** The private workspace of retargeted copies (Calibrate Host), made on first use; Langium's builder is not reentrant, so its builds queue. */
@@ -122,6 +137,14 @@ export class StudioRequests {
   private scratchQueue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly host: StudioHost) {}
+
+  /** The built-in devices (language/builtin-devices.ts), loaded into every workspace. */
+  private builtinDevices(): { name: string; builtin: true }[] {
+    return this.host.services.shared.workspace.LangiumDocuments.all
+      .filter((d) => d.uri.scheme === BUILTIN_SCHEME)
+      .flatMap((d) => (d.parseResult.value as ast.Model).devices.map((x) => ({ name: x.name, builtin: true as const })))
+      .toArray();
+  }
 
   /** senseStudio/viewState. */
   async viewState(raw: unknown, token?: CancellationToken): Promise<ViewStateResult> {
@@ -161,10 +184,7 @@ export class StudioRequests {
     const doc = await this.document(params.textDocument, method, token);
     // The built-ins and this document's own devices, as the graph's target picker has always offered.
     const devices = [
-      ...this.host.services.shared.workspace.LangiumDocuments.all
-        .filter((d) => d.uri.scheme === BUILTIN_SCHEME)
-        .flatMap((d) => (d.parseResult.value as ast.Model).devices.map((x) => ({ name: x.name, builtin: true })))
-        .toArray(),
+      ...this.builtinDevices(),
       ...doc.parseResult.value.devices.map((x) => ({ name: x.name, builtin: false })),
     ];
     return {
@@ -192,23 +212,71 @@ export class StudioRequests {
    * those of the retargeted text.
    */
   private onHost(a: Analysed & { spec: PipelineSpec }, uri: string, method: string): Promise<PipelineSpec> {
-    const run = this.scratchQueue.then(async () => {
-      this.scratch ??= createSenseServices(undefined, { fileExists: this.host.fileExists ?? (() => false) });
+    return this.inScratch(async (scratch) => {
       const at = `${uri}.calibrate-host.sense`;
       const name = a.node.name;
       const retargeted = hostTargetText(a.text, a.outline);
-      const first = (await buildDocument(this.scratch, retargeted, at)).parseResult.value.pipelines.find((p) => p.name === name);
+      const first = (await buildDocument(scratch, retargeted, at)).parseResult.value.pipelines.find((p) => p.name === name);
       if (!first) throw refused(method, `pipeline ${name} did not parse after retargeting it to host.`, LSPErrorCodes.RequestFailed);
-      const doc = await buildDocument(this.scratch, withoutPlaceLines(retargeted, first), at);
+      const doc = await buildDocument(scratch, withoutPlaceLines(retargeted, first), at);
       const node = doc.parseResult.value.pipelines.find((p) => p.name === name);
-      const spec = node ? this.scratch.Sense.lowering.Lowering.document(doc.parseResult.value).pipelines.get(node)?.spec : undefined;
+      const spec = node ? scratch.Sense.lowering.Lowering.document(doc.parseResult.value).pipelines.get(node)?.spec : undefined;
       const range = node?.$cstNode?.range;
       const error = (doc.diagnostics ?? []).find((d) => d.severity === 1 && range !== undefined && d.range.start.line >= range.start.line && d.range.start.line <= range.end.line);
       if (!spec || error) throw refused(method, `pipeline ${name} cannot target the built-in device host: ${error?.message ?? 'it did not lower'}.`, LSPErrorCodes.RequestFailed);
       return spec;
     });
+  }
+
+  /** Runs `fn` on the private workspace, after the builds queued before it (Langium's builder is not reentrant). */
+  private inScratch<T>(fn: (scratch: ReturnType<typeof createSenseServices>) => Promise<T>): Promise<T> {
+    const run = this.scratchQueue.then(() => {
+      this.scratch ??= createSenseServices(undefined, { fileExists: this.host.fileExists ?? (() => false) });
+      return fn(this.scratch);
+    });
     this.scratchQueue = run.catch(() => undefined);
     return run;
+  }
+
+  /** What the ONNX requests (./onnx-model.ts) need: lowering in the private workspace, whose document is removed again. */
+  private onnxHost(): OnnxHost {
+    return {
+      lower: (text, at, name) =>
+        this.inScratch(async (scratch) => {
+          const doc = await buildDocument(scratch, text, at);
+          try {
+            const node = doc.parseResult.value.pipelines.find((p) => p.name === name);
+            const spec = node ? scratch.Sense.lowering.Lowering.document(doc.parseResult.value).pipelines.get(node)?.spec : undefined;
+            return { ...(spec ? { spec } : {}), ...(node ? { outline: outlineOf(node, spec, text) } : {}), diagnostics: sourceDiagnostics(doc) };
+          } finally {
+            await scratch.shared.workspace.DocumentBuilder.update([], [doc.uri]);
+          }
+        }),
+      builtinDevices: () => this.builtinDevices().map((d) => d.name),
+      profiles: () => this.host.profiles.get(),
+    };
+  }
+
+  /** senseStudio/onnxViewState. */
+  async onnxViewState(raw: unknown): Promise<OnnxViewStateResult> {
+    const method = 'senseStudio/onnxViewState';
+    const params = parse(OnnxViewStateParamsSchema, raw, method);
+    try {
+      return await onnxViewState(this.onnxHost(), params);
+    } catch (e) {
+      throw refused(method, (e as Error).message, e instanceof OnnxRequestError ? ErrorCodes.InvalidParams : LSPErrorCodes.RequestFailed);
+    }
+  }
+
+  /** senseStudio/onnxImport. */
+  async onnxImport(raw: unknown): Promise<OnnxImportResult> {
+    const method = 'senseStudio/onnxImport';
+    const params = parse(OnnxImportParamsSchema, raw, method);
+    try {
+      return await onnxImport(this.onnxHost(), params);
+    } catch (e) {
+      throw refused(method, (e as Error).message, LSPErrorCodes.RequestFailed);
+    }
   }
 
   /** senseStudio/layerSpectrum. */
@@ -347,12 +415,7 @@ export class StudioRequests {
   private analysePipeline(doc: LangiumDocument<ast.Model>, node: ast.Pipeline): Analysed {
     const text = doc.textDocument.getText();
     const lowered = this.host.services.Sense.lowering.Lowering.document(doc.parseResult.value).pipelines.get(node);
-    const diagnostics: SourceDiagnostic[] = (doc.diagnostics ?? []).map((d) => ({
-      severity: d.severity,
-      code: d.code ?? (d.data as { code?: string } | undefined)?.code,
-      message: typeof d.message === 'string' ? d.message : d.message.value,
-      range: d.range,
-    }));
+    const diagnostics = sourceDiagnostics(doc);
     const range = node.$cstNode?.range;
     const hasErrors = diagnostics.some((d) => d.severity === 1 && range !== undefined && d.range.start.line >= range.start.line && d.range.start.line <= range.end.line);
     const matched = lowered?.spec ? applyMatchingProfiles(lowered.spec, this.host.profiles.get()) : undefined;
