@@ -11,6 +11,7 @@ import { BUILTIN_DEVICES_SOURCE, BUILTIN_DEVICES_URI } from '../language/builtin
 import { currentClient, startClient, stopClient } from './client';
 import { registerCommands } from './commands';
 import { GraphEditorProvider } from './graph-editor';
+import { registerOnnxPreview } from './onnx-preview';
 import { createPlanCommands } from './plan-commands';
 import { registerProfiles } from './profiles';
 import { createRunCommands } from './run-commands';
@@ -51,6 +52,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   registerBuiltinDevices(context);
   const refreshStatus = registerStatusBar(context, { studio, output, activeDocument: () => ctx.activeSenseDocument() });
   registerCommands(ctx, { graph: graph.provider, plans, run });
+  registerOnnxPreview(context, { studio, output, requireTrust: ctx.requireTrust });
   const profileFiles = registerProfiles(context, { client: currentClient, output, reload: () => plans.reloadProfiles(), profiles: () => plans.profiles() });
   // In Restricted Mode reloadProfiles reads nothing; granting trust reads them.
   void plans.reloadProfiles();

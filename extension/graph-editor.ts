@@ -48,6 +48,45 @@ function nonce(): string {
   return s;
 }
 
+/**
+ * Loads the graph webview (dist/webview.js) into `panel` under a strict content security
+ * policy with a nonce; the graph editor and the ONNX preview (onnx-preview.ts) share it.
+ */
+export function showGraphWebview(context: vscode.ExtensionContext, panel: vscode.WebviewPanel): void {
+  const dist = vscode.Uri.joinPath(context.extensionUri, 'dist');
+  panel.webview.options = { enableScripts: true, localResourceRoots: [dist, vscode.Uri.joinPath(context.extensionUri, 'media')] };
+  panel.webview.html = graphHtml(panel.webview, dist);
+  panel.iconPath = vscode.Uri.joinPath(context.extensionUri, 'media', 'graph.svg');
+}
+
+function graphHtml(webview: vscode.Webview, dist: vscode.Uri): string {
+  const n = nonce();
+  const script = webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.js'));
+  const style = webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.css'));
+  const csp = [
+    "default-src 'none'",
+    `style-src ${webview.cspSource}`,
+    `font-src ${webview.cspSource}`,
+    `img-src ${webview.cspSource} data:`,
+    `script-src 'nonce-${n}'`,
+    'worker-src blob:',
+  ].join('; ');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${style.toString()}">
+<title>Sense graph</title>
+</head>
+<body>
+<div id="root"></div>
+<script nonce="${n}" src="${script.toString()}"></script>
+</body>
+</html>`;
+}
+
 /** Provides the graph editor for `.sense` files. */
 export class GraphEditorProvider implements vscode.CustomTextEditorProvider {
   private readonly sessions = new Set<GraphSession>();
@@ -119,10 +158,7 @@ class GraphSession {
     readonly document: vscode.TextDocument,
     readonly panel: vscode.WebviewPanel,
   ) {
-    const dist = vscode.Uri.joinPath(context.extensionUri, 'dist');
-    panel.webview.options = { enableScripts: true, localResourceRoots: [dist, vscode.Uri.joinPath(context.extensionUri, 'media')] };
-    panel.webview.html = this.html(panel.webview, dist);
-    panel.iconPath = vscode.Uri.joinPath(context.extensionUri, 'media', 'graph.svg');
+    showGraphWebview(context, panel);
 
     this.disposables.push(
       panel.webview.onDidReceiveMessage((raw: unknown) => void this.receive(raw)),
@@ -141,34 +177,6 @@ class GraphSession {
       for (const cts of this.inFlight.values()) cts.cancel();
       for (const d of this.disposables) d.dispose();
     });
-  }
-
-  private html(webview: vscode.Webview, dist: vscode.Uri): string {
-    const n = nonce();
-    const script = webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.js'));
-    const style = webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.css'));
-    const csp = [
-      "default-src 'none'",
-      `style-src ${webview.cspSource}`,
-      `font-src ${webview.cspSource}`,
-      `img-src ${webview.cspSource} data:`,
-      `script-src 'nonce-${n}'`,
-      'worker-src blob:',
-    ].join('; ');
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${style.toString()}">
-<title>Sense graph</title>
-</head>
-<body>
-<div id="root"></div>
-<script nonce="${n}" src="${script.toString()}"></script>
-</body>
-</html>`;
   }
 
   /** Selects a layer now, or once the webview has said it is ready. */
@@ -376,6 +384,9 @@ class GraphSession {
         }
         return;
       }
+      case 'chooseTarget':
+        await this.edit({ kind: 'target', device: body.device }, this.document.version, `retargeted to ${body.device}`);
+        return;
       case 'toggleCollapse':
         this.collapsed.set(body.block, body.collapsed);
         return;

@@ -65,11 +65,16 @@ export class StudioClient {
   }
 
   /** Asks `type` about the document at exactly `textDocument`'s version; never re-asks. */
-  async requestAt<P extends { textDocument: VersionedDocument }, R>(type: RequestType<P, R, void>, textDocument: VersionedDocument, params: Rest<P>, token?: vscode.CancellationToken): Promise<R> {
+  requestAt<P extends { textDocument: VersionedDocument }, R>(type: RequestType<P, R, void>, textDocument: VersionedDocument, params: Rest<P>, token?: vscode.CancellationToken): Promise<R> {
+    return this.send(type, { ...params, textDocument } as P, token);
+  }
+
+  /** Sends `type` with `params` as they are (a request about a file the server reads itself, such as an ONNX model). */
+  async send<P, R>(type: RequestType<P, R, void>, params: P, token?: vscode.CancellationToken): Promise<R> {
     const client = this.running();
     try {
       // By method name: the parameters were typed by `type` above, and the client's overloads do not infer a generic P.
-      return (await client.sendRequest(type.method, { ...params, textDocument }, token)) as R;
+      return (await client.sendRequest(type.method, params, token)) as R;
     } catch (e) {
       if (!(e instanceof ResponseError)) throw e;
       if (e.code === STALE_VERSION_CODE) throw new StaleVersionError(userMessage(e));

@@ -231,6 +231,12 @@ export const ViewStateSchema = z.object({
   diagnostics: list(DiagnosticSchema).optional(),
   /** Workspace clips and labelled folders the run panel offers, workspace-relative paths. */
   samples: z.object({ clips: list(str), folders: list(str) }).optional(),
+  /**
+   * Present for a model shown read-only (an `.onnx` file): its file name and the devices the
+   * target picker offers. The webview hides compress, place, partition, run and export, and
+   * asks for another target with `chooseTarget`.
+   */
+  readOnly: z.object({ source: str, devices: list(ident) }).optional(),
 });
 export type ViewState = z.infer<typeof ViewStateSchema>;
 
@@ -274,7 +280,14 @@ export type RunView = z.infer<typeof RunSchema>;
 /** Bodies the host sends to the webview, discriminated on `type`. */
 export const ToWebviewBodySchema = z.discriminatedUnion('type', [
   /** Reply to `ready`: the protocol version and the first state (null when the document cannot be shown yet, with the reason). */
-  z.object({ type: z.literal('init'), protocolVersion: z.number().int(), state: ViewStateSchema.nullable(), reason: str.optional() }),
+  z.object({
+    type: z.literal('init'),
+    protocolVersion: z.number().int(),
+    state: ViewStateSchema.nullable(),
+    reason: str.optional(),
+    /** With a null state of a model that cannot be imported: every node it cannot map, with its op type and why. */
+    refusals: list(z.object({ node: str, opType: str, reason: str })).optional(),
+  }),
   /** The text changed: the new state, computed from document version `documentVersion`. */
   z.object({ type: z.literal('update'), documentVersion: z.number().int().nonnegative(), state: ViewStateSchema }),
   /** The cursor in the text moved into a layer (null: outside every layer): highlight its node. */
@@ -347,6 +360,8 @@ export const FromWebviewBodySchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('evaluateFolder'), path: workspacePath.optional() }),
   /** Export a bundle (the host shows progress and offers to open it). */
   z.strictObject({ type: z.literal('exportBundle') }),
+  /** Estimate a read-only model on another device (its `readOnly.devices`); the host answers with an `update`. */
+  z.strictObject({ type: z.literal('chooseTarget'), device: ident }),
   /** The user collapsed or expanded a block; the host may remember it per document. */
   z.strictObject({ type: z.literal('toggleCollapse'), block: ident, collapsed: z.boolean() }),
 ]);
