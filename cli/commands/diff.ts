@@ -276,14 +276,13 @@ export async function run(args: string[], ctx: CommandContext): Promise<number> 
     estimates.push(estimateSide(side, notes));
   }
   const [before, after] = sides;
-  const records = [await sideRecord(before, notes), await sideRecord(after, notes)];
-  if (records[0] && records[1]) {
-    notes.push(
-      records[0].text === records[1].text
-        ? `held-out accuracy: both versions have the same training record (${records[1].where}); it measures the trained weights, not a compression or placement made since, so its change is zero by construction.`
-        : `held-out accuracy: from the training records ${records[0].where} and ${records[1].where} (sense train), of the uncompressed weights.`,
-    );
-  } else notes.push('held-out accuracy: not compared; it needs a training record (sense train) on both sides.');
+  let records = [await sideRecord(before, notes), await sideRecord(after, notes)];
+  if (!records[0] || !records[1]) notes.push('held-out accuracy: not compared; it needs a training record (sense train) on both sides.');
+  else if (records[0].text === records[1].text) {
+    // One record read twice measures the weights once; a change of zero would claim a compression or placement cost nothing.
+    notes.push(`held-out accuracy: not compared; both versions have the same training record (${records[1].where}), which measures the trained weights, not this change.`);
+    records = [undefined, undefined];
+  } else notes.push(`held-out accuracy: from the training records ${records[0].where} and ${records[1].where} (sense train), of the uncompressed weights.`);
   const d = diffEstimates(estimates[0], estimates[1], { before: records[0]?.accuracy, after: records[1]?.accuracy });
   const labels = { before: before.label, after: after.label };
   if (values.json) ctx.out(JSON.stringify(diffJson(d, labels, notes), null, 2));
