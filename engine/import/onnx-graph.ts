@@ -1,7 +1,8 @@
 /**
- * The ONNX graph as the importer reads it: decoded with the official schema (`onnx-proto`),
- * checked before anything is trusted, and reduced to plain data (nodes in topological order,
- * constants decoded, the one model input and its outputs).
+ * The ONNX graph as the importer reads it: decoded with the official schema (`onnx-proto`,
+ * through ../weights/onnx-decode, which the weights reader shares), checked before anything
+ * is trusted, and reduced to plain data (nodes in topological order, constants decoded, the
+ * one model input and its outputs).
  *
  * A model file is someone else's bytes, so every declared size is checked against the bytes
  * present before a buffer is allocated (an initializer claiming 2^40 elements is an error, not
@@ -11,8 +12,7 @@
  * error within the time it takes to decode it.
  */
 import onnxProto from 'onnx-proto';
-import { formatShape } from '../../language/layer-shapes';
-import { halfToFloat } from '../weights/weights';
+import { decodeOnnxModel, decodeOnnxTensor, int64Value as num, type Int64, type OnnxTensor } from '../weights/onnx-decode';
 
 const { onnx } = onnxProto;
 
@@ -24,13 +24,7 @@ export const MAX_IMPORT_OPSET = 21;
 export const MAX_IMPORT_NODES = 200_000;
 
 /** A constant tensor: floats for weights, integers for shapes, axes and indices. */
-export interface ConstTensor {
-  dims: number[];
-  /** Float data (FLOAT, DOUBLE, FLOAT16, BFLOAT16 converted to float32). */
-  floats?: Float32Array;
-  /** Integer data (INT64, INT32, INT8, UINT8, BOOL), exact while under 2^53. */
-  ints?: number[];
-}
+export type ConstTensor = OnnxTensor;
 
 /** One attribute value, decoded. */
 export type AttrValue = number | number[] | string | string[] | ConstTensor | undefined;
@@ -72,64 +66,11 @@ export class OnnxImportError extends Error {
   }
 }
 
-type Int64 = number | { toNumber(): number };
-
-function num(v: Int64 | null | undefined): number {
-  if (v === null || v === undefined) return 0;
-  return typeof v === 'number' ? v : v.toNumber();
-}
-
-const FLOAT = 1, UINT8 = 2, INT8 = 3, INT32 = 6, INT64 = 7, BOOL = 9, FLOAT16 = 10, DOUBLE = 11, BFLOAT16 = 16;
-const WIDTH: Record<number, number> = { [FLOAT]: 4, [UINT8]: 1, [INT8]: 1, [INT32]: 4, [INT64]: 8, [BOOL]: 1, [FLOAT16]: 2, [DOUBLE]: 8, [BFLOAT16]: 2 };
-
-/** Decodes one TensorProto, checking its declared size against its data first. */
+/** Decodes one TensorProto (checked, see ../weights/onnx-decode); `what` names it in the error. */
 export function decodeTensor(t: onnxProto.onnx.ITensorProto, what: string): ConstTensor {
-  const fail = (msg: string): never => {
+  return decodeOnnxTensor(t, (msg) => {
     throw new OnnxImportError(`${what}: ${msg}`);
-  };
-  if (t.dataLocation === 1 || (t.externalData?.length ?? 0) > 0)
-    fail('is stored in an external data file; save the model with its weights inside (onnx.save(model, path, save_as_external_data=False))');
-  const dims = (t.dims ?? []).map((d) => num(d as Int64));
-  if (!dims.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(`has invalid dims ${formatShape(dims)}`);
-  const n = dims.reduce((a, b) => a * b, 1);
-  const type = t.dataType ?? 0;
-  const width = WIDTH[type];
-  if (width === undefined) fail(`has ONNX data type ${type}, which the importer does not read (float, double, half, int64, int32, int8, uint8, bool)`);
-  const raw = t.rawData && t.rawData.length > 0 ? t.rawData : undefined;
-  if (raw) {
-    if (!Number.isSafeInteger(n) || raw.length !== n * width) fail(`of shape ${formatShape(dims)} needs ${n * width} bytes of data but has ${raw.length}`);
-    const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-    if (type === FLOAT || type === DOUBLE || type === FLOAT16 || type === BFLOAT16) {
-      const floats = new Float32Array(n);
-      for (let i = 0; i < n; i++) {
-        if (type === FLOAT) floats[i] = view.getFloat32(i * 4, true);
-        else if (type === DOUBLE) floats[i] = view.getFloat64(i * 8, true);
-        else if (type === FLOAT16) floats[i] = halfToFloat(view.getUint16(i * 2, true));
-        else floats[i] = new Float32Array(new Uint32Array([view.getUint16(i * 2, true) << 16]).buffer)[0];
-      }
-      return { dims, floats };
-    }
-    const ints = new Array<number>(n);
-    for (let i = 0; i < n; i++) {
-      if (type === INT64) ints[i] = Number(view.getBigInt64(i * 8, true));
-      else if (type === INT32) ints[i] = view.getInt32(i * 4, true);
-      else if (type === INT8) ints[i] = view.getInt8(i);
-      else ints[i] = view.getUint8(i);
-    }
-    return { dims, ints };
-  }
-  const typed: ArrayLike<number | Int64> =
-    type === FLOAT ? (t.floatData ?? []) : type === DOUBLE ? (t.doubleData ?? []) : type === INT64 ? (t.int64Data ?? []) : (t.int32Data ?? []);
-  if (typed.length !== n) fail(`of shape ${formatShape(dims)} needs ${n} values but holds ${typed.length}`);
-  if (type === FLOAT || type === DOUBLE || type === FLOAT16 || type === BFLOAT16) {
-    const floats = new Float32Array(n);
-    for (let i = 0; i < n; i++) {
-      const v = num(typed[i] as Int64);
-      floats[i] = type === FLOAT16 ? halfToFloat(v) : type === BFLOAT16 ? new Float32Array(new Uint32Array([(v & 0xffff) << 16]).buffer)[0] : v;
-    }
-    return { dims, floats };
-  }
-  return { dims, ints: Array.from(typed, (v) => num(v as Int64)) };
+  });
 }
 
 function decodeAttr(a: onnxProto.onnx.IAttributeProto, what: string): AttrValue {
@@ -185,15 +126,8 @@ export function readImportGraph(bytes: Uint8Array, file: string): ImportGraph {
   const fail = (msg: string): never => {
     throw new OnnxImportError(`${file}: ${msg}`);
   };
-  if (bytes.length === 0) fail('the file is empty');
-  let model: onnxProto.onnx.ModelProto;
-  try {
-    model = onnx.ModelProto.decode(bytes);
-  } catch (e) {
-    return fail(`not a valid ONNX model (${(e as Error).message}); the file is truncated, corrupt or not ONNX`);
-  }
+  const model = decodeOnnxModel(bytes, fail);
   const graph = model.graph;
-  if (!graph) return fail('the ONNX model has no graph; it is not a model file or it is corrupt');
   const opset = num((model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx')?.version as Int64);
   if (opset < MIN_IMPORT_OPSET || opset > MAX_IMPORT_OPSET)
     fail(`the model uses ONNX opset ${opset || 'unknown'}; the importer reads opsets ${MIN_IMPORT_OPSET} to ${MAX_IMPORT_OPSET} (re-export it, e.g. torch.onnx.export(..., opset_version=17))`);

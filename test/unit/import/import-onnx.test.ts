@@ -155,7 +155,7 @@ describe('malformed and hostile files', () => {
   it('refuses a tensor declaring more elements than its data before allocating', () => {
     const model = onnx.ModelProto.decode(good);
     model.graph!.initializer![0].dims = [1 << 20, 1 << 20];
-    expect(errorOf(onnx.ModelProto.encode(model).finish())).toMatch(/initializer 'w': of shape \[1048576, 1048576\] needs 4398046511104 bytes of data but has 48/);
+    expect(errorOf(onnx.ModelProto.encode(model).finish())).toMatch(/initializer 'w': of shape \[1048576, 1048576\] needs 4398046511104 bytes of raw data but has 48/);
   });
 
   it('refuses external data, a cycle, a missing input, two inputs and an old opset', () => {
