@@ -11,7 +11,7 @@ import { readyBody, type HostBridge, type Incoming } from './host-bridge';
 import { Layouter, groupId } from './layout';
 import { GraphView } from './components/GraphView';
 import { SidePanel } from './components/SidePanel';
-import { Inspector, type PreviewReply, type SpectrumReply } from './components/Inspector';
+import { Inspector, type PreviewFailure, type PreviewReply, type SpectrumFailure, type SpectrumReply } from './components/Inspector';
 import { RunPanel, type RunReply } from './components/RunPanel';
 import { SidePane } from './components/SidePane';
 import { ErrorBanner, type BannerEntry } from './components/ErrorBanner';
@@ -47,16 +47,29 @@ export function App({ host }: AppProps) {
   const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(() => new Set(persisted.collapsed ?? []));
   const [spectrum, setSpectrum] = useState<SpectrumReply | undefined>();
   const [preview, setPreview] = useState<PreviewReply | undefined>();
+  const [spectrumError, setSpectrumError] = useState<SpectrumFailure | undefined>();
+  const [previewError, setPreviewError] = useState<PreviewFailure | undefined>();
   const [run, setRun] = useState<RunReply | undefined>();
   const [busy, setBusy] = useState<ReadonlySet<string>>(new Set());
   const [incompatible, setIncompatible] = useState(false);
+  // The nodes of a model that cannot be imported, shown where its graph would be.
+  const [refusals, setRefusals] = useState<{ node: string; opType: string; reason: string }[]>([]);
   const layouter = useMemo(() => new Layouter(), []);
   const nextBanner = useRef(1);
-  const lastPreviewRequest = useRef(0);
+  // The latest spectrum and preview requests: an `error` in reply to one is shown in the
+  // compress panel that asked (which stops waiting), not in the banner, where one per
+  // slider move would pile up.
+  const lastSpectrumRequest = useRef<{ messageId: number; layerId: string } | undefined>(undefined);
+  const lastPreviewRequest = useRef<{ messageId: number; layerId: string; method: CompressionMethod } | undefined>(undefined);
   const userCollapsed = useRef(new Set(persisted.collapsed ?? []).size > 0);
 
+  // One entry per distinct message: a repeat counts on the entry already shown.
   const report = useCallback((text: string) => {
-    setBanner((b) => [...b.slice(-9), { id: nextBanner.current++, text }]);
+    setBanner((b) => {
+      const same = b.findIndex((e) => e.text === text);
+      if (same >= 0) return b.map((e, i) => (i === same ? { ...e, count: e.count + 1 } : e));
+      return [...b.slice(-9), { id: nextBanner.current++, text, count: 1 }];
+    });
   }, []);
 
   const post = useCallback((body: FromWebviewBody) => host.post(body), [host]);
@@ -86,6 +99,9 @@ export function App({ host }: AppProps) {
           setIncompatible(false);
           setSpectrum(undefined);
           setPreview(undefined);
+          setSpectrumError(undefined);
+          setPreviewError(undefined);
+          setRefusals(body.refusals ?? []);
           if (body.state) accept(body.state, true);
           else {
             setView(null);
@@ -102,7 +118,7 @@ export function App({ host }: AppProps) {
           setSpectrum(body);
           return;
         case 'compressionPreview':
-          if (inReplyTo === undefined || inReplyTo === lastPreviewRequest.current) setPreview(body);
+          if (inReplyTo === undefined || inReplyTo === lastPreviewRequest.current?.messageId) setPreview(body);
           return;
         case 'runResult':
           setRun(body);
@@ -115,9 +131,14 @@ export function App({ host }: AppProps) {
             return next;
           });
           return;
-        case 'error':
-          report(body.message);
+        case 'error': {
+          const spectrumAsked = lastSpectrumRequest.current;
+          const previewAsked = lastPreviewRequest.current;
+          if (inReplyTo !== undefined && inReplyTo === spectrumAsked?.messageId) setSpectrumError({ layerId: spectrumAsked.layerId, message: body.message });
+          else if (inReplyTo !== undefined && inReplyTo === previewAsked?.messageId) setPreviewError({ layerId: previewAsked.layerId, method: previewAsked.method, message: body.message });
+          else report(body.message);
           return;
+        }
       }
     });
     host.post(readyBody());
@@ -157,15 +178,26 @@ export function App({ host }: AppProps) {
 
   const onPreview = useCallback(
     (layerId: string, method: CompressionMethod) => {
-      lastPreviewRequest.current = post({ type: 'previewCompression', layerId, method });
+      lastPreviewRequest.current = { messageId: post({ type: 'previewCompression', layerId, method }), layerId, method };
     },
     [post],
   );
 
+  const onRequestSpectrum = useCallback(
+    (layerId: string) => {
+      setSpectrumError(undefined);
+      lastSpectrumRequest.current = { messageId: post({ type: 'requestSpectrum', layerId }), layerId };
+    },
+    [post],
+  );
+
+  const dismiss = useCallback((id: number) => setBanner((b) => b.filter((e) => e.id !== id)), []);
+  const dismissAll = useCallback(() => setBanner([]), []);
+
   if (incompatible) {
     return (
       <main className="sense-app">
-        <ErrorBanner entries={banner} onDismiss={(id) => setBanner((b) => b.filter((e) => e.id !== id))} />
+        <ErrorBanner entries={banner} onDismiss={dismiss} onDismissAll={dismissAll} />
       </main>
     );
   }
@@ -178,7 +210,7 @@ export function App({ host }: AppProps) {
         </span>
         {view ? (
           <span className="sense-muted" data-testid="toolbar-summary">
-            {view.target.name} · {formatMs(view.totals.endToEndLatencyMs)} · v{view.documentVersion}
+            {view.readOnly ? `${view.readOnly.source} (read-only)` : view.target.name} · {formatMs(view.totals.endToEndLatencyMs)}{view.readOnly ? '' : ` · v${view.documentVersion}`}
           </span>
         ) : null}
         {busy.size ? (
@@ -187,13 +219,25 @@ export function App({ host }: AppProps) {
           </span>
         ) : null}
         <span className="sense-spacer" />
-        {view ? (
+        {view?.readOnly ? (
+          <label className="sense-target-picker">
+            Target{' '}
+            <select className="sense-select" data-testid="target-picker" aria-label="Target device" value={view.target.name} onChange={(e) => post({ type: 'chooseTarget', device: e.target.value })}>
+              {view.readOnly.devices.map((d) => (
+                <option key={d} value={d}>
+                  {d}
+                </option>
+              ))}
+            </select>
+          </label>
+        ) : null}
+        {view && !view.readOnly ? (
           <VscodeButton secondary onClick={() => post({ type: 'exportBundle' })} aria-label="Export bundle">
             <i className="codicon codicon-package" aria-hidden="true" /> Export
           </VscodeButton>
         ) : null}
       </header>
-      <ErrorBanner entries={banner} onDismiss={(id) => setBanner((b) => b.filter((e) => e.id !== id))} />
+      <ErrorBanner entries={banner} onDismiss={dismiss} onDismissAll={dismissAll} />
       {view?.diagnostics?.length ? (
         <ul className="sense-pipeline-diagnostics" aria-label="Pipeline diagnostics">
           {view.diagnostics.map((d, i) => (
@@ -212,10 +256,13 @@ export function App({ host }: AppProps) {
             {selected ? (
               <Inspector
                 view={view}
+                readOnly={view.readOnly !== undefined}
                 selected={selected}
                 spectrum={spectrum}
                 preview={preview}
-                onRequestSpectrum={(layerId) => post({ type: 'requestSpectrum', layerId })}
+                spectrumError={spectrumError}
+                previewError={previewError}
+                onRequestSpectrum={onRequestSpectrum}
                 onPreview={onPreview}
                 onApply={(layerId, method) => post({ type: 'applyCompression', layerId, method, documentVersion: view.documentVersion })}
                 onRemove={(layerId) => post({ type: 'removeCompression', layerId, documentVersion: view.documentVersion })}
@@ -223,9 +270,10 @@ export function App({ host }: AppProps) {
                 onReveal={(id) => post({ type: 'reveal', layerId: id })}
               />
             ) : (
-              <p className="sense-panel sense-muted sense-hint">Select a layer to inspect and compress it (arrow keys move, Enter shows it in the text).</p>
+              <p className="sense-panel sense-muted sense-hint">{view.readOnly ? 'Select a layer to see its shapes and costs (arrow keys move).' : 'Select a layer to inspect and compress it (arrow keys move, Enter shows it in the text).'}</p>
             )}
-            <SidePanel view={view} busy={busy.size > 0} onAutoPartition={(alpha, beta) => post({ type: 'autoPartition', alpha, beta })} />
+            <SidePanel view={view} readOnly={view.readOnly !== undefined} busy={busy.size > 0} onAutoPartition={(alpha, beta) => post({ type: 'autoPartition', alpha, beta })} />
+            {view.readOnly ? null : (
             <RunPanel
               view={view}
               result={run}
@@ -234,6 +282,7 @@ export function App({ host }: AppProps) {
               onEvaluateFolder={(path) => post({ type: 'evaluateFolder', ...(path ? { path } : {}) })}
               onExport={() => post({ type: 'exportBundle' })}
             />
+            )}
           </SidePane>
         </div>
       ) : (
@@ -241,6 +290,26 @@ export function App({ host }: AppProps) {
           {waitingReason}
         </p>
       )}
+      {!view && refusals.length > 0 ? (
+        <table className="sense-refusals" data-testid="refusals" aria-label="Nodes that cannot be imported">
+          <thead>
+            <tr>
+              <th scope="col">Node</th>
+              <th scope="col">Op</th>
+              <th scope="col">Why</th>
+            </tr>
+          </thead>
+          <tbody>
+            {refusals.map((r, i) => (
+              <tr key={i}>
+                <td>{r.node}</td>
+                <td>{r.opType}</td>
+                <td>{r.reason}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
     </main>
   );
 }

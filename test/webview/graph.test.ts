@@ -88,7 +88,7 @@ describe('graph editor in Chromium', () => {
     const deltas = await page.textContent('[data-testid="delta-parameters"]');
     expect(deltas).toContain('1.05 M'); // before: 1024 x 1024 + 1024
     expect(deltas).toContain('206 k'); // after: 100 x (1024 + 1024) + 1024
-    expect(await page.textContent('[data-testid="retained-energy"]')).toMatch(/% energy retained/);
+    expect(await page.textContent('[data-testid="retained-energy"]')).toMatch(/^\d+\.\d% of the spectral energy$/);
     expect(await page.textContent('[data-testid="delta-error"]')).toMatch(/relative output error/);
     await page.screenshot({ path: `${shots}/inspector-dark.png` });
     const shown = await page.evaluate(() => window.senseMock.state.documentVersion);

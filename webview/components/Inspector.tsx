@@ -1,20 +1,33 @@
 /**
  * The inspector of the selected node. For a dense or conv layer: its singular-value
- * spectrum, a rank slider with the retained energy, live deltas of parameters, MACs,
+ * spectrum (./Spectrum.tsx), a rank slider and a rank field opening at a default rank
+ * explained in one line, the spectral energy kept, live deltas of parameters, MACs,
  * latency, energy and estimated error (from the host's `compressionPreview` replies,
- * debounced), Apply; K-SVD and int8 as other methods. For any layer or block: the
- * processor picker, which asks the host to write a `place` line.
+ * debounced), Apply; K-SVD and int8 as other methods. When the host cannot answer (no
+ * weights file, weights that do not fit), the panel shows its reason in place of the
+ * figures and stops waiting. For any layer or block: the processor picker, which asks
+ * the host to write a `place` line.
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
 import VscodeButton from '@vscode-elements/react-elements/dist/components/VscodeButton.js';
 import { FEATURES_NODE_ID, type BlockView, type CompressionMethod, type LayerView, type ToWebviewBody, type ViewState } from '../protocol';
-import { describeCompression, formatCountShort, formatDelta, formatMj, formatMs } from '../../language/figures';
+import { describeCompression, formatCountShort, formatDelta, formatMj, formatMs, formatPercent } from '../../language/figures';
 import { formatShape } from '../format';
+import { SpectrumPlot, cumulativeEnergy, defaultRank } from './Spectrum';
 
 /** A `spectrum` reply. */
 export type SpectrumReply = Extract<ToWebviewBody, { type: 'spectrum' }>;
 /** A `compressionPreview` reply. */
 export type PreviewReply = Extract<ToWebviewBody, { type: 'compressionPreview' }>;
+/** The host's `error` in reply to a `requestSpectrum` of `layerId`. */
+export interface SpectrumFailure {
+  layerId: string;
+  message: string;
+}
+/** The host's `error` in reply to a `previewCompression` of `layerId` with `method`. */
+export interface PreviewFailure extends SpectrumFailure {
+  method: CompressionMethod;
+}
 
 /** Props of {@link Inspector}. */
 export interface InspectorProps {
@@ -22,12 +35,16 @@ export interface InspectorProps {
   selected: string;
   spectrum: SpectrumReply | undefined;
   preview: PreviewReply | undefined;
+  spectrumError?: SpectrumFailure;
+  previewError?: PreviewFailure;
   onRequestSpectrum: (layerId: string) => void;
   onPreview: (layerId: string, method: CompressionMethod) => void;
   onApply: (layerId: string, method: CompressionMethod) => void;
   onRemove: (layerId: string) => void;
   onPlace: (targets: string[], processor: string) => void;
   onReveal: (id: string) => void;
+  /** A model shown read-only (an .onnx file): its figures without placement, compression or links to text. */
+  readOnly?: boolean;
 }
 
 /** Delay between the last slider move and the preview request. */
@@ -56,35 +73,51 @@ function Placement({ view, targets, current, label, onPlace }: { view: ViewState
   );
 }
 
-function Spectrum({ values, rank, breakEven }: { values: number[]; rank: number; breakEven: number }) {
-  const width = 300;
-  const height = 110;
-  const max = Math.max(...values, 1e-12);
-  const min = Math.max(Math.min(...values.filter((v) => v > 0)), max * 1e-6);
-  const logMax = Math.log10(max);
-  const logMin = Math.log10(min);
-  const y = (v: number): number => height - 4 - ((Math.log10(Math.max(v, min)) - logMin) / Math.max(1e-9, logMax - logMin)) * (height - 12);
-  const x = (i: number): number => (i / Math.max(1, values.length - 1)) * width;
-  const step = Math.max(1, Math.floor(values.length / 600));
-  let path = '';
-  for (let i = 0; i < values.length; i += step) path += `${path ? 'L' : 'M'}${x(i).toFixed(1)},${y(values[i]).toFixed(1)}`;
-  const kx = x(Math.max(0, rank - 1));
+type MethodKind = 'svd' | 'sparse' | 'int8';
+
+/** The rank as a number: typed freely, applied to the preview on Enter or when the field loses focus, bounded to 1..max. */
+function RankInput({ rank, max, disabled, onRank }: { rank: number; max: number; disabled: boolean; onRank: (rank: number) => void }) {
+  const [draft, setDraft] = useState<string | undefined>();
+  const commit = (): void => {
+    if (draft === undefined) return;
+    const typed = Math.round(Number(draft));
+    setDraft(undefined);
+    if (draft.trim() !== '' && Number.isFinite(typed)) onRank(Math.max(1, Math.min(max, typed)));
+  };
   return (
-    <svg className="sense-spectrum" viewBox={`0 0 ${width} ${height}`} role="img" aria-label={`Singular-value spectrum of ${values.length} values, log scale; rank ${rank} kept`}>
-      <rect x={0} y={0} width={kx} height={height} className="sense-spectrum-kept" />
-      <path d={path} className="sense-spectrum-line" />
-      {breakEven > 0 && breakEven < values.length ? <line x1={x(breakEven - 1)} x2={x(breakEven - 1)} y1={0} y2={height} className="sense-spectrum-breakeven"><title>{`break-even rank ${breakEven}`}</title></line> : null}
-      <line x1={kx} x2={kx} y1={0} y2={height} className="sense-spectrum-rank" />
-    </svg>
+    <input
+      type="number"
+      className="sense-rank-input"
+      data-testid="rank-input"
+      min={1}
+      max={max}
+      step={1}
+      disabled={disabled}
+      value={draft ?? String(rank)}
+      aria-label={`SVD rank, 1 to ${max}; Enter applies it to the preview`}
+      onChange={(e) => {
+        // The spin buttons and arrow keys step by one and apply at once; typing waits for Enter.
+        const native = e.nativeEvent as InputEvent;
+        if (native.inputType === undefined || native.inputType === '') {
+          setDraft(undefined);
+          onRank(Math.max(1, Math.min(max, Math.round(Number(e.target.value)) || 1)));
+        } else setDraft(e.target.value);
+      }}
+      onKeyDown={(e) => {
+        if (e.key === 'Enter') commit();
+        else if (e.key === 'Escape') setDraft(undefined);
+      }}
+      onBlur={commit}
+    />
   );
 }
 
-type MethodKind = 'svd' | 'sparse' | 'int8';
-
 function CompressionEditor(props: InspectorProps & { layer: LayerView }) {
-  const { layer, spectrum, preview, onRequestSpectrum, onPreview, onApply, onRemove } = props;
-  const values = spectrum?.layerId === layer.id ? spectrum.singularValues : undefined;
-  const full = values?.length ?? Math.min(layer.inputShape.reduce((a, b) => a * b, 1), layer.outputShape[0] ?? 1);
+  const { layer, spectrum, preview, spectrumError, previewError, view, onRequestSpectrum, onPreview, onApply, onRemove } = props;
+  const mine = spectrum?.layerId === layer.id ? spectrum : undefined;
+  const values = mine?.singularValues;
+  const spectrumFailed = spectrumError?.layerId === layer.id && !mine ? spectrumError.message : undefined;
+  const full = Math.max(1, values?.length ?? Math.min(layer.inputShape.reduce((a, b) => a * b, 1), layer.outputShape[0] ?? 1));
   const initialRank = layer.compression?.kind === 'svd' && layer.compression.criterion === 'rank' ? layer.compression.rank : undefined;
   const [kind, setKind] = useState<MethodKind>(layer.compression?.kind ?? 'svd');
   const [rank, setRank] = useState<number | undefined>(initialRank);
@@ -94,7 +127,11 @@ function CompressionEditor(props: InspectorProps & { layer: LayerView }) {
   useEffect(() => {
     if (spectrum?.layerId !== layer.id) onRequestSpectrum(layer.id);
   }, [layer.id]);
-  const effectiveRank = Math.max(1, Math.min(full, rank ?? spectrum?.suggestedRank ?? Math.max(1, Math.floor((spectrum?.breakEvenRank ?? full) / 2))));
+  const suggested = useMemo(() => (mine ? defaultRank(mine.singularValues, mine.breakEvenRank) : undefined), [mine]);
+  // Without a spectrum (it failed) the rank starts half way, a guess the user is told nothing about because there is nothing to base one on.
+  const effectiveRank = Math.max(1, Math.min(full, rank ?? suggested?.rank ?? Math.floor(full / 2)));
+  // SVD previews wait for the spectrum (or its failure): the default rank comes from it.
+  const waiting = kind === 'svd' && !mine && !spectrumFailed;
 
   const method = useMemo<CompressionMethod>(() => {
     if (kind === 'svd') return { kind: 'svd', criterion: 'rank', rank: effectiveRank };
@@ -103,33 +140,28 @@ function CompressionEditor(props: InspectorProps & { layer: LayerView }) {
   }, [kind, effectiveRank, atoms, nonzeros]);
   const methodKey = JSON.stringify(method);
 
+  // Asked again when the text changes (an Apply among others): "after" is against the pipeline as it now stands.
   const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   useEffect(() => {
+    if (waiting) return;
     clearTimeout(timer.current);
     timer.current = setTimeout(() => onPreview(layer.id, method), PREVIEW_DEBOUNCE_MS);
     return () => clearTimeout(timer.current);
-  }, [layer.id, methodKey]);
+  }, [layer.id, methodKey, view.documentVersion, waiting]);
 
-  const retained = useMemo(() => {
-    if (!values) return undefined;
-    let total = 0;
-    let kept = 0;
-    values.forEach((v, i) => {
-      total += v * v;
-      if (i < effectiveRank) kept += v * v;
-    });
-    return total > 0 ? kept / total : 1;
-  }, [values, effectiveRank]);
-
+  const kept = values ? cumulativeEnergy(values)[effectiveRank - 1] : undefined;
   const matching = preview && preview.layerId === layer.id && JSON.stringify(preview.method) === methodKey ? preview : undefined;
+  const previewFailed = !matching && previewError?.layerId === layer.id && JSON.stringify(previewError.method) === methodKey ? previewError.message : undefined;
+  // "now" is the layer as the graph shows it (compression applied included); "after" is the candidate's.
   const rows: [string, number, number, (n: number) => string][] = matching
     ? [
-        ['Parameters', matching.before.params, matching.after.params, formatCountShort],
-        ['MACs', matching.before.macs, matching.after.macs, formatCountShort],
-        ['Latency', matching.before.latencyMs, matching.after.latencyMs, formatMs],
-        ['Energy', matching.before.energyMj, matching.after.energyMj, formatMj],
+        ['Parameters', layer.params, matching.after.params, formatCountShort],
+        ['MACs', layer.macs, matching.after.macs, formatCountShort],
+        ['Latency', layer.latencyMs, matching.after.latencyMs, formatMs],
+        ['Energy', layer.energyMj, matching.after.energyMj, formatMj],
       ]
     : [];
+  const problems = [...new Set([spectrumFailed, previewFailed].filter((m): m is string => m !== undefined))];
 
   return (
     <div className="sense-compress">
@@ -147,28 +179,66 @@ function CompressionEditor(props: InspectorProps & { layer: LayerView }) {
           </label>
         ))}
       </div>
+      {problems.length ? (
+        <div className="sense-unavailable" role="status" data-testid="compress-unavailable">
+          {problems.map((m) => (
+            <p key={m}>
+              <i className="codicon codicon-info" aria-hidden="true" /> {m}
+            </p>
+          ))}
+        </div>
+      ) : null}
       {kind === 'svd' ? (
         <>
-          {values ? <Spectrum values={values} rank={effectiveRank} breakEven={spectrum?.breakEvenRank ?? 0} /> : <p className="sense-muted">Loading the spectrum…</p>}
-          <label className="sense-field">
-            <span>Rank</span>
-            <input
-              type="range"
-              data-testid="rank-slider"
-              min={1}
-              max={full}
-              step={1}
-              value={effectiveRank}
-              aria-label="SVD rank"
-              aria-valuetext={`rank ${effectiveRank}${retained !== undefined ? `, ${(retained * 100).toFixed(1)}% energy retained` : ''}`}
-              onChange={(e) => setRank(Number(e.target.value))}
-            />
-            <output data-testid="rank-value">{effectiveRank}</output>
-          </label>
-          <p className="sense-muted">
-            {retained !== undefined ? <span data-testid="retained-energy">{(retained * 100).toFixed(1)}% energy retained</span> : null}
-            {spectrum?.layerId === layer.id ? ` · smaller than dense below rank ${spectrum.breakEvenRank}` : ''}
-          </p>
+          {values && mine ? (
+            <SpectrumPlot values={values} rank={effectiveRank} breakEvenRank={mine.breakEvenRank} />
+          ) : spectrumFailed ? null : (
+            <p className="sense-muted" role="status" data-testid="spectrum-loading">
+              <i className="codicon codicon-loading codicon-modifier-spin" aria-hidden="true" /> Computing the singular values…
+            </p>
+          )}
+          <div className="sense-rank">
+            <label htmlFor={`rank-${layer.id}`}>Rank</label>
+            <RankInput rank={effectiveRank} max={full} disabled={waiting} onRank={setRank} />
+            <span className="sense-muted">of {full}</span>
+            {suggested && effectiveRank !== suggested.rank ? (
+              <button type="button" className="sense-link-button" data-testid="rank-default" onClick={() => setRank(suggested.rank)}>
+                default {suggested.rank}
+              </button>
+            ) : null}
+          </div>
+          <input
+            id={`rank-${layer.id}`}
+            type="range"
+            className="sense-rank-slider"
+            data-testid="rank-slider"
+            min={1}
+            max={full}
+            step={1}
+            value={effectiveRank}
+            disabled={waiting}
+            aria-label="SVD rank"
+            aria-valuetext={`rank ${effectiveRank}${kept !== undefined ? `, ${formatPercent(kept)} of the spectral energy kept` : ''}`}
+            onChange={(e) => setRank(Number(e.target.value))}
+          />
+          {mine && kept !== undefined ? (
+            <p className="sense-rank-summary">
+              Rank <output data-testid="rank-value">{effectiveRank}</output> keeps{' '}
+              <span data-testid="retained-energy" title="The share of the sum of squared singular values the kept ranks hold: how much of the weight matrix survives, not energy in mJ.">
+                {formatPercent(kept)} of the spectral energy
+              </span>
+              ; smaller than dense up to rank {mine.breakEvenRank} (dashed).
+            </p>
+          ) : (
+            <p className="sense-rank-summary">
+              Rank <output data-testid="rank-value">{effectiveRank}</output>
+            </p>
+          )}
+          {suggested ? (
+            <p className="sense-muted sense-hint" data-testid="rank-default-why">
+              {suggested.why}
+            </p>
+          ) : null}
         </>
       ) : null}
       {kind === 'sparse' ? (
@@ -184,15 +254,17 @@ function CompressionEditor(props: InspectorProps & { layer: LayerView }) {
         </>
       ) : null}
       {kind === 'int8' ? <p className="sense-muted">Per-channel int8 weights in the exported model.</p> : null}
-      <table className="sense-deltas" aria-label="Effect of the compression" aria-busy={!matching}>
-        <thead>
-          <tr>
-            <th scope="col" />
-            <th scope="col">now</th>
-            <th scope="col">after</th>
-            <th scope="col">change</th>
-          </tr>
-        </thead>
+      <table className="sense-deltas" aria-label="Effect of the compression" aria-busy={!matching && !previewFailed && !waiting}>
+        {matching ? (
+          <thead>
+            <tr>
+              <th scope="col" />
+              <th scope="col">now</th>
+              <th scope="col">after</th>
+              <th scope="col">change</th>
+            </tr>
+          </thead>
+        ) : null}
         <tbody>
           {rows.map(([name, before, after, fmt]) => (
             <tr key={name} data-testid={`delta-${name.toLowerCase()}`}>
@@ -209,8 +281,8 @@ function CompressionEditor(props: InspectorProps & { layer: LayerView }) {
             </tr>
           ) : (
             <tr>
-              <td colSpan={4} className="sense-muted">
-                Estimating…
+              <td colSpan={4} className="sense-muted" data-testid="delta-pending">
+                {previewFailed || spectrumFailed ? 'No estimate: the reason is above.' : waiting ? 'The estimate follows the spectrum.' : 'Estimating…'}
               </td>
             </tr>
           )}
@@ -237,9 +309,11 @@ function LayerDetails(props: InspectorProps & { layer: LayerView }) {
       <h2>
         <i className="codicon codicon-symbol-field" aria-hidden="true" /> {layer.id}
         {layer.name ? ` (${layer.name})` : ''}
-        <button type="button" className="sense-icon-button" aria-label={`Show ${layer.id} in the text`} title="Show in the text (Enter)" onClick={() => props.onReveal(layer.id)}>
-          <i className="codicon codicon-go-to-file" aria-hidden="true" />
-        </button>
+        {props.readOnly ? null : (
+          <button type="button" className="sense-icon-button" aria-label={`Show ${layer.id} in the text`} title="Show in the text (Enter)" onClick={() => props.onReveal(layer.id)}>
+            <i className="codicon codicon-go-to-file" aria-hidden="true" />
+          </button>
+        )}
       </h2>
       <dl className="sense-facts">
         <dt>Kind</dt>
@@ -275,16 +349,16 @@ function LayerDetails(props: InspectorProps & { layer: LayerView }) {
           ))}
         </ul>
       ) : null}
-      <Placement view={view} targets={[layer.id]} current={layer.processor} label={`Place ${layer.id} on`} onPlace={props.onPlace} />
+      {props.readOnly ? null : <Placement view={view} targets={[layer.id]} current={layer.processor} label={`Place ${layer.id} on`} onPlace={props.onPlace} />}
       <BlockPlacement {...props} block={view.blocks.find((b) => b.name === layer.block)} />
-      {layer.compressible ? <CompressionEditor key={layer.id} {...props} /> : null}
+      {layer.compressible && !props.readOnly ? <CompressionEditor key={layer.id} {...props} /> : null}
     </>
   );
 }
 
 function BlockPlacement(props: InspectorProps & { block: BlockView | undefined }) {
   const { block, view } = props;
-  if (!block) return null;
+  if (!block || props.readOnly) return null;
   const procs = new Set(view.layers.filter((l) => l.block === block.name).map((l) => l.processor));
   return <Placement view={view} targets={[block.name]} current={procs.size === 1 ? [...procs][0] : undefined} label={`Place ${block.kind === 'head' ? 'head' : 'block'} ${block.name} on`} onPlace={props.onPlace} />;
 }
@@ -302,9 +376,11 @@ export function Inspector(props: InspectorProps) {
       <section className="sense-panel sense-inspector" aria-label={`Inspector of ${block.name}`}>
         <h2>
           <i className="codicon codicon-symbol-namespace" aria-hidden="true" /> {block.kind === 'head' ? 'Head' : 'Shared block'} {block.name}
-          <button type="button" className="sense-icon-button" aria-label={`Show ${block.name} in the text`} onClick={() => props.onReveal(block.name)}>
-            <i className="codicon codicon-go-to-file" aria-hidden="true" />
-          </button>
+          {props.readOnly ? null : (
+            <button type="button" className="sense-icon-button" aria-label={`Show ${block.name} in the text`} onClick={() => props.onReveal(block.name)}>
+              <i className="codicon codicon-go-to-file" aria-hidden="true" />
+            </button>
+          )}
         </h2>
         <dl className="sense-facts">
           <dt>Reads from</dt>

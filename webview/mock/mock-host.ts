@@ -75,6 +75,7 @@ function answer(message: FromWebviewMessage): void {
       if (!manual) reply({ type: 'init', protocolVersion: PROTOCOL_VERSION, state: mock.state });
       return;
     case 'requestSpectrum': {
+      if (mock.fixture.weightsError) return reply({ type: 'error', message: mock.fixture.weightsError });
       const matrix = layer && weightMatrix(layer);
       if (!layer || !matrix) return reply({ type: 'error', message: `${body.layerId} has no weight matrix to factorise.` });
       const [out, inp] = matrix;
@@ -85,6 +86,7 @@ function answer(message: FromWebviewMessage): void {
     }
     case 'previewCompression': {
       if (!layer) return reply({ type: 'error', message: `no layer ${body.layerId}` });
+      if (mock.fixture.weightsError) return reply({ type: 'error', message: mock.fixture.weightsError });
       const p = previewCost(mock.fixture, layer, body.method);
       return reply({ type: 'compressionPreview', layerId: layer.id, method: body.method, before: p.before, after: p.after, estimatedError: p.error, retainedEnergy: p.retained });
     }

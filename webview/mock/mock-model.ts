@@ -33,6 +33,12 @@ export interface MockFixture {
   device: MockDevice;
   /** Parameters and MACs of every compressible layer before compression. */
   dense: Record<string, { params: number; macs: number }>;
+  /**
+   * Set when the pipeline's weights cannot be read (no `weights` line, no file): the mock
+   * answers every spectrum and preview request with this `error`, as the extension host
+   * does; absent, it answers from the synthetic spectrum.
+   */
+  weightsError?: string;
 }
 
 /** Weight matrix (out x in) of a dense or conv layer, from its shapes; undefined for other kinds. */
