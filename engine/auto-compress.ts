@@ -42,10 +42,13 @@
 import type { CompressionSpec, LayerSpec, PipelineSpec } from '../language/pipeline-model';
 import { FEATURES_KEY } from '../language/pipeline-model';
 import { isCompressible, svdBreakEvenRank, weightMatrixShape } from '../language/layer-shapes';
+import { randomMatrixSpectrum } from './compress/random-matrix';
 import { relativeErrorAtRank, singularValues } from './compress/svd';
 import type { Matrix } from './compress/matrix';
 import { estimatePipeline, type Estimate, type EstimateOptions } from './estimate';
 import type { WeightSet, WeightTensor } from './weights/weights';
+
+export { randomMatrixSpectrum } from './compress/random-matrix';
 
 /** What auto-compress must achieve. */
 export type CompressTarget =
@@ -150,51 +153,6 @@ export function rankGrid(rows: number, cols: number): number[] {
     if (k <= 1) break;
   }
   return [...out].sort((x, y) => x - y);
-}
-
-const mpCache = new Map<string, Float64Array>();
-
-/**
- * The expected singular values (descending, scaled so the largest squared mean is 1) of
- * a random (rows x cols) Gaussian matrix: the min(rows, cols) quantiles at (i + 1/2) / r
- * of the Marchenko–Pastur law with ratio beta = min/max (Marchenko & Pastur, Math.
- * USSR-Sb. 1(4), 1967), the same law engine/ir.ts uses for its data-free ranks. Only
- * ratios of these values matter for relative errors.
- */
-export function randomMatrixSpectrum(rows: number, cols: number): Float64Array {
-  const r = Math.min(rows, cols);
-  if (r <= 1) return Float64Array.of(1);
-  const key = `${rows}x${cols}`;
-  const hit = mpCache.get(key);
-  if (hit) return hit;
-  const beta = r / Math.max(rows, cols);
-  const a = (1 - Math.sqrt(beta)) ** 2;
-  const b = (1 + Math.sqrt(beta)) ** 2;
-  const steps = 8192;
-  const h = Math.PI / steps;
-  const half = (b - a) / 2;
-  // Cumulative mass from the top of the spectrum down, on the x = a + half (1 - cos theta) grid.
-  const xs = new Float64Array(steps);
-  const mass = new Float64Array(steps);
-  let m = 0;
-  for (let j = 0; j < steps; j++) {
-    const theta = Math.PI - (j + 0.5) * h;
-    const x = a + half * (1 - Math.cos(theta));
-    const s = Math.sin(theta);
-    m += x > 0 ? ((half * half * s * s) / (2 * Math.PI * beta * x)) * h : 0;
-    xs[j] = x;
-    mass[j] = m;
-  }
-  const out = new Float64Array(r);
-  let j = 0;
-  for (let i = 0; i < r; i++) {
-    const q = ((i + 0.5) / r) * m;
-    while (j < steps - 1 && mass[j] < q) j++;
-    out[i] = Math.sqrt(Math.max(0, xs[j]));
-  }
-  if (mpCache.size > 256) mpCache.clear();
-  mpCache.set(key, out);
-  return out;
 }
 
 const spectrumCache = new Map<string, Float64Array>();

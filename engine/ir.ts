@@ -58,7 +58,9 @@ import type { BlockSpec, CompressionSpec, FeatureStep, LayerSpec, PipelineSpec, 
 import { FEATURES_KEY } from '../language/pipeline-model';
 import { frameGeometry, windowSamples, inertialChannelCount } from '../language/feature-shapes';
 import { elementCount, FLOAT32_BYTES, isCompressible, weightMatrixShape } from '../language/layer-shapes';
+import { randomMatrixRank } from './compress/random-matrix';
 
+export { randomMatrixRank } from './compress/random-matrix';
 
 /** What an op computes. Layer ops use the layer kind; factor ops of compressed layers are named apart. */
 export type OpKind =
@@ -165,60 +167,6 @@ const STAT_OPS_PER_ELEMENT: Record<Exclude<StatName, 'median'>, number> = {
 /** MAC-equivalents of a real FFT of size `n` plus its power spectrum: 5/2 n log2 n + 2 (n/2 + 1). */
 export function fftMacs(n: number): number {
   return 2.5 * n * Math.log2(n) + 2 * (n / 2 + 1);
-}
-
-const rankCache = new Map<string, number>();
-
-/**
- * The smallest rank k whose best rank-k approximation of a random m x n Gaussian matrix
- * keeps `energyFraction` of its energy (sum of squared singular values). The squared
- * singular values of such a matrix, scaled by 1/max(m, n), follow the Marchenko–Pastur
- * law with ratio beta = min/max (Marchenko & Pastur, Math. USSR-Sb. 1(4), 1967):
- * density sqrt((b - x)(x - a)) / (2 pi beta x) on [a, b] = [(1 - sqrt beta)^2, (1 + sqrt beta)^2],
- * mean 1. k = ceil(min(m, n) x P(x >= t)) where the top tail above t holds the fraction
- * of the mean. Integrated numerically (x = a + (b - a)(1 - cos theta)/2, 4096 steps).
- */
-export function randomMatrixRank(rows: number, cols: number, energyFraction: number): number {
-  const small = Math.min(rows, cols);
-  if (small <= 1 || energyFraction >= 1) return small;
-  if (energyFraction <= 0) return 1;
-  const key = `${rows},${cols},${energyFraction}`;
-  const hit = rankCache.get(key);
-  if (hit !== undefined) return hit;
-  const beta = small / Math.max(rows, cols);
-  const a = (1 - Math.sqrt(beta)) ** 2;
-  const b = (1 + Math.sqrt(beta)) ** 2;
-  const steps = 4096;
-  const h = Math.PI / steps;
-  const half = (b - a) / 2;
-  // Walk from the top of the spectrum (theta = pi, x = b) down, accumulating mass and energy.
-  let mass = 0;
-  let energy = 0;
-  let total = 0;
-  const massAt: number[] = [];
-  const energyAt: number[] = [];
-  for (let i = steps - 1; i >= 0; i--) {
-    const theta = (i + 0.5) * h;
-    const x = a + half * (1 - Math.cos(theta));
-    const s = Math.sin(theta);
-    // p(x) dx = half^2 sin^2(theta) / (2 pi beta x) dtheta; for beta = 1, a = 0 the ratio stays finite.
-    const dp = x > 0 ? (half * half * s * s) / (2 * Math.PI * beta * x) * h : 0;
-    mass += dp;
-    energy += dp * x;
-    massAt.push(mass);
-    energyAt.push(energy);
-  }
-  total = energy;
-  let k = small;
-  for (let j = 0; j < energyAt.length; j++) {
-    if (energyAt[j] >= energyFraction * total) {
-      k = Math.min(small, Math.max(1, Math.ceil(small * (massAt[j] / mass) - 1e-9)));
-      break;
-    }
-  }
-  if (rankCache.size > 4096) rankCache.clear();
-  rankCache.set(key, k);
-  return k;
 }
 
 /** Number of positions the weight matrix is applied at: leading axes for dense, output positions for conv. */
