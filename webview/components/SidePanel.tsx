@@ -12,6 +12,8 @@ export interface SidePanelProps {
   view: ViewState;
   busy: boolean;
   onAutoPartition: (alpha: number, beta: number) => void;
+  /** A model shown read-only: no Auto-partition, which writes place lines. */
+  readOnly?: boolean;
 }
 
 function Bar({ label, value, max, text, over }: { label: string; value: number; max: number; text: string; over?: boolean }) {
@@ -28,7 +30,7 @@ function Bar({ label, value, max, text, over }: { label: string; value: number; 
 }
 
 /** Totals, processor bars, timeline and auto-partition. */
-export function SidePanel({ view, busy, onAutoPartition }: SidePanelProps) {
+export function SidePanel({ view, busy, onAutoPartition, readOnly }: SidePanelProps) {
   const [alpha, setAlpha] = useState(view.optimize.alpha);
   const [beta, setBeta] = useState(view.optimize.beta);
   useEffect(() => {
@@ -117,21 +119,25 @@ export function SidePanel({ view, busy, onAutoPartition }: SidePanelProps) {
         </text>
       </svg>
 
-      <h3>Partition</h3>
-      <div className="sense-sliders">
-        <label>
-          α energy <input type="range" min={0} max={1} step={0.05} value={alpha} aria-label="alpha, weight of energy" onChange={(e) => setAlpha(Number(e.target.value))} />
-          <output>{alpha.toFixed(2)}</output>
-        </label>
-        <label>
-          β latency <input type="range" min={0} max={1} step={0.05} value={beta} aria-label="beta, weight of latency" onChange={(e) => setBeta(Number(e.target.value))} />
-          <output>{beta.toFixed(2)}</output>
-        </label>
-      </div>
-      <VscodeButton data-testid="auto-partition" disabled={busy} onClick={() => onAutoPartition(alpha, beta)}>
-        <i className="codicon codicon-wand" aria-hidden="true" /> Auto-partition
-      </VscodeButton>
-      <p className="sense-muted sense-hint">Minimises α·energy + β·latency under memory limits{t.budgetMs !== undefined ? ` and the ${formatMs(t.budgetMs)} budget` : ''}; writes place lines.</p>
+      {readOnly ? null : (
+        <>
+          <h3>Partition</h3>
+          <div className="sense-sliders">
+            <label>
+              α energy <input type="range" min={0} max={1} step={0.05} value={alpha} aria-label="alpha, weight of energy" onChange={(e) => setAlpha(Number(e.target.value))} />
+              <output>{alpha.toFixed(2)}</output>
+            </label>
+            <label>
+              β latency <input type="range" min={0} max={1} step={0.05} value={beta} aria-label="beta, weight of latency" onChange={(e) => setBeta(Number(e.target.value))} />
+              <output>{beta.toFixed(2)}</output>
+            </label>
+          </div>
+          <VscodeButton data-testid="auto-partition" disabled={busy} onClick={() => onAutoPartition(alpha, beta)}>
+            <i className="codicon codicon-wand" aria-hidden="true" /> Auto-partition
+          </VscodeButton>
+          <p className="sense-muted sense-hint">Minimises α·energy + β·latency under memory limits{t.budgetMs !== undefined ? ` and the ${formatMs(t.budgetMs)} budget` : ''}; writes place lines.</p>
+        </>
+      )}
     </section>
   );
 }
