@@ -197,9 +197,9 @@ function compressionText(s: LayerSide | null): string {
   return describeCompression(s.compression) + rank;
 }
 
-/** A total as `before -> after (relative change)`. */
-function totalLine(label: string, before: number | null, after: number | null, format: (x: number) => string): string {
-  const text = before === null || after === null ? `${before === null ? 'none' : format(before)} -> ${after === null ? 'none' : format(after)}` : `${format(before)} -> ${format(after)} (${formatDelta(before, after)})`;
+/** A total as `before -> after (relative change)`; a side without the figure (a target without a battery) reads `absent`. */
+function totalLine(label: string, before: number | null, after: number | null, format: (x: number) => string, absent = 'none'): string {
+  const text = before === null || after === null ? `${before === null ? absent : format(before)} -> ${after === null ? absent : format(after)}` : `${format(before)} -> ${format(after)} (${formatDelta(before, after)})`;
   return `${label.padEnd(23)}${text}`;
 }
 
@@ -254,7 +254,7 @@ export function diffText(d: PipelineDiff, labels: { before: string; after: strin
   out.push(totalLine('end-to-end latency', t.before.latencyMs, t.after.latencyMs, formatMs));
   out.push(totalLine('energy per inference', t.before.energyPerInferenceMj, t.after.energyPerInferenceMj, formatMj));
   out.push(totalLine('average power', t.before.averagePowerMw, t.after.averagePowerMw, (x) => `${formatNumber(x)} mW`));
-  out.push(totalLine('battery life', t.before.batteryLifeHours, t.after.batteryLifeHours, formatHours));
+  out.push(totalLine('battery life', t.before.batteryLifeHours, t.after.batteryLifeHours, formatHours, 'no battery'));
   out.push(totalLine('parameters', t.before.params, t.after.params, formatCount));
   out.push(totalLine('MACs', t.before.macs, t.after.macs, formatCount));
   out.push(totalLine('weights', t.before.weightBytes, t.after.weightBytes, formatBytes));

@@ -163,7 +163,12 @@ describe('sense diff on hand-made pairs', () => {
       const inA = names(ea).includes(p.name);
       expect(p.status, p.name).toMatch(inB && inA ? /^(changed|same)$/ : inA ? /^added$/ : /^removed$/);
     }
-    expect((await sense('diff', before, after)).out).toMatch(/^target snapdragon800 -> tegrak1$/m);
+    const text = (await sense('diff', before, after)).out;
+    expect(text).toMatch(/^target snapdragon800 -> tegrak1$/m);
+    expect(text).toMatch(/^dsp +removed /m);
+    // tegrak1 declares no battery: its battery life is absent, not zero.
+    expect(ea.batteryLifeHours).toBeNull();
+    expect(text).toMatch(/^battery life +[\d.]+ days -> no battery$/m);
   });
 
   it('an added layer: listed as added with its own figures, the next layer changed by its narrower input', async () => {
