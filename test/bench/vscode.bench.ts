@@ -18,9 +18,11 @@
  *   Remove alternate so every click changes the estimate.
  */
 import { readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { Frame, Page } from 'playwright-core';
 import { graphFrame, quickOpen, selectLayer, ROOT, runCommand, startStudio, statusEstimate, waitFor } from '../vscode/code-server';
+import { longTasks } from './long-tasks';
 import { report } from './util';
 
 /** The event-loop delay goal of a studio action, in ms. */
@@ -39,6 +41,12 @@ interface EventLoopDelay {
   maxMs: number;
   p99Ms: number;
   count: number;
+  /** The extension host's garbage collections in the same window: how many, the longest, all together. */
+  gcCount?: number;
+  gcMaxMs?: number;
+  gcTotalMs?: number;
+  /** Stalls of the thread over 25 ms, each with the CPU time the process used during it. */
+  stalls?: { stallMs: number; cpuMs: number }[];
 }
 
 /** The probe extension's HTTP endpoint in the extension host. */
@@ -75,6 +83,19 @@ class EventLoopProbe {
     return (await r.json()) as EventLoopDelay;
   }
 
+  /** Starts a CPU profile of the extension host. */
+  async profileStart(): Promise<void> {
+    const r = await fetch(`${this.url}/profile-start`);
+    if (!r.ok) throw new Error(`event-loop probe /profile-start: HTTP ${r.status} ${await r.text()}`);
+  }
+
+  /** Stops the CPU profile; resolves with the file the probe wrote it to. */
+  async profileStop(): Promise<string> {
+    const r = await fetch(`${this.url}/profile-stop`);
+    if (!r.ok) throw new Error(`event-loop probe /profile-stop: HTTP ${r.status} ${await r.text()}`);
+    return ((await r.json()) as { file: string }).file;
+  }
+
   /** Resets, runs `act` (which returns once its result is visible), settles and reads. */
   async during(act: () => Promise<void>): Promise<EventLoopDelay> {
     await this.reset();
@@ -84,15 +105,28 @@ class EventLoopProbe {
   }
 }
 
+/** Prints the extension host's tasks over 30 ms in the CPU profile `file`, with what ran in them. */
+function printLongTasks(file: string): void {
+  const tasks = longTasks(file, 30, 'extension.cjs', join(ROOT, 'dist', 'extension.cjs.map'));
+  console.log(`  extension host tasks over 30 ms while profiled: ${tasks.length} (profile ${file})`);
+  for (const t of tasks) {
+    console.log(`    at ${t.startMs.toFixed(0)} ms, ${t.durationMs.toFixed(1)} ms; self: ${t.selfTop.map(([f, ms]) => `${f} ${ms.toFixed(1)}`).join('; ')}`);
+    console.log(`      under the studio's code: ${t.ownTop.map(([f, ms]) => `${f} ${ms.toFixed(1)}`).join('; ') || 'none'}`);
+  }
+}
+
 /** Prints one action's delay: max, p99 and the sample count, marked when over the goal. */
 function reportDelay(action: string, d: EventLoopDelay, note = ''): void {
   const over = d.maxMs > EVENT_LOOP_GOAL_MS ? `  OVER ${EVENT_LOOP_GOAL_MS} ms` : '';
-  console.log(`${action.padEnd(40)} event-loop max ${d.maxMs.toFixed(1)} ms (p99 ${d.p99Ms.toFixed(1)} ms) over ${d.count} samples${over}${note ? `  ${note}` : ''}`);
+  const gc = d.gcCount ? `; gc ${d.gcCount}x, longest ${(d.gcMaxMs ?? 0).toFixed(1)} ms` : '';
+  const stalls = d.stalls?.length ? `; stalls (ms stalled/ms CPU) ${d.stalls.map((x) => `${x.stallMs.toFixed(0)}/${x.cpuMs.toFixed(0)}`).join(' ')}` : '';
+  console.log(`${action.padEnd(40)} event-loop max ${d.maxMs.toFixed(1)} ms (p99 ${d.p99Ms.toFixed(1)} ms) over ${d.count} samples${gc}${stalls}${over}${note ? `  ${note}` : ''}`);
 }
 
 /** The worst of several measurements of one action: the largest max and p99, the samples summed. */
 function worst(ds: EventLoopDelay[]): EventLoopDelay {
-  return { maxMs: Math.max(...ds.map((d) => d.maxMs)), p99Ms: Math.max(...ds.map((d) => d.p99Ms)), count: ds.reduce((a, d) => a + d.count, 0) };
+  const sum = (f: (d: EventLoopDelay) => number | undefined): number => ds.reduce((a, d) => a + (f(d) ?? 0), 0);
+  return { maxMs: Math.max(...ds.map((d) => d.maxMs)), p99Ms: Math.max(...ds.map((d) => d.p99Ms)), count: sum((d) => d.count), gcCount: sum((d) => d.gcCount), gcMaxMs: Math.max(...ds.map((d) => d.gcMaxMs ?? 0)), gcTotalMs: sum((d) => d.gcTotalMs), stalls: ds.flatMap((d) => d.stalls ?? []) };
 }
 
 /** Clicks `selector` inside the frame and resolves with the ms until the totals' text changes. */
@@ -149,7 +183,7 @@ async function focusText(page: Page): Promise<void> {
 }
 
 export async function run(): Promise<void> {
-  console.log(`extension host event-loop delay per studio action (1 ms histogram, goal < ${EVENT_LOOP_GOAL_MS} ms)`);
+  console.log(`extension host event-loop delay per studio action (1 ms histogram, goal < ${EVENT_LOOP_GOAL_MS} ms); ${cpus().length} cores, load average ${loadavg()[0].toFixed(1)}`);
   const s = await startStudio({ extraExtensions: [join(ROOT, 'test', 'bench', 'event-loop-probe')] });
   try {
     await quickOpen(s.page, 'deepear.sense');
@@ -171,7 +205,11 @@ export async function run(): Promise<void> {
       await probe.during(() => new Promise((r) => setTimeout(r, IDLE_MS))),
     );
 
-    // Apply on encoder.3: each click timed to the totals, and its event-loop delay.
+    // Apply on encoder.3: each click timed to the totals, and its event-loop delay. With
+    // SENSE_BENCH_PROFILE=1 the extension host is CPU-profiled meanwhile (which slows it) and
+    // the long tasks are attributed to the code that ran.
+    const profiling = process.env.SENSE_BENCH_PROFILE === '1';
+    if (profiling) await probe.profileStart();
     const applyMs: number[] = [];
     const applyDelays: EventLoopDelay[] = [];
     for (let i = 0; i < APPLY_RUNS; i++) {
@@ -185,6 +223,9 @@ export async function run(): Promise<void> {
       // Remove's own trailing work settles before the next Apply's histogram starts.
       await g.waitForTimeout(SETTLE_MS);
     }
+    if (profiling) printLongTasks(await probe.profileStop());
+    console.log(`  load average ${loadavg()[0].toFixed(1)}`);
+    console.log(`  Apply, each run in order: ${applyDelays.map((d) => `${d.maxMs.toFixed(0)} ms (gc ${(d.gcMaxMs ?? 0).toFixed(0)})`).join(', ')}`);
     const applyMaxima = applyDelays.map((d) => d.maxMs).sort((a, b) => a - b);
     reportDelay(`Apply on encoder.3 (worst of ${APPLY_RUNS})`, worst(applyDelays), `median of the ${APPLY_RUNS} maxima ${applyMaxima[Math.floor(APPLY_RUNS / 2)].toFixed(1)} ms`);
 
