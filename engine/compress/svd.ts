@@ -475,7 +475,8 @@ function* randomizedSvdSteps(W: Matrix, k: number, l: number, opts: SvdOptions, 
   }
 }
 
-function checkMatrix(W: Matrix, where: string): void {
+/** Throws, naming `where`, unless `W` is a non-empty matrix of finite numbers with consistent shape. */
+export function checkMatrix(W: Matrix, where: string): void {
   if (!W || !Number.isInteger(W.rows) || !Number.isInteger(W.cols) || W.rows < 1 || W.cols < 1 || W.data.length !== W.rows * W.cols) {
     throw new Error(`${where}: expected a non-empty Matrix {rows, cols, data} with data.length = rows*cols, got ${W ? `${W.rows}x${W.cols} with ${W.data?.length} numbers` : String(W)}`);
   }
