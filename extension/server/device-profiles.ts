@@ -150,15 +150,23 @@ export async function receiveDeviceProfiles(payload: unknown, host: DeviceProfil
     host.log(`Ignored measured device profiles: ${parsed.error}`);
     return false;
   }
+  const unchanged = JSON.stringify(host.store.get()) === JSON.stringify(parsed.profiles);
   host.store.set(parsed.profiles);
   host.log(
     parsed.profiles.length === 0
       ? 'Measured device profiles: none; estimates use the catalog figures.'
       : `Measured device profiles: ${parsed.profiles.map((p) => `${p.source} (${p.profile.device}.${p.profile.processor})`).join(', ')}.`,
   );
+  // The same profiles again (the host sends its list at start, in Restricted Mode an empty
+  // one) change no figure: no rebuild, which would also cancel a workspace build under way.
+  if (unchanged) return true;
   try {
     await host.ready;
     const { shared, Sense } = host.services;
+    // Let the builds under way (the workspace's first one among them) finish: a write started
+    // now would cancel them, and the documents a cancelled first build left were seen to keep a
+    // built-in target unresolved. A normal read waits for every queued write.
+    await shared.workspace.WorkspaceLock.read(() => undefined);
     Sense.lowering.Lowering.invalidate();
     const uris: URI[] = shared.workspace.LangiumDocuments.all.filter((d) => d.uri.toString() !== BUILTIN_DEVICES_URI).map((d) => d.uri).toArray();
     await shared.workspace.WorkspaceLock.write((token) => shared.workspace.DocumentBuilder.update(uris, [], token));

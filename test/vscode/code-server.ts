@@ -119,7 +119,8 @@ export async function startStudio(options: StudioOptions = {}): Promise<Studio> 
   const close = async (): Promise<void> => {
     await browser?.close().catch(() => undefined);
     await server?.stop();
-    rmSync(base, { recursive: true, force: true });
+    // SENSE_KEEP_VSCODE=1 keeps the user data (logs of the extension host and the language server) for a post-mortem.
+    if (process.env.SENSE_KEEP_VSCODE !== "1") rmSync(base, { recursive: true, force: true });
   };
   try {
     studio.buildVsix({ quiet: true });

@@ -122,12 +122,14 @@ async function openGraph(file: string, pipeline: string): Promise<Frame> {
   return g;
 }
 
-/** Clicks the dense layer, which asks the host for its spectrum, and returns the error the banner shows. */
+/** Clicks the dense layer, which asks the host for its spectrum, and returns the reason the compress panel shows in its place. */
 async function spectrumError(g: Frame, pattern: RegExp): Promise<string> {
   await selectLayer(g, 'encoder.2');
-  const banner = g.locator('[data-testid="error-banner"]');
-  await waitFor(async () => pattern.test((await banner.innerText().catch(() => '')) ?? ''), `the banner to say ${pattern}`, 60_000);
-  return banner.innerText();
+  const panel = g.locator('[data-testid="compress-unavailable"]');
+  await waitFor(async () => pattern.test((await panel.innerText().catch(() => '')) ?? ''), `the compress panel to say ${pattern}`, 60_000);
+  // The panel ends its wait: no spinner stays behind the message.
+  expect(await g.locator('[data-testid="spectrum-loading"]').count()).toBe(0);
+  return panel.innerText();
 }
 
 /** Picks `value` in a run-panel select, adding it as an option first when the host did not offer it (a message the UI would not send). */
