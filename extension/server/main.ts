@@ -13,6 +13,7 @@ import { createSenseServices } from '../../language/sense-module';
 import { engineEstimator } from '../../engine/estimate';
 import { DEVICE_PROFILES_NOTIFICATION, MeasuredProfiles, receiveDeviceProfiles } from './device-profiles';
 import { registerStudioRequests, STUDIO_WORKERS } from './studio-connection';
+import { relinkStaleReferences } from './stale-links';
 import { WorkerPool } from './worker-pool';
 import { UserFileSystem } from './user-file-system';
 
@@ -42,5 +43,7 @@ connection.onNotification(DEVICE_PROFILES_NOTIFICATION, (payload: unknown) => {
     },
   });
 });
+// A cancelled build can leave a reference unresolved after its target is indexed; relink such documents.
+relinkStaleReferences(services.shared);
 registerStudioRequests(connection, { services, profiles, jobs: new WorkerPool(join(__dirname, 'analysis-worker.cjs'), STUDIO_WORKERS), fileExists: (path) => existsSync(path) });
 startLanguageServer(services.shared);
