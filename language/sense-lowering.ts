@@ -3,7 +3,7 @@
  * (lower.ts), with the estimates of the pipelines that lowered, for validation, hover,
  * CodeLens and the graph alike.
  */
-import { AstUtils, URI, type AstNode } from 'langium';
+import { AstUtils, DocumentState, URI, type AstNode } from 'langium';
 import type { LangiumSharedServices } from 'langium/lsp';
 import * as ast from './generated/ast';
 import { BUILTIN_DEVICES_URI } from './builtin-devices';
@@ -21,18 +21,27 @@ export interface DocumentLowering {
 }
 
 /**
- * Lowers documents once per parse: results are cached on the root AST node, which
- * Langium replaces on every change, so a stale result can never be returned.
+ * Lowers documents once per link: results are cached on the root AST node and dropped each
+ * time the document is linked again. Langium keeps the AST of a document whose text did not
+ * change when it relinks it (after a device it names changed, or after a build was cancelled
+ * half way), so a lowering made while a reference such as `target snapdragon800` was still
+ * unresolved would otherwise outlive the relink that resolves it.
  */
 export class SenseLowering {
   private cache = new WeakMap<ast.Model, DocumentLowering>();
-  private readonly deviceCache = new WeakMap<ast.Device, DeviceLowering>();
+  private deviceCache = new WeakMap<ast.Device, DeviceLowering>();
   private readonly documents: LangiumSharedServices['workspace']['LangiumDocuments'];
   private readonly estimator: PipelineEstimator | undefined;
 
   constructor(services: SenseServices) {
     this.documents = services.shared.workspace.LangiumDocuments;
     this.estimator = services.estimation.Estimator;
+    services.shared.workspace.DocumentBuilder.onDocumentPhase(DocumentState.Linked, (doc) => {
+      const model = doc.parseResult.value as ast.Model;
+      this.cache.delete(model);
+      // A relinked device document changes what every pipeline naming its devices lowers to.
+      if (ast.isModel(model) && model.devices.length > 0) this.invalidate();
+    });
   }
 
   /** Lowers a device, cached by node. */
@@ -88,6 +97,7 @@ export class SenseLowering {
    */
   invalidate(): void {
     this.cache = new WeakMap();
+    this.deviceCache = new WeakMap();
   }
 
   /** The lowering of the pipeline that contains `node`, if any. */

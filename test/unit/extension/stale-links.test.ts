@@ -77,4 +77,19 @@ describe('relinkStaleReferences', () => {
     expect(builds).toBe(2);
     watch.dispose();
   });
+
+  it('a pipeline lowered while its target was unresolved lowers again once it is relinked', async () => {
+    const services = createSenseServices({ ...NodeFileSystem });
+    const a = await buildAlone(services, 'late.sense', PIPELINE('late'));
+    const lowering = services.Sense.lowering.Lowering;
+    const pipelineOf = (doc: LangiumDocument) => [...lowering.document(doc.parseResult.value as never).pipelines.values()][0];
+    expect(pipelineOf(a).spec).toBeUndefined();
+    await buildAlone(services, 'latedev.sense', 'device late { processor cpu { compute 1 GMAC/s  memory 64 MB  power 100 mW } }\n');
+    // The relink Langium does when a named device appears: same text, so the same AST.
+    await services.shared.workspace.DocumentBuilder.update([a.uri], []);
+    const relinked = services.shared.workspace.LangiumDocuments.getDocument(a.uri)!;
+    expect(relinked.parseResult.value).toBe(a.parseResult.value);
+    expect(unresolved(relinked)).toEqual([]);
+    expect(pipelineOf(relinked).spec?.target.name).toBe('late');
+  });
 });
