@@ -19,11 +19,14 @@ export function relinkStaleReferences(shared: LangiumSharedServices): { dispose(
   const retried = new Map<string, number>();
   const { DocumentBuilder, IndexManager, LangiumDocuments, WorkspaceLock } = shared.workspace;
   return DocumentBuilder.onBuildPhase(DocumentState.Validated, () => {
-    const names = new Set(IndexManager.allElements().map((d) => d.name));
-    const stale = LangiumDocuments.all
+    // Every build passes here: look at the index only when some document has an unresolved reference.
+    const unresolved = LangiumDocuments.all
       .filter((doc: LangiumDocument) => doc.state === DocumentState.Validated && retried.get(doc.uri.toString()) !== doc.textDocument.version)
-      .filter((doc) => doc.references.some((r) => r.error !== undefined && names.has(r.$refText)))
+      .filter((doc) => doc.references.some((r) => r.error !== undefined))
       .toArray();
+    if (unresolved.length === 0) return;
+    const names = new Set(IndexManager.allElements().map((d) => d.name));
+    const stale = unresolved.filter((doc) => doc.references.some((r) => r.error !== undefined && names.has(r.$refText)));
     if (stale.length === 0) return;
     for (const doc of stale) retried.set(doc.uri.toString(), doc.textDocument.version);
     void WorkspaceLock.write((token) => DocumentBuilder.update(stale.map((d) => d.uri), [], token)).catch(() => undefined);
