@@ -60,6 +60,9 @@ export interface WindowEnergyByCause {
   baselineMj: number;
 }
 
+/** A cause of the window's energy: the keys of {@link WindowEnergyByCause} without their unit. */
+export type PowerCause = { [K in keyof WindowEnergyByCause]: K extends `${infer C}Mj` ? C : never }[keyof WindowEnergyByCause];
+
 /** What one local processor does between windows. */
 export interface ProcessorPowerState {
   name: string;
@@ -80,8 +83,8 @@ export interface WindowPower {
   windowEnergyMj: number;
   /** windowEnergyMj / hop: average power of the device running the pipeline, baseline included. */
   averagePowerMw: number;
-  /** Average power per cause, mW (the same keys as byCause, in mW). */
-  averagePowerByCauseMw: Record<keyof WindowEnergyByCause, number>;
+  /** Average power per cause, mW: byCause over the hop, keyed by the cause alone (compute, sampling, ...). */
+  averagePowerByCauseMw: Record<PowerCause, number>;
   /** The device at rest: baseline plus every local processor asleep, mW. */
   restPowerMw: number;
   /** averagePowerMw - restPowerMw: what the pipeline adds, mW. */
@@ -194,6 +197,7 @@ export function windowPower(spec: PipelineSpec, ir: PipelineIr, schedule: Schedu
   const windowEnergyMj = Object.values(byCause).reduce((a, b) => a + b, 0);
   const hopS = spec.input.hopS;
   const averagePowerMw = windowEnergyMj / hopS;
-  const averagePowerByCauseMw = Object.fromEntries(Object.entries(byCause).map(([k, v]) => [k, v / hopS])) as Record<keyof WindowEnergyByCause, number>;
+  // The keys lose byCause's `Mj` suffix: these figures are mW.
+  const averagePowerByCauseMw = Object.fromEntries(Object.entries(byCause).map(([k, v]) => [k.replace(/Mj$/, ''), v / hopS])) as Record<PowerCause, number>;
   return { hopMs, sampler, byCause, windowEnergyMj, averagePowerMw, averagePowerByCauseMw, restPowerMw, addedPowerMw: averagePowerMw - restPowerMw, wakeLatencyMs, processors };
 }

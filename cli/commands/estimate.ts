@@ -187,7 +187,7 @@ export function estimateText(e: Estimate): string[] {
   out.push(`energy per inference   ${formatMj(e.energyPerInferenceMj)} (compute ${formatMj(e.computeEnergyMj)} + transfers ${formatMj(e.transferEnergyMj)})`);
   out.push(`inferences per hour    ${formatNumber(e.inferencesPerHour)}`);
   const c = e.power.averagePowerByCauseMw;
-  out.push(`average power          ${formatNumber(e.averagePowerMw)} mW: sampling ${formatNumber(c.samplingMj)} (${e.power.sampler}), compute ${formatNumber(c.computeMj)}, transfers ${formatNumber(c.transfersMj)}, wake-ups ${formatNumber(c.wakeUpsMj)}, idle ${formatNumber(c.idleMj)}, sleep ${formatNumber(c.sleepMj)}, baseline ${formatNumber(c.baselineMj)}`);
+  out.push(`average power          ${formatNumber(e.averagePowerMw)} mW: sampling ${formatNumber(c.sampling)} (${e.power.sampler}), compute ${formatNumber(c.compute)}, transfers ${formatNumber(c.transfers)}, wake-ups ${formatNumber(c.wakeUps)}, idle ${formatNumber(c.idle)}, sleep ${formatNumber(c.sleep)}, baseline ${formatNumber(c.baseline)}`);
   out.push(`processor states       ${e.power.processors.map((p) => `${p.name} ${p.state}`).join(', ')}`);
   out.push(`battery life           ${e.batteryLifeHours !== undefined ? `${formatHours(e.batteryLifeHours)} (${formatNumber(e.batteryEnergyMwh!)} mWh)` : 'no battery on this device'}`);
   if (e.batteryPercentPerDay !== undefined) out.push(`battery per day        ${formatNumber(e.batteryPercentPerDay)}% (what the pipeline adds: ${formatNumber(e.power.addedPowerMw)} mW)`);

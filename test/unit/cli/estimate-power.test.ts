@@ -1,0 +1,47 @@
+/**
+ * `sense estimate` as a user reads it: the continuous-sensing power figures of the DeepEar
+ * sample in --json and in the text, checked by hand arithmetic on the printed figures (the
+ * causes add up to the average power; battery life and battery per day follow from the
+ * catalog's 2300 mAh at 3.8 V), not by the engine's own formulas.
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../../cli/main';
+
+const ROOT = join(import.meta.dirname, '..', '..', '..');
+const SAMPLE = join(ROOT, 'samples', 'deepear', 'deepear.sense');
+/** snapdragon800's battery in language/builtin-devices.ts: 2300 mAh at 3.8 V. */
+const BATTERY_MWH = 2300 * 3.8;
+
+async function sense(...argv: string[]): Promise<string> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
+  expect(code, err.join('\n')).toBe(0);
+  return out.join('\n');
+}
+
+describe('sense estimate: average power by cause', () => {
+  it('--json: causes in mW add up to the average power, and the battery figures follow from it', async () => {
+    const e = JSON.parse(await sense('estimate', SAMPLE, '--json')) as {
+      averagePowerMw: number;
+      addedPowerMw: number;
+      batteryLifeHours: number;
+      batteryPercentPerDay: number;
+      averagePowerByCauseMw: Record<string, number>;
+    };
+    expect(Object.keys(e.averagePowerByCauseMw).sort()).toEqual(['baseline', 'compute', 'idle', 'sampling', 'sleep', 'transfers', 'wakeUps']);
+    const sum = Object.values(e.averagePowerByCauseMw).reduce((a, b) => a + b, 0);
+    expect(sum).toBeCloseTo(e.averagePowerMw, 9);
+    expect(e.batteryLifeHours).toBeCloseTo(BATTERY_MWH / e.averagePowerMw, 6);
+    expect(e.batteryPercentPerDay).toBeCloseTo((100 * 24 * e.addedPowerMw) / BATTERY_MWH, 6);
+    // The sample runs its front end on the CPU, so the CPU samples the microphone: the largest cause.
+    expect(Math.max(...Object.values(e.averagePowerByCauseMw))).toBe(e.averagePowerByCauseMw.sampling);
+  });
+
+  it('text: the average power line names each cause with the same figures', async () => {
+    const text = await sense('estimate', SAMPLE);
+    expect(text).toMatch(/^average power {10}[\d.]+ mW: sampling [\d.]+ \(cpu\), compute [\d.]+, transfers [\d.]+, wake-ups [\d.]+, idle [\d.]+, sleep [\d.]+, baseline 20$/m);
+    expect(text).toMatch(/^battery per day {8}[\d.]+% \(what the pipeline adds: [\d.]+ mW\)$/m);
+  });
+});
