@@ -15,6 +15,7 @@ describe('parseFromWebview', () => {
     const bodies = [
       { type: 'ready', protocolVersion: PROTOCOL_VERSION },
       { type: 'reveal', layerId: 'encoder.2' },
+      { type: 'chooseTarget', device: 'nrf52840' },
       { type: 'reveal', layerId: 'encoder' },
       { type: 'requestSpectrum', layerId: 'encoder.2' },
       { type: 'previewCompression', layerId: 'encoder.2', method: { kind: 'svd', criterion: 'rank', rank: 64 } },
@@ -61,6 +62,10 @@ describe('parseFromWebview', () => {
     ['a UNC path', ok({ type: 'runClip', path: '\\\\server\\share\\x.wav' })],
     ['a path with a NUL byte', ok({ type: 'runClip', path: 'data/x.wav\u0000.txt' })],
     ['an empty clip path', ok({ type: 'runClip', path: '' })],
+    ['a chooseTarget without a device', ok({ type: 'chooseTarget' })],
+    ['a chooseTarget naming a path', ok({ type: 'chooseTarget', device: '../../etc/passwd' })],
+    ['a chooseTarget with a huge name', ok({ type: 'chooseTarget', device: 'd'.repeat(1_000_000) })],
+    ['a chooseTarget with an extra key', ok({ type: 'chooseTarget', device: 'nrf52840', file: '/etc/passwd' })],
     ['a negative rank', ok({ type: 'applyCompression', layerId: 'encoder.2', method: { kind: 'svd', criterion: 'rank', rank: -1 }, documentVersion: 3 })],
     ['a fractional rank', ok({ type: 'applyCompression', layerId: 'encoder.2', method: { kind: 'svd', criterion: 'rank', rank: 2.5 }, documentVersion: 3 })],
     ['an energy above 1', ok({ type: 'applyCompression', layerId: 'encoder.2', method: { kind: 'svd', criterion: 'energy', fraction: 1.5 }, documentVersion: 3 })],
@@ -144,6 +149,11 @@ describe('parseToWebview', () => {
     }
   });
 
+  it('accepts a read-only model view with its devices and refused nodes', () => {
+    const readOnly = { ...state, readOnly: { source: 'models/m.onnx', devices: ['snapdragon800', 'nrf52840'] } };
+    expect(parseToWebview(ok({ type: 'update', documentVersion: 1, state: readOnly })).ok).toBe(true);
+  });
+
   it('refuses malformed states and bodies', () => {
     const cases = [
       ok({ type: 'update', documentVersion: 1, state: { ...state, layers: 'many' } }),
@@ -152,6 +162,9 @@ describe('parseToWebview', () => {
       ok({ type: 'spectrum', layerId: 'encoder.2', singularValues: [1, Number.NaN], matrixShape: [2, 2], breakEvenRank: 1 }),
       ok({ type: 'select', layerId: '<img src=x onerror=alert(1)>' }),
       ok({ type: 'error', message: 'x'.repeat(MAX_STRING_LENGTH + 1) }),
+      // A read-only model's view: devices must be identifiers, refusals well-formed.
+      ok({ type: 'update', documentVersion: 1, state: { ...state, readOnly: { source: 'm.onnx', devices: ['<script>'] } } }),
+      ok({ type: 'update', documentVersion: 1, state: { ...state, readOnly: { source: 'm.onnx', devices: 'nrf52840' } } }),
       { messageId: 1 },
       'init',
     ];
