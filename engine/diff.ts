@@ -7,6 +7,7 @@
  */
 import type { CompressionSpec } from '../language/pipeline-model';
 import type { Estimate, LayerCost } from './estimate';
+import type { ProcessorUsage } from './schedule';
 
 /** How a layer (or head) differs between the two versions. */
 export type DiffStatus = 'added' | 'removed' | 'changed' | 'same';
@@ -138,7 +139,8 @@ export interface PipelineDiff {
 /** Held-out accuracy per head (a fraction from 0 to 1) of one side, when it was evaluated. */
 export type HeadAccuracy = Readonly<Record<string, number>>;
 
-function layerSide(l: LayerCost): LayerSide {
+/** One layer's figures as plain data: what `sense diff` compares, and what `sense estimate --json` lists for a layer besides its id and times. */
+export function layerSide(l: LayerCost): LayerSide {
   return {
     block: l.block,
     kind: l.kind,
@@ -174,6 +176,24 @@ function mergedIds(before: readonly string[], after: readonly string[]): string[
   return out;
 }
 
+/** The figures compared for a layer, a processor and the totals, each with a `...Delta` in the diff. */
+const LAYER_FIGURES = ['params', 'macs', 'weightBytes', 'latencyMs', 'energyMj'] as const;
+const PROCESSOR_FIGURES = ['ops', 'latencyMs', 'energyMj', 'memoryBytes'] as const;
+/** The totals that every target has; the battery's figures, null without a battery, are compared apart. */
+const TOTAL_FIGURES = ['latencyMs', 'energyPerInferenceMj', 'computeEnergyMj', 'transferEnergyMj', 'averagePowerMw', 'params', 'macs', 'weightBytes', 'memoryBytes', 'objective'] as const;
+
+type Figures<K extends string> = Readonly<Record<K, number>>;
+
+/** After minus before for each figure in `keys`, named `<figure>Delta`; a missing side counts as zero. */
+function figureDeltas<K extends string>(before: Figures<K> | null, after: Figures<K> | null, keys: readonly K[]): { [P in K as `${P}Delta`]: number } {
+  return Object.fromEntries(keys.map((k) => [`${k}Delta`, (after?.[k] ?? 0) - (before?.[k] ?? 0)])) as { [P in K as `${P}Delta`]: number };
+}
+
+/** True when any figure in `keys` differs between the sides, a missing side counting as zero. */
+function figuresDiffer<K extends string>(before: Figures<K> | null, after: Figures<K> | null, keys: readonly K[]): boolean {
+  return keys.some((k) => differs(before?.[k] ?? 0, after?.[k] ?? 0));
+}
+
 function sameCompression(a: LayerSide | null, b: LayerSide | null): boolean {
   return JSON.stringify(a?.compression ?? null) === JSON.stringify(b?.compression ?? null) && a?.rank === b?.rank;
 }
@@ -188,45 +208,20 @@ function differs(a: number, b: number): boolean {
 }
 
 function layerDiff(id: string, before: LayerSide | null, after: LayerSide | null): LayerDiff {
-  const num = (s: LayerSide | null, k: 'params' | 'macs' | 'weightBytes' | 'latencyMs' | 'energyMj'): number => s?.[k] ?? 0;
   const moved = before !== null && after !== null && before.processor !== after.processor;
   const compressionChanged = before !== null && after !== null && !sameCompression(before, after);
-  const figuresChanged = (['params', 'macs', 'weightBytes', 'latencyMs', 'energyMj'] as const).some((k) => differs(num(before, k), num(after, k)));
-  const changed = moved || compressionChanged || figuresChanged || before?.kind !== after?.kind;
-  return {
-    id,
-    status: statusOf(before, after, changed),
-    before,
-    after,
-    paramsDelta: num(after, 'params') - num(before, 'params'),
-    macsDelta: num(after, 'macs') - num(before, 'macs'),
-    weightBytesDelta: num(after, 'weightBytes') - num(before, 'weightBytes'),
-    latencyMsDelta: num(after, 'latencyMs') - num(before, 'latencyMs'),
-    energyMjDelta: num(after, 'energyMj') - num(before, 'energyMj'),
-    moved,
-    compressionChanged,
-  };
+  const changed = moved || compressionChanged || figuresDiffer(before, after, LAYER_FIGURES) || before?.kind !== after?.kind;
+  return { id, status: statusOf(before, after, changed), before, after, ...figureDeltas(before, after, LAYER_FIGURES), moved, compressionChanged };
 }
 
-function processorSides(e: Estimate): Map<string, ProcessorSide> {
-  return new Map(
-    e.processors.map((p) => [p.name, { ops: p.ops, latencyMs: p.latencyMs, energyMj: p.energyMj, memoryBytes: p.memoryBytes, weightBytes: p.weightBytes, memoryLimitBytes: Number.isFinite(p.memoryLimitBytes) ? p.memoryLimitBytes : null }]),
-  );
+/** One processor's figures as plain data (a memory limit the device does not give is null): what `sense diff` compares, and what `sense estimate --json` lists for a processor besides its name. */
+export function processorSide(p: ProcessorUsage): ProcessorSide {
+  return { ops: p.ops, latencyMs: p.latencyMs, energyMj: p.energyMj, memoryBytes: p.memoryBytes, weightBytes: p.weightBytes, memoryLimitBytes: Number.isFinite(p.memoryLimitBytes) ? p.memoryLimitBytes : null };
 }
 
 function processorDiff(name: string, before: ProcessorSide | null, after: ProcessorSide | null): ProcessorDiff {
-  const num = (s: ProcessorSide | null, k: 'ops' | 'latencyMs' | 'energyMj' | 'memoryBytes'): number => s?.[k] ?? 0;
-  const changed = (['ops', 'latencyMs', 'energyMj', 'memoryBytes'] as const).some((k) => differs(num(before, k), num(after, k))) || before?.memoryLimitBytes !== after?.memoryLimitBytes;
-  return {
-    name,
-    status: statusOf(before, after, changed),
-    before,
-    after,
-    opsDelta: num(after, 'ops') - num(before, 'ops'),
-    latencyMsDelta: num(after, 'latencyMs') - num(before, 'latencyMs'),
-    energyMjDelta: num(after, 'energyMj') - num(before, 'energyMj'),
-    memoryBytesDelta: num(after, 'memoryBytes') - num(before, 'memoryBytes'),
-  };
+  const changed = figuresDiffer(before, after, PROCESSOR_FIGURES) || before?.memoryLimitBytes !== after?.memoryLimitBytes;
+  return { name, status: statusOf(before, after, changed), before, after, ...figureDeltas(before, after, PROCESSOR_FIGURES) };
 }
 
 function headSides(e: Estimate, accuracy: HeadAccuracy | undefined): Map<string, HeadSide> {
@@ -290,8 +285,8 @@ function nullableDelta(before: number | null, after: number | null): number | nu
 export function diffEstimates(before: Estimate, after: Estimate, accuracy: { before?: HeadAccuracy; after?: HeadAccuracy } = {}): PipelineDiff {
   const lb = layerSides(before);
   const la = layerSides(after);
-  const pb = processorSides(before);
-  const pa = processorSides(after);
+  const pb = new Map(before.processors.map((p) => [p.name, processorSide(p)]));
+  const pa = new Map(after.processors.map((p) => [p.name, processorSide(p)]));
   const hb = headSides(before, accuracy.before);
   const ha = headSides(after, accuracy.after);
   const tb = totalSide(before, lb.values());
@@ -305,18 +300,9 @@ export function diffEstimates(before: Estimate, after: Estimate, accuracy: { bef
     total: {
       before: tb,
       after: ta,
-      latencyMsDelta: ta.latencyMs - tb.latencyMs,
-      energyPerInferenceMjDelta: ta.energyPerInferenceMj - tb.energyPerInferenceMj,
-      computeEnergyMjDelta: ta.computeEnergyMj - tb.computeEnergyMj,
-      transferEnergyMjDelta: ta.transferEnergyMj - tb.transferEnergyMj,
-      averagePowerMwDelta: ta.averagePowerMw - tb.averagePowerMw,
+      ...figureDeltas(tb, ta, TOTAL_FIGURES),
       batteryLifeHoursDelta: nullableDelta(tb.batteryLifeHours, ta.batteryLifeHours),
       batteryPercentPerDayDelta: nullableDelta(tb.batteryPercentPerDay, ta.batteryPercentPerDay),
-      paramsDelta: ta.params - tb.params,
-      macsDelta: ta.macs - tb.macs,
-      weightBytesDelta: ta.weightBytes - tb.weightBytes,
-      memoryBytesDelta: ta.memoryBytes - tb.memoryBytes,
-      objectiveDelta: ta.objective - tb.objective,
     },
   };
 }

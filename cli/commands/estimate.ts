@@ -11,6 +11,7 @@ import { BUILTIN_DEVICES_URI } from '../../language/builtin-devices';
 import type * as ast from '../../language/generated/ast';
 import type { DeviceSpec, LayerSpec, PipelineSpec } from '../../language/pipeline-model';
 import { estimatePipeline, type Estimate } from '../../engine/estimate';
+import { layerSide, processorSide } from '../../engine/diff';
 import { layerSpectrum } from '../../engine/auto-compress';
 import { rankForEnergy, rankForError } from '../../engine/compress/svd';
 import { weightsPathFor } from '../../engine/weights/node-weights';
@@ -99,8 +100,11 @@ export function weightsRankResolver(spec: PipelineSpec, sensePath: string, notes
   };
 }
 
+/** What `sense estimate --json` prints (as {@link estimateJson} builds it). */
+export type EstimateJson = ReturnType<typeof estimateJson>;
+
 /** The `--json` object: the fields the issue promises plus heads, transfers, features and issues. */
-export function estimateJson(e: Estimate): Record<string, unknown> {
+export function estimateJson(e: Estimate) {
   return {
     pipeline: e.pipeline,
     target: e.target,
@@ -121,33 +125,9 @@ export function estimateJson(e: Estimate): Record<string, unknown> {
     powerStates: e.power.processors.map((p) => ({ name: p.name, state: p.state, busyMs: p.busyMs, standbyMj: p.standbyMj })),
     budgetMs: e.budgetMs ?? null,
     objective: e.objective,
-    processors: e.processors.map((p) => ({
-      name: p.name,
-      latencyMs: p.latencyMs,
-      energyMj: p.energyMj,
-      memoryBytes: p.memoryBytes,
-      memoryLimitBytes: Number.isFinite(p.memoryLimitBytes) ? p.memoryLimitBytes : null,
-      weightBytes: p.weightBytes,
-      peakActivationBytes: p.peakActivationBytes,
-      ops: p.ops,
-      remote: p.remote,
-    })),
+    processors: e.processors.map((p) => ({ name: p.name, ...processorSide(p), peakActivationBytes: p.peakActivationBytes, remote: p.remote })),
     features: e.features ?? null,
-    layers: e.layers.map((l) => ({
-      block: l.block,
-      layer: l.layerId,
-      kind: l.kind,
-      processor: l.processor,
-      macs: l.macs,
-      params: l.params,
-      weightBytes: l.weightBytes,
-      latencyMs: l.latencyMs,
-      energyMj: l.energyMj,
-      startMs: l.startMs,
-      endMs: l.endMs,
-      ...(l.compression ? { compression: l.compression } : {}),
-      ...(l.rank !== undefined ? { rank: l.rank, rankEstimated: l.rankEstimated ?? false } : {}),
-    })),
+    layers: e.layers.map((l) => ({ layer: l.layerId, ...layerSide(l), startMs: l.startMs, endMs: l.endMs })),
     heads: e.heads,
     transfers: e.transfers.map((t) => ({ tensor: t.tensor, from: t.from, to: t.to, bytes: t.bytes, startMs: t.startMs, endMs: t.endMs, latencyMs: t.latencyMs, energyMj: t.energyMj, assumed: t.assumed })),
     issues: e.issues,

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../../cli/main';
 import type { PipelineDiff } from '../../../engine/diff';
+import type { EstimateJson } from '../../../cli/commands/estimate';
 
 async function sense(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
@@ -36,24 +37,6 @@ function replaced(text: string, from: string, to: string): string {
   return text.replace(from, to);
 }
 
-interface EstimateLayer {
-  layer: string;
-  processor: string;
-  params: number;
-  macs: number;
-  weightBytes: number;
-  latencyMs: number;
-  energyMj: number;
-}
-interface EstimateJson {
-  target: string;
-  endToEndLatencyMs: number;
-  energyPerInferenceMj: number;
-  batteryLifeHours: number | null;
-  layers: EstimateLayer[];
-  processors: { name: string; latencyMs: number; energyMj: number; memoryBytes: number; ops: number }[];
-  features: { params: number; macs: number } | null;
-}
 /** What `sense diff --json` prints: the engine's comparison with both labels and the notes. */
 type DiffJson = PipelineDiff & { before: string; after: string; notes: string[] };
 
