@@ -16,8 +16,8 @@
  * Every failure is a {@link UserFileError} whose message names the path, what it is and what
  * to do; none is a bare `EISDIR` or a stack trace.
  */
-import { closeSync, constants, fstatSync, fsyncSync, openSync, readSync, realpathSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
-import { open as openAsync } from 'node:fs/promises';
+import { close, closeSync, constants, fstat, fstatSync, fsyncSync, open, openSync, read, readSync, realpathSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 
@@ -175,29 +175,49 @@ function complete(path: string, kind: UserFileKind, bytes: Uint8Array, readBytes
 
 const READ_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0);
 
+/** The most one read call asks for: Node refuses a length over 2^31 - 1, and a weights file may hold 4 GiB. */
+const READ_CHUNK_BYTES = 64 * MiB;
+
+const openPromised = promisify(open);
+const fstatPromised = promisify(fstat);
+const readPromised = promisify(read);
+const closePromised = promisify(close);
+
 /**
- * Reads a user-named file: a regular file within the kind's size limit (and, with `roots`,
- * inside them). Never blocks on a FIFO or device and never reads past the size `fstat`
- * reported. Throws {@link UserFileError}.
+ * One file-system call of a read, in its two forms. The read is written once, as the generator
+ * {@link boundedRead} that yields its calls; {@link readUserFileSync} makes each call at once
+ * and {@link readUserFile} awaits it, so the two follow the same rules.
  */
-export function readUserFileSync(path: string, kind: UserFileKind, options: UserFileOptions = {}): Uint8Array {
+interface FsCall<T> {
+  sync(): T;
+  async(): Promise<T>;
+}
+
+/** Yields `call` and returns its result, typed (which a bare `yield` is not). */
+function* perform<T>(call: FsCall<T>): Generator<FsCall<T>, T, T> {
+  return yield call;
+}
+
+/** The read behind {@link readUserFileSync} and {@link readUserFile}, as the calls it makes. */
+function* boundedRead(path: string, kind: UserFileKind, options: UserFileOptions): Generator<FsCall<unknown>, Uint8Array, never> {
   const real = resolveUserPath(path, kind, options.roots);
   const maxBytes = options.maxBytes ?? MAX_FILE_BYTES[kind];
   let fd: number;
   try {
-    fd = openSync(real, READ_FLAGS);
+    fd = yield* perform({ sync: () => openSync(real, READ_FLAGS), async: () => openPromised(real, READ_FLAGS) });
   } catch (e) {
     throw errnoError(path, kind, e);
   }
   try {
-    const st = fstatSync(fd);
+    const st = yield* perform({ sync: () => fstatSync(fd), async: () => fstatPromised(fd) });
     checkOpened(path, kind, st, maxBytes);
     const bytes = new Uint8Array(st.size);
     let at = 0;
     while (at < bytes.length) {
+      const length = Math.min(bytes.length - at, READ_CHUNK_BYTES);
       let n: number;
       try {
-        n = readSync(fd, bytes, at, bytes.length - at, at);
+        n = yield* perform({ sync: () => readSync(fd, bytes, at, length, at), async: async () => (await readPromised(fd, bytes, at, length, at)).bytesRead });
       } catch (e) {
         throw errnoError(path, kind, e);
       }
@@ -206,8 +226,36 @@ export function readUserFileSync(path: string, kind: UserFileKind, options: User
     }
     return complete(path, kind, bytes, at);
   } finally {
-    closeSync(fd);
+    yield* perform({ sync: () => closeSync(fd), async: () => closePromised(fd) });
   }
+}
+
+/** What a call gave: its result, or what it threw. */
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** Hands `outcome` back to `steps`: the result as the `yield`'s value, an error thrown at the `yield`. */
+function resume<R>(steps: Generator<FsCall<unknown>, R, never>, outcome: Outcome): IteratorResult<FsCall<unknown>, R> {
+  return outcome.ok ? steps.next(outcome.value as never) : steps.throw(outcome.error);
+}
+
+/**
+ * Reads a user-named file: a regular file within the kind's size limit (and, with `roots`,
+ * inside them). Never blocks on a FIFO or device and never reads past the size `fstat`
+ * reported. Throws {@link UserFileError}.
+ */
+export function readUserFileSync(path: string, kind: UserFileKind, options: UserFileOptions = {}): Uint8Array {
+  const steps = boundedRead(path, kind, options);
+  let r = steps.next();
+  while (!r.done) {
+    let outcome: Outcome;
+    try {
+      outcome = { ok: true, value: r.value.sync() };
+    } catch (error) {
+      outcome = { ok: false, error };
+    }
+    r = resume(steps, outcome);
+  }
+  return r.value;
 }
 
 /** {@link readUserFileSync} decoded as UTF-8 text. */
@@ -217,32 +265,16 @@ export function readUserTextSync(path: string, kind: UserFileKind, options: User
 
 /** The asynchronous {@link readUserFileSync}, for threads that must not block (the extension host). */
 export async function readUserFile(path: string, kind: UserFileKind, options: UserFileOptions = {}): Promise<Uint8Array> {
-  const real = resolveUserPath(path, kind, options.roots);
-  const maxBytes = options.maxBytes ?? MAX_FILE_BYTES[kind];
-  let handle;
-  try {
-    handle = await openAsync(real, READ_FLAGS);
-  } catch (e) {
-    throw errnoError(path, kind, e);
-  }
-  try {
-    const st = await handle.stat();
-    checkOpened(path, kind, st, maxBytes);
-    const bytes = new Uint8Array(st.size);
-    let at = 0;
-    while (at < bytes.length) {
-      let n: number;
-      try {
-        ({ bytesRead: n } = await handle.read(bytes, at, Math.min(bytes.length - at, 64 * MiB), at));
-      } catch (e) {
-        throw errnoError(path, kind, e);
-      }
-      if (n === 0) break;
-      at += n;
-    }
-    return complete(path, kind, bytes, at);
-  } finally {
-    await handle.close();
+  const steps = boundedRead(path, kind, options);
+  for (let r = steps.next(); ; ) {
+    if (r.done) return r.value;
+    r = resume(
+      steps,
+      await r.value.async().then(
+        (value): Outcome => ({ ok: true, value }),
+        (error: unknown): Outcome => ({ ok: false, error }),
+      ),
+    );
   }
 }
 

@@ -1,6 +1,6 @@
 // The one file-access module against the special files a stranger's repository can hold.
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, chmodSync, writeFileSync, ftruncateSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, chmodSync, writeFileSync, writeSync, ftruncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -66,6 +66,18 @@ describe('reading user-named files', () => {
   it('reads a regular file exactly', async () => {
     expect([...readUserFileSync(join(dir, 'ok.bin'), 'weights')]).toEqual([1, 2, 3]);
     expect([...(await readUserFile(join(dir, 'ok.bin'), 'weights'))]).toEqual([1, 2, 3]);
+  });
+
+  it('reads a file larger than one read call asks for (64 MiB), across the boundary', async () => {
+    // Sparse: 64 MiB of zeros, then 4 marked bytes straddling the first read's end.
+    const big = join(dir, 'big.bin');
+    const fd = openSync(big, 'w');
+    writeSync(fd, new Uint8Array([5, 6, 7, 8]), 0, 4, 64 * 1024 ** 2 - 1);
+    closeSync(fd);
+    for (const bytes of [readUserFileSync(big, 'weights'), await readUserFile(big, 'weights')]) {
+      expect(bytes.length).toBe(64 * 1024 ** 2 + 3);
+      expect([bytes[0], ...bytes.subarray(-5)]).toEqual([0, 0, 5, 6, 7, 8]);
+    }
   });
 
   it('applies the limit of the kind', () => {
