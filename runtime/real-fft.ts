@@ -115,16 +115,13 @@ export class RealFft {
     // Bin half - k reuses the same pair: its E is conj(E[k]) and W^(half - k) = -conj(W^k),
     // so X[half - k] = conj(E[k]) - conj(W^k O[k]).
     for (let k = 1, m = half - 1; k <= m; k++, m--) {
+      // Z[k] and Z[half - k] stand at their bit-reversed places p and q.
       const p = rev[k];
       const q = rev[m];
-      const a = re[p];
-      const b = im[p];
-      const c = re[q];
-      const d = im[q];
-      const er = a + c;
-      const ei = b - d;
-      const or = b + d;
-      const oi = c - a;
+      const er = re[p] + re[q];
+      const ei = im[p] - im[q];
+      const or = im[p] + im[q];
+      const oi = re[q] - re[p];
       const wr = splitRe[k];
       const wi = splitIm[k];
       const tr = wr * or - wi * oi;
