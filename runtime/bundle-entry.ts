@@ -9,7 +9,7 @@
 import { validateManifest, type BundleManifest } from './bundle-manifest';
 import { createRunner, type BundleRunner, type OrtModuleLike, type RunnerOptions } from './runner';
 
-export { BundleRunner, createRunner, executionProviders } from './runner';
+export { BundleRunner, clipInputOf, createRunner, executionProviders } from './runner';
 export type { ClipInput, ClipResult, HeadResult, OrtModuleLike, RunnerOptions, WindowResult } from './runner';
 export { validateManifest } from './bundle-manifest';
 export { formatDeviceProfile, parseDeviceProfile } from './device-profile';

@@ -1,6 +1,6 @@
 /**
  * The feature front end: one window of audio or inertial samples in, the tensor the first
- * layer sees out. Pure TypeScript (Node and browser); shapes follow
+ * layer sees out (an image's tensor is made by runtime/image.ts and passes through). Pure TypeScript (Node and browser); shapes follow
  * language/feature-shapes.ts, the single definition shared with the language and engine.
  *
  * Exact formulas (defaults of torchaudio 0.13, which the unit tests check against):
@@ -216,24 +216,29 @@ function spectralFeatures(
     // The DCT runs on this frame's float64 log-mel while it is at hand, so the
     // coefficients see one rounding to float32 instead of two.
     const { coeffs, matrix } = dct;
-    for (let k = 0, row = 0; k < coeffs; k++, row += bands) {
-      // Four partial sums, as in the filterbank: the dependent additions set the pace.
-      let acc0 = 0;
-      let acc1 = 0;
-      let acc2 = 0;
-      let acc3 = 0;
-      let b = 0;
-      for (; b + 3 < bands; b += 4) {
-        acc0 += matrix[row + b] * lm[b];
-        acc1 += matrix[row + b + 1] * lm[b + 1];
-        acc2 += matrix[row + b + 2] * lm[b + 2];
-        acc3 += matrix[row + b + 3] * lm[b + 3];
-      }
-      for (; b < bands; b++) acc0 += matrix[row + b] * lm[b];
-      out[k * nFrames + t] = acc0 + acc1 + (acc2 + acc3);
-    }
+    for (let k = 0, row = 0; k < coeffs; k++, row += bands) out[k * nFrames + t] = dot(matrix, row, lm, 0, bands);
   }
   return { shape: [rowsOut, nFrames], data: out };
+}
+
+/**
+ * The sum of a[aOff + i] * b[bOff + i] for i < n, in float64. Four partial sums: the loop is
+ * bound by the latency of dependent additions (the MFCC's DCT and the window level use it).
+ */
+function dot(a: Float32Array | Float64Array, aOff: number, b: Float32Array | Float64Array, bOff: number, n: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let i = 0;
+  for (; i + 3 < n; i += 4) {
+    s0 += a[aOff + i] * b[bOff + i];
+    s1 += a[aOff + i + 1] * b[bOff + i + 1];
+    s2 += a[aOff + i + 2] * b[bOff + i + 2];
+    s3 += a[aOff + i + 3] * b[bOff + i + 3];
+  }
+  for (; i < n; i++) s0 += a[aOff + i] * b[bOff + i];
+  return s0 + s1 + (s2 + s3);
 }
 
 /** The DCT-II of {@link dctMatrix} transposed to row-major [coeffs, bands], cached per size. */
@@ -384,24 +389,26 @@ function frameSignal(signal: Float32Array, frameLen: number, hop: number): Tenso
 
 /** The mean of x[i]^2 over the first `n` samples. */
 function meanSquare(x: Float32Array, n: number): number {
-  // Four partial sums: the loop is bound by the latency of dependent additions.
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  let i = 0;
-  for (; i + 3 < n; i += 4) {
-    s0 += x[i] * x[i];
-    s1 += x[i + 1] * x[i + 1];
-    s2 += x[i + 2] * x[i + 2];
-    s3 += x[i + 3] * x[i + 3];
-  }
-  for (; i < n; i++) s0 += x[i] * x[i];
-  return (s0 + s1 + (s2 + s3)) / n;
+  return dot(x, 0, x, 0, n) / n;
 }
 
 function sameShape(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+/**
+ * An image pipeline's features: the [channels, height, width] tensor runtime/image.ts made
+ * from the image (an image input takes no feature steps), checked and copied.
+ */
+function imageFeatures(input: Extract<InputSpec, { kind: 'image' }>, features: FeatureSpec, signal: Float32Array | readonly Float32Array[]): FeatureResult {
+  const shape: Shape = [input.channels, input.height, input.width];
+  if (features.steps.length > 0 || !sameShape(shape, features.outputShape))
+    throw new Error(`computeFeatures: an image input takes no feature steps and gives [${shape}], but the feature spec has ${features.steps.length} step(s) and shape [${features.outputShape}]; re-check the pipeline`);
+  const rows = signal instanceof Float32Array ? [signal] : signal;
+  const want = input.channels * input.height * input.width;
+  if (rows.length !== 1 || rows[0].length !== want)
+    throw new Error(`computeFeatures: an image window is one [${shape}] tensor of ${want} values (runtime/image.ts imageTensor), got ${rows.length} row(s) of ${rows[0]?.length ?? 0}`);
+  return { shape, data: rows[0].slice(), silent: false };
 }
 
 /**
@@ -410,7 +417,8 @@ function sameShape(a: Shape, b: Shape): boolean {
  * `signal`: for audio, the mono window at `input.rateHz` (a Float32Array, or an array
  * holding one), exactly round(rateHz * windowS) samples (see {@link audioWindows});
  * for inertial, one Float32Array per axis in the input's sensor/axis order, each of that
- * many samples (see runtime/inertial.ts). Returns the tensor with `features.outputShape`,
+ * many samples (see runtime/inertial.ts); for an image, its [channels, height, width]
+ * tensor (runtime/image.ts), returned as a copy. Returns the tensor with `features.outputShape`,
  * the silence flag and, for audio, the level. Throws an Error naming the problem when the
  * spec is inconsistent (its outputShape disagrees with its steps), the window has the wrong
  * size, or the normalization stats do not fit.
@@ -421,7 +429,7 @@ export function computeFeatures(
   signal: Float32Array | readonly Float32Array[],
   options: ComputeFeaturesOptions = {},
 ): FeatureResult {
-  if (input.kind === 'image') throw new Error('computeFeatures: image input has no feature front end; feed the image tensor directly');
+  if (input.kind === 'image') return imageFeatures(input, features, signal);
   let expected: Shape;
   try {
     expected = featureOutputShape(input, features.steps);

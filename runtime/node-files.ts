@@ -9,7 +9,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeFileType, MAX_FILE_BYTES, readUserFile, readUserFileSync, resolveUserPath, statUserPath, UserFileError } from '../io/user-files';
 import { parseInertialCsv, type InertialRecording } from './inertial';
-import type { BundleRunner, ClipInput } from './runner';
+import { clipExtensions, clipInputOf, type BundleRunner, type ClipInput } from './runner';
 import { decodeWav, type DecodedAudio } from './wav';
 
 /** Largest clip file read, in bytes (io/user-files' limit for clips, 1 GiB): larger files are refused before reading. */
@@ -31,13 +31,14 @@ export function readInertialCsvFile(path: string): InertialRecording {
 }
 
 /**
- * Reads a clip for the runner: inertial CSV when the name ends in `.csv`, else WAV. With
+ * Reads a clip for the runner: inertial CSV when the name ends in `.csv`, an image when it
+ * ends in `.png`, `.jpg` or `.jpeg`, else WAV (see runtime/runner.ts clipInputOf). With
  * `roots` the file must lie inside them, symbolic links followed. Errors are
  * {@link UserFileError}s naming the path.
  */
 export async function readClip(path: string, roots?: readonly string[]): Promise<ClipInput> {
   const bytes = await readUserFile(path, 'clip', roots ? { roots } : {});
-  return path.toLowerCase().endsWith('.csv') ? { kind: 'csv', bytes } : { kind: 'wav', bytes };
+  return clipInputOf(path, bytes);
 }
 
 /** Checks between clips whether a long task should stop. */
@@ -94,7 +95,8 @@ export interface EvaluateFolderOptions {
 }
 
 /**
- * Evaluates a labelled folder `dir/HEAD/LABEL/*.wav` (or `*.csv` for inertial input): per
+ * Evaluates a labelled folder `dir/HEAD/LABEL/*.wav` (`*.csv` for inertial input, `*.png`,
+ * `*.jpg`, `*.jpeg` for image input): per
  * head the accuracy, the silent clips and the confusion matrix. Every folder and clip is
  * checked before the first clip runs: an unknown head or label, or no clips at all, is a
  * {@link LabelledFolderError}; a clip that is not a regular file (a FIFO, a device, a link to
@@ -104,21 +106,21 @@ export interface EvaluateFolderOptions {
 export async function evaluateFolder(runner: Pick<BundleRunner, 'manifest' | 'runClip'>, dir: string, options: EvaluateFolderOptions = {}): Promise<FolderEvaluation> {
   const { roots, onClip, token } = options;
   const st = statUserPath(dir, 'clip');
-  const layout = 'a folder laid out as HEAD/LABEL/*.wav (or *.csv)';
+  const exts = clipExtensions(runner.manifest.input);
+  const layout = `a folder laid out as HEAD/LABEL/clips (${exts.map((e) => `*${e}`).join(', ')} for this pipeline)`;
   if (!st) throw new LabelledFolderError(`${dir}: no such folder; give ${layout}`);
   if (!st.isDirectory()) throw new LabelledFolderError(`${dir} is ${describeFileType(st)}, not ${layout}`);
   const heads = runner.manifest.heads;
-  const ext = runner.manifest.input.kind === 'inertial' ? '.csv' : '.wav';
   const plan: { head: string; label: string; files: string[] }[] = [];
   for (const head of await subFolders(dir, roots)) {
     if (!heads[head]) throw new LabelledFolderError(`${join(dir, head)}: the pipeline has no head '${head}' (heads: ${Object.keys(heads).join(', ')})`);
     for (const label of await subFolders(join(dir, head), roots)) {
       if (!heads[head].labels.includes(label)) throw new LabelledFolderError(`${join(dir, head, label)}: head ${head} has no label '${label}' (labels: ${heads[head].labels.join(', ')})`);
-      plan.push({ head, label, files: await clipsIn(join(dir, head, label), ext) });
+      plan.push({ head, label, files: await clipsIn(join(dir, head, label), exts) });
     }
   }
   const total = plan.reduce((a, p) => a + p.files.length, 0);
-  if (total === 0) throw new LabelledFolderError(`${dir}: no ${ext} clips found under HEAD/LABEL folders`);
+  if (total === 0) throw new LabelledFolderError(`${dir}: no ${exts.join(' or ')} clips found under HEAD/LABEL folders`);
   const result: Record<string, HeadEvaluation> = {};
   const clipLatenciesMs: number[] = [];
   let windows = 0;
@@ -164,11 +166,11 @@ async function subFolders(dir: string, roots?: readonly string[]): Promise<strin
   return names;
 }
 
-/** The clips ending in `ext` in a label folder; one that is not a regular file is refused by name, sub-folders are skipped. */
-async function clipsIn(dir: string, ext: string): Promise<string[]> {
+/** The clips ending in one of `exts` in a label folder; one that is not a regular file is refused by name, sub-folders are skipped. */
+async function clipsIn(dir: string, exts: readonly string[]): Promise<string[]> {
   const clips: string[] = [];
   for (const name of await visibleEntries(dir)) {
-    if (!name.toLowerCase().endsWith(ext)) continue;
+    if (!exts.some((e) => name.toLowerCase().endsWith(e))) continue;
     const path = join(dir, name);
     const st = statUserPath(path, 'clip');
     if (!st) throw new UserFileError(`${path}: a link to nothing; remove it or point it at a clip`, path, 'not-found');

@@ -10,7 +10,8 @@
  * `silence` step marks silent skips the DNN entirely and is reported as silent.
  *
  * A clip (WAV or inertial CSV) is cut into windows (runtime/features.ts `audioWindows`,
- * runtime/inertial.ts `inertialWindows`); its prediction is the mean of the non-silent
+ * runtime/inertial.ts `inertialWindows`); an image (PNG, JPEG) is one window, its tensor
+ * (runtime/image.ts `imageInputTensor`); a clip's prediction is the mean of the non-silent
  * windows' probabilities, and its latency the mean per-window time (front end + DNN), the
  * figure comparable to the engine's per-inference estimate.
  *
@@ -28,6 +29,7 @@ import { PROFILE_KIND, PROFILE_SCHEMA_VERSION, type DeviceProfile, type ProfileM
 import type { BundleManifest, ManifestPartition } from './bundle-manifest';
 import type { InputSpec } from '../language/pipeline-model';
 import { audioWindows, computeFeatures, type FeatureResult } from './features';
+import { imageInputTensor } from './image';
 import { inertialWindows, parseInertialCsv } from './inertial';
 import { toMonoAt } from './resample';
 import { decodeWav, type DecodedAudio } from './wav';
@@ -135,8 +137,28 @@ export interface ClipResult {
   perWindow: WindowResult[];
 }
 
-/** A clip to run: WAV or inertial CSV bytes, or already decoded audio. */
-export type ClipInput = { kind: 'wav'; bytes: Uint8Array } | { kind: 'csv'; bytes: Uint8Array } | { kind: 'audio'; audio: DecodedAudio };
+/** A clip to run: WAV, inertial CSV or image (PNG, JPEG) bytes, or already decoded audio. */
+export type ClipInput =
+  | { kind: 'wav'; bytes: Uint8Array }
+  | { kind: 'csv'; bytes: Uint8Array }
+  | { kind: 'image'; bytes: Uint8Array }
+  | { kind: 'audio'; audio: DecodedAudio };
+
+/** File name endings of the images an image pipeline reads (lower case). */
+export const IMAGE_EXTENSIONS: readonly string[] = ['.png', '.jpg', '.jpeg'];
+
+/** The clip file name endings a pipeline with `input` reads (lower case): `.wav`, `.csv`, or {@link IMAGE_EXTENSIONS}. */
+export function clipExtensions(input: InputSpec): readonly string[] {
+  return input.kind === 'audio' ? ['.wav'] : input.kind === 'inertial' ? ['.csv'] : IMAGE_EXTENSIONS;
+}
+
+/** A clip's bytes as the runner reads them, by the file name's ending: inertial CSV, image (PNG, JPEG), else WAV. */
+export function clipInputOf(name: string, bytes: Uint8Array): ClipInput {
+  const lower = name.toLowerCase();
+  if (lower.endsWith('.csv')) return { kind: 'csv', bytes };
+  if (IMAGE_EXTENSIONS.some((e) => lower.endsWith(e))) return { kind: 'image', bytes };
+  return { kind: 'wav', bytes };
+}
 
 /**
  * Maps a partition's preferred providers to the ONNX Runtime execution providers to ask
@@ -210,12 +232,7 @@ export class BundleRunner {
         const message = (e as Error).message;
         throw new Error(message.startsWith(`bundle ${manifest.pipeline}`) ? message : `bundle ${manifest.pipeline}: ONNX Runtime cannot run the partitions on zero features (a model is corrupt or does not match the manifest): ${message}`);
       }
-      const input = manifest.input;
-      if (input.kind !== 'image') {
-        const samples = Math.round(input.rateHz * input.windowS);
-        const rows = input.kind === 'audio' ? 1 : input.sensors.reduce((a, s) => a + s.axes.length, 0);
-        runner.features(Array.from({ length: rows }, () => new Float32Array(samples)));
-      }
+      runner.features(zeroWindow(manifest.input));
       runner.clearTimings();
     }
     return runner;
@@ -380,13 +397,28 @@ export function bundleFeatures(manifest: Pick<BundleManifest, 'input' | 'feature
   return computeFeatures(manifest.input, { steps: manifest.features.steps, outputShape: manifest.features.outputShape }, signal, n ? { normalization: n } : {});
 }
 
+/** One window of zeros of `input`'s size: a signal per audio or inertial row, or the [channels, height, width] image tensor. */
+function zeroWindow(input: InputSpec): Float32Array[] {
+  if (input.kind === 'image') return [new Float32Array(input.channels * input.height * input.width)];
+  const samples = Math.round(input.rateHz * input.windowS);
+  const rows = input.kind === 'audio' ? 1 : input.sensors.reduce((a, s) => a + s.axes.length, 0);
+  return Array.from({ length: rows }, () => new Float32Array(samples));
+}
+
 /**
  * Cuts a clip into the pipeline's analysis windows at its rate: WAV bytes are decoded,
- * mixed to mono and resampled; CSV bytes are parsed as an inertial recording. Errors
+ * mixed to mono and resampled; CSV bytes are parsed as an inertial recording; image bytes
+ * (PNG, JPEG) are decoded into the one [channels, height, width] tensor of an image pipeline
+ * (runtime/image.ts: channels converted, resized bilinearly, scaled to [0, 1]). Errors
  * start with `name` and say when the clip kind does not match the pipeline's input.
  */
 export function clipWindows(manifest: Pick<BundleManifest, 'input' | 'pipeline'>, clip: ClipInput, name: string): (Float32Array | Float32Array[])[] {
   const input = manifest.input;
+  if (input.kind === 'image') {
+    if (clip.kind !== 'image') throw new Error(`${name}: pipeline ${manifest.pipeline} takes image input (a PNG or JPEG file), not ${clip.kind === 'csv' ? 'an inertial CSV' : 'audio'}`);
+    return [imageInputTensor(clip.bytes, input, name)];
+  }
+  if (clip.kind === 'image') throw new Error(`${name}: pipeline ${manifest.pipeline} takes ${input.kind} input, not an image`);
   if (clip.kind === 'csv') {
     if (input.kind !== 'inertial') throw new Error(`${name}: pipeline ${manifest.pipeline} takes ${input.kind} input, not an inertial CSV`);
     return inertialWindows(parseInertialCsv(clip.bytes, name), input);

@@ -1,6 +1,6 @@
 /**
  * `sense eval FILE|BUNDLE DIR [--json]`: accuracy and confusion matrix per head on a
- * labelled folder `DIR/HEAD/LABEL/*.wav` (or `*.csv` for inertial pipelines).
+ * labelled folder `DIR/HEAD/LABEL/*.wav` (`*.csv` for inertial pipelines, `*.png` or `*.jpg` for image pipelines).
  */
 import { evaluateFolder, LabelledFolderError, type HeadEvaluation } from '../../runtime/node-files';
 import { expectPositionals, parseCommandArgs } from '../args';
@@ -9,7 +9,7 @@ import type { CommandContext } from '../main';
 import { openRunner } from './run';
 import { formatPercent } from '../../language/figures';
 
-export const summary = 'evaluate on a labelled folder DIR/HEAD/LABEL/*.wav|*.csv: accuracy and confusion matrix per head (--json)';
+export const summary = 'evaluate on a labelled folder DIR/HEAD/LABEL/*.wav|*.csv|*.png|*.jpg: accuracy and confusion matrix per head (--json)';
 export const usage = 'sense eval FILE.sense|BUNDLE DIR [--json] [--pipeline NAME]';
 
 /** Per-head evaluation: rows of `confusion` are true labels, columns predicted labels (runtime/node-files.ts). */

@@ -15,7 +15,7 @@ import { loadPipeline, namingError, pipelineWeights, UsageError } from '../load'
 import type { CommandContext } from '../main';
 import { formatPercent } from '../../language/figures';
 
-export const summary = 'run a pipeline or bundle on WAV/CSV clips: top labels per head and latency (--json)';
+export const summary = 'run a pipeline or bundle on clips (WAV, inertial CSV, PNG or JPEG image): top labels per head and latency (--json)';
 export const usage = 'sense run FILE.sense|BUNDLE CLIP... [--json] [--top N] [--pipeline NAME]';
 
 /**
@@ -58,7 +58,7 @@ export async function openRunner(source: string, ctx: CommandContext, pipelineNa
   return createRunner({ ort: (await loadOrtNode([], 'sense run')).ort, backend: 'node', manifest, models });
 }
 
-/** Reads a clip file as WAV or (by extension) inertial CSV: a regular file of bounded size, else a {@link UsageError} naming it. */
+/** Reads a clip file as WAV or (by extension) inertial CSV or image: a regular file of bounded size, else a {@link UsageError} naming it. */
 export async function readClipFile(path: string): Promise<ClipInput> {
   try {
     return await readClip(path);
