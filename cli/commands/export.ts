@@ -1,21 +1,36 @@
-/** `sense export FILE -o DIR`: writes a bundle (manifest, one ONNX model per partition, runtime, demo page). */
+/**
+ * `sense export FILE -o DIR`: writes a bundle (manifest, one ONNX model per partition, runtime,
+ * demo page); `--pytorch DIR` writes a PyTorch project that trains the pipeline (engine/pytorch/).
+ */
 import { buildBundle } from '../../engine/export/bundle';
 import { defaultAssets, writeBundle } from '../../engine/export/write-bundle';
+import { writePytorchProject } from '../../engine/pytorch/node-project';
+import { pytorchProject } from '../../engine/pytorch/project';
 import { expectPositionals, parseCommandArgs } from '../args';
 import { loadPipeline, namingError, pipelineWeights, UsageError } from '../load';
 import type { CommandContext } from '../main';
 
-export const summary = 'export a bundle: manifest.json, one .onnx per partition, runtime.js and a demo index.html';
-export const usage = 'sense export FILE.sense -o|--out DIR [--pipeline NAME]';
+export const summary = 'export a bundle: manifest.json, one .onnx per partition, runtime.js and a demo index.html; or (--pytorch) a PyTorch training project';
+export const usage = 'sense export FILE.sense (-o|--out DIR | --pytorch DIR) [--pipeline NAME]';
 
 /** Runs the command; returns the exit code. */
 export async function run(args: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parseCommandArgs(args, { out: { type: 'string', short: 'o' }, pipeline: { type: 'string' } }, usage);
+  const { values, positionals } = parseCommandArgs(args, { out: { type: 'string', short: 'o' }, pytorch: { type: 'string' }, pipeline: { type: 'string' } }, usage);
   expectPositionals(positionals, 1, 1, 'one .sense file', usage);
   const [file] = positionals;
   const dir = values.out;
-  if (dir === undefined) throw new UsageError(`give the bundle folder with -o DIR; usage: ${usage}`);
+  if (dir === undefined && values.pytorch === undefined) throw new UsageError(`give the bundle folder with -o DIR or the project folder with --pytorch DIR; usage: ${usage}`);
   const { spec } = await loadPipeline(file, values.pipeline);
+  if (values.pytorch !== undefined) {
+    const project = values.pytorch;
+    try {
+      writePytorchProject(project, pytorchProject(spec));
+    } catch (e) {
+      throw namingError(e, [project, 'cannot write a PyTorch project'], 1);
+    }
+    ctx.out(`${project}: PyTorch project of ${spec.name}; train with: torchrun --nproc_per_node N ${project}/train.py --data DIR --out WEIGHTS.safetensors`);
+  }
+  if (dir === undefined) return 0;
   const { weights } = pipelineWeights(spec, file, ctx.err);
   let manifest;
   try {

@@ -1,0 +1,194 @@
+/**
+ * `sense export --pytorch`: the project trains under `torchrun --nproc_per_node 2` (gloo),
+ * its weights load back into sense, and the model and the torch/torchaudio front end equal
+ * what `sense run --json` and `sense features --json` compute on the same clips. Runs
+ * Debian's /usr/bin/python3 (python3-torch, -torchaudio, -scipy, -numpy) and /usr/bin/torchrun;
+ * a missing tool fails the test with its name.
+ */
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import '../../../language/polyfills';
+import { loadPipeline } from '../../../cli/load';
+import { run as exportCommand } from '../../../cli/commands/export';
+import { run as featuresCommand } from '../../../cli/commands/features';
+import { run as runCommand } from '../../../cli/commands/run';
+import { PYTHON_SOURCES } from '../../../engine/pytorch/python-sources.generated';
+import { pytorchProject } from '../../../engine/pytorch/project';
+import { parseSafetensors } from '../../../engine/weights/safetensors';
+import { checkWeights } from '../../../engine/weights/weights';
+import { PYTHON } from '../../support/python';
+
+const TORCHRUN = '/usr/bin/torchrun';
+const DATA = 'samples/data/deepear';
+
+/** Why the Python side cannot run, or undefined when it can. */
+function missingTools(): string | undefined {
+  if (!existsSync(PYTHON)) return `${PYTHON} is missing; install Debian's python3`;
+  if (!existsSync(TORCHRUN)) return `${TORCHRUN} is missing; install Debian's python3-torch`;
+  const r = spawnSync(PYTHON, ['-c', 'import torch, torchaudio, scipy, numpy'], { encoding: 'utf8' });
+  return r.status === 0 ? undefined : `${PYTHON} cannot import torch, torchaudio, scipy and numpy (install python3-torch python3-torchaudio python3-scipy python3-numpy): ${r.stderr.trim().split('\n').pop()}`;
+}
+
+async function cli(command: (args: string[], ctx: { out: (l: string) => void; err: (l: string) => void }) => Promise<number>, args: string[]): Promise<string> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await command(args, { out: (l) => out.push(l), err: (l) => err.push(l) });
+  if (code !== 0) throw new Error(`exit ${code}: ${err.join('\n')}`);
+  return out.join('\n');
+}
+
+/** The largest |a - b| / max(1, |b|) over two equal-length arrays (absolute below 1, relative above). */
+function maxScaledDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(b[i])));
+  return m;
+}
+
+interface Predicted {
+  clips: { clip: string; heads: Record<string, number[]>; labels: Record<string, string[]>; windows: { silent: boolean; features?: number[] }[] }[];
+}
+
+const CASES = [
+  { name: 'the DeepEar sample (flatten, dense, four heads)', sense: 'samples/deepear/deepear.sense', weights: 'deepear.safetensors' },
+  { name: 'a conv1d + batchnorm + pools + GRU pipeline on MFCC with deltas', sense: 'test/unit/pytorch/fixtures/convgru.sense', weights: 'convgru.safetensors' },
+];
+
+/** A few clips: two per label of the ambient and stress heads. */
+function fewClips(dir: string): string[] {
+  const clips: string[] = [];
+  for (const head of ['ambient', 'stress']) {
+    for (const label of readdirSync(join(DATA, head))) {
+      mkdirSync(join(dir, head, label), { recursive: true });
+      for (const f of readdirSync(join(DATA, head, label)).filter((n) => n.endsWith('.wav')).slice(0, 2)) {
+        copyFileSync(join(DATA, head, label, f), join(dir, head, label, f));
+        clips.push(join(dir, head, label, f));
+      }
+    }
+  }
+  return clips;
+}
+
+describe('sense export --pytorch', () => {
+  it('has the Python tools it runs', () => {
+    expect(missingTools() ?? 'all present').toBe('all present');
+  });
+
+  it('embeds the Python files as they are in engine/pytorch/python (node scripts/pytorch-sources.mjs)', () => {
+    const dir = 'engine/pytorch/python';
+    const files = readdirSync(dir).filter((f) => f.endsWith('.py') || f.endsWith('.md')).sort();
+    expect(Object.keys(PYTHON_SOURCES).sort()).toEqual(files);
+    for (const f of files) expect(PYTHON_SOURCES[f], f).toBe(readFileSync(join(dir, f), 'utf8'));
+  });
+
+  it('refuses a pipeline it cannot train, and a block named like a torch.nn.Module attribute, naming them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sense-pytorch-bad-'));
+    try {
+      const bad = join(dir, 'bad.sense');
+      writeFileSync(
+        bad,
+        `pipeline Bad {
+  input audio { rate 16 kHz  window 1 s }
+  features { frames 25 ms hop 10 ms  logmel 8 bands }
+  shared forward { flatten  dense 4 relu }
+  head out from forward { dense 2 sigmoid }
+  target snapdragon800
+}
+`,
+      );
+      const { spec } = await loadPipeline(bad);
+      expect(() => pytorchProject(spec)).toThrow(/pipeline Bad:[\s\S]*head out ends in sigmoid[\s\S]*block 'forward' would shadow/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  for (const c of CASES) {
+    describe(c.name, () => {
+      const dir = mkdtempSync(join(tmpdir(), 'sense-pytorch-'));
+      const project = join(dir, 'project');
+      const data = join(dir, 'data');
+      const trained = join(dir, c.weights);
+      const senseCopy = join(dir, basename(c.sense));
+      let clips: string[] = [];
+      let trainLog = '';
+
+      beforeAll(async () => {
+        const missing = missingTools();
+        if (missing) throw new Error(missing);
+        await cli(exportCommand, [c.sense, '--pytorch', project]);
+        clips = fewClips(data);
+        // Debian's torchrun 1.13 on Python 3.11 fails on its default --redirects (Std('0') is
+        // no longer found by iterating the IntFlag), so stdout is redirected and teed.
+        const r = spawnSync(TORCHRUN, ['--nproc_per_node', '2', '--redirects', '1', '--tee', '1', join(project, 'train.py'), '--data', data, '--epochs', '1', '--val', '0.25', '--out', trained], {
+          cwd: dir,
+          encoding: 'utf8',
+          timeout: 600_000,
+          env: { ...process.env, OMP_NUM_THREADS: '1' },
+        });
+        trainLog = `${r.stdout}\n${r.stderr}`;
+        if (r.status !== 0) throw new Error(`torchrun failed (exit ${r.status}):\n${trainLog.slice(-3000)}`);
+        copyFileSync(c.sense, senseCopy);
+      }, 900_000);
+
+      afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+      it('trains one epoch under torchrun --nproc_per_node 2 and writes weights that load back into the pipeline', async () => {
+        expect(trainLog).toMatch(/2 process\(es\), backend gloo/);
+        const record = JSON.parse(readFileSync(join(dir, c.weights.replace('.safetensors', '.training.json')), 'utf8')) as { epochs: { run: number }; backend: string; secondsPerEpoch: number[] };
+        expect(record.epochs.run).toBe(1);
+        expect(record.backend).toMatch(/DistributedDataParallel \(gloo, 2 processes\)/);
+        const { spec } = await loadPipeline(senseCopy);
+        const weights = parseSafetensors(readFileSync(trained), trained).tensors;
+        expect(checkWeights(spec, weights, trained).warnings).toEqual([]);
+        // Training moved every trainable tensor of the blocks the clips reach away from the
+        // initial weights the project ships; heads without clips (DeepEar's emotion and speaker)
+        // get zero gradients, which leave Adam's step at zero, so they keep them exactly.
+        const initial = parseSafetensors(readFileSync(join(project, 'initial.safetensors')), 'initial').tensors;
+        for (const [name, t] of weights) {
+          if (/\.(mean|var|std)$/.test(name)) continue;
+          const diff = maxScaledDiff(t.data, initial.get(name)!.data);
+          if (/^(emotion|speaker)\./.test(name)) expect(diff, name).toBe(0);
+          else expect(diff, name).toBeGreaterThan(1e-6);
+        }
+      });
+
+      it("equals sense run --json's probabilities on the same clips within 1e-4", async () => {
+        const some = [clips[0], clips[clips.length - 1]];
+        const ours = JSON.parse(await cli(runCommand, [senseCopy, ...some, '--json'])) as { clips: { heads: Record<string, { probabilities: Record<string, number> }> }[] };
+        const py = runPredict(project, trained, some, false);
+        some.forEach((_, k) => {
+          for (const [head, probs] of Object.entries(py.clips[k].heads)) {
+            const labels = py.clips[k].labels[head];
+            const sense = labels.map((l) => ours.clips[k].heads[head].probabilities[l]);
+            expect(maxScaledDiff(probs, sense), `${head} on clip ${k}`).toBeLessThan(1e-4);
+          }
+        });
+      });
+
+      it('has a front end equal to sense features --json on every window of a clip within 1e-4 (relative above 1)', async () => {
+        const clip = clips[1];
+        const py = runPredict(project, trained, [clip], true).clips[0];
+        for (let w = 0; w < py.windows.length; w++) {
+          const ours = JSON.parse(await cli(featuresCommand, [senseCopy, clip, '--window', String(w), '--json'])) as { data: number[]; silent: boolean };
+          expect(maxScaledDiff(py.windows[w].features!, ours.data), `window ${w}`).toBeLessThan(1e-4);
+          expect(py.windows[w].silent).toBe(ours.silent);
+        }
+      });
+    });
+  }
+});
+
+function runPredict(project: string, weights: string, clips: string[], features: boolean): Predicted {
+  const r = spawnSync(PYTHON, [join(project, 'predict.py'), ...clips, '--weights', weights, ...(features ? ['--features'] : [])], {
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+    timeout: 300_000,
+    env: { ...process.env, OMP_NUM_THREADS: '1' },
+  });
+  if (r.status !== 0) throw new Error(`predict.py failed (exit ${r.status}):\n${r.stderr}`);
+  return JSON.parse(r.stdout) as Predicted;
+}
