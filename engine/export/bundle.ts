@@ -31,10 +31,9 @@ export interface BuildBundleOptions {
 /**
  * Exports `spec` with `weights` (already checked with checkWeights) as an in-memory
  * bundle. `manifest.files` lists the models with empty hashes; the writer fills them.
- * Throws an Error starting with `export:` for image input or a pipeline without a head.
+ * Throws an Error starting with `export:` for a pipeline without a head.
  */
 export function buildBundle(spec: PipelineSpec, weights: WeightSet, opts: BuildBundleOptions = {}): BuiltBundle {
-  if (spec.input.kind === 'image') throw new Error(`export: pipeline ${spec.name} has image input; the runtime has no image front end yet, so it cannot be bundled`);
   // Without a head the models have no output, and ONNX Runtime refuses to run them.
   if (!spec.blocks.some((b) => b.kind === 'head')) throw new Error(`export: pipeline ${spec.name} has no head, so its bundle would output nothing; add one (head NAME from BLOCK { dense N softmax })`);
   const onnx = exportOnnx(spec, weights, { ...(opts.placement ? { placement: opts.placement } : {}), ...(opts.single ? { single: true } : {}) });

@@ -1,10 +1,14 @@
 # PyTorch models for the import tests, exported to ONNX by torch.onnx.export and evaluated
 # by PyTorch itself on the features the test gives (the reference). Reads JSON on stdin:
 # {"dir": folder, "opset": n, "features": {"watch": [...], "logmel": [...]}}; writes each
-# model to DIR/NAME.onnx and prints {NAME: {"outputs": {head: [...]}, "input": [...]}}.
+# model to DIR/NAME.onnx (and the 2-D CNN's image to DIR/cnn2d.png) and prints
+# {NAME: {"outputs": {head: [...]}, "input": [...]}}.
 import json, sys
+import numpy as np
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
+from PIL import Image
 
 torch.manual_seed(0)
 
@@ -66,15 +70,31 @@ class Recurrent(nn.Module):
 
 
 class Cnn2d(nn.Module):
-    """A small image classifier on 3 x 32 x 32."""
+    """A small image classifier on 3 x 32 x 32 with two heads: digit ends in Softmax, colour in logits."""
     def __init__(self):
         super().__init__()
         self.net = nn.Sequential(
             nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), stats(nn.BatchNorm2d(8)),
-            nn.Conv2d(8, 12, 3), nn.Tanh(), nn.AvgPool2d(2), nn.Flatten(), nn.Linear(12 * 7 * 7, 10), nn.Softmax(-1))
+            nn.Conv2d(8, 12, 3), nn.Tanh(), nn.AvgPool2d(2), nn.Flatten())
+        self.digit = nn.Sequential(nn.Linear(12 * 7 * 7, 10), nn.Softmax(-1))
+        self.colour = nn.Sequential(nn.Linear(12 * 7 * 7, 16), nn.ReLU(), nn.Linear(16, 3))
 
     def forward(self, x):
-        return self.net(x)
+        h = self.net(x)
+        return self.digit(h), self.colour(h)
+
+
+def image_input(path):
+    """Writes a 45 x 38 RGBA PNG and returns what the imported pipeline must feed the model:
+    PIL's decoded pixels, alpha dropped, scaled to [0, 1], resized to 32 x 32 by PyTorch's
+    bilinear interpolation without antialiasing (torchvision's Resize(antialias=False))."""
+    y, x = np.mgrid[0:45, 0:38]
+    pixels = np.stack([np.sin(x / (3 + k) + y / (4 + k) + k) for k in range(4)], -1) * 0.45 + 0.5
+    pixels = np.clip(pixels + np.random.default_rng(7).normal(0, 0.05, pixels.shape), 0, 1)
+    Image.fromarray((pixels * 255).astype(np.uint8), 'RGBA').save(path)
+    decoded = np.array(Image.open(path).convert('RGBA'))[..., :3].astype(np.float32) / 255
+    chw = torch.tensor(decoded).permute(2, 0, 1)[None]
+    return F.interpolate(chw, size=(32, 32), mode='bilinear', align_corners=False)
 
 
 class Unsupported(nn.Module):
@@ -94,13 +114,13 @@ class Unsupported(nn.Module):
 
 data = json.load(sys.stdin)
 features = {k: torch.tensor(v['data'], dtype=torch.float32).reshape(1, *v['shape']) for k, v in data['features'].items()}
-features['image'] = torch.rand(1, 3, 32, 32)
+features['image'] = image_input(f"{data['dir']}/cnn2d.png")
 models = [
     ('mlp', Mlp(), 'watch', ['activity', 'transport', 'place']),
     ('cnn1d', Cnn1d(), 'logmel', ['scene']),
     ('gru', Recurrent('gru'), 'logmel', ['speaker']),
     ('lstm', Recurrent('lstm'), 'logmel', ['speaker']),
-    ('cnn2d', Cnn2d(), 'image', ['digit']),
+    ('cnn2d', Cnn2d(), 'image', ['digit', 'colour']),
     ('unsupported', Unsupported(), 'watch', ['y']),
 ]
 result = {}
