@@ -5,8 +5,12 @@
  * wasm backend, batch 32, Adam. Reference measured in the same run: PyTorch (Debian's
  * python3-torch, CPU, one thread) training the same multi-head MLP on as many random
  * windows. Prints medians per epoch and per 1000 windows, and the ratio to PyTorch.
+ * Next to them, the project `sense export --pytorch` writes, trained on the same clips with
+ * the same epoch (training steps plus the evaluation of the training set, no held-out set):
+ * alone on one thread, and under `torchrun --nproc_per_node 2` with one thread per process;
+ * its times are train.py's own `secondsPerEpoch`, so process start-up is not counted.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
@@ -15,6 +19,8 @@ import { loadPipeline } from '../../cli/load';
 import { useTrainingBackend } from '../../engine/train/backend';
 import { readLabelledData } from '../../engine/train/node-data';
 import { trainPipeline } from '../../engine/train/trainer';
+import { writePytorchProject } from '../../engine/pytorch/node-project';
+import { pytorchProject } from '../../engine/pytorch/project';
 import type { PipelineSpec } from '../../language/pipeline-model';
 import { PYTHON } from '../support/python';
 import { report } from './util';
@@ -51,6 +57,23 @@ print(json.dumps(sorted(times)[len(times) // 2]))
   return JSON.parse(r.stdout) as number;
 }
 
+/** Median epoch of the exported PyTorch project on the sample clips, alone or under torchrun with `processes` processes. */
+function projectEpochMs(spec: PipelineSpec, processes: number): number {
+  const dir = mkdtempSync(join(tmpdir(), 'sense-pytorch-bench-'));
+  try {
+    writePytorchProject(dir, pytorchProject(spec));
+    const train = [join(dir, 'train.py'), '--data', 'samples/data/deepear', '--epochs', String(EPOCHS), '--patience', String(EPOCHS), '--val', '0', '--threads', '1', '--out', join(dir, 'w.safetensors')];
+    // Debian's torchrun 1.13 on Python 3.11 fails on its default --redirects; see README "Train with PyTorch".
+    const [cmd, args] = processes === 1 ? [PYTHON, train] : ['/usr/bin/torchrun', ['--nproc_per_node', String(processes), '--redirects', '1', '--tee', '1', ...train]];
+    const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
+    if (r.status !== 0) throw new Error(`PyTorch project failed: ${r.stderr}${r.stdout}`);
+    const secs = (JSON.parse(readFileSync(join(dir, 'w.training.json'), 'utf8')) as { secondsPerEpoch: number[] }).secondsPerEpoch.sort((a, b) => a - b);
+    return secs[Math.floor(secs.length / 2)] * 1000;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function bench(label: string, path: string): Promise<void> {
   const { spec } = await loadPipeline(path);
   await useTrainingBackend(spec);
@@ -61,6 +84,10 @@ async function bench(label: string, path: string): Promise<void> {
   const torch = torchEpochMs(spec, r.trainWindows);
   const params = spec.blocks.flatMap((b) => b.layers).reduce((a, l) => a + l.params, 0);
   report(`${label}: ${(params / 1e6).toFixed(2)} M params, epoch of ${r.trainWindows} windows`, ours, `= ${((ours * 1000) / r.trainWindows / 1000).toFixed(1)} s per 1000 windows; torch CPU 1 thread ${torch.toFixed(1)} ms, ratio ${(ours / torch).toFixed(2)}x`);
+  for (const processes of [1, 2]) {
+    const ms = projectEpochMs(spec, processes);
+    report(`  sense export --pytorch project, ${processes === 1 ? 'python, 1 thread' : `torchrun ${processes} processes x 1 thread`}`, ms, `sense train / project = ${(ours / ms).toFixed(2)}x`);
+  }
 }
 
 /** Runs the benchmark. */
