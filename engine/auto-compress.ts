@@ -84,8 +84,11 @@ export interface LayerChoice {
   paramsAfter: number;
   /** Relative weight error ||W - W_k||_F / ||W||_F at the chosen rank (0 uncompressed). */
   relError: number;
-  /** Where the spectrum came from: the layer's weights, or the data-free random-matrix estimate. */
-  errorSource: 'weights' | 'random-matrix';
+  /**
+   * Where the spectrum came from: the layer's weights, the data-free random-matrix estimate, or
+   * the layer's output on a data folder (`sense compress --params N% --data DIR`, engine/compress/data-aware.ts).
+   */
+  errorSource: 'weights' | 'random-matrix' | 'data';
   /** The layer's compression in the file as written. */
   before?: CompressionSpec;
   /** True when the plan changes the layer's compression (its compress line is written). */

@@ -1,5 +1,5 @@
 /**
- * `sense compress FILE (--fit PROCESSOR | --within MS | --energy MJ) [--write] [--json] [--pipeline NAME]`:
+ * `sense compress FILE (--fit PROCESSOR | --within MS | --energy MJ | --params N%) [--write] [--json] [--pipeline NAME]`:
  * auto-compress (engine/auto-compress.ts). Picks the dense/conv layers and SVD ranks that
  * make the pipeline meet the target with the least estimated error, and prints the plan
  * (layer, rank, parameters before/after, per-layer relative error, totals before/after
@@ -7,6 +7,10 @@
  * changes (atomically; every other byte, comments included, stays). Per-layer errors come
  * from the spectrum of the layer's weights when the pipeline's `weights` file exists, else
  * from the data-free random-matrix estimate, and the output says which.
+ * `--params N%` instead keeps the pipeline's parameters at most N% of the file as written, with
+ * the least weight error, or, with `--data DIR`, the least output error on DIR's clips and the
+ * data-aware factors stored in the weights (`--recover EPOCHS` fine-tunes them): see
+ * ../compress-budget.ts.
  * `--within 50 ms` and `--energy 2 mJ` accept the unit as a separate word or attached.
  * Exit 0 when the plan meets the target, 1 when no plan on the rank grid does (the closest
  * one is printed, and not written), 2 on usage errors.
@@ -21,13 +25,16 @@ import { parseCommandArgs } from '../args';
 import { loadPipeline, namingError, pipelineNode, pipelineWeights, UsageError, writeSenseFile } from '../load';
 import type { CommandContext } from '../main';
 import { table } from '../table';
+import { parseEpochs, parseParamsPercent, runBudget } from '../compress-budget';
 
-export const summary = 'pick the layers and SVD ranks that fit a processor, a latency or an energy target with the least error; print them or --write the compress lines';
-export const usage = 'sense compress FILE (--fit PROCESSOR | --within MS | --energy MJ) [--write] [--json] [--pipeline NAME]';
+export const summary = 'pick the layers and SVD ranks that fit a processor, a latency, an energy or a parameter budget with the least error (on your data with --data); print them or --write the compress lines';
+export const usage = 'sense compress FILE (--fit PROCESSOR | --within MS | --energy MJ | --params N% [--data DIR [--recover EPOCHS]]) [--write] [--json] [--pipeline NAME]';
 
 interface Args {
   file: string;
-  target: CompressTarget;
+  target: CompressTarget | { kind: 'params'; fraction: number };
+  data?: string;
+  recover?: string;
   write: boolean;
   json: boolean;
   pipeline?: string;
@@ -52,7 +59,7 @@ function quantity(flag: string, raw: string, unitWord: string | undefined, units
 function parseArgs(args: string[]): Args {
   const { values, tokens } = parseCommandArgs(
     args,
-    { fit: { type: 'string' }, within: { type: 'string' }, energy: { type: 'string' }, write: { type: 'boolean' }, json: { type: 'boolean' }, pipeline: { type: 'string' } },
+    { fit: { type: 'string' }, within: { type: 'string' }, energy: { type: 'string' }, params: { type: 'string' }, data: { type: 'string' }, recover: { type: 'string' }, write: { type: 'boolean' }, json: { type: 'boolean' }, pipeline: { type: 'string' } },
     usage,
   );
   // `--within 50 ms`: a unit written as its own word right after the number belongs to the flag, not to the files.
@@ -68,15 +75,23 @@ function parseArgs(args: string[]): Args {
     }
   }
   const files = tokens.flatMap((t) => (t.kind === 'positional' && !taken.has(t.index) ? [t.value] : []));
-  const targets: CompressTarget[] = [];
+  const targets: Args['target'][] = [];
   if (values.fit !== undefined) targets.push({ kind: 'fit', processor: values.fit });
   if (values.within !== undefined) targets.push({ kind: 'within', latencyMs: quantity('--within', values.within, unitWords.get('within'), TIME_UNITS) });
+  if (values.params !== undefined) targets.push({ kind: 'params', fraction: parseParamsPercent(values.params, usage) });
   if (values.energy !== undefined) targets.push({ kind: 'energy', energyMj: quantity('--energy', values.energy, unitWords.get('energy'), ENERGY_UNITS) });
   if (files.length > 1) throw new UsageError(`one file at a time (got ${files.map((f) => `'${f}'`).join(' and ')}); usage: ${usage}`);
   if (files.length === 0) throw new UsageError(`usage: ${usage}`);
-  if (targets.length > 1) throw new UsageError(`give one target: --fit, --within or --energy; usage: ${usage}`);
-  if (targets.length === 0) throw new UsageError(`give a target: --fit PROCESSOR, --within MS or --energy MJ; usage: ${usage}`);
-  return { file: files[0], target: targets[0], write: values.write ?? false, json: values.json ?? false, ...(values.pipeline !== undefined ? { pipeline: values.pipeline } : {}) };
+  if (targets.length > 1) throw new UsageError(`give one target: --fit, --within, --energy or --params; usage: ${usage}`);
+  if (targets.length === 0) throw new UsageError(`give a target: --fit PROCESSOR, --within MS, --energy MJ or --params N%; usage: ${usage}`);
+  if (values.data !== undefined && targets[0].kind !== 'params') throw new UsageError(`--data works with --params N% (a parameter budget measured on your data); usage: ${usage}`);
+  if (values.recover !== undefined && values.data === undefined) throw new UsageError(`--recover EPOCHS fine-tunes on labelled clips: give them with --data DIR; usage: ${usage}`);
+  return {
+    file: files[0],
+    target: targets[0],
+    ...(values.data !== undefined ? { data: values.data } : {}),
+    ...(values.recover !== undefined ? { recover: values.recover } : {}),
+    write: values.write ?? false, json: values.json ?? false, ...(values.pipeline !== undefined ? { pipeline: values.pipeline } : {}) };
 }
 
 /** The spectra of the pipeline's weights when its weights file exists; undefined (data-free) otherwise. */
@@ -100,11 +115,16 @@ function targetText(r: AutoCompressResult): string {
 /** Runs `sense compress`; see the module header. */
 export async function run(args: string[], ctx: CommandContext): Promise<number> {
   const a = parseArgs(args);
+  if (a.target.kind === 'params') {
+    const recoverEpochs = a.recover !== undefined ? parseEpochs(a.recover, usage) : undefined;
+    return runBudget({ file: a.file, fraction: a.target.fraction, ...(a.data !== undefined ? { data: a.data } : {}), ...(recoverEpochs !== undefined ? { recoverEpochs } : {}), write: a.write, json: a.json, ...(a.pipeline !== undefined ? { pipeline: a.pipeline } : {}) }, ctx);
+  }
+  const target = a.target;
   const { file, spec } = await loadPipeline(a.file, a.pipeline);
   const { spectra, weightsPath } = spectraFor(spec, a.file, ctx.err);
   let result: AutoCompressResult;
   try {
-    result = autoCompress(spec, a.target, spectra ? { spectra } : {});
+    result = autoCompress(spec, target, spectra ? { spectra } : {});
   } catch (e) {
     throw new UsageError(`${a.file}: ${(e as Error).message}`);
   }

@@ -239,13 +239,20 @@ export function tridiagonalEigenvalues(d: Float64Array, e: Float64Array): Float6
   const dd = Float64Array.from(d);
   const ee = new Float64Array(n);
   for (let i = 0; i < n - 1; i++) ee[i] = e[i];
+  // An off-diagonal element below rounding of the whole matrix also splits it: in a cluster of
+  // eigenvalues at zero (a rank-deficient Gram matrix, e.g. W C W^T with fewer samples than
+  // inputs) the diagonal itself is rounding noise, the relative test alone never passes there,
+  // and setting such an element to zero moves every eigenvalue by at most eps ||T||.
+  let norm = 0;
+  for (let i = 0; i < n; i++) norm = Math.max(norm, Math.abs(dd[i]) + Math.abs(ee[i]) + (i > 0 ? Math.abs(ee[i - 1]) : 0));
+  const floor = Number.EPSILON * norm;
   for (let l = 0; l < n; l++) {
     let iter = 0;
     for (;;) {
       let m = l;
       for (; m < n - 1; m++) {
         const dd2 = Math.abs(dd[m]) + Math.abs(dd[m + 1]);
-        if (Math.abs(ee[m]) <= Number.EPSILON * dd2) break;
+        if (Math.abs(ee[m]) <= Number.EPSILON * dd2 || Math.abs(ee[m]) <= floor) break;
       }
       if (m === l) break;
       if (++iter > 60) throw new Error(`tridiagonalEigenvalues: QL did not converge for eigenvalue ${l} of ${n}; the matrix has NaN or infinite entries`);

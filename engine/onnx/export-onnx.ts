@@ -36,6 +36,7 @@ import { fromData, frobeniusSq, type Matrix } from '../compress/matrix';
 import { ksvd } from '../compress/ksvd';
 import { quantizeInt8 } from '../compress/int8';
 import { rankForEnergy, rankForError, singularValues, truncatedSvd } from '../compress/svd';
+import { storedRelError, storedSvdFactors } from '../compress/stored-factors';
 import { BATCHNORM_EPSILON, elementsOf, type WeightSet, type WeightTensor } from '../weights/weights';
 import { GraphBuilder, encodeModel } from './onnx-builder';
 import type { CompressionReport, TensorRef } from '../../runtime/bundle-manifest';
@@ -280,6 +281,9 @@ class LayerEmitter {
       const S = singularValues(W);
       k = c.criterion === 'energy' ? rankForEnergy(S, c.fraction) : rankForError(S, c.fraction);
     }
+    // Factors the weights file holds (sense compress --data) are used as they are: see compress/stored-factors.ts.
+    const stored = storedSvdFactors(this.weights, layer, k);
+    if (stored) return { first: stored.B.data, second: stored.A.data, k, relError: storedRelError(W, stored) };
     const svd = truncatedSvd(W, k);
     // Vt (k x in) is the first layer; U diag(S) (out x k) the second.
     const second = new Float32Array(W.rows * k);

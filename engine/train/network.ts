@@ -20,6 +20,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ActivationName, BlockSpec, LayerSpec, PipelineSpec } from '../../language/pipeline-model';
 import { BATCHNORM_EPSILON, layerWeights, type WeightSet } from '../weights/weights';
+import { storedSvdFactors, svdFactorNames } from '../compress/stored-factors';
 
 /** Momentum of batchnorm running statistics per training step: running = m * running + (1 - m) * batch (PyTorch's 0.1 update). */
 export const BATCHNORM_MOMENTUM = 0.9;
@@ -33,6 +34,12 @@ export interface ForwardOptions {
   training: boolean;
   /** Seed of the dropout masks of this pass (training only); each dropout layer derives its own. */
   seed?: number;
+  /**
+   * Called with every layer's input just before the layer runs, e.g. to accumulate the input
+   * covariance that data-aware compression needs (engine/compress/data-aware.ts). The tensor
+   * belongs to the pass: read it (dataSync) inside the call, do not keep it.
+   */
+  capture?: (layer: LayerSpec, input: tf.Tensor) => void;
 }
 
 /** A running-statistics update of one batchnorm layer, produced by a training forward pass. */
@@ -134,6 +141,20 @@ export function buildNetwork(spec: PipelineSpec, init: WeightSet): Network {
       variables.set(e.name, v);
       if (!isRunning) trainable.push(v);
     }
+    // A layer with stored SVD factors trains them, keeping the factorised structure; its dense
+    // weight stays as it is (the data-free fallback), so it is held but not trained.
+    const factors = storedSvdFactors(init, layer);
+    if (factors) {
+      const names = svdFactorNames(layer.id);
+      const dense = variables.get(`${layer.id}.weight`) as tf.Variable;
+      trainable.splice(trainable.indexOf(dense), 1);
+      dense.trainable = false;
+      for (const [name, t] of [[names.a, factors.A], [names.b, factors.B]] as const) {
+        const v = tf.variable(tf.tensor(t.data, t.shape, 'float32'), true, `net${netId}/${name}`);
+        variables.set(name, v);
+        trainable.push(v);
+      }
+    }
   }
   const get = (name: string): tf.Variable => {
     const v = variables.get(name);
@@ -151,8 +172,12 @@ export function buildNetwork(spec: PipelineSpec, init: WeightSet): Network {
         const b = get(`${layer.id}.bias`);
         const inWidth = W.shape[1] as number;
         const lead = x.shape.slice(1, -1);
-        const flat = x.rank === 2 ? x : tf.reshape(x, [-1, inWidth]);
-        let y: tf.Tensor = tf.add(tf.matMul(flat as tf.Tensor2D, W as tf.Tensor2D, false, true), b);
+        const flat = (x.rank === 2 ? x : tf.reshape(x, [-1, inWidth])) as tf.Tensor2D;
+        const names = svdFactorNames(layer.id);
+        const A = variables.get(names.a);
+        const B = variables.get(names.b);
+        const product = A && B ? tf.matMul(tf.matMul(flat, B as tf.Tensor2D, false, true), A as tf.Tensor2D, false, true) : tf.matMul(flat, W as tf.Tensor2D, false, true);
+        let y: tf.Tensor = tf.add(product, b);
         if (x.rank !== 2) y = tf.reshape(y, [n, ...lead, W.shape[0]]);
         return applyActivation(y, act);
       }
@@ -273,6 +298,7 @@ export function buildNetwork(spec: PipelineSpec, init: WeightSet): Network {
       const finalSoftmax = block.kind === 'head' ? finalSoftmaxOf(block) : undefined;
       for (const layer of block.layers) {
         const seed = ((opts.seed ?? 0) * 7919 + ++dropoutCount) >>> 0;
+        opts.capture?.(layer, y);
         y = runLayer(layer, y, opts, seed, updates, layer === finalSoftmax);
       }
       outputs.set(block.name, y);

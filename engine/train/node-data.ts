@@ -132,21 +132,31 @@ export function readLabelledData(spec: PipelineSpec, dir: string, opts: ReadData
   return { examples, labels, clips, warnings };
 }
 
-/** Reads every WAV under `dir` (recursively, sorted) as mono at `rateHz`, for noise mixing. */
-export function readNoiseClips(dir: string, rateHz: number): { signals: Float32Array[]; files: string[] } {
-  if (!isDir(dir)) throw new Error(`--noise-dir ${dir}: no such folder; give a folder of background-noise WAV files`);
+/**
+ * Every file under the folder `dir` (recursively, sorted, hidden entries skipped) whose name
+ * ends in `ext` (case-insensitive), each checked to be a regular file (links followed).
+ * Throws an Error naming the path when one is a link to nothing or not a file.
+ */
+export function clipFilesUnder(dir: string, ext: string): string[] {
   const files: string[] = [];
   const walk = (d: string): void => {
     for (const n of sortedEntries(d)) {
       const p = join(d, n);
       if (isDir(p)) walk(p);
-      else if (n.toLowerCase().endsWith('.wav')) {
+      else if (n.toLowerCase().endsWith(ext)) {
         requireClipFile(p);
         files.push(p);
       }
     }
   };
   walk(dir);
+  return files;
+}
+
+/** Reads every WAV under `dir` (recursively, sorted) as mono at `rateHz`, for noise mixing. */
+export function readNoiseClips(dir: string, rateHz: number): { signals: Float32Array[]; files: string[] } {
+  if (!isDir(dir)) throw new Error(`--noise-dir ${dir}: no such folder; give a folder of background-noise WAV files`);
+  const files = clipFilesUnder(dir, '.wav');
   if (files.length === 0) throw new Error(`--noise-dir ${dir}: no .wav files in it or its subfolders`);
   const signals = files.map((f) => toMonoAt(readWavFile(f), rateHz)).filter((s) => s.some((v) => v !== 0));
   if (signals.length === 0) throw new Error(`--noise-dir ${dir}: every WAV is silent; noise must have energy to set an SNR`);

@@ -57,6 +57,11 @@ export interface TrainOptions {
   log?: (line: string) => void;
   /** Starting weights in our layout; seeded initialisation (engine/weights/init.ts) when undefined. */
   init?: WeightSet;
+  /**
+   * Normalisation statistics to keep instead of fitting them on the training split: a fine-tune
+   * (`sense compress --recover`) must see the features the weights were trained on.
+   */
+  normalization?: NormalizationStats;
 }
 
 /** What one epoch did. */
@@ -79,6 +84,8 @@ export interface TrainResult {
   history: EpochRecord[];
   /** Epoch whose weights were kept (1-based). */
   bestEpoch: number;
+  /** Held-out accuracy per head of the starting weights, before the first step (empty without a held-out split). */
+  startValAccuracy: Record<string, number>;
   /** Held-out accuracy per head at the best epoch, with the number of held-out windows. */
   valAccuracy: Record<string, { accuracy: number; windows: number; chance: number }>;
   trainWindows: number;
@@ -212,7 +219,7 @@ export async function trainPipeline(spec: PipelineSpec, examples: readonly Train
   const valClips = stratifiedSplit(examples, opts.valFraction, splitRng);
   const train = examples.filter((e) => !valClips.has(e.clip));
   const val = examples.filter((e) => valClips.has(e.clip));
-  const stats = fitNormalization(spec, train.map((e) => e.window));
+  const stats = opts.normalization ?? fitNormalization(spec, train.map((e) => e.window));
   const shape = spec.features.outputShape;
   const d = shape.reduce((a, b) => a * b, 1);
   const labelsOf = (set: readonly TrainExample[]): Record<string, Int32Array> =>
@@ -237,6 +244,7 @@ export async function trainPipeline(spec: PipelineSpec, examples: readonly Train
   let best = { loss: Infinity, epoch: 0, weights: undefined as WeightSet | undefined };
   let step = 0;
   try {
+    const startValAccuracy = val.length > 0 ? evaluateFeatures(net, shape, valFeatures, valLabels).accuracy : {};
     for (let epoch = 1; epoch <= opts.epochs; epoch++) {
       const t0 = performance.now();
       const features = trainClean.map((clean, i) => {
@@ -316,7 +324,7 @@ export async function trainPipeline(spec: PipelineSpec, examples: readonly Train
       weights.set('features.mean', { shape: [stats.mean.length], data: Float32Array.from(stats.mean) });
       weights.set('features.std', { shape: [stats.std.length], data: Float32Array.from(stats.std) });
     }
-    return { weights, normalization: stats, history, bestEpoch: best.epoch, valAccuracy, trainWindows: train.length, valWindows: val.length, valClips: [...valClips].sort() };
+    return { weights, normalization: stats, history, bestEpoch: best.epoch, startValAccuracy, valAccuracy, trainWindows: train.length, valWindows: val.length, valClips: [...valClips].sort() };
   } finally {
     optimizer.dispose();
     net.dispose();

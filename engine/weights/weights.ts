@@ -24,6 +24,7 @@ import { featureOutputShape } from '../../language/feature-shapes';
 import { formatBytes, formatCountShort } from '../../language/figures';
 import { formatShape } from '../../language/layer-shapes';
 import { FEATURES_KEY, type LayerSpec, type PipelineSpec, type Shape } from '../../language/pipeline-model';
+import { storedSvdFactors, svdFactorNames } from '../compress/stored-factors';
 
 /** Epsilon of every batchnorm layer (PyTorch's default), used by export and by references. */
 export const BATCHNORM_EPSILON = 1e-5;
@@ -167,6 +168,14 @@ export function checkWeights(spec: PipelineSpec, weights: WeightSet, source: str
     else if (e.name === 'features.std') {
       const z = t.data.findIndex((v) => !(v > 0));
       if (z >= 0) problems.push(`tensor 'features.std' holds ${t.data[z]} at row ${z}; standard deviations must be positive`);
+    }
+  }
+  // Stored SVD factors (compress/stored-factors.ts) are used, not unknown, and must fit their layer.
+  for (const layer of allLayers(spec)) {
+    try {
+      if (storedSvdFactors(weights, layer)) for (const n of Object.values(svdFactorNames(layer.id))) known.add(n);
+    } catch (e) {
+      problems.push((e as Error).message);
     }
   }
   if (problems.length > 0) {
