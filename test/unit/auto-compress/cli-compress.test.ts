@@ -10,21 +10,7 @@ import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../../cli/main';
-
-async function sense(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
-
-function dropCompressLines(text: string): string {
-  return text
-    .split('\n')
-    .filter((l) => !/^\s*compress\b/.test(l))
-    .join('\n');
-}
+import { sense, withoutLines } from '../../support/sense-cli';
 
 /** A copy of `sample` and, when it has one, its weights file, in a fresh folder. */
 function copySample(sample: string, weights?: string): string {
@@ -64,7 +50,7 @@ describe('sense compress', () => {
     expect(plan.lines.length).toBeGreaterThan(0);
     expect(plan.after.params).toBeLessThan(plan.before.params);
     const after = readFileSync(file, 'utf8');
-    expect(dropCompressLines(after)).toBe(dropCompressLines(before));
+    expect(withoutLines(after, 'compress')).toBe(withoutLines(before, 'compress'));
     for (const line of plan.lines) expect(after).toContain(`  ${line}\n`);
     expect((await sense('check', file)).code).toBe(0);
     const e1 = JSON.parse((await sense('estimate', file, '--json')).out) as Record<string, number>;
@@ -87,7 +73,7 @@ describe('sense compress', () => {
     expect(r.out).toMatch(/root-sum-square/);
     const after = readFileSync(file, 'utf8');
     expect(after).toContain('  // DeepX compresses the dense layers, which hold 94% of AlexNet');
-    expect(dropCompressLines(after)).toBe(dropCompressLines(before));
+    expect(withoutLines(after, 'compress')).toBe(withoutLines(before, 'compress'));
     // Each layer has at most one compress line, and the file still checks clean.
     const refs = after.split('\n').filter((l) => /^\s*compress\b/.test(l)).map((l) => l.trim().split(/\s+/)[1]);
     expect(new Set(refs).size).toBe(refs.length);

@@ -10,16 +10,9 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../../cli/main';
+import { sense } from '../../support/sense-cli';
 import type { PipelineDiff } from '../../../engine/diff';
 import type { EstimateJson } from '../../../cli/commands/estimate';
-
-async function sense(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 const SAMPLE = readFileSync('samples/deepear/deepear.sense', 'utf8');
 const PLACE = '  place encoder, ambient, stress on dsp\n  place emotion, speaker on cpu\n';

@@ -6,24 +6,19 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../../cli/main';
+import { sense } from '../../support/sense-cli';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const SAMPLE = join(ROOT, 'samples', 'deepear', 'deepear.sense');
 /** snapdragon800's battery in language/builtin-devices.ts: 2300 mAh at 3.8 V. */
 const BATTERY_MWH = 2300 * 3.8;
 
-async function sense(...argv: string[]): Promise<string> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
-  expect(code, err.join('\n')).toBe(0);
-  return out.join('\n');
-}
 
 describe('sense estimate: average power by cause', () => {
   it('--json: causes in mW add up to the average power, and the battery figures follow from it', async () => {
-    const e = JSON.parse(await sense('estimate', SAMPLE, '--json')) as {
+    const r = await sense('estimate', SAMPLE, '--json');
+    expect(r.code, r.err).toBe(0);
+    const e = JSON.parse(r.out) as {
       averagePowerMw: number;
       addedPowerMw: number;
       batteryLifeHours: number;
@@ -40,7 +35,9 @@ describe('sense estimate: average power by cause', () => {
   });
 
   it('text: the average power line names each cause with the same figures', async () => {
-    const text = await sense('estimate', SAMPLE);
+    const r = await sense('estimate', SAMPLE);
+    expect(r.code, r.err).toBe(0);
+    const text = r.out;
     expect(text).toMatch(/^average power {10}[\d.]+ mW: sampling [\d.]+ \(cpu\), compute [\d.]+, transfers [\d.]+, wake-ups [\d.]+, idle [\d.]+, sleep [\d.]+, baseline 20$/m);
     expect(text).toMatch(/^battery per day {8}[\d.]+% \(what the pipeline adds: [\d.]+ mW\)$/m);
   });

@@ -7,15 +7,8 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../../cli/main';
+import { sense } from '../../support/sense-cli';
 import { runPython } from '../../support/python';
-
-async function sense(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 describe('sense estimate with svd energy lines', () => {
   it('takes the rank from the trained weights when they exist, else estimates it and says so', async () => {

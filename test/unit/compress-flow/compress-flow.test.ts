@@ -20,7 +20,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../../cli/main';
+import { sense } from '../../support/sense-cli';
 import { mulberry32, gaussian } from '../../../engine/compress/random';
 import { rankForEnergy, relativeErrorAtRank, singularValues, suggestRankFromActivations } from '../../../engine/compress/svd';
 import { estimatePipeline } from '../../../engine/estimate';
@@ -49,13 +49,6 @@ const IN = 3920, OUT = 256;
 async function ort(): Promise<OrtModuleLike> {
   const mod = (await import('onnxruntime-node')) as unknown as OrtModuleLike & { default?: OrtModuleLike };
   return mod.InferenceSession ? mod : mod.default!;
-}
-
-async function sense(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
 const NUMPY = `import json, sys, numpy as np, onnx

@@ -3,17 +3,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../../../cli/main';
+import { sense } from '../../support/sense-cli';
 
 const dir = mkdtempSync(join(tmpdir(), 'sense-estimate-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function sense(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 const file = join(dir, 'small.sense');
 writeFileSync(

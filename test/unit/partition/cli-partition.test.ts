@@ -8,23 +8,9 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../../cli/main';
+import { sense, withoutLines } from '../../support/sense-cli';
 import { loadPipeline } from '../../../cli/load';
 import { largePipeline } from './random-pipelines';
-
-async function sense(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
-
-function dropPlaceLines(text: string): string {
-  return text
-    .split('\n')
-    .filter((l) => !/^\s*place\b/.test(l))
-    .join('\n');
-}
 
 describe('sense partition', () => {
   it.each(['samples/deepear/deepear.sense', 'samples/deepx/alexnet.sense', 'samples/watch/activity.sense'])('--write round trip of %s', async (sample) => {
@@ -38,7 +24,7 @@ describe('sense partition', () => {
     expect(json.feasible).toBe(true);
     const after = readFileSync(file, 'utf8');
     // Only place lines changed; comments and every other line are byte-identical.
-    expect(dropPlaceLines(after)).toBe(dropPlaceLines(before));
+    expect(withoutLines(after, 'place')).toBe(withoutLines(before, 'place'));
     for (const line of json.place) expect(after).toContain(`  ${line}\n`);
     // The rewritten file checks clean and estimates to the same objective.
     const { spec } = await loadPipeline(file);
