@@ -14,19 +14,22 @@ const close = (actual: number, expected: number, rel = 1e-9): void => {
   expect(Math.abs(actual - expected)).toBeLessThanOrEqual(rel * Math.max(1, Math.abs(expected)));
 };
 
+/** A 10 x 10 image every `period` through dense 50 relu and a dense 4 softmax head, on a device T of one processor and a 1000 mAh, 3.7 V battery. */
+const twoDenseOn = (period: string, processor: string): string => `
+  pipeline P {
+    input image { size 10 x 10  channels 1  period ${period} }
+    shared enc { flatten  dense 50 relu }
+    head h from enc { dense 4 softmax }
+    target T
+  }
+  device T {
+    ${processor}
+    battery 1000 mAh at 3.7 V
+  }`;
+
 describe('one processor', () => {
   it('is compute-bound without a bandwidth: latency = MACs / throughput, energy = power x time', async () => {
-    const spec = await specOf(`
-      pipeline P {
-        input image { size 10 x 10  channels 1  period 1 s }
-        shared enc { flatten  dense 50 relu }
-        head h from enc { dense 4 softmax }
-        target T
-      }
-      device T {
-        processor cpu { compute 1 GMAC/s  memory 64 MB  power 100 mW }
-        battery 1000 mAh at 3.7 V
-      }`);
+    const spec = await specOf(twoDenseOn('1 s', 'processor cpu { compute 1 GMAC/s  memory 64 MB  power 100 mW }'));
     const e = estimatePipeline(spec);
     // dense 50 relu on 100 inputs: 100*50 + 50 (relu) MACs; dense 4 softmax on 50: 50*4 + 4.
     const macs1 = 100 * 50 + 50;
@@ -46,17 +49,7 @@ describe('one processor', () => {
   });
 
   it('is memory-bound with a slow bus: overhead + bytes / bandwidth, plus energy per byte and idle power', async () => {
-    const spec = await specOf(`
-      pipeline P {
-        input image { size 10 x 10  channels 1  period 0.5 s }
-        shared enc { flatten  dense 50 relu }
-        head h from enc { dense 4 softmax }
-        target T
-      }
-      device T {
-        processor cpu { compute 1 GMAC/s  memory 64 MB  bandwidth 1 MB/s  power 100 mW  idle 10 mW  overhead 0.5 ms  transfer 100 pJ/B }
-        battery 1000 mAh at 3.7 V
-      }`);
+    const spec = await specOf(twoDenseOn('0.5 s', 'processor cpu { compute 1 GMAC/s  memory 64 MB  bandwidth 1 MB/s  power 100 mW  idle 10 mW  overhead 0.5 ms  transfer 100 pJ/B }'));
     const e = estimatePipeline(spec);
     // dense 50: weights (100*50 + 50) x 4 B, input 100 x 4 B, output 50 x 4 B.
     const bytes1 = (100 * 50 + 50) * 4 + 400 + 200;
