@@ -12,6 +12,8 @@
  * throughput_p(kind) is p.frontendMacsPerS for the feature front-end ops (placement key
  * `features`) when the processor sets it, else p.computeMacsPerS: the front end runs as
  * hand-written code, the layers on the DNN runtime's kernels (DESIGN.md, cost model).
+ * A processor calibrated by a kernel suite (engine/calibrate/kernel-predictor.ts) prices an
+ * op whose kind its predictor models by that kind's fitted model instead of the roofline.
  * The fixed cost of a partition run, p.dispatchMs, is not an op's: engine/schedule.ts
  * charges it once per partition.
  *
@@ -29,12 +31,13 @@
 import type { DeviceSpec, LinkSpec, ProcessorSpec } from '../language/pipeline-model';
 import { FEATURES_KEY } from '../language/pipeline-model';
 import { type IrOp } from './ir';
+import { kernelPredictorOf, predictOp } from './calibrate/kernel-predictor';
 
 /**
  * The part of an op the cost model reads. `placementKey` tells a front-end op (`features`)
  * from a layer op; without it the op is priced as a layer op.
  */
-export type CostedOp = Pick<IrOp, 'macs' | 'weightBytes' | 'inputBytes' | 'activationBytes' | 'noop'> & Partial<Pick<IrOp, 'placementKey'>>;
+export type CostedOp = Pick<IrOp, 'macs' | 'weightBytes' | 'inputBytes' | 'activationBytes' | 'noop'> & Partial<Pick<IrOp, 'placementKey' | 'kind' | 'supportKinds'>>;
 
 /** The cost of one op on one processor. */
 export interface OpCost {
@@ -63,13 +66,15 @@ export function opThroughputMacsPerS(op: Pick<CostedOp, 'placementKey'>, p: Proc
   return op.placementKey === FEATURES_KEY && p.frontendMacsPerS !== undefined ? p.frontendMacsPerS : p.computeMacsPerS;
 }
 
-/** Latency and energy of `op` on `p`, by the roofline formula in this module's header; zero for no-op ops. */
+/** Latency and energy of `op` on `p`, by the roofline formula in this module's header (or the processor's kernel predictor); zero for no-op ops. */
 export function opCost(op: CostedOp, p: ProcessorSpec): OpCost {
   if (op.noop) return { latencyMs: 0, computeMs: 0, memoryMs: 0, bytes: 0, energyMj: 0 };
   const bytes = opBytes(op);
   const computeMs = (op.macs / opThroughputMacsPerS(op, p)) * 1000;
   const memoryMs = Number.isFinite(p.bandwidthBytesPerS) ? (bytes / p.bandwidthBytesPerS) * 1000 : 0;
-  const latencyMs = p.overheadMs + Math.max(computeMs, memoryMs);
+  const predictor = op.kind !== undefined ? kernelPredictorOf(p) : undefined;
+  const predicted = predictor ? predictOp(predictor, { kind: op.kind!, placementKey: op.placementKey, supportKinds: op.supportKinds }, op.macs, bytes) : undefined;
+  const latencyMs = predicted ? predicted.latencyMs : p.overheadMs + Math.max(computeMs, memoryMs);
   const energyMj = p.activePowerMw * latencyMs * 1e-3 + bytes * p.transferPjPerByte * 1e-9;
   return { latencyMs, computeMs, memoryMs, bytes, energyMj };
 }

@@ -14,6 +14,12 @@
  * only (`fitted: false`, MACs and bytes 0); `sense calibrate FILE --from PROFILE.json`
  * fills them from the pipeline's IR and fits it.
  *
+ * Since schema version 3 a profile may also hold a kernel predictor (`kernelPredictor`,
+ * {@link KernelPredictorData}): one fitted latency model per kernel kind, made by
+ * `sense calibrate --device host` from a suite of kernels rather than from one pipeline,
+ * with how well it predicted the suite's held-out kernels (engine/calibrate/kernel-predictor.ts
+ * fits and evaluates it).
+ *
  * The format lives here, with its reader and writer, because the runtime writes profiles
  * where the engine is not shipped; applying a profile to the device catalog is the
  * engine's (engine/calibrate/profile.ts). Pure: no file system.
@@ -21,9 +27,59 @@
 
 /**
  * The schema version this code writes; it reads every version up to it. 2 added the
- * optional `frontendMacsPerS` and `dispatchMs`.
+ * optional `frontendMacsPerS` and `dispatchMs`; 3 the optional `kernelPredictor`.
  */
-export const PROFILE_SCHEMA_VERSION = 2;
+export const PROFILE_SCHEMA_VERSION = 3;
+
+/** The `version` of {@link KernelPredictorData} this code writes and reads. */
+export const KERNEL_PREDICTOR_VERSION = 1;
+
+/**
+ * The fitted latency model of one kernel kind (a layer kind such as `dense`, or a front-end
+ * step kind such as `features/spectral`): a roofline, overheadMs + max(msPerMac x macs,
+ * msPerByte x bytes), times a correction factor exp(c(log2 bytes)) with c piecewise linear
+ * between the knots (constant outside them) that the measurements taught it: the cache
+ * levels the roofline's one bandwidth cannot follow.
+ */
+export interface KernelKindModel {
+  overheadMs: number;
+  /** Milliseconds per multiply-accumulate (1000 / MAC/s); 0 when no kernel was compute-bound. */
+  msPerMac: number;
+  /** Milliseconds per byte moved (1000 / bytes/s); 0 when no kernel was memory-bound. */
+  msPerByte: number;
+  /** Knots of the correction, log2 of bytes moved, increasing (may be empty: no correction). */
+  correctionLog2Bytes: number[];
+  /** Natural log of the correction factor at each knot. */
+  correctionLogFactor: number[];
+  /** The smallest and largest MACs and bytes among the kernels it was fitted to (its coverage). */
+  minMacs: number;
+  maxMacs: number;
+  minBytes: number;
+  maxBytes: number;
+  /** Kernels it was fitted to. */
+  samples: number;
+  /** Median |predicted - measured| / measured over its held-out kernels, percent (absent: none held out). */
+  heldOutMedianAbsErrorPct?: number;
+}
+
+/** A kernel predictor (see the module header and {@link KernelKindModel}). */
+export interface KernelPredictorData {
+  version: number;
+  /** Per kernel kind, its model. */
+  kinds: Record<string, KernelKindModel>;
+  /** How well a fit on the other kernels predicted the held-out ones. */
+  heldOut: {
+    kernels: number;
+    /** Median absolute relative error, percent. */
+    medianAbsErrorPct: number;
+    /** 90th percentile of the absolute relative error, percent. */
+    p90AbsErrorPct: number;
+    /** Share of held-out kernels within 10% of their measurement, 0..1. */
+    within10: number;
+  };
+  /** Wall time the suite took, seconds. */
+  suiteS?: number;
+}
 
 /** The `kind` field of every profile file. */
 export const PROFILE_KIND = 'sense-device-profile';
@@ -99,6 +155,8 @@ export interface DeviceProfile {
   dispatchMs?: number;
   /** Runs each sample's median is taken over. */
   runs?: number;
+  /** The per-kernel-kind predictor (schema 3; see the module header). */
+  kernelPredictor?: KernelPredictorData;
   samples: ProfileSample[];
   endToEnd?: ProfileEndToEnd;
 }
@@ -191,6 +249,10 @@ export function validateDeviceProfile(json: unknown, source: string): DeviceProf
   if (fitted && o.frontendMacsPerS !== undefined) profile.frontendMacsPerS = num(source, o.frontendMacsPerS, 'frontendMacsPerS', { positive: true });
   if (fitted && o.dispatchMs !== undefined) profile.dispatchMs = num(source, o.dispatchMs, 'dispatchMs');
   if (o.runs !== undefined) profile.runs = num(source, o.runs, 'runs');
+  if (o.kernelPredictor !== undefined) {
+    if (!fitted) fail(source, 'a profile with a kernelPredictor must be fitted');
+    profile.kernelPredictor = validateKernelPredictor(source, o.kernelPredictor);
+  }
   if (o.endToEnd !== undefined) {
     const e = (o.endToEnd ?? {}) as Record<string, unknown>;
     profile.endToEnd = { pipeline: str(source, e.pipeline, 'endToEnd.pipeline'), measuredMs: num(source, e.measuredMs, 'endToEnd.measuredMs') };
@@ -198,6 +260,65 @@ export function validateDeviceProfile(json: unknown, source: string): DeviceProf
     if (e.estimatedAfterMs !== undefined) profile.endToEnd.estimatedAfterMs = num(source, e.estimatedAfterMs, 'endToEnd.estimatedAfterMs');
   }
   return profile;
+}
+
+/** The most kernel kinds a predictor may hold (a bound against absurd files). */
+const MAX_KERNEL_KINDS = 1000;
+
+function validateKernelPredictor(source: string, v: unknown): KernelPredictorData {
+  const at = 'kernelPredictor';
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(source, `${at} must be an object`);
+  const o = v as Record<string, unknown>;
+  const version = num(source, o.version, `${at}.version`);
+  if (version !== KERNEL_PREDICTOR_VERSION) fail(source, `${at}.version ${version} is not the version this Sense Studio reads (${KERNEL_PREDICTOR_VERSION}); calibrate again with 'sense calibrate --device host --out PROFILE.json'`);
+  if (typeof o.kinds !== 'object' || o.kinds === null || Array.isArray(o.kinds)) fail(source, `${at}.kinds must be an object of kernel kinds`);
+  const entries = Object.entries(o.kinds as Record<string, unknown>);
+  if (entries.length === 0) fail(source, `${at}.kinds is empty`);
+  if (entries.length > MAX_KERNEL_KINDS) fail(source, `${at}.kinds has ${entries.length} kinds, more than the ${MAX_KERNEL_KINDS} allowed`);
+  const kinds: Record<string, KernelKindModel> = {};
+  for (const [kind, raw] of entries) {
+    const p = `${at}.kinds.${kind}`;
+    if (typeof raw !== 'object' || raw === null) fail(source, `${p} must be an object`);
+    const k = raw as Record<string, unknown>;
+    const list = (x: unknown, name: string): number[] => {
+      if (!Array.isArray(x) || x.length > 64) fail(source, `${p}.${name} must be an array of at most 64 numbers`);
+      return x.map((y, i) => {
+        if (typeof y !== 'number' || !Number.isFinite(y)) fail(source, `${p}.${name}[${i}] must be a finite number, got ${JSON.stringify(y) ?? 'nothing'}`);
+        return y;
+      });
+    };
+    const knots = list(k.correctionLog2Bytes, 'correctionLog2Bytes');
+    const factors = list(k.correctionLogFactor, 'correctionLogFactor');
+    if (knots.length !== factors.length) fail(source, `${p}: correctionLog2Bytes and correctionLogFactor must have the same length`);
+    if (knots.some((x, i) => i > 0 && x <= knots[i - 1])) fail(source, `${p}.correctionLog2Bytes must increase`);
+    const model: KernelKindModel = {
+      overheadMs: num(source, k.overheadMs, `${p}.overheadMs`),
+      msPerMac: num(source, k.msPerMac, `${p}.msPerMac`),
+      msPerByte: num(source, k.msPerByte, `${p}.msPerByte`),
+      correctionLog2Bytes: knots,
+      correctionLogFactor: factors,
+      minMacs: num(source, k.minMacs, `${p}.minMacs`),
+      maxMacs: num(source, k.maxMacs, `${p}.maxMacs`),
+      minBytes: num(source, k.minBytes, `${p}.minBytes`),
+      maxBytes: num(source, k.maxBytes, `${p}.maxBytes`),
+      samples: num(source, k.samples, `${p}.samples`),
+    };
+    if (model.msPerMac === 0 && model.msPerByte === 0 && model.overheadMs === 0) fail(source, `${p} predicts 0 ms for every kernel`);
+    if (k.heldOutMedianAbsErrorPct !== undefined) model.heldOutMedianAbsErrorPct = num(source, k.heldOutMedianAbsErrorPct, `${p}.heldOutMedianAbsErrorPct`);
+    kinds[kind] = model;
+  }
+  const h = (o.heldOut ?? undefined) as Record<string, unknown> | undefined;
+  if (typeof h !== 'object' || h === null) fail(source, `${at}.heldOut must be an object`);
+  const heldOut = {
+    kernels: num(source, h.kernels, `${at}.heldOut.kernels`),
+    medianAbsErrorPct: num(source, h.medianAbsErrorPct, `${at}.heldOut.medianAbsErrorPct`),
+    p90AbsErrorPct: num(source, h.p90AbsErrorPct, `${at}.heldOut.p90AbsErrorPct`),
+    within10: num(source, h.within10, `${at}.heldOut.within10`),
+  };
+  if (heldOut.within10 > 1) fail(source, `${at}.heldOut.within10 must be a share from 0 to 1, got ${heldOut.within10}`);
+  const out: KernelPredictorData = { version, kinds, heldOut };
+  if (o.suiteS !== undefined) out.suiteS = num(source, o.suiteS, `${at}.suiteS`);
+  return out;
 }
 
 /** The profile as JSON text (2-space indent, trailing newline). */

@@ -1,4 +1,8 @@
 /**
+ * `sense calibrate --device host [--quick] [--out PROFILE.json] [--json]` (no FILE): calibrates
+ * the device, not a pipeline: runs the kernel suite (engine/calibrate/node-kernel-suite.ts)
+ * and writes a profile whose kernel predictor prices any pipeline on `host`.
+ *
  * `sense calibrate FILE [--device host] [--runs N] [--out PROFILE.json] [--json]`: measures
  * every layer of the pipeline on this machine with ONNX Runtime's profiler, fits the
  * device's default processor (engine/calibrate/fit.ts), prints estimated-versus-measured
@@ -15,15 +19,17 @@ import { isUserFileError, readUserTextSync, statUserPath, writeUserFileAtomic } 
 import { calibratePipeline, type CalibrationResult } from '../../engine/calibrate/node-calibrate';
 import { fitTimingsProfile } from '../../engine/calibrate/timings';
 import { formatDeviceProfile, parseDeviceProfile, type DeviceProfile } from '../../runtime/device-profile';
-import { calibrationTable, ms } from '../../engine/calibrate/report';
+import { calibrationTable, kernelSuiteTable, ms } from '../../engine/calibrate/report';
 import { expectPositionals, integerFlag, parseCommandArgs } from '../args';
-import { loadPipeline, namingError, pipelineWeights, UsageError } from '../load';
+import { choosePipeline, loadPipeline, lowerSenseText, namingError, pipelineWeights, UsageError } from '../load';
+import { runKernelSuite, type KernelSuiteResult } from '../../engine/calibrate/node-kernel-suite';
+import type { PipelineSpec } from '../../language/pipeline-model';
 import type { CommandContext } from '../main';
 import { findDevice, retarget } from './estimate';
 import { loadOrtNode } from '../../runtime/node-ort';
 
-export const summary = 'measure every layer on this machine (ONNX Runtime profiler), fit the host processor and write a measured device profile';
-export const usage = 'sense calibrate FILE [--device host] [--runs N] [--out PROFILE.json] [--json] [--pipeline NAME] [--from TIMINGS.json]';
+export const summary = 'measure a kernel suite (or every layer of one pipeline) on this machine, fit the host processor and write a measured device profile';
+export const usage = 'sense calibrate --device host [--quick] [--runs N] [--out PROFILE.json] [--json]  |  sense calibrate FILE [--device host] [--runs N] [--out PROFILE.json] [--json] [--pipeline NAME] [--from TIMINGS.json]';
 
 function printResult(r: Pick<CalibrationResult, 'profile' | 'rows' | 'endToEnd'>, ctx: CommandContext): void {
   for (const line of calibrationTable(r)) ctx.out(line);
@@ -33,10 +39,12 @@ function printResult(r: Pick<CalibrationResult, 'profile' | 'rows' | 'endToEnd'>
 export async function run(args: string[], ctx: CommandContext): Promise<number> {
   const { values, positionals } = parseCommandArgs(
     args,
-    { device: { type: 'string' }, runs: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, pipeline: { type: 'string' }, from: { type: 'string' } },
+    { device: { type: 'string' }, runs: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, pipeline: { type: 'string' }, from: { type: 'string' }, quick: { type: 'boolean' } },
     usage,
   );
-  expectPositionals(positionals, 1, 1, 'one .sense file', usage);
+  expectPositionals(positionals, 0, 1, 'one .sense file, or none with --device host', usage);
+  if (positionals.length === 0) return runSuite(values, ctx);
+  if (values.quick) throw new UsageError(`--quick belongs to the kernel suite (sense calibrate --device host --quick), not to calibrating one pipeline\nusage: ${usage}`);
   const [file] = positionals;
   const runs = integerFlag('--runs', values.runs, 30, 3, 100_000, 'an integer from 3 to 100000');
   const { out, from } = values;
@@ -93,6 +101,27 @@ export async function run(args: string[], ctx: CommandContext): Promise<number> 
     if (result.frontendFit && !result.frontendFit.identified) ctx.out('note: the front end is explained by overhead and memory traffic alone, so its throughput is a lower bound');
   }
   if (out) writeProfile(out, result.profile, ctx);
+  return 0;
+}
+
+/** `sense calibrate --device host`: the kernel suite (see the module header). */
+async function runSuite(values: { device?: string; runs?: string; out?: string; json?: boolean; pipeline?: string; from?: string; quick?: boolean }, ctx: CommandContext): Promise<number> {
+  if (values.device === undefined) throw new UsageError(`name the device to calibrate (--device host) or a .sense file\nusage: ${usage}`);
+  if (values.device !== 'host') throw new UsageError(`the kernel suite measures this machine, so it calibrates device 'host', not '${values.device}'; on a phone use the bundle page's Profile button\nusage: ${usage}`);
+  if (values.pipeline !== undefined || values.from !== undefined) throw new UsageError(`--pipeline and --from need a .sense file\nusage: ${usage}`);
+  const runs = values.runs === undefined ? undefined : integerFlag('--runs', values.runs, 40, 3, 100_000, 'an integer from 3 to 100000');
+  const { ort, runtime } = await loadOrtNode([], 'sense calibrate');
+  // Suite pipelines are lowered as if they were a file here; nothing is written there.
+  const lower = async (text: string, name: string): Promise<PipelineSpec> => choosePipeline(await lowerSenseText(`kernel suite ${name}.sense`, text)).spec;
+  let result: KernelSuiteResult;
+  try {
+    result = await runKernelSuite({ ort, runtime, lower, quick: values.quick ?? false, ...(runs !== undefined ? { runs } : {}), onProgress: (l) => ctx.err(l) });
+  } catch (e) {
+    throw new UsageError((e as Error).message, 1);
+  }
+  if (values.json) ctx.out(formatDeviceProfile(result.profile).trimEnd());
+  else for (const line of kernelSuiteTable(result)) ctx.out(line);
+  if (values.out) writeProfile(values.out, result.profile, ctx);
   return 0;
 }
 

@@ -82,7 +82,7 @@ export function predictMs(params: RooflineParams, sample: Pick<FitSample, 'macs'
 }
 
 /** Solves the k x k system m x = v (Gaussian elimination, partial pivoting); undefined when singular. */
-function solve(m: number[][], v: number[]): number[] | undefined {
+export function solve(m: number[][], v: number[]): number[] | undefined {
   const k = v.length;
   const A = m.map((row, i) => [...row, v[i]]);
   for (let c = 0; c < k; c++) {
@@ -126,7 +126,8 @@ function nnls3(X: readonly number[][], y: readonly number[], w: readonly number[
   return best;
 }
 
-function median(xs: readonly number[]): number {
+/** The median of `xs` (0 for none). */
+export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const n = s.length;
   return n === 0 ? 0 : n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;

@@ -43,10 +43,10 @@ import { buildBundle } from '../export/bundle';
 import type { BundleManifest } from '../../runtime/bundle-manifest';
 import { type IrOp } from '../ir';
 import type { WeightSet } from '../weights/weights';
-import { fitDispatchMs, fitFrontendThroughput, fitRoofline, type DispatchFit, type FitSample, type FrontendFit, type RooflineFit } from './fit';
+import { fitDispatchMs, fitFrontendThroughput, fitRoofline, median, type DispatchFit, type FitSample, type FrontendFit, type RooflineFit } from './fit';
 import { parseOrtProfile } from './ort-profile';
 import type { TimingsRow } from './timings';
-import { PROFILE_KIND, PROFILE_SCHEMA_VERSION, type DeviceProfile, type ProfileSample } from '../../runtime/device-profile';
+import { PROFILE_KIND, PROFILE_SCHEMA_VERSION, type DeviceProfile, type ProfileMachine, type ProfileSample } from '../../runtime/device-profile';
 import { applyProfile } from './profile';
 
 /** Largest ONNX Runtime profile read, in bytes: about V8's longest string, far above 100000 runs of a large pipeline. */
@@ -111,12 +111,6 @@ export interface CalibrationResult {
   windowWallMs: number;
 }
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  return n === 0 ? 0 : n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
 /** A deterministic window of the pipeline's input: noise well above any silence threshold. */
 function syntheticWindow(spec: PipelineSpec): Float32Array | Float32Array[] {
   const input = spec.input;
@@ -134,6 +128,12 @@ function layerParts(ops: readonly IrOp[]): { macs: number; bytes: number }[] {
 
 function sumParts(parts: readonly { macs: number; bytes: number }[]): { macs: number; bytes: number } {
   return { macs: parts.reduce((s, p) => s + p.macs, 0), bytes: parts.reduce((s, p) => s + p.bytes, 0) };
+}
+
+/** This machine as a profile records it, measured with `runtime` (`onnxruntime-node 1.23.0`). */
+export function thisMachine(runtime: string): ProfileMachine {
+  const c = cpus();
+  return { cpu: c[0]?.model ?? 'unknown CPU', cores: c.length, os: `${osType()} ${release()} ${arch()}`, node: process.version, runtime };
 }
 
 function cpuMs(from: NodeJS.CpuUsage, to: NodeJS.CpuUsage): number {
@@ -282,14 +282,13 @@ export function fitMeasurements(spec: PipelineSpec, m: CalibrationMeasurements, 
   const kernelsMs = layerSamples.reduce((a, s) => a + s.measuredMs, 0);
   const dispatchFit = fitDispatchMs([{ measuredMs: median(pick(m.windowCpuMs)), opsMs: median(pick(m.featuresCpuMs)) + kernelsMs, partitions: Math.max(1, m.partitions) }]);
 
-  const c = cpus();
   const profile: DeviceProfile = {
     schemaVersion: PROFILE_SCHEMA_VERSION,
     kind: PROFILE_KIND,
     device: m.device,
     processor,
     measuredAt: new Date().toISOString(),
-    machine: { cpu: c[0]?.model ?? 'unknown CPU', cores: c.length, os: `${osType()} ${release()} ${arch()}`, node: process.version, runtime: m.runtime },
+    machine: thisMachine(m.runtime),
     fitted: true,
     computeMacsPerS: fit.computeMacsPerS,
     bandwidthBytesPerS: fit.bandwidthBytesPerS,

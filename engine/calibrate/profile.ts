@@ -7,6 +7,7 @@
  */
 import type { DeviceSpec, PipelineSpec, ProcessorSpec } from '../../language/pipeline-model';
 import type { DeviceProfile } from '../../runtime/device-profile';
+import { withKernelPredictor } from './kernel-predictor';
 
 
 /**
@@ -30,11 +31,13 @@ export function profileSettingsText(p: Pick<DeviceProfile, 'computeMacsPerS' | '
  * overhead, front-end throughput and dispatch cost (memory, power and the rest keep the
  * catalog's), and the profile named among its sources. The figures are one fit, so a
  * profile without `frontendMacsPerS` or `dispatchMs` removes the processor's own (the
- * front end then runs at the fitted compute, partitions cost nothing extra).
+ * front end then runs at the fitted compute, partitions cost nothing extra). A profile
+ * with a kernel predictor (schema 3) puts it on the processor, where the cost model
+ * prices ops with it (engine/calibrate/kernel-predictor.ts).
  */
 export function applyProfileToProcessor(p: ProcessorSpec, profile: DeviceProfile): ProcessorSpec {
-  const { frontendMacsPerS: _f, dispatchMs: _d, ...rest } = p;
-  return {
+  const { frontendMacsPerS: _f, dispatchMs: _d, kernelPredictor: _k, ...rest } = p as ProcessorSpec & { kernelPredictor?: unknown };
+  const applied: ProcessorSpec = {
     ...rest,
     computeMacsPerS: profile.computeMacsPerS,
     bandwidthBytesPerS: profile.bandwidthBytesPerS,
@@ -43,14 +46,19 @@ export function applyProfileToProcessor(p: ProcessorSpec, profile: DeviceProfile
     ...(profile.dispatchMs !== undefined ? { dispatchMs: profile.dispatchMs } : {}),
     sources: [...p.sources, `measured device profile ${profile.device}.${profile.processor} (${profile.measuredAt}, ${profile.machine.cpu}, ${profile.machine.runtime})`],
   };
+  return profile.kernelPredictor ? withKernelPredictor(applied, profile.kernelPredictor) : applied;
 }
 
 /**
  * The device with the profile applied to its processor `profile.processor`. Throws when
- * the profile is not fitted or the device has no such processor (naming the ones it has).
+ * the profile is not fitted, the device has no such processor (naming the ones it has), or
+ * the profile holds a kernel predictor measured on another device.
  */
 export function applyProfileToDevice(device: DeviceSpec, profile: DeviceProfile, source = 'profile'): DeviceSpec {
   if (profile.fitted === false) throw new Error(`${source}: the profile holds timings only; fit it first with 'sense calibrate FILE --from ${source} --out FITTED.json'`);
+  // Kernel timings describe one machine: on another device's processor they would pass for its figures.
+  if (profile.kernelPredictor && profile.device !== device.name)
+    throw new Error(`${source}: the profile's kernel predictor was measured on device ${profile.device}, not ${device.name}; estimate with --target ${profile.device}, or calibrate ${device.name} itself`);
   if (!device.processors.some((p) => p.name === profile.processor))
     throw new Error(`${source}: device ${device.name} has no processor '${profile.processor}' (it has ${device.processors.map((p) => p.name).join(', ')}); the profile was measured for ${profile.device}.${profile.processor}`);
   return { ...device, processors: device.processors.map((p) => (p.name === profile.processor ? applyProfileToProcessor(p, profile) : p)) };

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { fitDispatchMs, fitFrontendThroughput, fitRoofline, predictMs, type FitSample, type RooflineParams } from '../../../engine/calibrate/fit';
 import { fitMeasurements, type CalibrationMeasurements } from '../../../engine/calibrate/node-calibrate';
 import { applyProfile, profileSettingsText } from '../../../engine/calibrate/profile';
-import { parseDeviceProfile, formatDeviceProfile, PROFILE_KIND, type DeviceProfile } from '../../../runtime/device-profile';
+import { parseDeviceProfile, formatDeviceProfile, PROFILE_KIND, PROFILE_SCHEMA_VERSION, type DeviceProfile } from '../../../runtime/device-profile';
 import { mulberry32 } from '../../../engine/compress/random';
 import { opBytes } from '../../../engine/cost-model';
 import { estimatePipeline } from '../../../engine/estimate';
@@ -173,7 +173,7 @@ describe('fitMeasurements on synthetic measurements', () => {
     expect(relErr(p.overheadMs, PARAMS.overheadMs)).toBeLessThan(1e-6);
     expect(relErr(p.frontendMacsPerS!, FRONTEND)).toBeLessThan(1e-6);
     expect(Math.abs(p.dispatchMs! - DISPATCH_MS)).toBeLessThan(1e-9);
-    expect(p.schemaVersion).toBe(2);
+    expect(p.schemaVersion).toBe(PROFILE_SCHEMA_VERSION);
     // The estimate with the fitted profile reproduces the (median) window.
     expect(relErr(r.endToEnd.afterMs, windowMs)).toBeLessThan(1e-6);
     expect(relErr(r.endToEnd.measuredMs, windowMs)).toBeLessThan(1e-12);

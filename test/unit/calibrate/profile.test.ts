@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../../cli/main';
 import { layerOfNode, parseOrtProfile } from '../../../engine/calibrate/ort-profile';
 import { applyProfileToDevice, profileSettingsText } from '../../../engine/calibrate/profile';
-import { formatDeviceProfile, parseDeviceProfile, PROFILE_KIND, type DeviceProfile } from '../../../runtime/device-profile';
+import { formatDeviceProfile, parseDeviceProfile, PROFILE_KIND, PROFILE_SCHEMA_VERSION, type DeviceProfile } from '../../../runtime/device-profile';
 import type { DeviceSpec } from '../../../language/pipeline-model';
 
 const root = resolve(import.meta.dirname, '../../..');
@@ -147,7 +147,7 @@ describe('sense calibrate and sense estimate --profile', () => {
     const l = calibrated.layers.find((x) => x.layer === 'encoder.1')!;
     const s = profile.samples.find((x) => x.op === 'encoder.1')!;
     // encoder.1 is the first layer of the one partition, so it also carries the partition's dispatch.
-    expect(profile.schemaVersion).toBe(2);
+    expect(profile.schemaVersion).toBe(PROFILE_SCHEMA_VERSION);
     // Measured on this machine with 5 runs: under load the medians of the parts can exceed the
     // median window, and the fit then clamps the dispatch cost at 0 (the fit itself is checked
     // on synthetic timings in fit-frontend-dispatch.test.ts), so only its presence is certain here.
