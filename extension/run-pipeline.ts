@@ -23,13 +23,15 @@ import type { Cancellation, EvaluateFolderOptions } from '../runtime/node-files'
 import type { OrtBackend } from '../runtime/node-ort';
 import type { OrtModuleLike } from '../runtime/runner';
 import type { RunView } from '../webview/protocol';
-import { abortSignalOf, PipelineJobs, type JobCallOptions } from './jobs/job-client';
+import { PipelineJobs, type JobCallOptions } from './jobs/job-client';
+import { abortSignalOf } from './worker-queue';
 import type { JobProgress, OrtChoice, WeightsSource } from './jobs/protocol';
 import type { DocumentFiles } from './workspace-files';
 
 export { CancelledError, type Cancellation } from '../runtime/node-files';
 export { extensionBundleAssets } from './jobs/pipeline-work';
-export { abortSignalOf, PipelineJobs, type JobCallOptions } from './jobs/job-client';
+export { PipelineJobs, type JobCallOptions } from './jobs/job-client';
+export { abortSignalOf } from './worker-queue';
 export type { JobProgress, OrtChoice, WeightsSource } from './jobs/protocol';
 
 /** The pipeline worker of an installed extension: `dist/pipeline-worker.cjs`, with onnxruntime-web's wasm files from `dist/ort/`. */

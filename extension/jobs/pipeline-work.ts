@@ -17,22 +17,19 @@ import { buildBundle } from '../../engine/export/bundle';
 import { ORT_WEB_FILES, writeBundle, type BundleAssets } from '../../engine/export/write-bundle';
 import { initWeights } from '../../engine/weights/init';
 import type { WeightSet } from '../../engine/weights/weights';
-import { statUserPath, UserFileError } from '../../io/user-files';
+import { statUserPath } from '../../io/user-files';
 import type { PipelineSpec } from '../../language/pipeline-model';
 import type { BundleManifest } from '../../runtime/bundle-manifest';
 import { CancelledError, evaluateFolder, readClip, type FolderEvaluation } from '../../runtime/node-files';
 import { loadOrt, loadOrtNode, type LoadedOrt } from '../../runtime/node-ort';
 import { createRunner, type BundleRunner, type ClipResult } from '../../runtime/runner';
 import type { HeadRun, RunView } from '../../webview/protocol';
+import type { WorkerJobContext } from '../worker-queue';
 import { readPipelineWeights, weightsFileOf } from '../workspace-files';
-import type { JobFailure, JobProgress, OrtChoice, PipelineJob, PipelineJobResults, WeightsSource } from './protocol';
+import type { JobProgress, OrtChoice, PipelineJob, PipelineJobResults, WeightsSource } from './protocol';
 
-/** What a job may call while it runs: report progress, and ask whether it was cancelled. */
-export interface JobContext {
-  onProgress(progress: JobProgress): void;
-  /** True once the host asked the job to stop; checked between clips, files and calibration steps. */
-  readonly cancelled: boolean;
-  /** Where onnxruntime-web's wasm files are (see protocol.ts PipelineWorkerData). */
+/** What a job may call while it runs: report progress, and ask whether it was cancelled (checked between clips, files and calibration steps); and where onnxruntime-web's wasm files are (see protocol.ts PipelineWorkerData). */
+export interface JobContext extends WorkerJobContext<JobProgress> {
   ortWasmDir?: string;
 }
 
@@ -214,10 +211,3 @@ export class PipelineWork {
 
 /** Runners kept open between jobs: a compressed pipeline and its uncompressed "before". */
 export const RUNNERS_KEPT = 2;
-
-/** A failure as plain data for the host (protocol.ts JobFailure). */
-export function jobFailure(e: unknown): JobFailure {
-  if (e instanceof UserFileError) return { name: e.name, message: e.message, path: e.path, reason: e.reason };
-  if (e instanceof Error) return { name: e.name, message: e.message };
-  return { name: 'Error', message: String(e) };
-}

@@ -58,20 +58,6 @@ export type JobProgress =
   | { kind: 'file'; name: string }
   | { kind: 'log'; line: string };
 
-/** A failure as it crosses the thread boundary: the error's class name (`UserFileError`, `CancelledError`, ...), message, and a UserFileError's path and reason. */
-export interface JobFailure {
-  name: string;
-  message: string;
-  path?: string;
-  reason?: string;
-}
-
-/** A message from the host to the worker: start a job, or ask the running one to stop at its next check. */
-export type ToWorkerMessage = { type: 'start'; id: number; job: PipelineJob } | { type: 'cancel'; id: number };
-
-/** A message from the worker to the host about job `id`: its progress, its result, or its failure. */
-export type FromWorkerMessage = { type: 'progress'; id: number; progress: JobProgress } | { type: 'result'; id: number; value: unknown } | { type: 'error'; id: number; error: JobFailure };
-
 /** What the worker is started with (`workerData`). */
 export interface PipelineWorkerData {
   /** Where onnxruntime-web's wasm files are (the extension's `dist/ort/`); default: next to the module. */

@@ -53,9 +53,6 @@ export interface AnalysisJobResults {
   partition: PartitionJobResult;
 }
 
-/** A message from a worker to the server: progress of the job running, its result, or its failure. */
-export type WorkerReply = { id: number; type: 'progress'; message: string } | { id: number; type: 'result'; value: unknown } | { id: number; type: 'error'; message: string };
-
 const cache = new WeightsCache();
 
 /** Runs one job, reporting stages through `progress`; rejects with an Error whose message the user may read. */

@@ -61,7 +61,9 @@ import { documentFiles, type DocumentFiles } from '../workspace-files';
 import type { MeasuredProfiles } from './device-profiles';
 import { onnxImport, OnnxRequestError, onnxViewState, type OnnxHost } from './onnx-model';
 import type { AnalysisJob, AnalysisJobResults } from './analysis-jobs';
-import { JobCancelledError, type JobOptions, type JobRunner } from './worker-pool';
+import type { JobOptions, JobRunner } from './worker-pool';
+import { abortSignalOf } from '../worker-queue';
+import { CancelledError } from '../../runtime/node-files';
 
 /** A K-SVD preview may ask for at most this many atoms per row or column of the larger dimension of the layer's weight matrix. */
 export const MAX_ATOMS_PER_DIMENSION = 4;
@@ -377,11 +379,11 @@ export class StudioRequests {
     token: CancellationToken | undefined,
     progress: RequestProgress | undefined,
   ): Promise<AnalysisJobResults[K]> {
-    const opts: JobOptions = { ...(token ? { token } : {}), ...(progress ? { onProgress: (m: string) => progress.report(m) } : {}) };
+    const opts: JobOptions = { ...(token ? { signal: abortSignalOf(token) } : {}), ...(progress ? { onProgress: (m: string) => progress.report(m) } : {}) };
     try {
       return await this.host.jobs.run<K>(job, opts);
     } catch (e) {
-      if (e instanceof JobCancelledError) throw new ResponseError(LSPErrorCodes.RequestCancelled, `${method}: cancelled.`);
+      if (e instanceof CancelledError) throw new ResponseError(LSPErrorCodes.RequestCancelled, `${method}: cancelled.`);
       throw refused(method, (e as Error).message, LSPErrorCodes.RequestFailed);
     }
   }
