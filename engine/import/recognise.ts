@@ -343,6 +343,8 @@ export function recognise(graph: ImportGraph, inputShape: Shape): Recognition {
         return reshape(node, ins, a, tensor);
       case 'Gather':
         return gather(node, ins, a, tensor);
+      case 'Slice':
+        return slice(node, ins, a, tensor);
       case 'Gemm': {
         if (a.layout.length !== 2 || a.layout[0] !== 0 || a.layout[1] !== 1 || a.shape.length !== 1) return `Gemm on a ${a.layout.length}-D tensor; dense needs [N, features]`;
         if (attr(node, 'transA', 0) !== 0) return 'Gemm with transA = 1 transposes the data';
@@ -379,7 +381,17 @@ export function recognise(graph: ImportGraph, inputShape: Shape): Recognition {
           producer.nodes.push(node.name);
           return [{ ...a, seg, producer }];
         }
-        return `${op} with a constant tensor after a layer that has no place for it (only a MatMul's bias is recognised); the language has no ${op === 'Add' ? 'bias-only' : 'scaling'} layer`;
+        if (op === 'Add' && producer && producer === seg.layers[seg.layers.length - 1] && !producer.activation && (producer.kind === 'dense' || producer.kind === 'conv1d' || producer.kind === 'conv2d')) {
+          // A bias written as its own Add (tf2onnx, or a Conv exported without B): it adds to the layer's bias.
+          const units = producer.kind === 'dense' ? producer.units! : producer.filters!;
+          const added = outputBias(other, a, producer.kind === 'dense' ? last : 1, units);
+          if (typeof added === 'string') return added;
+          const bias = producer.weights.bias.data;
+          producer.weights.bias = { shape: [units], data: Float32Array.from(bias, (b, i) => b + added[i]) };
+          producer.nodes.push(node.name);
+          return [{ ...a, seg, producer }];
+        }
+        return `${op} with a constant tensor after a layer that has no place for it (only a bias right after a dense or conv layer is recognised); the language has no ${op === 'Add' ? 'bias-only' : 'scaling'} layer`;
       }
       case 'Conv':
         return conv(node, ins, a, tensor);
@@ -420,6 +432,22 @@ export function recognise(graph: ImportGraph, inputShape: Shape): Recognition {
     const lastDim = v.c.dims.length === 0 ? 1 : v.c.dims[v.c.dims.length - 1];
     if (!(n === units && lastDim === units) && n !== 1) return `its bias ${formatShape(v.c.dims)} does not broadcast to the ${units} outputs`;
     return Float32Array.from({ length: units }, (_, i) => v.c.floats![n === 1 ? 0 : i] * scale);
+  }
+
+  /**
+   * The per-unit values of a constant added to `a`, whose pipeline axis `axis` holds the layer's
+   * `units` outputs: the constant must be a scalar or vary along that axis only (numpy broadcasting).
+   */
+  function outputBias(v: Value | undefined, a: Act, axis: number, units: number): Float32Array | string {
+    if (v?.t !== 'const' || !v.c.floats) return 'it adds a tensor that is not a constant float tensor after a layer';
+    const { dims, floats } = v.c;
+    if (floats.length === 1) return new Float32Array(units).fill(floats[0]);
+    const rank = a.layout.length;
+    if (dims.length > rank) return `it adds a constant ${formatShape(dims)} of higher rank than the data`;
+    const aligned = [...Array.from({ length: rank - dims.length }, () => 1), ...dims];
+    const at = a.layout.indexOf(axis);
+    if (aligned.some((d, i) => d !== (i === at ? units : 1))) return `it adds a constant ${formatShape(dims)} that does not vary along the layer's ${units} outputs alone, so it is not a bias`;
+    return Float32Array.from(floats);
   }
 
   function reshape(node: GraphNode, ins: (Value | undefined)[], a: Act, tensor: string): Value[] | string {
@@ -468,6 +496,47 @@ export function recognise(graph: ImportGraph, inputShape: Shape): Recognition {
       return [{ t: 'act', seg, shape, layout: dropped, producer }];
     }
     return `it picks element ${i} along a data axis; the language keeps whole tensors (except a recurrent layer's last step)`;
+  }
+
+  /**
+   * A Slice of the data: kept when it takes every element (an exporter's `x[:, :]`), or the
+   * last step of a recurrent layer's sequence (`out[:, -1:]`), which is its last state on an
+   * axis of size 1; any other range is refused, since the language keeps whole tensors.
+   */
+  function slice(node: GraphNode, ins: (Value | undefined)[], a: Act, tensor: string): Value[] | string {
+    const constInts = (v: Value | undefined): number[] | undefined => (v?.t === 'const' ? v.c.ints : v?.t === 'sym' && v.v.every((x) => typeof x === 'number') ? (v.v as number[]) : undefined);
+    const old = graph.opset < 10;
+    const starts = old ? ints(node, 'starts') : constInts(ins[1]);
+    const ends = old ? ints(node, 'ends') : constInts(ins[2]);
+    if (!starts || !ends) return 'its starts and ends are computed at run time';
+    const rank = a.layout.length;
+    const axes = (old ? ints(node, 'axes') : ins[3] ? constInts(ins[3]) : undefined) ?? starts.map((_, i) => i);
+    const steps = (old ? undefined : ins[4] ? constInts(ins[4]) : undefined) ?? starts.map(() => 1);
+    if (axes.length !== starts.length || ends.length !== starts.length || steps.length !== starts.length) return 'its starts, ends, axes and steps differ in length, or are not constant';
+    const { seg, producer } = take(a, tensor);
+    const layout = [...a.layout];
+    let lastStep = false;
+    for (let j = 0; j < axes.length; j++) {
+      const axis = axes[j] < 0 ? axes[j] + rank : axes[j];
+      const ax = a.layout[axis];
+      const size = ax < 0 ? 1 : ax === 0 ? Infinity : a.shape[ax - 1];
+      const clamp = (x: number): number => Math.max(0, Math.min(size, x < 0 ? x + size : x));
+      const [from, to] = [clamp(starts[j]), clamp(ends[j])];
+      if (steps[j] === 1 && from === 0 && to >= size) continue;
+      const recurrentSteps = producer?.sequences && producer === seg.layers[seg.layers.length - 1] && ax === 2;
+      if (recurrentSteps && steps[j] === 1 && from === size - 1 && to === size) {
+        layout[axis] = -1;
+        lastStep = true;
+        continue;
+      }
+      return `it takes elements ${from} to ${to}${steps[j] !== 1 ? ` in steps of ${steps[j]}` : ''} of axis ${axis} (size ${size}); the language keeps whole tensors (except a recurrent layer's last step)`;
+    }
+    if (!lastStep || !producer) return [{ t: 'act', seg, shape: a.shape, layout, producer }];
+    producer.sequences = false;
+    producer.nodes.push(node.name);
+    const shape = a.shape.slice(0, 1);
+    seg.outputShape = shape;
+    return [{ t: 'act', seg, shape, layout, producer }];
   }
 
   function conv(node: GraphNode, ins: (Value | undefined)[], a: Act, tensor: string): Value[] | string {
@@ -608,7 +677,32 @@ export function recognise(graph: ImportGraph, inputShape: Shape): Recognition {
     seg.output = o.name;
   }
   if (refusals.length > 0) return { ok: false, refusals };
+  moveFinalActivation(root);
   return { ok: true, root, inputShape };
+}
+
+/**
+ * A head without layers of its own (an output also read by other layers) is written as
+ * `linear`, and the runner turns a linear head's scores into probabilities with a softmax.
+ * When the tensor it reads already went through a softmax or sigmoid, that would apply a
+ * second one: the activation moves from the end of the shared segment to the start of each
+ * of its branches instead, which computes the same tensors.
+ */
+function moveFinalActivation(s: Segment): void {
+  for (const c of s.children) moveFinalActivation(c);
+  if (!s.children.some((c) => c.output !== undefined && c.layers.length === 0)) return;
+  const last = s.layers[s.layers.length - 1];
+  const activation = last?.activation;
+  if (!last || (activation !== 'softmax' && activation !== 'sigmoid')) return;
+  let nodes: string[];
+  if (last.kind === 'activation') {
+    s.layers.pop();
+    nodes = last.nodes;
+  } else {
+    delete last.activation;
+    nodes = last.nodes.splice(-1);
+  }
+  for (const c of s.children) c.layers.unshift({ kind: 'activation', activation, weights: {}, nodes });
 }
 
 type ShapeResult = Value | string;

@@ -44,6 +44,13 @@ function maxAbsDiff(a: readonly number[], b: readonly number[]): number {
   return a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 }
 
+/** Probabilities from a head's scores, as the runner makes them for a head without softmax or sigmoid. */
+function softmax(logits: readonly number[]): number[] {
+  const peak = Math.max(...logits);
+  const sum = logits.reduce((a, v) => a + Math.exp(v - peak), 0);
+  return logits.map((v) => Math.exp(v - peak) / sum);
+}
+
 /** One second of a chirp with noise at 16 kHz: one window of DeepEar's front end, well above its silence threshold. */
 function chirp(): Uint8Array {
   let seed = 3;
@@ -161,10 +168,7 @@ describe('sense import of PyTorch models', () => {
     expect(text).toMatch(/head colour from \w+ \{\s*dense 16 relu[^\n]*\n\s*dense 3\s*(\/\/[^\n]*)?\n/);
     checkBundle(bundle);
     const { outputs } = reference.cnn2d;
-    const logits = outputs.colour;
-    const peak = Math.max(...logits);
-    const sum = logits.reduce((a, v) => a + Math.exp(v - peak), 0);
-    const torch = { digit: outputs.digit, colour: logits.map((v) => Math.exp(v - peak) / sum) };
+    const torch = { digit: outputs.digit, colour: softmax(outputs.colour) };
     for (const source of [sense, bundle]) {
       const ours = await runClip(source, png);
       const worst = Math.max(maxAbsDiff(ours.digit, torch.digit), maxAbsDiff(ours.colour, torch.colour));
@@ -174,6 +178,39 @@ describe('sense import of PyTorch models', () => {
     const original = await runOnnx(join(dir, 'cnn2d.onnx'), reference.cnn2d.input, [3, 32, 32]);
     expect(maxAbsDiff(original.digit, outputs.digit)).toBeLessThan(TOLERANCE);
   }, 180_000);
+
+  it('reads conv biases written as their own Add, and gives a softmax output that another head reads no second softmax', async () => {
+    const { sense, bundle, text } = await importAndExport('gaps');
+    checkBundle(bundle);
+    // The Adds fold into the convolutions before the activations fuse.
+    expect(text).toMatch(/conv2d 6 kernel 3 relu\s*\/\/ [^\n]*Conv[^\n]*Add[^\n]*Relu/);
+    expect(text).toMatch(/conv2d 4 kernel 3 tanh\s*\/\/ [^\n]*Conv[^\n]*Add[^\n]*Tanh/);
+    // The shared dense layer ends without its softmax, which starts each branch instead.
+    expect(text).toMatch(/dense 5\s*\/\//);
+    expect(text).toMatch(/head probs from \w+ \{\s*softmax/);
+    expect(text).toMatch(/head refined from \w+ \{\s*softmax[^\n]*\n\s*dense 3/);
+    const { outputs } = reference.gaps;
+    const torch = { probs: outputs.probs, refined: softmax(outputs.refined) };
+    const ours = await runClip(sense, join(dir, 'gaps.png'));
+    const worst = Math.max(maxAbsDiff(ours.probs, torch.probs), maxAbsDiff(ours.refined, torch.refined));
+    console.log(`import gaps: max |sense run gaps.png - PyTorch| = ${worst.toExponential(2)}`);
+    expect(worst).toBeLessThan(TOLERANCE);
+  }, 120_000);
+
+  it("imports a GRU whose last step is taken with a Slice (out[:, -1:, :])", async () => {
+    await agreement('gru_slice', DEEPEAR, audioClip, 'logmel', { speaker: 'speaker' });
+    expect(readFileSync(join(dir, 'gru_slice.sense'), 'utf8')).toMatch(/gru 16\s*\/\/[^\n]*Slice/);
+  }, 120_000);
+
+  it('refuses a bidirectional GRU and a Slice that drops data, naming the node and why', async () => {
+    const bi = await cli('import', join(dir, 'bigru.onnx'), '--like', DEEPEAR, '-o', join(dir, 'bigru.sense'));
+    expect(bi.code).toBe(1);
+    expect(bi.err).toMatch(/node '[^']*' \(GRU\): a bidirectional GRU; the language's recurrent layers run forward/);
+    const cut = await cli('import', join(dir, 'slice_data.onnx'), '--like', DEEPEAR, '-o', join(dir, 'slice_data.sense'));
+    expect(cut.code).toBe(1);
+    expect(cut.err).toMatch(/node '[^']*' \(Slice\): it takes elements 8 to 98 of axis 2 \(size 98\); the language keeps whole tensors/);
+    expect(existsSync(join(dir, 'bigru.sense')) || existsSync(join(dir, 'slice_data.sense'))).toBe(false);
+  }, 60_000);
 
   it('writes the same pipeline from an opset 11 export as from opset 17 (Squeeze axes as attributes, Softmax over axis 1)', async () => {
     const old = tempDir('sense-import-11-');

@@ -84,17 +84,71 @@ class Cnn2d(nn.Module):
         return self.digit(h), self.colour(h)
 
 
-def image_input(path):
-    """Writes a 45 x 38 RGBA PNG and returns what the imported pipeline must feed the model:
-    PIL's decoded pixels, alpha dropped, scaled to [0, 1], resized to 32 x 32 by PyTorch's
+def image_input(path, height=45, width=38, size=32):
+    """Writes a height x width RGBA PNG and returns what the imported pipeline must feed the model:
+    PIL's decoded pixels, alpha dropped, scaled to [0, 1], resized to size x size by PyTorch's
     bilinear interpolation without antialiasing (torchvision's Resize(antialias=False))."""
-    y, x = np.mgrid[0:45, 0:38]
+    y, x = np.mgrid[0:height, 0:width]
     pixels = np.stack([np.sin(x / (3 + k) + y / (4 + k) + k) for k in range(4)], -1) * 0.45 + 0.5
     pixels = np.clip(pixels + np.random.default_rng(7).normal(0, 0.05, pixels.shape), 0, 1)
     Image.fromarray((pixels * 255).astype(np.uint8), 'RGBA').save(path)
     decoded = np.array(Image.open(path).convert('RGBA'))[..., :3].astype(np.float32) / 255
     chw = torch.tensor(decoded).permute(2, 0, 1)[None]
-    return F.interpolate(chw, size=(32, 32), mode='bilinear', align_corners=False)
+    return F.interpolate(chw, size=(size, size), mode='bilinear', align_corners=False)
+
+
+class ImageGaps(nn.Module):
+    """Conv biases written as their own Add (a conv without bias, and one with both), and a
+    softmax output that another head also reads (its head must not get a second softmax)."""
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 6, 3, bias=False)
+        self.bias1 = nn.Parameter(torch.randn(6, 1, 1))
+        self.conv2 = nn.Conv2d(6, 4, 3)
+        self.bias2 = nn.Parameter(torch.randn(1, 4, 1, 1))
+        self.fc = nn.Linear(4 * 5 * 5, 5)
+        self.refine = nn.Linear(5, 3)
+
+    def forward(self, x):
+        h = torch.relu(self.conv1(x) + self.bias1)
+        h = F.max_pool2d(h, 2)
+        h = torch.tanh(self.conv2(h) + self.bias2)
+        probs = torch.softmax(self.fc(h.flatten(1)), -1)
+        return probs, self.refine(probs)
+
+
+class GruSlice(nn.Module):
+    """A GRU whose last step is taken with a Slice (out[:, -1:, :]), not a Gather."""
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.GRU(40, 16, batch_first=True)
+        self.fc = nn.Linear(16, 3)
+
+    def forward(self, x):
+        out, _ = self.rnn(x.permute(0, 2, 1))
+        return torch.softmax(self.fc(out[:, -1:, :].flatten(1)), -1)
+
+
+class BiGru(nn.Module):
+    """A bidirectional GRU, which the language lacks."""
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.GRU(40, 8, batch_first=True, bidirectional=True)
+        self.fc = nn.Linear(16, 3)
+
+    def forward(self, x):
+        _, h = self.rnn(x.permute(0, 2, 1))
+        return torch.softmax(self.fc(torch.cat([h[0], h[1]], -1)), -1)
+
+
+class SliceData(nn.Module):
+    """A Slice that drops frames of the data, which the language cannot state."""
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(40 * 90, 3)
+
+    def forward(self, x):
+        return torch.softmax(self.fc(x[:, :, 8:].flatten(1)), -1)
 
 
 class Unsupported(nn.Module):
@@ -115,12 +169,17 @@ class Unsupported(nn.Module):
 data = json.load(sys.stdin)
 features = {k: torch.tensor(v['data'], dtype=torch.float32).reshape(1, *v['shape']) for k, v in data['features'].items()}
 features['image'] = image_input(f"{data['dir']}/cnn2d.png")
+features['small'] = image_input(f"{data['dir']}/gaps.png", 20, 24, 16)
 models = [
     ('mlp', Mlp(), 'watch', ['activity', 'transport', 'place']),
     ('cnn1d', Cnn1d(), 'logmel', ['scene']),
     ('gru', Recurrent('gru'), 'logmel', ['speaker']),
     ('lstm', Recurrent('lstm'), 'logmel', ['speaker']),
     ('cnn2d', Cnn2d(), 'image', ['digit', 'colour']),
+    ('gaps', ImageGaps(), 'small', ['probs', 'refined']),
+    ('gru_slice', GruSlice(), 'logmel', ['speaker']),
+    ('bigru', BiGru(), 'logmel', ['speaker']),
+    ('slice_data', SliceData(), 'logmel', ['scene']),
     ('unsupported', Unsupported(), 'watch', ['y']),
 ]
 result = {}
