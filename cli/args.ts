@@ -51,10 +51,18 @@ export function expectPositionals(positionals: readonly string[], min: number, m
   throw new UsageError(`expected ${what}, got ${got}; usage: ${usage}`);
 }
 
+/**
+ * A number from a flag's text that `valid` accepts, or undefined when the flag is absent.
+ * Throws {@link UsageError} naming the flag, `what` it needs (`a positive integer`) and the text.
+ */
+export function numberFlag(flag: string, text: string | undefined, valid: (x: number) => boolean, what: string): number | undefined {
+  if (text === undefined) return undefined;
+  const x = Number(text);
+  if (text.trim() === '' || !Number.isFinite(x) || !valid(x)) throw new UsageError(`${flag} needs ${what}, got '${text}'`);
+  return x;
+}
+
 /** A whole number within [min, max] from a flag's text, or `fallback` when the flag is absent. */
 export function integerFlag(flag: string, text: string | undefined, fallback: number, min: number, max: number, what: string): number {
-  if (text === undefined) return fallback;
-  const x = Number(text);
-  if (text.trim() === '' || !Number.isSafeInteger(x) || x < min || x > max) throw new UsageError(`${flag} takes ${what}, got '${text}'`);
-  return x;
+  return numberFlag(flag, text, (x) => Number.isSafeInteger(x) && x >= min && x <= max, what) ?? fallback;
 }

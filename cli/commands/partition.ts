@@ -18,7 +18,7 @@ import { estimatePipeline } from '../../engine/estimate';
 import { partitionPipeline, placementUnits } from '../../engine/partition/partition';
 import { placeStatements, placementRuns, rewritePlaceLines } from '../../engine/partition/place-lines';
 import { placeSites } from '../../engine/pipeline-text';
-import { parseCommandArgs } from '../args';
+import { numberFlag, parseCommandArgs } from '../args';
 import { loadPipeline, pipelineNode, UsageError, writeSenseFile } from '../load';
 import type { CommandContext } from '../main';
 import { fixed } from '../table';
@@ -54,12 +54,8 @@ function parseArgs(args: string[]): Args {
     },
     usage,
   );
-  const number = (flag: string, text: string | undefined): number | undefined => {
-    if (text === undefined) return undefined;
-    const x = Number(text.replace(/\s*ms$/, ''));
-    if (text.trim() === '' || !Number.isFinite(x) || x < 0) throw new UsageError(`${flag} needs a non-negative number (got '${text}'); usage: ${usage}`);
-    return x;
-  };
+  // A time may carry its unit, as in the .sense file (`--within 20 ms`).
+  const number = (flag: string, text: string | undefined): number | undefined => numberFlag(flag, text?.replace(/\s*ms$/, ''), (x) => x >= 0, 'a non-negative number');
   if (positionals.length > 1) throw new UsageError(`one file at a time (got ${positionals.map((f) => `'${f}'`).join(' and ')}); usage: ${usage}`);
   if (positionals.length === 0) throw new UsageError(`usage: ${usage}`);
   const a: Args = { file: positionals[0], keepPins: v['keep-pins'] ?? false, write: v.write ?? false, json: v.json ?? false };

@@ -15,7 +15,7 @@ import { encodeSafetensors } from '../../engine/weights/safetensors';
 import { assertWeightsFitInFile } from '../../engine/weights/weights';
 import { readUserTextSync, resolveUserPath, statUserPath, writeUserFileAtomic } from '../../io/user-files';
 import type { PipelineSpec } from '../../language/pipeline-model';
-import { parseCommandArgs } from '../args';
+import { numberFlag, parseCommandArgs } from '../args';
 import { loadPipeline, namingError, senseRoots, UsageError } from '../load';
 import type { CommandContext } from '../main';
 import { formatPercent } from '../../language/figures';
@@ -68,12 +68,6 @@ export interface TrainingRecord {
   synthetic: string;
 }
 
-function num(flag: string, v: string | undefined, check: (x: number) => boolean, what: string): number {
-  const x = Number(v);
-  if (v === undefined || v === '' || !Number.isFinite(x) || !check(x)) throw new UsageError(`${flag} needs ${what}, got '${v ?? ''}'`);
-  return x;
-}
-
 const FLAGS = {
   epochs: { type: 'string' },
   seed: { type: 'string' },
@@ -101,20 +95,19 @@ function names(flag: string, v: string | undefined, example: string): string[] |
 export function parseTrainArgs(args: string[]): TrainArgs {
   const { values: v, positionals: pos } = parseCommandArgs(args, FLAGS, usage);
   const o: Partial<TrainArgs> & { snrDb: number[] } = { snrDb: [] };
-  const opt = (flag: string, text: string | undefined, check: (x: number) => boolean, what: string): number | undefined => (text === undefined ? undefined : num(flag, text, check, what));
-  o.epochs = opt('--epochs', v.epochs, (x) => Number.isInteger(x) && x >= 1 && x <= 100000, 'a positive integer');
-  o.seed = opt('--seed', v.seed, (x) => Number.isInteger(x) && Math.abs(x) <= 0xffffffff, 'an integer');
-  o.batch = opt('--batch', v.batch, (x) => Number.isInteger(x) && x >= 1, 'a positive integer');
-  o.lr = opt('--lr', v.lr, (x) => x > 0 && x < 10, 'a learning rate such as 0.001');
-  o.val = opt('--val', v.val, (x) => x >= 0 && x < 1, 'a fraction from 0 to below 1, such as 0.2');
-  o.patience = opt('--patience', v.patience, (x) => Number.isInteger(x) && x >= 1, 'a positive integer of epochs');
+  o.epochs = numberFlag('--epochs', v.epochs, (x) => Number.isInteger(x) && x >= 1 && x <= 100000, 'a positive integer');
+  o.seed = numberFlag('--seed', v.seed, (x) => Number.isInteger(x) && Math.abs(x) <= 0xffffffff, 'an integer');
+  o.batch = numberFlag('--batch', v.batch, (x) => Number.isInteger(x) && x >= 1, 'a positive integer');
+  o.lr = numberFlag('--lr', v.lr, (x) => x > 0 && x < 10, 'a learning rate such as 0.001');
+  o.val = numberFlag('--val', v.val, (x) => x >= 0 && x < 1, 'a fraction from 0 to below 1, such as 0.2');
+  o.patience = numberFlag('--patience', v.patience, (x) => Number.isInteger(x) && x >= 1, 'a positive integer of epochs');
   o.heads = names('--heads', v.heads, 'ambient,speaker');
   o.noiseHeads = names('--noise-heads', v['noise-heads'], 'ambient,speaker');
   if (v['noise-dir'] !== undefined) {
     if (!v['noise-dir']) throw new UsageError('--noise-dir needs a folder of noise WAVs');
     o.noiseDir = v['noise-dir'];
   }
-  if (v.snr !== undefined) o.snrDb = v.snr.split(',').map((s) => num('--snr', s, (x) => x >= -20 && x <= 60, 'dB values from -20 to 60 such as 0,5,10,20'));
+  if (v.snr !== undefined) o.snrDb = v.snr.split(',').map((s) => numberFlag('--snr', s, (x) => x >= -20 && x <= 60, 'dB values from -20 to 60 such as 0,5,10,20')!);
   if (v.out !== undefined) {
     if (!v.out) throw new UsageError('--out needs a weights file path');
     o.out = v.out;

@@ -120,7 +120,7 @@ describe('sense CLI', () => {
     expect((await cli('init-weights', file)).err).toMatch(/cli\.safetensors already exists \(written by sense init-weights\); pass --force/);
     expect((await cli('init-weights', file, '--seed', '4', '--force')).code).toBe(0);
     expect(readFileSync(join(dir, 'cli.safetensors')).equals(first)).toBe(true);
-    expect((await cli('init-weights', file, '--seed', 'x')).err).toMatch(/--seed takes a non-negative integer/);
+    expect((await cli('init-weights', file, '--seed', 'x')).err).toMatch(/--seed needs a non-negative integer/);
   });
 
   it('runs a .sense file and its exported bundle with the same results', async () => {
