@@ -21,6 +21,20 @@
  * - batteryPercentPerDay = 100 x what the pipeline adds to the device at rest x 24 h / battery mWh.
  * - objective = energyWeight x windowEnergyMj + latencyWeight x endToEndLatencyMs
  *   ({@link objective}; the partitioner minimises exactly this).
+ *
+ * Gated heads (`when ambient is voicing`, engine/gate-scenarios.ts): the schedule is the
+ * window on which every gate opens, and endToEndLatencyMs is its makespan (the latency a
+ * window has when the gates open, what a budget must allow). The energy figures
+ * (computeEnergyMj, transferEnergyMj, energyPerInferenceMj, windowEnergyMj, the power
+ * model's causes and everything derived from them) are expectations over the gates'
+ * outcomes: each outcome runs the ops of the blocks that run in it (a transfer counts when
+ * a block that reads it runs), and the power model is applied to its busy times.
+ * expectedLatencyMs is the expectation of the time the last running block's output is
+ * ready. A layer's and a head's own figures are what they cost when they run; `firingProbability`
+ * says how often that is. With more outcomes than gate-scenarios.ts enumerates (MAX_GATE_SCENARIOS) each op is
+ * weighted by its block's probability instead (expected busy times; an upper bound of the
+ * expected standby energy, which is concave in the busy time) and expectedLatencyMs is the
+ * makespan.
  */
 import type { EstimateIssue, PipelineEstimateSummary, PipelineEstimator } from '../language/estimator';
 import { IssueCodes } from '../language/issue-codes';
@@ -28,7 +42,8 @@ import { formatMs } from '../language/figures';
 import type { CompressionSpec, OptimizeSpec, PipelineSpec } from '../language/pipeline-model';
 import { FEATURES_KEY } from '../language/pipeline-model';
 import { buildIr, type IrOptions, type PipelineIr } from './ir';
-import { windowPower, type WindowPower } from './power-model';
+import { expectedWindowPower, windowPower, type WindowPower } from './power-model';
+import { gateScenarios } from './gate-scenarios';
 import { scheduleIr, type ProcessorUsage, type Schedule, type ScheduleOptions, type ScheduledTransfer, type TimelineEntry } from './schedule';
 
 /** Options of {@link estimatePipeline}: IR options (rank resolver) and schedule options (placement overrides). */
@@ -65,6 +80,8 @@ export interface LayerCost {
   rankEstimated?: boolean;
   /** False when its processor cannot run it. */
   supported: boolean;
+  /** How often it runs per window: 1, or its gated head's probability (module header); latencyMs and energyMj are per run. */
+  firingProbability: number;
 }
 
 /** The feature front end's cost (all its ops run on one processor). */
@@ -89,13 +106,18 @@ export interface HeadCost {
   energyMj: number;
   /** Processors its own layers run on, in first-use order. */
   processors: string[];
+  /** How often it runs per window: 1 without a gate, else the product of the expected fractions along its chain of gates. */
+  firingProbability: number;
 }
 
 /** Everything the engine knows about one pipeline on its target. */
 export interface Estimate {
   pipeline: string;
   target: string;
+  /** The schedule's makespan: one window on which every gate opens. */
   endToEndLatencyMs: number;
+  /** The expected time until the last running block's output is ready (equals endToEndLatencyMs without gates). */
+  expectedLatencyMs: number;
   energyPerInferenceMj: number;
   computeEnergyMj: number;
   transferEnergyMj: number;
@@ -207,6 +229,7 @@ export function estimatePipeline(spec: PipelineSpec, opts: EstimateOptions = {})
         rank: first?.rank,
         rankEstimated: first?.rankEstimated,
         supported,
+        firingProbability: ir.firingProbability[layer.block] ?? 1,
       });
     }
   }
@@ -227,12 +250,10 @@ export function estimatePipeline(spec: PipelineSpec, opts: EstimateOptions = {})
         }
       : undefined;
 
-  const computeEnergyMj = sum(schedule.ops, (o) => o.energyMj);
-  const transferEnergyMj = sum(schedule.transfers, (t) => t.energyMj);
-  const energyPerInferenceMj = computeEnergyMj + transferEnergyMj;
   const endToEndLatencyMs = schedule.makespanMs;
   const inferencesPerHour = 3600 / spec.input.hopS;
-  const power = windowPower(spec, ir, schedule, computeEnergyMj, transferEnergyMj);
+  const { computeEnergyMj, transferEnergyMj, expectedLatencyMs, power } = expectedFigures(spec, ir, schedule);
+  const energyPerInferenceMj = computeEnergyMj + transferEnergyMj;
   const averagePowerMw = power.averagePowerMw;
   const idlePowerMw = Math.max(0, averagePowerMw - (energyPerInferenceMj * inferencesPerHour) / 3600);
   const { batteryMah, batteryVoltageV } = spec.target;
@@ -273,7 +294,7 @@ export function estimatePipeline(spec: PipelineSpec, opts: EstimateOptions = {})
         const p = schedule.ops[i].processor;
         if (!processors.includes(p)) processors.push(p);
       }
-      return { head: head.name, latencyMs: schedule.blockReadyMs[head.name] ?? 0, energyMj, processors };
+      return { head: head.name, latencyMs: schedule.blockReadyMs[head.name] ?? 0, energyMj, processors, firingProbability: ir.firingProbability[head.name] ?? 1 };
     });
 
   const budgetMs = spec.optimize.budgetMs;
@@ -297,6 +318,7 @@ export function estimatePipeline(spec: PipelineSpec, opts: EstimateOptions = {})
     pipeline: spec.name,
     target: spec.target.name,
     endToEndLatencyMs,
+    expectedLatencyMs,
     energyPerInferenceMj,
     computeEnergyMj,
     transferEnergyMj,
@@ -358,6 +380,62 @@ export const engineEstimator: PipelineEstimator = (spec) => {
     };
   }
 };
+
+/**
+ * The expected compute and transfer energy, latency and power-model figures of a window
+ * over the outcomes of the gates (module header); without gates, the schedule's own.
+ */
+function expectedFigures(spec: PipelineSpec, ir: PipelineIr, schedule: Schedule): { computeEnergyMj: number; transferEnergyMj: number; expectedLatencyMs: number; power: WindowPower } {
+  const gated = new Set(Object.keys(ir.gates));
+  if (gated.size === 0) {
+    const computeEnergyMj = sum(schedule.ops, (o) => o.energyMj);
+    const transferEnergyMj = sum(schedule.transfers, (t) => t.energyMj);
+    return { computeEnergyMj, transferEnergyMj, expectedLatencyMs: schedule.makespanMs, power: windowPower(spec, ir, schedule, computeEnergyMj, transferEnergyMj) };
+  }
+  // The blocks whose running needs each transfer: the readers of its tensor, or the remote head it brings back.
+  const needs = new Map<string, Set<string>>();
+  const need = (id: string, block: string): void => {
+    const set = needs.get(id);
+    if (set) set.add(block);
+    else needs.set(id, new Set([block]));
+  };
+  for (const o of schedule.ops) for (const id of o.inputTransfers) need(id, o.block);
+  for (const [block, ids] of Object.entries(schedule.returnTransfers)) for (const id of ids) need(id, block);
+  const featuresEndMs = Math.max(0, ...schedule.ops.filter((o) => o.block === FEATURES_KEY).map((o) => o.endMs));
+
+  /** One outcome's figures with `weight(block)` in [0, 1] the share of it that runs. */
+  const outcome = (weight: (block: string) => number) => {
+    let computeMj = 0;
+    const busy = new Map<string, number>(schedule.processors.map((u) => [u.name, 0]));
+    for (const o of schedule.ops) {
+      const w = o.block === FEATURES_KEY ? 1 : weight(o.block);
+      computeMj += w * o.energyMj;
+      busy.set(o.processor, busy.get(o.processor)! + w * o.latencyMs);
+    }
+    let transfersMj = 0;
+    for (const t of schedule.transfers) transfersMj += Math.max(0, ...[...(needs.get(t.id) ?? [FEATURES_KEY])].map((b) => (b === FEATURES_KEY ? 1 : weight(b)))) * t.energyMj;
+    let latencyMs = featuresEndMs;
+    for (const b of spec.blocks) if (weight(b.name) > 0) latencyMs = Math.max(latencyMs, schedule.blockReadyMs[b.name] ?? 0);
+    return { computeMj, transfersMj, latencyMs, power: windowPower(spec, ir, schedule, computeMj, transfersMj, busy) };
+  };
+  const scenarios = gateScenarios(spec.blocks, gated);
+  if (!scenarios) {
+    const o = outcome((b) => ir.firingProbability[b] ?? 1);
+    return { computeEnergyMj: o.computeMj, transferEnergyMj: o.transfersMj, expectedLatencyMs: schedule.makespanMs, power: o.power };
+  }
+  let computeEnergyMj = 0;
+  let transferEnergyMj = 0;
+  let expectedLatencyMs = 0;
+  const parts: { probability: number; power: WindowPower }[] = [];
+  for (const s of scenarios) {
+    const o = outcome((b) => (s.runs.has(b) ? 1 : 0));
+    computeEnergyMj += s.probability * o.computeMj;
+    transferEnergyMj += s.probability * o.transfersMj;
+    expectedLatencyMs += s.probability * o.latencyMs;
+    parts.push({ probability: s.probability, power: o.power });
+  }
+  return { computeEnergyMj, transferEnergyMj, expectedLatencyMs, power: expectedWindowPower(parts) };
+}
 
 /** IR op indices per layer id, in IR order. */
 function groupOpsByLayer(ir: PipelineIr): Map<string, number[]> {

@@ -12,7 +12,14 @@
  *   the feature front end comparable with the DNN on one throughput figure.
  * - Ops are listed in a topological order: the feature front end, then the blocks in
  *   source order (a block's `from` always names an earlier shared block), each block's
- *   layers in order.
+ *   layers in order, except that a gated head comes after the head its gate reads
+ *   ({@link gateOrder}).
+ * - Gated heads (`head speaker from encoder when ambient is voicing`): the first op of a
+ *   gated head waits for the op producing the gating head's output ({@link IrOp.after}, a
+ *   dependency without data: the runtime reads the top label there and decides), and
+ *   {@link PipelineIr.firingProbability} says how often each block runs (the product of
+ *   the `expect` fractions along its chain of gates). The IR itself is the window on which
+ *   every gate opens; engine/estimate.ts takes the expectation over the gates' outcomes.
  *
  * Feature front end (per window; F x T maps are [rows, frames]):
  * - `silence`: sum of squares over the window, `samples` MACs.
@@ -55,7 +62,7 @@
  *   float32 scale per output channel. MACs are unchanged.
  */
 import type { BlockSpec, CompressionSpec, FeatureStep, LayerSpec, PipelineSpec, Shape, SourceRange, StatName } from '../language/pipeline-model';
-import { FEATURES_KEY } from '../language/pipeline-model';
+import { FEATURES_KEY, firingProbabilities } from '../language/pipeline-model';
 import { frameGeometry, windowSamples, inertialChannelCount } from '../language/feature-shapes';
 import { elementCount, FLOAT32_BYTES, isCompressible, weightMatrixShape } from '../language/layer-shapes';
 import { randomMatrixRank } from './compress/random-matrix';
@@ -117,6 +124,11 @@ export interface IrOp {
    * tensor and `dropout` the identity, so runtimes elide them (no dispatch, no traffic).
    */
   noop?: boolean;
+  /**
+   * Ops that must have finished before this one starts, though it reads nothing of theirs:
+   * the first op of a gated head waits for the gating head's output op.
+   */
+  after?: string[];
   /** The compression that produced this op, if any. */
   compression?: CompressionSpec;
   /** For `svd energy|error`: the rank used (resolved or estimated). */
@@ -139,6 +151,10 @@ export interface PipelineIr {
   layerOps: Record<string, string[]>;
   /** Id of the op producing the features (undefined when the front end is empty). */
   featuresOutput?: string;
+  /** Per block, the probability that it runs on a window (language/pipeline-model.ts firingProbabilities); 1 without gates. */
+  firingProbability: Record<string, number>;
+  /** Per gated head, its gate: the head whose top label decides and the label that opens it. */
+  gates: Record<string, { head: string; label: string }>;
 }
 
 /** Options of {@link buildIr}. */
@@ -390,6 +406,31 @@ function windowShape(spec: PipelineSpec): Shape {
 }
 
 /**
+ * The blocks in the order their ops are listed: source order, except that a gated head is
+ * moved after the head its gate reads (and that head's own gate, and so on), keeping the
+ * source order among the rest. A gate that names no block, or one on a cycle (which
+ * lowering reports), is ignored here.
+ */
+export function gateOrder(blocks: readonly BlockSpec[]): BlockSpec[] {
+  if (!blocks.some((b) => b.gate)) return [...blocks];
+  const byName = new Map(blocks.map((b) => [b.name, b]));
+  const placed = new Set<string>();
+  const visiting = new Set<string>();
+  const out: BlockSpec[] = [];
+  const visit = (b: BlockSpec): void => {
+    if (placed.has(b.name) || visiting.has(b.name)) return;
+    visiting.add(b.name);
+    const gating = b.gate ? byName.get(b.gate.head) : undefined;
+    if (gating) visit(gating);
+    visiting.delete(b.name);
+    placed.add(b.name);
+    out.push(b);
+  };
+  for (const b of blocks) visit(b);
+  return out;
+}
+
+/**
  * Builds the IR of a checked pipeline. Pure and deterministic; linear in the number of
  * layers. Throws only on a spec that violates the checked-pipeline contract (a block
  * reading from an unknown or later block), naming the block.
@@ -405,13 +446,19 @@ export function buildIr(spec: PipelineSpec, opts: IrOptions = {}): PipelineIr {
   // empty block passes its input through, so blocks reading from it still resolve.
   const resolved = new Map<string, { op: string | undefined; bytes: number }>();
   const front = { op: featuresOutput, bytes: featuresOutput ? featureBytes : elementCount(inputShape) * FLOAT32_BYTES };
-  for (const block of spec.blocks as BlockSpec[]) {
+  const gates: PipelineIr['gates'] = {};
+  for (const block of gateOrder(spec.blocks)) {
     const source = block.from === undefined ? front : resolved.get(block.from);
     if (!source) throw new Error(`buildIr: block '${block.name}' of pipeline '${spec.name}' reads from '${block.from}', which is not an earlier shared block; fix the 'from' name`);
     let prev = source.op;
     let prevBytes = source.bytes;
+    // A gate whose head is not a block of the pipeline (lowering reports it) opens always.
+    const gating = block.gate && resolved.has(block.gate.head) ? block.gate : undefined;
+    if (gating) gates[block.name] = { head: gating.head, label: gating.label };
+    const waitFor = gating ? resolved.get(gating.head)!.op : undefined;
     for (const layer of block.layers) {
       const lops = layerOps(layer, prev, prevBytes, opts);
+      if (waitFor !== undefined && layer === block.layers[0]) lops[0].after = [waitFor];
       const ids: string[] = [];
       for (const op of lops) {
         ops.push(op);
@@ -432,5 +479,7 @@ export function buildIr(spec: PipelineSpec, opts: IrOptions = {}): PipelineIr {
     blockOutput,
     layerOps: layerOpsById,
     ...(featuresOutput ? { featuresOutput } : {}),
+    firingProbability: Object.fromEntries(firingProbabilities(spec.blocks)),
+    gates,
   };
 }

@@ -43,7 +43,7 @@ export function rewriteCompressLines(text: string, node: ast.Pipeline, spec: Pip
     if (layers && layers.length === 1 && changed.has(layers[0].id)) existing.push({ start: c.$cstNode.offset, end: c.$cstNode.end });
   }
   const offsets = (nodes: readonly { $cstNode?: { offset: number } }[]): number[] => nodes.flatMap((n) => (n.$cstNode ? [n.$cstNode.offset] : []));
-  const statements = offsets([...node.inputs, ...node.features, ...node.blocks, ...node.targets, ...node.weights, ...node.compressions, ...node.placements, ...node.optimizations]);
+  const statements = offsets([...node.inputs, ...node.features, ...node.blocks, ...node.targets, ...node.weights, ...node.compressions, ...node.placements, ...node.optimizations, ...node.expectations]);
   const after = lastEnd >= 0 ? statements.filter((o) => o >= lastEnd) : offsets([...node.placements, ...node.optimizations]);
   const anchor = after.length > 0 ? Math.min(...after) : node.$cstNode.end - 1;
   return rewriteStatementLines(text, { existing, insertBefore: anchor, indent: pipelineIndent(text, node) }, result.lines);

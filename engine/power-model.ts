@@ -34,6 +34,11 @@
  * from the default processor's memory (engine/schedule.ts): the sampler decides power, not
  * the window's route.
  *
+ * Gated heads (engine/gate-scenarios.ts): the estimate computes these figures for each
+ * outcome of the gates, with the busy times of the ops that run in it, and averages them
+ * by the outcomes' probabilities ({@link expectedWindowPower}), so a processor that only a
+ * gated head uses sleeps through the windows on which the gate stays closed.
+ *
  * The pipeline's own draw is the average power above the device at rest (baseline plus
  * every local processor asleep); battery per day is that draw over 24 h, as DeepEar
  * reports its 6 %, and battery life is the battery over the whole average power.
@@ -160,15 +165,16 @@ export function standbyPieces(p: ProcessorSpec, hopMs: number, sampler: boolean)
 /**
  * The power model's figures for `spec` with `schedule` (rules in this module's header).
  * `computeMj` and `transfersMj` are the schedule's op and transfer energies; `ir` is the IR
- * the schedule was made from.
+ * the schedule was made from. `busyMs` replaces the schedule's busy time per processor
+ * (one outcome of the gates, where only some heads run); a processor it omits is idle.
  */
-export function windowPower(spec: PipelineSpec, ir: PipelineIr, schedule: Schedule, computeMj: number, transfersMj: number): WindowPower {
+export function windowPower(spec: PipelineSpec, ir: PipelineIr, schedule: Schedule, computeMj: number, transfersMj: number, busyMs?: ReadonlyMap<string, number>): WindowPower {
   const device = spec.target;
   const hopMs = spec.input.hopS * 1000;
   // The ops that read the window have no producer: the front end's first op, or the first layer.
   const frontEnd = schedule.ops[ir.ops.findIndex((o) => o.inputs.length === 0)]?.processor;
   const sampler = samplerOf(device, frontEnd);
-  const busy = new Map(schedule.processors.map((u) => [u.name, u.latencyMs]));
+  const busy = busyMs ?? new Map(schedule.processors.map((u) => [u.name, u.latencyMs]));
   const byCause: WindowEnergyByCause = { computeMj, transfersMj, samplingMj: 0, wakeUpsMj: 0, idleMj: 0, sleepMj: 0, baselineMj: device.baselinePowerMw * hopMs * 1e-3 };
   const processors: ProcessorPowerState[] = [];
   let restPowerMw = device.baselinePowerMw;
@@ -200,4 +206,40 @@ export function windowPower(spec: PipelineSpec, ir: PipelineIr, schedule: Schedu
   // The keys lose byCause's `Mj` suffix: these figures are mW.
   const averagePowerByCauseMw = Object.fromEntries(Object.entries(byCause).map(([k, v]) => [k.replace(/Mj$/, ''), v / hopS])) as Record<PowerCause, number>;
   return { hopMs, sampler, byCause, windowEnergyMj, averagePowerMw, averagePowerByCauseMw, restPowerMw, addedPowerMw: averagePowerMw - restPowerMw, wakeLatencyMs, processors };
+}
+
+/**
+ * The expectation of the power model's figures over outcomes of probability `probability`
+ * (adding up to 1): energies and powers are averaged; each processor's state is the one of
+ * the most likely outcome in which it works (else of the most likely outcome), with its busy
+ * time and standby energy averaged; the wake-up latency is the largest of any outcome.
+ * `parts` holds at least one outcome; one outcome is returned as it is.
+ */
+export function expectedWindowPower(parts: readonly { probability: number; power: WindowPower }[]): WindowPower {
+  if (parts.length === 1) return parts[0].power;
+  const first = parts[0].power;
+  const byCause = Object.fromEntries(Object.keys(first.byCause).map((k) => [k, 0])) as unknown as WindowEnergyByCause;
+  const averagePowerByCauseMw = Object.fromEntries(Object.keys(first.averagePowerByCauseMw).map((k) => [k, 0])) as Record<PowerCause, number>;
+  let windowEnergyMj = 0;
+  let averagePowerMw = 0;
+  let addedPowerMw = 0;
+  let wakeLatencyMs = 0;
+  const byLikelihood = [...parts].sort((a, b) => b.probability - a.probability);
+  const processors = first.processors.map((_, i) => {
+    const working = byLikelihood.find((x) => x.power.processors[i].busyMs > 0) ?? byLikelihood[0];
+    return { ...working.power.processors[i], busyMs: 0, standbyMj: 0 };
+  });
+  for (const { probability, power } of parts) {
+    for (const k of Object.keys(byCause) as (keyof WindowEnergyByCause)[]) byCause[k] += probability * power.byCause[k];
+    for (const k of Object.keys(averagePowerByCauseMw) as PowerCause[]) averagePowerByCauseMw[k] += probability * power.averagePowerByCauseMw[k];
+    windowEnergyMj += probability * power.windowEnergyMj;
+    averagePowerMw += probability * power.averagePowerMw;
+    addedPowerMw += probability * power.addedPowerMw;
+    if (probability > 0) wakeLatencyMs = Math.max(wakeLatencyMs, power.wakeLatencyMs);
+    power.processors.forEach((p, i) => {
+      processors[i].busyMs += probability * p.busyMs;
+      processors[i].standbyMj += probability * p.standbyMj;
+    });
+  }
+  return { hopMs: first.hopMs, sampler: first.sampler, byCause, windowEnergyMj, averagePowerMw, averagePowerByCauseMw, restPowerMw: first.restPowerMw, addedPowerMw, wakeLatencyMs, processors };
 }

@@ -9,7 +9,8 @@
  *
  * Scheduling: the input window is in the default processor's memory at time 0 (sensor
  * buffers land in main memory). An op becomes ready when every op it reads has been
- * scheduled; among ready ops the one whose inputs were produced earliest goes first
+ * scheduled (and every op it must wait for, `after`: a gated head waits for the head its
+ * gate reads, with no data moved); among ready ops the one whose inputs were produced earliest goes first
  * (ties: IR order). It starts when its processor is free and its inputs have arrived:
  * ops on one processor run one at a time, different processors run concurrently.
  * A tensor needed on another processor is sent once per destination, as soon as it is
@@ -20,7 +21,8 @@
  * Partitions and their fixed cost: the layer ops are grouped into partitions exactly as
  * the export splits them (engine/onnx/partition-plan.ts planPartitions: an op joins the
  * partition of the op it reads when both run on one processor, else a partition on its
- * processor that already reads the same tensor, else it starts a new one); each is one
+ * processor that already reads the same tensor, else it starts a new one; a gated head's
+ * ops never share a partition with another block's, so the runtime can skip it); each is one
  * ONNX model and one `session.run` per inference. A processor's `dispatchMs` (default 0)
  * is charged once per partition, at the partition's first op to be scheduled that is not
  * a no-op (the first op when all are no-ops): that op's processor is busy for
@@ -277,20 +279,24 @@ export function partitionOps(ir: PipelineIr, byOp: readonly string[]): { partiti
   const procOf: string[] = [];
   // Per tensor (producer op id, or `input` for the window), the partitions that read it.
   const readers = new Map<string, number[]>();
+  // Per partition, the gated head it belongs to ('' for ungated blocks): a partition holds one gate's ops only.
+  const gateOf: string[] = [];
   let count = 0;
   ir.ops.forEach((op, i) => {
     indexOf.set(op.id, i);
     if (op.block === FEATURES_KEY) return;
     const proc = byOp[i];
+    const gate = ir.gates[op.block] ? op.block : '';
     const tensor = op.inputs[0] ?? 'input';
     const j = op.inputs.length > 0 ? indexOf.get(tensor) : undefined;
     const feeder = j !== undefined && partitionOf[j] >= 0 ? partitionOf[j] : -1;
     let part = -1;
-    if (feeder >= 0 && procOf[feeder] === proc) part = feeder;
-    else part = (readers.get(tensor) ?? []).find((q) => q !== feeder && procOf[q] === proc) ?? -1;
+    if (feeder >= 0 && procOf[feeder] === proc && gateOf[feeder] === gate) part = feeder;
+    else part = (readers.get(tensor) ?? []).find((q) => q !== feeder && procOf[q] === proc && gateOf[q] === gate) ?? -1;
     if (part < 0) {
       part = count++;
       procOf.push(proc);
+      gateOf.push(gate);
     }
     partitionOf[i] = part;
     if (feeder !== part) {
@@ -323,9 +329,9 @@ export function scheduleIr(spec: PipelineSpec, ir: PipelineIr, opts: ScheduleOpt
   const consumers: number[][] = ir.ops.map(() => []);
   const waiting = new Int32Array(n);
   ir.ops.forEach((op, i) => {
-    for (const input of op.inputs) {
+    for (const input of op.after ? [...op.inputs, ...op.after] : op.inputs) {
       const j = indexOf.get(input);
-      if (j === undefined) throw new Error(`scheduleIr: op '${op.id}' reads '${input}', which is not in the IR`);
+      if (j === undefined) throw new Error(`scheduleIr: op '${op.id}' reads or waits for '${input}', which is not in the IR`);
       consumers[j].push(i);
       waiting[i]++;
     }
@@ -428,6 +434,8 @@ export function scheduleIr(spec: PipelineSpec, ir: PipelineIr, opts: ScheduleOpt
         inputTransfers.push(`${producer.id}>${procName}`);
       }
     }
+    // A gated head starts once the head its gate reads has finished (the runtime decides there).
+    if (op.after) for (const id of op.after) dataReady = Math.max(dataReady, endMs[indexOf.get(id)!]);
     const cost = opCost(op, p);
     const part = partitionOf[i];
     let dispatchMs = 0;

@@ -43,6 +43,12 @@ export const IssueCodes = {
   EstimateFailed: 'estimate-failed',
   /** A measured device profile for the pipeline's target that cannot apply (not fitted, no such processor). */
   DeviceProfile: 'device-profile',
+  /** A `when HEAD is LABEL` or `expect HEAD LABEL` naming a label the head does not have. */
+  UnknownLabel: 'unknown-label',
+  /** A head gated on itself, or gates that form a cycle. */
+  GateCycle: 'gate-cycle',
+  /** A gate without an `expect` line for its head and label: the estimate assumes it always opens. */
+  MissingExpect: 'missing-expect',
 } as const;
 
 /** One of the codes above. */

@@ -20,6 +20,7 @@ import type {
   BlockSpec,
   CompressionSpec,
   DeviceSpec,
+  ExpectSpec,
   FeatureSpec,
   FeatureStep,
   InputSpec,
@@ -594,6 +595,99 @@ function lowerBlocks(pipeline: ast.Pipeline, features: FeatureSpec, sink: IssueS
   return blocks;
 }
 
+/**
+ * Lowers the `expect` lines and the heads' `when` gates onto `blocks` (each gated head's
+ * {@link BlockSpec.gate}), reporting a gate or expect on an unknown label, a head gated on
+ * itself, gates that form a cycle, a rate outside 0-100 %, and a gate without an expect
+ * line. An unknown head is reported by linking (sense-document-validator.ts).
+ */
+function lowerGates(pipeline: ast.Pipeline, lowering: PipelineLowering, sink: IssueSink): ExpectSpec[] {
+  const heads = new Map<ast.Head, BlockSpec>();
+  for (const [node, spec] of lowering.blockOf) if (ast.isHead(node)) heads.set(node, spec);
+  /** The head's lowered block when `label` is one of its labels; reports on `node` otherwise. */
+  const checkLabel = (head: ast.Head, label: string, node: ast.Gate | ast.Expect): BlockSpec | undefined => {
+    const spec = heads.get(head);
+    if (!spec) return undefined;
+    if (!spec.labels) {
+      sink.error(IssueCodes.UnknownLabel, `Head '${head.name}' has no labels line, so '${label}' is not one of its labels; add e.g. labels [${label}, other] to it.`, node, 'label');
+      return undefined;
+    }
+    if (!spec.labels.includes(label)) {
+      sink.error(IssueCodes.UnknownLabel, `Head '${head.name}' has no label '${label}'; its labels are ${spec.labels.join(', ')}.`, node, 'label');
+      return undefined;
+    }
+    return spec;
+  };
+
+  const expectations: ExpectSpec[] = [];
+  const expectOf = new Map<string, ExpectSpec>();
+  const totalOf = new Map<string, number>();
+  for (const e of pipeline.expectations) {
+    const head = e.head?.ref;
+    if (!head || e.label === undefined || !checkLabel(head, unquote(e.label), e)) continue;
+    const label = unquote(e.label);
+    const fraction = sink.quantity(e.rate, 'fraction', `expect ${head.name} ${label}`);
+    if (fraction === undefined) continue;
+    if (fraction < 0 || fraction > 1) {
+      sink.error(IssueCodes.InvalidNumber, `How often '${label}' wins on '${head.name}' is a rate from 0 % to 100 %, got ${+(fraction * 100).toPrecision(6)} %.`, e.rate, 'value');
+      continue;
+    }
+    const key = `${head.name}\u0000${label}`;
+    if (expectOf.has(key)) {
+      sink.error(IssueCodes.DuplicateStatement, `An earlier line already expects '${label}' on '${head.name}'.`, e, 'label');
+      continue;
+    }
+    const total = (totalOf.get(head.name) ?? 0) + fraction;
+    if (total > 1 + 1e-9) {
+      sink.error(IssueCodes.InvalidNumber, `The expect lines of '${head.name}' add up to ${+(total * 100).toPrecision(6)} %; one head's labels win at most 100 % of windows together.`, e.rate, 'value');
+      continue;
+    }
+    totalOf.set(head.name, total);
+    const spec: ExpectSpec = { head: head.name, label, fraction };
+    expectOf.set(key, spec);
+    expectations.push(spec);
+  }
+
+  for (const [node, block] of heads) {
+    const gate = node.gate;
+    const gating = gate?.head?.ref;
+    if (!gate || !gating || gate.label === undefined) continue;
+    const label = unquote(gate.label);
+    if (gating === node) {
+      sink.error(IssueCodes.GateCycle, `Head '${node.name}' cannot wait for its own label: a gate names another head's label.`, gate, 'head');
+      continue;
+    }
+    if (!checkLabel(gating, label, gate)) continue;
+    const expected = expectOf.get(`${gating.name}\u0000${label}`);
+    if (!expected) {
+      sink.warning(
+        IssueCodes.MissingExpect,
+        `No 'expect ${gating.name} ${label} N%' line: the estimate assumes '${node.name}' runs on every window, as if '${gating.name}' were always '${label}'. Add e.g. expect ${gating.name} ${label} 30%.`,
+        gate,
+        'label',
+      );
+    }
+    block.gate = { head: gating.name, label, fraction: expected?.fraction ?? 1 };
+  }
+
+  // A cycle of two or more heads: each head on it is reported once, at its gate.
+  for (const [node] of heads) {
+    const path: ast.Head[] = [];
+    for (let h: ast.Head | undefined = node; h?.gate?.head?.ref && h.gate.head.ref !== h; h = h.gate.head.ref) {
+      if (path.includes(h)) break;
+      path.push(h);
+    }
+    const last = path[path.length - 1];
+    const next = last?.gate?.head?.ref;
+    if (next === node && path.length > 1) {
+      sink.error(IssueCodes.GateCycle, `The gates form a cycle (${[...path, node].map((h) => h.name).join(' -> ')}): no head on it could ever run. Remove one of these 'when' clauses.`, node.gate!, 'head');
+      const spec = heads.get(node);
+      if (spec) delete spec.gate;
+    }
+  }
+  return expectations;
+}
+
 function unquote(s: string): string {
   return /^(["']).*\1$/s.test(s) ? s.slice(1, -1) : s;
 }
@@ -802,6 +896,7 @@ export function lowerPipeline(
   const frontEnd = input !== undefined && input.kind !== 'image' && features.steps.some((st) => st.kind !== 'raw');
   const placement = lowerPlacements(pipeline, blocks, target, sink, frontEnd);
   const optimize = lowerOptimize(pipeline, sink);
+  const expectations = lowerGates(pipeline, lowering, sink);
   if (input && target) {
     lowering.spec = {
       name: pipeline.name,
@@ -812,6 +907,7 @@ export function lowerPipeline(
       ...(pipeline.weights[0] ? { weightsPath: unquote(pipeline.weights[0].path) } : {}),
       placement,
       optimize,
+      ...(expectations.length > 0 ? { expectations } : {}),
     };
   }
   return lowering;

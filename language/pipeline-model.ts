@@ -166,6 +166,31 @@ export interface LayerSpec extends LayerConfig {
   range: SourceRange;
 }
 
+/**
+ * A head's gate (`head speaker from encoder when ambient is voicing`): the head runs on a
+ * window only when head `head`'s top label is `label` (and, when that head is gated too,
+ * only when it ran). Lowering checks that `head` is another head with that label and that
+ * gates form no cycle.
+ */
+export interface GateSpec {
+  head: string;
+  label: string;
+  /**
+   * How often the gate opens, as a fraction of the windows on which the gating head runs:
+   * the `expect` line for that head and label, else 1 (the estimate then assumes it always
+   * opens, and lowering warns).
+   */
+  fraction: number;
+}
+
+/** An `expect ambient voicing 30%` line: `label` is the top label of `head` on `fraction` of the windows `head` runs on. */
+export interface ExpectSpec {
+  head: string;
+  label: string;
+  /** In [0, 1]. */
+  fraction: number;
+}
+
 /** A shared block (feeds others) or a task head (ends in predictions). */
 export interface BlockSpec {
   kind: 'shared' | 'head';
@@ -175,6 +200,8 @@ export interface BlockSpec {
   layers: LayerSpec[];
   /** Class names of a head, in output order. */
   labels?: string[];
+  /** A head's gate; absent for heads that run on every window and for shared blocks. */
+  gate?: GateSpec;
   inputShape: Shape;
   outputShape: Shape;
   range: SourceRange;
@@ -294,4 +321,31 @@ export interface PipelineSpec {
   /** Explicit placements from `place` lines: layer id -> processor name. */
   placement: Record<string, string>;
   optimize: OptimizeSpec;
+  /** The `expect` lines, in source order (absent or empty when there are none). */
+  expectations?: ExpectSpec[];
+}
+
+/**
+ * The probability that each block runs on a window: 1 for shared blocks and ungated heads,
+ * the product of the gates' fractions along a chain of gates for a gated head (the gates
+ * of different heads taken as independent). A chain that does not end (a cycle, which
+ * lowering reports) counts as never opening.
+ */
+export function firingProbabilities(blocks: readonly BlockSpec[]): Map<string, number> {
+  const byName = new Map(blocks.map((b) => [b.name, b]));
+  const out = new Map<string, number>();
+  for (const block of blocks) {
+    let p = 1;
+    const seen = new Set<string>();
+    for (let b: BlockSpec | undefined = block; b?.gate; b = byName.get(b.gate.head)) {
+      if (seen.has(b.name)) {
+        p = 0;
+        break;
+      }
+      seen.add(b.name);
+      p *= b.gate.fraction;
+    }
+    out.set(block.name, p);
+  }
+  return out;
 }

@@ -56,6 +56,7 @@ export function quantityDimension(q: ast.Quantity): Dimension | undefined {
   if (ast.isLogMelStep(c)) return 'frequency';
   if (ast.isSvdMethod(c)) return c.criterion === 'rank' ? 'count' : 'fraction';
   if (ast.isOptimize(c)) return 'time';
+  if (ast.isExpect(c)) return 'fraction';
   if (ast.isBattery(c)) return q.$containerProperty === 'voltage' ? 'voltage' : 'charge';
   return undefined;
 }

@@ -33,6 +33,12 @@ export class SenseCompletionProvider extends DefaultCompletionProvider {
       this.completeUnits(context, context.node, acceptor);
       return;
     }
+    const head = rule === 'LabelName' || rule === 'PowerStateWord' ? labelledHeadAt(context) : undefined;
+    if (head) {
+      // A label's ID and keyword alternatives arrive as separate features; answer once, on the ID, with the head's labels.
+      if (!GrammarAST.isKeyword(next.feature)) this.completeLabels(context, head, acceptor);
+      return;
+    }
     if (property === 'index' && ast.isLayerRef(context.node)) {
       this.completeLayerIndices(context, context.node, acceptor);
       return;
@@ -54,6 +60,12 @@ export class SenseCompletionProvider extends DefaultCompletionProvider {
         sortText: `0${rank >= 0 ? rank : 9}${String(index).padStart(2, '0')}`,
       });
     }
+  }
+
+  /** The labels of `head` (`when ambient is |` offers music, voicing, ...). */
+  private completeLabels(context: CompletionContext, head: ast.Head, acceptor: CompletionAcceptor): void {
+    const labels = head.labels[0]?.values ?? [];
+    labels.forEach((label, i) => acceptor(context, { label, kind: CompletionItemKind.EnumMember, detail: `label ${i + 1} of head ${head.name}`, sortText: String(i).padStart(4, '0') }));
   }
 
   private completeLayerIndices(context: CompletionContext, ref: ast.LayerRef, acceptor: CompletionAcceptor): void {
@@ -86,4 +98,17 @@ export class SenseCompletionProvider extends DefaultCompletionProvider {
     }
     return item;
   }
+}
+
+/**
+ * The head whose label is being typed after `when HEAD is` or `expect HEAD`. The gate or
+ * expect line is usually unfinished there, so the parser has no node for it: the head is
+ * read from the text before the cursor and looked up in the pipeline around it.
+ */
+function labelledHeadAt(context: CompletionContext): ast.Head | undefined {
+  const before = context.textDocument.getText().slice(0, context.offset);
+  const m = /(?:\bwhen\s+([\w]+)\s+is|\bexpect\s+([\w]+))\s+[\w"']*$/.exec(before);
+  const name = m?.[1] ?? m?.[2];
+  const pipeline = AstUtils.getContainerOfType(context.node, ast.isPipeline);
+  return name ? pipeline?.blocks.find((b): b is ast.Head => ast.isHead(b) && b.name === name) : undefined;
 }

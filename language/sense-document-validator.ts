@@ -49,6 +49,13 @@ export class SenseDocumentValidator extends DefaultDocumentValidator {
         const block = container.block?.ref;
         const names = block?.layers.map((l) => l.name).filter((n) => n !== undefined) ?? [];
         message = `'${block?.name}' has no layer named '${text}'${names.length ? `; named layers: ${names.join(', ')}` : ''}. Layers can also be addressed by position, e.g. ${block?.name}.1.`;
+      } else if (ast.isGate(container) || ast.isExpect(container)) {
+        code = IssueCodes.UnresolvedBlock;
+        const pipeline = AstUtils.getContainerOfType(container, ast.isPipeline);
+        const heads = pipeline?.blocks.filter(ast.isHead).map((b) => b.name) ?? [];
+        const shared = pipeline?.blocks.some((b) => ast.isShared(b) && b.name === text);
+        const what = ast.isGate(container) ? 'a gate waits for' : 'an expect line states how often a label wins as';
+        message = `${shared ? `'${text}' is a shared block, not a head` : `Unknown head '${text}'`}; ${what} a head's top label${heads.length ? ` (heads: ${heads.join(', ')})` : ''}.`;
       } else if (ast.isLayerRef(container) || ast.isShared(container) || ast.isHead(container)) {
         code = IssueCodes.UnresolvedBlock;
         const pipeline = AstUtils.getContainerOfType(container, ast.isPipeline);

@@ -15,10 +15,10 @@ import { BUILTIN_DEVICES_URI } from './builtin-devices';
 import type { SenseServices } from './sense-module';
 import type { PipelineLowering } from './lower';
 import { measuredNote, type PipelineEstimateSummary } from './estimator';
-import type { DeviceSpec, ProcessorSpec } from './pipeline-model';
+import { firingProbabilities, type BlockSpec, type DeviceSpec, type ProcessorSpec } from './pipeline-model';
 import { formatShape } from './layer-shapes';
 import { featureOutputShape } from './feature-shapes';
-import { describeCompression, describeLayer, formatBytes, formatBytesPerS, formatCount, formatHours, formatMacsPerS, formatMj, formatMs } from './figures';
+import { describeCompression, describeLayer, formatBytes, formatBytesPerS, formatCount, formatHours, formatMacsPerS, formatMj, formatMs, formatPercent } from './figures';
 import { quantityDimension } from './quantity-dimension';
 import { DIMENSION_EXAMPLES, UNITS, type Dimension } from './units';
 
@@ -92,6 +92,8 @@ export function hoverTargetOf(leaf: CstNode): HoverTarget | undefined {
   }
   if (ast.isDefaultProcessor(node)) return node.processor?.ref ? { kind: 'processor', node: node.processor.ref } : undefined;
   if ((ast.isShared(node) || ast.isHead(node)) && feature === 'from') return node.from?.ref ? { kind: 'block', node: node.from.ref } : undefined;
+  // In `when ambient is voicing` and `expect ambient voicing 30%`, the head named; the rest of a gate is the gated head's.
+  if ((ast.isGate(node) || ast.isExpect(node)) && feature === 'head') return node.head?.ref ? { kind: 'block', node: node.head.ref } : undefined;
   for (let n: AstNode | undefined = node; n; n = n.$container) {
     if (ast.isQuantity(n)) return { kind: 'quantity', node: n };
     if (ast.isLayer(n)) return { kind: 'layer', node: n };
@@ -103,6 +105,13 @@ export function hoverTargetOf(leaf: CstNode): HoverTarget | undefined {
     if (ast.isPipeline(n)) return feature === 'name' || n === node ? { kind: 'pipeline', node: n } : undefined;
   }
   return undefined;
+}
+
+/** A gated head's `runs` row: its gate and how often it runs per window (the product along its chain of gates). */
+function gateText(spec: BlockSpec, blocks: readonly BlockSpec[]): string {
+  const gate = spec.gate!;
+  const probability = firingProbabilities(blocks).get(spec.name) ?? gate.fraction;
+  return `when ${gate.head} is ${gate.label}: on ${formatPercent(probability)} of windows (expected)`;
 }
 
 function table(rows: Array<[string, string | undefined]>): string {
@@ -198,6 +207,7 @@ export class SenseHoverProvider implements HoverProvider {
       ['parameters', `${formatCount(params)} (${formatBytes(params * 4)} float32)`],
       ['MACs', formatCount(macs)],
       ['labels', spec.labels ? `${spec.labels.length}: ${spec.labels.join(', ')}` : undefined],
+      ['runs', spec.gate ? gateText(spec, lowered?.spec?.blocks ?? []) : undefined],
       ['latency to output', head ? `${formatMs(head.latencyMs)}${measuredNote(summary)}` : undefined],
       ['energy', head ? formatMj(head.energyMj) : undefined],
       ['processors', head ? head.processors.join(', ') : undefined],

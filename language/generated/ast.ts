@@ -54,6 +54,7 @@ export type SenseKeywordNames =
     | "elu"
     | "energy"
     | "error"
+    | "expect"
     | "features"
     | "fft"
     | "flatten"
@@ -73,6 +74,7 @@ export type SenseKeywordNames =
     | "inertial"
     | "input"
     | "int8"
+    | "is"
     | "kernel"
     | "kurtosis"
     | "labels"
@@ -136,6 +138,7 @@ export type SenseKeywordNames =
     | "wake"
     | "wakelatency"
     | "weights"
+    | "when"
     | "window"
     | "within"
     | "x"
@@ -299,6 +302,25 @@ export function isDeviceSetting(item: unknown): item is DeviceSetting {
     return reflection.isInstance(item, DeviceSetting.$type);
 }
 
+export interface Expect extends langium.AstNode {
+    readonly $container: Pipeline;
+    readonly $type: 'Expect';
+    head: langium.Reference<Head>;
+    label: LabelName;
+    rate: Quantity;
+}
+
+export const Expect = {
+    $type: 'Expect',
+    head: 'head',
+    label: 'label',
+    rate: 'rate'
+} as const;
+
+export function isExpect(item: unknown): item is Expect {
+    return reflection.isInstance(item, Expect.$type);
+}
+
 export interface Features extends langium.AstNode {
     readonly $container: Pipeline;
     readonly $type: 'Features';
@@ -343,10 +365,28 @@ export function isFramesStep(item: unknown): item is FramesStep {
     return reflection.isInstance(item, FramesStep.$type);
 }
 
+export interface Gate extends langium.AstNode {
+    readonly $container: Head;
+    readonly $type: 'Gate';
+    head: langium.Reference<Head>;
+    label: LabelName;
+}
+
+export const Gate = {
+    $type: 'Gate',
+    head: 'head',
+    label: 'label'
+} as const;
+
+export function isGate(item: unknown): item is Gate {
+    return reflection.isInstance(item, Gate.$type);
+}
+
 export interface Head extends langium.AstNode {
     readonly $container: Pipeline;
     readonly $type: 'Head';
     from?: langium.Reference<Shared>;
+    gate?: Gate;
     labels: Array<Labels>;
     layers: Array<Layer>;
     name: BlockName;
@@ -355,6 +395,7 @@ export interface Head extends langium.AstNode {
 export const Head = {
     $type: 'Head',
     from: 'from',
+    gate: 'gate',
     labels: 'labels',
     layers: 'layers',
     name: 'name'
@@ -638,6 +679,7 @@ export interface Pipeline extends langium.AstNode {
     readonly $type: 'Pipeline';
     blocks: Array<Block>;
     compressions: Array<Compress>;
+    expectations: Array<Expect>;
     features: Array<Features>;
     inputs: Array<Input>;
     name: string;
@@ -651,6 +693,7 @@ export const Pipeline = {
     $type: 'Pipeline',
     blocks: 'blocks',
     compressions: 'compressions',
+    expectations: 'expectations',
     features: 'features',
     inputs: 'inputs',
     name: 'name',
@@ -734,7 +777,7 @@ export function isProcessorSetting(item: unknown): item is ProcessorSetting {
 }
 
 export interface Quantity extends langium.AstNode {
-    readonly $container: Battery | DeviceSetting | FramesStep | LinkSetting | LogMelStep | Optimize | ProcessorSetting | Setting | SilenceStep | SvdMethod;
+    readonly $container: Battery | DeviceSetting | Expect | FramesStep | LinkSetting | LogMelStep | Optimize | ProcessorSetting | Setting | SilenceStep | SvdMethod;
     readonly $type: 'Quantity';
     unit?: Unit;
     value: number;
@@ -1005,9 +1048,11 @@ export type SenseAstType = {
     DeltasStep: DeltasStep
     Device: Device
     DeviceSetting: DeviceSetting
+    Expect: Expect
     FeatureStep: FeatureStep
     Features: Features
     FramesStep: FramesStep
+    Gate: Gate
     Head: Head
     Input: Input
     InputSetting: InputSetting
@@ -1151,6 +1196,22 @@ export class SenseAstReflection extends langium.AbstractAstReflection {
             },
             superTypes: []
         },
+        Expect: {
+            name: Expect.$type,
+            properties: {
+                head: {
+                    name: Expect.head,
+                    referenceType: Head.$type
+                },
+                label: {
+                    name: Expect.label
+                },
+                rate: {
+                    name: Expect.rate
+                }
+            },
+            superTypes: []
+        },
         FeatureStep: {
             name: FeatureStep.$type,
             properties: {
@@ -1184,12 +1245,29 @@ export class SenseAstReflection extends langium.AbstractAstReflection {
             },
             superTypes: [FeatureStep.$type]
         },
+        Gate: {
+            name: Gate.$type,
+            properties: {
+                head: {
+                    name: Gate.head,
+                    referenceType: Head.$type
+                },
+                label: {
+                    name: Gate.label
+                }
+            },
+            superTypes: []
+        },
         Head: {
             name: Head.$type,
             properties: {
                 from: {
                     name: Head.from,
                     referenceType: Shared.$type,
+                    optional: true
+                },
+                gate: {
+                    name: Head.gate,
                     optional: true
                 },
                 labels: {
@@ -1445,6 +1523,11 @@ export class SenseAstReflection extends langium.AbstractAstReflection {
                 },
                 compressions: {
                     name: Pipeline.compressions,
+                    defaultValue: [],
+                    optional: true
+                },
+                expectations: {
+                    name: Pipeline.expectations,
                     defaultValue: [],
                     optional: true
                 },

@@ -38,7 +38,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@44"
+                "$ref": "#/rules@46"
               },
               "arguments": []
             }
@@ -66,7 +66,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@61"
+                "$ref": "#/rules@63"
               },
               "arguments": []
             }
@@ -121,7 +121,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@33"
+                    "$ref": "#/rules@35"
                   },
                   "arguments": []
                 }
@@ -133,7 +133,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@34"
+                    "$ref": "#/rules@36"
                   },
                   "arguments": []
                 }
@@ -145,7 +145,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@35"
+                    "$ref": "#/rules@37"
                   },
                   "arguments": []
                 }
@@ -157,7 +157,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@41"
+                    "$ref": "#/rules@43"
                   },
                   "arguments": []
                 }
@@ -169,7 +169,19 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@43"
+                    "$ref": "#/rules@45"
+                  },
+                  "arguments": []
+                }
+              },
+              {
+                "$type": "Assignment",
+                "feature": "expectations",
+                "operator": "+=",
+                "terminal": {
+                  "$type": "RuleCall",
+                  "rule": {
+                    "$ref": "#/rules@27"
                   },
                   "arguments": []
                 }
@@ -319,7 +331,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@58"
+                "$ref": "#/rules@60"
               },
               "arguments": []
             }
@@ -380,7 +392,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@62"
+                "$ref": "#/rules@64"
               },
               "arguments": []
             }
@@ -396,7 +408,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@62"
+                "$ref": "#/rules@64"
               },
               "arguments": []
             }
@@ -668,7 +680,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@58"
+                "$ref": "#/rules@60"
               },
               "arguments": []
             }
@@ -696,7 +708,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@58"
+                "$ref": "#/rules@60"
               },
               "arguments": []
             }
@@ -712,7 +724,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@58"
+                "$ref": "#/rules@60"
               },
               "arguments": []
             }
@@ -731,7 +743,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@62"
+                    "$ref": "#/rules@64"
                   },
                   "arguments": []
                 }
@@ -762,7 +774,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@62"
+                "$ref": "#/rules@64"
               },
               "arguments": []
             }
@@ -785,7 +797,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@58"
+                    "$ref": "#/rules@60"
                   },
                   "arguments": []
                 }
@@ -807,7 +819,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@58"
+                    "$ref": "#/rules@60"
                   },
                   "arguments": []
                 }
@@ -838,7 +850,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@62"
+                "$ref": "#/rules@64"
               },
               "arguments": []
             }
@@ -857,7 +869,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@62"
+                    "$ref": "#/rules@64"
                   },
                   "arguments": []
                 }
@@ -883,7 +895,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@62"
+                    "$ref": "#/rules@64"
                   },
                   "arguments": []
                 }
@@ -914,7 +926,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@62"
+                "$ref": "#/rules@64"
               },
               "arguments": []
             }
@@ -1038,7 +1050,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@62"
+                "$ref": "#/rules@64"
               },
               "arguments": []
             }
@@ -1149,7 +1161,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@26"
+                "$ref": "#/rules@28"
               },
               "arguments": []
             }
@@ -1173,7 +1185,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                   "terminal": {
                     "$type": "RuleCall",
                     "rule": {
-                      "$ref": "#/rules@26"
+                      "$ref": "#/rules@28"
                     },
                     "arguments": []
                   },
@@ -1195,7 +1207,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@30"
+                "$ref": "#/rules@32"
               },
               "arguments": []
             },
@@ -1228,7 +1240,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@26"
+                "$ref": "#/rules@28"
               },
               "arguments": []
             }
@@ -1252,12 +1264,34 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                   "terminal": {
                     "$type": "RuleCall",
                     "rule": {
-                      "$ref": "#/rules@26"
+                      "$ref": "#/rules@28"
                     },
                     "arguments": []
                   },
                   "deprecatedSyntax": false,
                   "isMulti": false
+                }
+              }
+            ],
+            "cardinality": "?"
+          },
+          {
+            "$type": "Group",
+            "elements": [
+              {
+                "$type": "Keyword",
+                "value": "when"
+              },
+              {
+                "$type": "Assignment",
+                "feature": "gate",
+                "operator": "=",
+                "terminal": {
+                  "$type": "RuleCall",
+                  "rule": {
+                    "$ref": "#/rules@26"
+                  },
+                  "arguments": []
                 }
               }
             ],
@@ -1277,7 +1311,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@30"
+                    "$ref": "#/rules@32"
                   },
                   "arguments": []
                 }
@@ -1289,7 +1323,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@27"
+                    "$ref": "#/rules@29"
                   },
                   "arguments": []
                 }
@@ -1309,6 +1343,114 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
     },
     {
       "$type": "ParserRule",
+      "name": "Gate",
+      "definition": {
+        "$type": "Group",
+        "elements": [
+          {
+            "$type": "Assignment",
+            "feature": "head",
+            "operator": "=",
+            "terminal": {
+              "$type": "CrossReference",
+              "type": {
+                "$ref": "#/rules@25"
+              },
+              "terminal": {
+                "$type": "RuleCall",
+                "rule": {
+                  "$ref": "#/rules@28"
+                },
+                "arguments": []
+              },
+              "deprecatedSyntax": false,
+              "isMulti": false
+            }
+          },
+          {
+            "$type": "Keyword",
+            "value": "is"
+          },
+          {
+            "$type": "Assignment",
+            "feature": "label",
+            "operator": "=",
+            "terminal": {
+              "$type": "RuleCall",
+              "rule": {
+                "$ref": "#/rules@30"
+              },
+              "arguments": []
+            }
+          }
+        ]
+      },
+      "entry": false,
+      "fragment": false,
+      "parameters": []
+    },
+    {
+      "$type": "ParserRule",
+      "name": "Expect",
+      "definition": {
+        "$type": "Group",
+        "elements": [
+          {
+            "$type": "Keyword",
+            "value": "expect"
+          },
+          {
+            "$type": "Assignment",
+            "feature": "head",
+            "operator": "=",
+            "terminal": {
+              "$type": "CrossReference",
+              "type": {
+                "$ref": "#/rules@25"
+              },
+              "terminal": {
+                "$type": "RuleCall",
+                "rule": {
+                  "$ref": "#/rules@28"
+                },
+                "arguments": []
+              },
+              "deprecatedSyntax": false,
+              "isMulti": false
+            }
+          },
+          {
+            "$type": "Assignment",
+            "feature": "label",
+            "operator": "=",
+            "terminal": {
+              "$type": "RuleCall",
+              "rule": {
+                "$ref": "#/rules@30"
+              },
+              "arguments": []
+            }
+          },
+          {
+            "$type": "Assignment",
+            "feature": "rate",
+            "operator": "=",
+            "terminal": {
+              "$type": "RuleCall",
+              "rule": {
+                "$ref": "#/rules@60"
+              },
+              "arguments": []
+            }
+          }
+        ]
+      },
+      "entry": false,
+      "fragment": false,
+      "parameters": []
+    },
+    {
+      "$type": "ParserRule",
       "name": "BlockName",
       "dataType": "string",
       "definition": {
@@ -1317,7 +1459,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@61"
+              "$ref": "#/rules@63"
             },
             "arguments": []
           },
@@ -1368,7 +1510,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@29"
+              "$ref": "#/rules@31"
             },
             "arguments": []
           }
@@ -1402,7 +1544,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@28"
+                    "$ref": "#/rules@30"
                   },
                   "arguments": []
                 }
@@ -1421,7 +1563,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@28"
+                        "$ref": "#/rules@30"
                       },
                       "arguments": []
                     }
@@ -1452,13 +1594,6 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@61"
-            },
-            "arguments": []
-          },
-          {
-            "$type": "RuleCall",
-            "rule": {
               "$ref": "#/rules@63"
             },
             "arguments": []
@@ -1466,7 +1601,14 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@29"
+              "$ref": "#/rules@65"
+            },
+            "arguments": []
+          },
+          {
+            "$type": "RuleCall",
+            "rule": {
+              "$ref": "#/rules@31"
             },
             "arguments": []
           }
@@ -1529,7 +1671,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@26"
+                    "$ref": "#/rules@28"
                   },
                   "arguments": []
                 }
@@ -1563,7 +1705,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@62"
+                        "$ref": "#/rules@64"
                       },
                       "arguments": []
                     }
@@ -1575,7 +1717,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@32"
+                        "$ref": "#/rules@34"
                       },
                       "arguments": []
                     },
@@ -1611,7 +1753,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@62"
+                        "$ref": "#/rules@64"
                       },
                       "arguments": []
                     }
@@ -1627,7 +1769,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@62"
+                        "$ref": "#/rules@64"
                       },
                       "arguments": []
                     }
@@ -1646,7 +1788,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
-                            "$ref": "#/rules@62"
+                            "$ref": "#/rules@64"
                           },
                           "arguments": []
                         }
@@ -1668,7 +1810,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
-                            "$ref": "#/rules@62"
+                            "$ref": "#/rules@64"
                           },
                           "arguments": []
                         }
@@ -1690,7 +1832,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
-                            "$ref": "#/rules@31"
+                            "$ref": "#/rules@33"
                           },
                           "arguments": []
                         }
@@ -1705,7 +1847,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@32"
+                        "$ref": "#/rules@34"
                       },
                       "arguments": []
                     },
@@ -1756,7 +1898,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                             "terminal": {
                               "$type": "RuleCall",
                               "rule": {
-                                "$ref": "#/rules@62"
+                                "$ref": "#/rules@64"
                               },
                               "arguments": []
                             }
@@ -1775,7 +1917,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                                 "terminal": {
                                   "$type": "RuleCall",
                                   "rule": {
-                                    "$ref": "#/rules@62"
+                                    "$ref": "#/rules@64"
                                   },
                                   "arguments": []
                                 }
@@ -1797,7 +1939,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                                 "terminal": {
                                   "$type": "RuleCall",
                                   "rule": {
-                                    "$ref": "#/rules@62"
+                                    "$ref": "#/rules@64"
                                   },
                                   "arguments": []
                                 }
@@ -1839,7 +1981,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@62"
+                        "$ref": "#/rules@64"
                       },
                       "arguments": []
                     }
@@ -1883,7 +2025,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@62"
+                        "$ref": "#/rules@64"
                       },
                       "arguments": []
                     }
@@ -1907,7 +2049,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@32"
+                    "$ref": "#/rules@34"
                   },
                   "arguments": []
                 }
@@ -2003,12 +2145,12 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "CrossReference",
               "type": {
-                "$ref": "#/rules@44"
+                "$ref": "#/rules@46"
               },
               "terminal": {
                 "$type": "RuleCall",
                 "rule": {
-                  "$ref": "#/rules@61"
+                  "$ref": "#/rules@63"
                 },
                 "arguments": []
               },
@@ -2039,7 +2181,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@63"
+                "$ref": "#/rules@65"
               },
               "arguments": []
             }
@@ -2067,7 +2209,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@40"
+                "$ref": "#/rules@42"
               },
               "arguments": []
             }
@@ -2079,7 +2221,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@36"
+                "$ref": "#/rules@38"
               },
               "arguments": []
             }
@@ -2099,21 +2241,21 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@37"
-            },
-            "arguments": []
-          },
-          {
-            "$type": "RuleCall",
-            "rule": {
-              "$ref": "#/rules@38"
-            },
-            "arguments": []
-          },
-          {
-            "$type": "RuleCall",
-            "rule": {
               "$ref": "#/rules@39"
+            },
+            "arguments": []
+          },
+          {
+            "$type": "RuleCall",
+            "rule": {
+              "$ref": "#/rules@40"
+            },
+            "arguments": []
+          },
+          {
+            "$type": "RuleCall",
+            "rule": {
+              "$ref": "#/rules@41"
             },
             "arguments": []
           }
@@ -2162,7 +2304,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@58"
+                "$ref": "#/rules@60"
               },
               "arguments": []
             }
@@ -2194,7 +2336,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@62"
+                "$ref": "#/rules@64"
               },
               "arguments": []
             }
@@ -2210,7 +2352,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@62"
+                "$ref": "#/rules@64"
               },
               "arguments": []
             }
@@ -2262,7 +2404,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
               "terminal": {
                 "$type": "RuleCall",
                 "rule": {
-                  "$ref": "#/rules@26"
+                  "$ref": "#/rules@28"
                 },
                 "arguments": []
               },
@@ -2287,7 +2429,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@62"
+                        "$ref": "#/rules@64"
                       },
                       "arguments": []
                     }
@@ -2299,12 +2441,12 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                     "terminal": {
                       "$type": "CrossReference",
                       "type": {
-                        "$ref": "#/rules@30"
+                        "$ref": "#/rules@32"
                       },
                       "terminal": {
                         "$type": "RuleCall",
                         "rule": {
-                          "$ref": "#/rules@26"
+                          "$ref": "#/rules@28"
                         },
                         "arguments": []
                       },
@@ -2336,7 +2478,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@42"
+              "$ref": "#/rules@44"
             },
             "arguments": []
           },
@@ -2350,7 +2492,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
               {
                 "$type": "RuleCall",
                 "rule": {
-                  "$ref": "#/rules@42"
+                  "$ref": "#/rules@44"
                 },
                 "arguments": []
               }
@@ -2368,12 +2510,12 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "CrossReference",
               "type": {
-                "$ref": "#/rules@47"
+                "$ref": "#/rules@49"
               },
               "terminal": {
                 "$type": "RuleCall",
                 "rule": {
-                  "$ref": "#/rules@61"
+                  "$ref": "#/rules@63"
                 },
                 "arguments": []
               },
@@ -2410,7 +2552,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@40"
+                "$ref": "#/rules@42"
               },
               "arguments": []
             }
@@ -2444,7 +2586,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@62"
+                    "$ref": "#/rules@64"
                   },
                   "arguments": []
                 }
@@ -2466,7 +2608,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@62"
+                    "$ref": "#/rules@64"
                   },
                   "arguments": []
                 }
@@ -2488,7 +2630,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@58"
+                    "$ref": "#/rules@60"
                   },
                   "arguments": []
                 }
@@ -2519,7 +2661,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@61"
+                "$ref": "#/rules@63"
               },
               "arguments": []
             }
@@ -2538,7 +2680,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@47"
+                    "$ref": "#/rules@49"
                   },
                   "arguments": []
                 }
@@ -2550,7 +2692,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@52"
+                    "$ref": "#/rules@54"
                   },
                   "arguments": []
                 }
@@ -2562,7 +2704,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@55"
+                    "$ref": "#/rules@57"
                   },
                   "arguments": []
                 }
@@ -2574,7 +2716,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@57"
+                    "$ref": "#/rules@59"
                   },
                   "arguments": []
                 }
@@ -2586,7 +2728,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@56"
+                    "$ref": "#/rules@58"
                   },
                   "arguments": []
                 }
@@ -2598,7 +2740,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@45"
+                    "$ref": "#/rules@47"
                   },
                   "arguments": []
                 }
@@ -2629,7 +2771,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@46"
+                "$ref": "#/rules@48"
               },
               "arguments": []
             }
@@ -2641,7 +2783,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@58"
+                "$ref": "#/rules@60"
               },
               "arguments": []
             }
@@ -2681,7 +2823,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@61"
+                "$ref": "#/rules@63"
               },
               "arguments": []
             }
@@ -2700,7 +2842,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@48"
+                    "$ref": "#/rules@50"
                   },
                   "arguments": []
                 }
@@ -2712,7 +2854,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@50"
+                    "$ref": "#/rules@52"
                   },
                   "arguments": []
                 }
@@ -2724,7 +2866,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@57"
+                    "$ref": "#/rules@59"
                   },
                   "arguments": []
                 }
@@ -2755,7 +2897,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@49"
+                "$ref": "#/rules@51"
               },
               "arguments": []
             }
@@ -2767,7 +2909,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@58"
+                "$ref": "#/rules@60"
               },
               "arguments": []
             }
@@ -2864,7 +3006,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@51"
+                "$ref": "#/rules@53"
               },
               "arguments": []
             }
@@ -2883,7 +3025,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@51"
+                    "$ref": "#/rules@53"
                   },
                   "arguments": []
                 }
@@ -2951,7 +3093,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@32"
+              "$ref": "#/rules@34"
             },
             "arguments": []
           }
@@ -2978,12 +3120,12 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "CrossReference",
               "type": {
-                "$ref": "#/rules@47"
+                "$ref": "#/rules@49"
               },
               "terminal": {
                 "$type": "RuleCall",
                 "rule": {
-                  "$ref": "#/rules@61"
+                  "$ref": "#/rules@63"
                 },
                 "arguments": []
               },
@@ -3016,12 +3158,12 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "CrossReference",
               "type": {
-                "$ref": "#/rules@47"
+                "$ref": "#/rules@49"
               },
               "terminal": {
                 "$type": "RuleCall",
                 "rule": {
-                  "$ref": "#/rules@61"
+                  "$ref": "#/rules@63"
                 },
                 "arguments": []
               },
@@ -3040,7 +3182,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@53"
+                "$ref": "#/rules@55"
               },
               "arguments": []
             },
@@ -3069,7 +3211,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@54"
+                "$ref": "#/rules@56"
               },
               "arguments": []
             }
@@ -3081,7 +3223,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@58"
+                "$ref": "#/rules@60"
               },
               "arguments": []
             }
@@ -3142,7 +3284,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@58"
+                "$ref": "#/rules@60"
               },
               "arguments": []
             }
@@ -3158,7 +3300,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@58"
+                "$ref": "#/rules@60"
               },
               "arguments": []
             }
@@ -3186,12 +3328,12 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "CrossReference",
               "type": {
-                "$ref": "#/rules@47"
+                "$ref": "#/rules@49"
               },
               "terminal": {
                 "$type": "RuleCall",
                 "rule": {
-                  "$ref": "#/rules@61"
+                  "$ref": "#/rules@63"
                 },
                 "arguments": []
               },
@@ -3222,7 +3364,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@63"
+                "$ref": "#/rules@65"
               },
               "arguments": []
             }
@@ -3246,7 +3388,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@62"
+                "$ref": "#/rules@64"
               },
               "arguments": []
             }
@@ -3258,7 +3400,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@59"
+                "$ref": "#/rules@61"
               },
               "arguments": []
             },
@@ -3283,7 +3425,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
               {
                 "$type": "RuleCall",
                 "rule": {
-                  "$ref": "#/rules@61"
+                  "$ref": "#/rules@63"
                 },
                 "arguments": []
               },
@@ -3297,7 +3439,7 @@ export const SenseGrammar = (): Grammar => loadedSenseGrammar ?? (loadedSenseGra
                   {
                     "$type": "RuleCall",
                     "rule": {
-                      "$ref": "#/rules@61"
+                      "$ref": "#/rules@63"
                     },
                     "arguments": []
                   }

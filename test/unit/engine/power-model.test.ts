@@ -9,26 +9,9 @@ import { estimatePipeline } from '../../../engine/estimate';
 import { partitionPipeline, placementUnits } from '../../../engine/partition/partition';
 import { standbyEnergyMj, standbyPieces } from '../../../engine/power-model';
 import type { ProcessorSpec } from '../../../language/pipeline-model';
-import { specOf } from './spec-of';
+import { close, specOf, WATCH_DEVICE } from './spec-of';
 
-const close = (actual: number, expected: number, what: string): void => {
-  expect(Math.abs(actual - expected), `${what}: ${actual} vs ${expected}`).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(expected)));
-};
-
-// One processor that sleeps between windows (mcu: cheap wake-up, short tail), one that
-// samples the sensor and so stays awake (dsp), one that stays awake because its tail is
-// longer than the gap (app), and a baseline.
-const DEVICE = `
-  device Watch {
-    processor dsp { compute 0.1 GMAC/s  memory 1 MB  power 20 mW  idle 2 mW  sleep 0.1 mW  sampling 3 mW }
-    processor mcu { compute 1 GMAC/s  memory 8 MB  power 100 mW  idle 10 mW  sleep 0.5 mW  wake 0.2 mJ  wakelatency 2 ms  tail 50 ms }
-    processor app { compute 1 GMAC/s  memory 8 MB  power 100 mW  idle 10 mW  sleep 0.5 mW  wake 0.2 mJ  tail 2 s }
-    link dsp <-> mcu { bandwidth 1 GB/s }
-    link dsp <-> app { bandwidth 1 GB/s }
-    baseline 5 mW
-    battery 300 mAh at 3.8 V
-    default dsp
-  }`;
+const DEVICE = WATCH_DEVICE;
 
 const PIPELINE = (place: string): string => `
   pipeline P {

@@ -276,3 +276,51 @@ describe('quick fixes', () => {
     expect(actions).toEqual([]);
   });
 });
+
+describe('gated heads', () => {
+  const services = makeServices();
+  const GATED = `pipeline G {
+  input audio { rate 16 kHz  window 1 s }
+  features { frames 25 ms hop 10 ms  logmel 8 bands }
+  shared encoder { flatten  dense 16 relu }
+  head ambient from encoder { dense 3 softmax  labels [music, voicing, other] }
+  head speaker from encoder when ambient is voicing { dense 2 softmax  labels [a, b] }
+  head emotion from encoder when speaker is a { dense 2 softmax  labels [calm, angry] }
+  target host
+  expect ambient voicing 30%
+  expect speaker a 50%
+}
+`;
+
+  it('lowers each gate with its expected fraction, and chains multiply', async () => {
+    const doc = await build(services, GATED);
+    const lowered = [...services.Sense.lowering.Lowering.document(doc.parseResult.value).pipelines.values()][0];
+    expect(lowered.issues.map((i) => i.message)).toEqual([]);
+    const spec = lowered.spec!;
+    expect(spec.blocks.find((b) => b.name === 'speaker')!.gate).toEqual({ head: 'ambient', label: 'voicing', fraction: 0.3 });
+    expect(spec.blocks.find((b) => b.name === 'emotion')!.gate).toEqual({ head: 'speaker', label: 'a', fraction: 0.5 });
+    expect(spec.blocks.find((b) => b.name === 'ambient')!.gate).toBeUndefined();
+    expect(spec.expectations).toEqual([
+      { head: 'ambient', label: 'voicing', fraction: 0.3 },
+      { head: 'speaker', label: 'a', fraction: 0.5 },
+    ]);
+    const { firingProbabilities } = await import('../../../language/pipeline-model');
+    const p = firingProbabilities(spec.blocks);
+    expect([p.get('encoder'), p.get('ambient'), p.get('speaker'), p.get('emotion')]).toEqual([1, 1, 0.3, 0.3 * 0.5]);
+  });
+
+  it("offers the named head's labels after 'is' and in an expect line, and the keyword 'when' after from", async () => {
+    expect(await completions(services, GATED.replace('when ambient is voicing', 'when ambient is |'))).toEqual(['music', 'voicing', 'other']);
+    expect(await completions(services, GATED.replace('expect speaker a 50%', 'expect speaker |'))).toEqual(['a', 'b']);
+    expect(await completions(services, GATED.replace('head emotion from encoder when speaker is a {', 'head emotion from encoder | {'))).toContain('when');
+    expect(await completions(services, GATED.replace('expect speaker a 50%', 'expect speaker a 50 |'))).toContain('%');
+  });
+
+  it('hovers a gated head with its gate and expected rate, and the head a gate names', async () => {
+    const text = await hover(services, GATED.replace('head emotion', 'head emo|tion'));
+    expect(text).toContain('| runs | when speaker is a: on 15.0% of windows (expected) |');
+    const named = await hover(services, GATED.replace('when speaker is a', 'when spea|ker is a'));
+    expect(named).toContain('**head speaker**');
+    expect(named).toContain('| runs | when ambient is voicing: on 30.0% of windows (expected) |');
+  });
+});
