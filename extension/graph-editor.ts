@@ -14,8 +14,9 @@
  * written) and the graph is redrawn from the current text.
  */
 import * as vscode from 'vscode';
-import { PROTOCOL_VERSION, parseFromWebview, type FromWebviewMessage, type ToWebviewBody, type ViewState } from '../webview/protocol';
+import { PROTOCOL_VERSION, type FromWebviewMessage, type ToWebviewBody, type ViewState } from '../webview/protocol';
 import { layerAt, revealRange, type TextEdit } from './graph-model';
+import { protocolMismatch, showGraphWebview, WebviewChannel } from './graph-webview';
 import { compressionPreviewRequest, layerSpectrumRequest, sourceEditRequest, viewStateRequest, type SourceEditAction } from './lsp-ext';
 import { isCancellation, StaleVersionError, type StudioClient } from './studio-client';
 
@@ -39,52 +40,6 @@ export function toWorkspaceEdit(uri: vscode.Uri, edits: readonly TextEdit[]): vs
     we.replace(uri, new vscode.Range(e.range.start.line, e.range.start.character, e.range.end.line, e.range.end.character), e.newText);
   }
   return we;
-}
-
-function nonce(): string {
-  const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-  let s = '';
-  for (let i = 0; i < 32; i++) s += chars[Math.floor(Math.random() * chars.length)];
-  return s;
-}
-
-/**
- * Loads the graph webview (dist/webview.js) into `panel` under a strict content security
- * policy with a nonce; the graph editor and the ONNX preview (onnx-preview.ts) share it.
- */
-export function showGraphWebview(context: vscode.ExtensionContext, panel: vscode.WebviewPanel): void {
-  const dist = vscode.Uri.joinPath(context.extensionUri, 'dist');
-  panel.webview.options = { enableScripts: true, localResourceRoots: [dist, vscode.Uri.joinPath(context.extensionUri, 'media')] };
-  panel.webview.html = graphHtml(panel.webview, dist);
-  panel.iconPath = vscode.Uri.joinPath(context.extensionUri, 'media', 'graph.svg');
-}
-
-function graphHtml(webview: vscode.Webview, dist: vscode.Uri): string {
-  const n = nonce();
-  const script = webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.js'));
-  const style = webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.css'));
-  const csp = [
-    "default-src 'none'",
-    `style-src ${webview.cspSource}`,
-    `font-src ${webview.cspSource}`,
-    `img-src ${webview.cspSource} data:`,
-    `script-src 'nonce-${n}'`,
-    'worker-src blob:',
-  ].join('; ');
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${style.toString()}">
-<title>Sense graph</title>
-</head>
-<body>
-<div id="root"></div>
-<script nonce="${n}" src="${script.toString()}"></script>
-</body>
-</html>`;
 }
 
 /** Provides the graph editor for `.sense` files. */
@@ -141,7 +96,7 @@ export class GraphEditorProvider implements vscode.CustomTextEditorProvider {
 /** One open graph editor: its webview and the document it shows. */
 class GraphSession {
   private lastPostedVersion = -1;
-  private nextMessageId = 1;
+  private readonly channel: WebviewChannel;
   private timer: ReturnType<typeof setTimeout> | undefined;
   /** The state last drawn from the server's answer (with the document version it was computed from). */
   private current: ViewState | undefined;
@@ -159,6 +114,7 @@ class GraphSession {
     readonly panel: vscode.WebviewPanel,
   ) {
     showGraphWebview(context, panel);
+    this.channel = new WebviewChannel(panel, host.output, 'graph');
 
     this.disposables.push(
       panel.webview.onDidReceiveMessage((raw: unknown) => void this.receive(raw)),
@@ -192,7 +148,7 @@ class GraphSession {
   }
 
   private post(body: ToWebviewBody, inReplyTo?: number): void {
-    void this.panel.webview.postMessage({ messageId: this.nextMessageId++, ...(inReplyTo === undefined ? {} : { inReplyTo }), body });
+    this.channel.post(body, inReplyTo);
   }
 
   private schedule(): void {
@@ -246,19 +202,15 @@ class GraphSession {
   }
 
   private async receive(raw: unknown): Promise<void> {
-    const parsed = parseFromWebview(raw);
-    if (!parsed.ok) {
-      this.host.output.appendLine(`[graph] refused a message from the webview: ${parsed.error}`);
-      this.post({ type: 'error', message: `The host refused a message: ${parsed.error}` });
-      return;
-    }
+    const message = this.channel.accept(raw);
+    if (!message) return;
     try {
-      await this.handle(parsed.message);
+      await this.handle(message);
     } catch (e) {
       // A newer request of the same kind replaced this one; its answer is the one shown.
       if (isCancellation(e)) return;
-      this.host.output.appendLine(`[graph] ${parsed.message.body.type} failed: ${(e as Error).stack ?? String(e)}`);
-      this.post({ type: 'error', message: (e as Error).message }, parsed.message.messageId);
+      this.host.output.appendLine(`[graph] ${message.body.type} failed: ${(e as Error).stack ?? String(e)}`);
+      this.post({ type: 'error', message: (e as Error).message }, message.messageId);
     }
   }
 
@@ -313,8 +265,9 @@ class GraphSession {
     const body = message.body;
     switch (body.type) {
       case 'ready': {
-        if (body.protocolVersion !== PROTOCOL_VERSION) {
-          this.post({ type: 'init', protocolVersion: PROTOCOL_VERSION, state: null, reason: `The webview speaks protocol ${body.protocolVersion} but the extension speaks ${PROTOCOL_VERSION}; rebuild the extension (npm run build).` }, message.messageId);
+        const mismatch = protocolMismatch(body.protocolVersion);
+        if (mismatch) {
+          this.post({ type: 'init', protocolVersion: PROTOCOL_VERSION, state: null, reason: mismatch }, message.messageId);
           return;
         }
         let init: { state: ViewState | null; reason?: string };

@@ -14,8 +14,9 @@
  */
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
-import { PROTOCOL_VERSION, parseFromWebview, type FromWebviewMessage, type ToWebviewBody, type ViewState } from '../webview/protocol';
-import { GRAPH_VIEW_TYPE, showGraphWebview } from './graph-editor';
+import { PROTOCOL_VERSION, type FromWebviewMessage, type ToWebviewBody, type ViewState } from '../webview/protocol';
+import { GRAPH_VIEW_TYPE } from './graph-editor';
+import { protocolMismatch, showGraphWebview, WebviewChannel } from './graph-webview';
 import { onnxImportRequest, onnxViewStateRequest, type OnnxImportResult } from './lsp-ext';
 import { isCancellation, type StudioClient } from './studio-client';
 
@@ -110,7 +111,7 @@ class OnnxSession {
   private version = 0;
   /** The device picked in the preview; undefined: the import's own target. */
   private device: string | undefined;
-  private nextMessageId = 1;
+  private readonly channel: WebviewChannel;
   private inFlight: vscode.CancellationTokenSource | undefined;
   private readonly disposables: vscode.Disposable[] = [];
 
@@ -121,6 +122,7 @@ class OnnxSession {
     readonly panel: vscode.WebviewPanel,
   ) {
     showGraphWebview(context, panel);
+    this.channel = new WebviewChannel(panel, host.output, 'onnx');
     const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.joinPath(uri, '..'), basename(uri.path)));
     // A model exported again shows its new graph.
     const refresh = (): void => void this.post(undefined, 'init');
@@ -132,7 +134,7 @@ class OnnxSession {
   }
 
   private send(body: ToWebviewBody, inReplyTo?: number): void {
-    void this.panel.webview.postMessage({ messageId: this.nextMessageId++, ...(inReplyTo === undefined ? {} : { inReplyTo }), body });
+    this.channel.post(body, inReplyTo);
   }
 
   /** Asks the server for the model's graph on the current device and posts it as `kind`. */
@@ -157,21 +159,17 @@ class OnnxSession {
   }
 
   private async receive(raw: unknown): Promise<void> {
-    const parsed = parseFromWebview(raw);
-    if (!parsed.ok) {
-      this.host.output.appendLine(`[onnx] refused a message from the webview: ${parsed.error}`);
-      this.send({ type: 'error', message: `The host refused a message: ${parsed.error}` });
-      return;
-    }
-    await this.handle(parsed.message);
+    const message = this.channel.accept(raw);
+    if (message) await this.handle(message);
   }
 
   private async handle(message: FromWebviewMessage): Promise<void> {
     const body = message.body;
     switch (body.type) {
       case 'ready':
-        if (body.protocolVersion !== PROTOCOL_VERSION) {
-          this.send({ type: 'init', protocolVersion: PROTOCOL_VERSION, state: null, reason: `The webview speaks protocol ${body.protocolVersion} but the extension speaks ${PROTOCOL_VERSION}; rebuild the extension (npm run build).` }, message.messageId);
+        const mismatch = protocolMismatch(body.protocolVersion);
+        if (mismatch) {
+          this.send({ type: 'init', protocolVersion: PROTOCOL_VERSION, state: null, reason: mismatch }, message.messageId);
           return;
         }
         return this.post(message.messageId, 'init');

@@ -260,24 +260,22 @@ export class StudioRequests {
   }
 
   /** senseStudio/onnxViewState. */
-  async onnxViewState(raw: unknown): Promise<OnnxViewStateResult> {
-    const method = 'senseStudio/onnxViewState';
-    const params = parse(OnnxViewStateParamsSchema, raw, method);
-    try {
-      return await onnxViewState(this.onnxHost(), params);
-    } catch (e) {
-      throw refused(method, (e as Error).message, e instanceof OnnxRequestError ? ErrorCodes.InvalidParams : LSPErrorCodes.RequestFailed);
-    }
+  onnxViewState(raw: unknown): Promise<OnnxViewStateResult> {
+    return this.onnxRequest('senseStudio/onnxViewState', OnnxViewStateParamsSchema, raw, onnxViewState);
   }
 
   /** senseStudio/onnxImport. */
-  async onnxImport(raw: unknown): Promise<OnnxImportResult> {
-    const method = 'senseStudio/onnxImport';
-    const params = parse(OnnxImportParamsSchema, raw, method);
+  onnxImport(raw: unknown): Promise<OnnxImportResult> {
+    return this.onnxRequest('senseStudio/onnxImport', OnnxImportParamsSchema, raw, onnxImport);
+  }
+
+  /** A request about an ONNX model: its parameters checked, a refusal of the request itself (OnnxRequestError) InvalidParams, any other failure RequestFailed. */
+  private async onnxRequest<S extends z.ZodType, R>(method: string, schema: S, raw: unknown, answer: (host: OnnxHost, params: z.infer<S>) => Promise<R>): Promise<R> {
+    const params = parse(schema, raw, method);
     try {
-      return await onnxImport(this.onnxHost(), params);
+      return await answer(this.onnxHost(), params);
     } catch (e) {
-      throw refused(method, (e as Error).message, LSPErrorCodes.RequestFailed);
+      throw refused(method, (e as Error).message, e instanceof OnnxRequestError ? ErrorCodes.InvalidParams : LSPErrorCodes.RequestFailed);
     }
   }
 

@@ -15,8 +15,9 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Frame } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { graphFrame, quickOpen, selectLayer, ROOT, runCommand, waitFor, startStudio, statusEstimate, writeSeededWeights, type Studio } from './code-server';
+import { describe, expect, it } from 'vitest';
+import { graphFrame, quickOpen, selectLayer, ROOT, runCommand, waitFor, statusEstimate, writeSeededWeights, type Studio } from './code-server';
+import { studioForSuite } from './studio-suite';
 
 let s: Studio;
 let outside: string;
@@ -150,17 +151,9 @@ async function dismissErrors(g: Frame): Promise<void> {
 }
 
 describe('Sense Studio in VS Code on a hostile repository (workspace trust on)', () => {
-  beforeAll(async () => {
-    s = await startStudio({ trust: true, prepare: hostileWorkspace });
+  studioForSuite('hostile-', { trust: true, prepare: hostileWorkspace }, (started) => {
+    s = started;
     sentinel = snapshot(outside);
-  }, 300_000);
-
-  afterAll(async () => {
-    await s?.close();
-  }, 60_000);
-
-  afterEach(async (ctx) => {
-    if (ctx.task.result?.state === 'fail') await s?.shot(`hostile-failed-${ctx.task.name.slice(0, 40).replace(/[^a-z0-9]+/gi, '-')}`).catch(() => undefined);
   });
 
   it('opens in Restricted Mode with the extension active: estimates and diagnostics, no profile read', async () => {

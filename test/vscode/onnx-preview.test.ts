@@ -12,9 +12,10 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Frame } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TWO_HEAD, twoHeadModel } from '../support/small-onnx';
-import { quickOpen, runCommand, selectLayer, startStudio, waitFor, type Studio } from './code-server';
+import { quickOpen, runCommand, selectLayer, waitFor, type Studio } from './code-server';
+import { studioForSuite } from './studio-suite';
 
 let s: Studio;
 let models: string;
@@ -44,8 +45,9 @@ async function frameWith(summary: RegExp, selector = '[data-testid="toolbar-summ
 }
 
 describe('ONNX models in VS Code (code-server)', () => {
-  beforeAll(async () => {
-    s = await startStudio({
+  studioForSuite(
+    'onnx-',
+    {
       prepare: async (workspace) => {
         models = join(workspace, 'models');
         mkdirSync(models, { recursive: true });
@@ -53,16 +55,9 @@ describe('ONNX models in VS Code (code-server)', () => {
         writeFileSync(join(models, 'odd.onnx'), twoHeadModel('Cos'));
         return join(models, 'two_head.sense');
       },
-    });
-  }, 300_000);
-
-  afterAll(async () => {
-    await s?.close();
-  }, 60_000);
-
-  afterEach(async (ctx) => {
-    if (ctx.task.result?.state === 'fail') await s?.shot(`onnx-failed-${ctx.task.name.slice(0, 40).replace(/[^a-z0-9]+/gi, '-')}`).catch(() => undefined);
-  });
+    },
+    (started) => (s = started),
+  );
 
   it('opens two_head.onnx as a read-only graph with per-layer and per-processor estimates', async () => {
     await quickOpen(s.page, 'two_head.onnx');

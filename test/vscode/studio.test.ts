@@ -8,8 +8,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { graphFrame, quickOpen, selectLayer, runCommand, waitFor, SHOTS, startStudio, statusEstimate, type Studio } from './code-server';
+import { describe, expect, it } from 'vitest';
+import { graphFrame, quickOpen, selectLayer, runCommand, waitFor, SHOTS, statusEstimate, type Studio } from './code-server';
+import { studioForSuite } from './studio-suite';
 
 let s: Studio;
 let baseline: { target: string; latencyMs: number; energyMj: number };
@@ -30,18 +31,7 @@ async function saveText(): Promise<void> {
 }
 
 describe('Sense Studio in VS Code (code-server)', () => {
-  beforeAll(async () => {
-    s = await startStudio();
-  }, 300_000);
-
-  afterAll(async () => {
-    await s?.close();
-  }, 60_000);
-
-  afterEach(async (ctx) => {
-    // A picture of the failure, for whoever reads the CI log.
-    if (ctx.task.result?.state === 'fail') await s?.shot(`failed-${ctx.task.name.slice(0, 40).replace(/[^a-z0-9]+/gi, '-')}`).catch(() => undefined);
-  });
+  studioForSuite('', {}, (started) => (s = started));
 
   it('opens deepear.sense, activates the extension and shows the estimate in the status bar', async () => {
     await quickOpen(s.page, 'deepear.sense');
