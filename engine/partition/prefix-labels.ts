@@ -13,6 +13,28 @@ export const LABEL_CAP = 100_000;
 /** Labels kept per end state and prefix unit by the first, heuristic pass of {@link prefixLabels} (it only finds an incumbent). */
 export const BEAM = 12;
 
+/**
+ * The labels one prefix unit proposes (every kept label of the unit before, extended to each
+ * processor), column by column: candidate a is entry a of each column, and entries a * D to
+ * a * D + D - 1 of `mem`.
+ */
+interface Candidates {
+  /** Exact cost so far, α E + β t. */
+  cost: number[];
+  /** Time so far, ms. */
+  time: number[];
+  /** Lower bound of the objective of any completion (prefix cost-to-go, plain and Lagrangian). */
+  lb: number[];
+  /** True when its time cannot matter: every completion that could beat the incumbent meets the budget. */
+  safe: boolean[];
+  /** Per processor whose memory can bind, its weight bytes and its peak activation bytes so far. */
+  mem: number[];
+  /** End state: processor * 2 + dispatch pending. */
+  state: number[];
+  /** Index of the label it extends among the previous unit's kept labels. */
+  parent: number[];
+}
+
 /** What one run of {@link prefixLabels} explores, and within which limits. */
 export interface LabelSearchOptions {
   /** The prefix chain's exact step costs. */
@@ -92,13 +114,7 @@ export function prefixLabels(pr: Problem, options: LabelSearchOptions): SearchRe
       return stopped();
     }
     // Candidates: every kept label of unit k-1 (for k = 0 the input window on the default processor) extended to each processor.
-    const cCost: number[] = [];
-    const cTime: number[] = [];
-    const cLb: number[] = [];
-    const cSafe: boolean[] = [];
-    const cMem: number[] = [];
-    const cState: number[] = [];
-    const cParent: number[] = [];
+    const cand: Candidates = { cost: [], time: [], lb: [], safe: [], mem: [], state: [], parent: [] };
     const L = cost.length;
     for (let i = 0; i < L; i++) {
       const q = state[i] >> 1;
@@ -121,50 +137,50 @@ export function prefixLabels(pr: Problem, options: LabelSearchOptions): SearchRe
           if (v > lb) lb = v;
         }
         if (lb >= cutoff) continue;
-        cCost.push(c);
-        cTime.push(t);
-        cLb.push(lb);
-        cSafe.push(t + (incumbent - c) / beta <= safeBelow);
-        for (let d = 0; d < D; d++) cMem.push(mem[i * D + d]);
+        cand.cost.push(c);
+        cand.time.push(t);
+        cand.lb.push(lb);
+        cand.safe.push(t + (incumbent - c) / beta <= safeBelow);
+        for (let d = 0; d < D; d++) cand.mem.push(mem[i * D + d]);
         if (x >= 0) {
-          cMem[cMem.length - D + 2 * x] += pr.weight[k];
-          cMem[cMem.length - D + 2 * x + 1] = Math.max(cMem[cMem.length - D + 2 * x + 1], pr.peak[k]);
+          cand.mem[cand.mem.length - D + 2 * x] += pr.weight[k];
+          cand.mem[cand.mem.length - D + 2 * x + 1] = Math.max(cand.mem[cand.mem.length - D + 2 * x + 1], pr.peak[k]);
         }
-        cState.push(p * 2 + steps.pend[st]);
-        cParent.push(i);
+        cand.state.push(p * 2 + steps.pend[st]);
+        cand.parent.push(i);
       }
     }
     // Dominance per end state: candidates by cost (then time, then memory), each kept unless an earlier kept one is no worse.
-    const order = cCost.map((_, i) => i);
-    order.sort((a, b) => cState[a] - cState[b] || cCost[a] - cCost[b] || cTime[a] - cTime[b] || lexMem(cMem, a, b, D));
+    const order = cand.cost.map((_, i) => i);
+    order.sort((a, b) => cand.state[a] - cand.state[b] || cand.cost[a] - cand.cost[b] || cand.time[a] - cand.time[b] || lexMem(cand.mem, a, b, D));
     let kept: number[] = [];
     for (let g = 0; g < order.length; ) {
       let h = g;
-      while (h < order.length && cState[order[h]] === cState[order[g]]) h++;
+      while (h < order.length && cand.state[order[h]] === cand.state[order[g]]) h++;
       const from = kept.length;
       let fast = T === 1;
-      for (let x = g; x < h && fast; x++) fast = !withTime || cSafe[order[x]];
+      for (let x = g; x < h && fast; x++) fast = !withTime || cand.safe[order[x]];
       if (fast) minW.fill(Infinity);
       for (let x = g; x < h; x++) {
         const a = order[x];
         let dominated = false;
         if (fast) {
-          const rank = peaks.indexOf(cMem[a * 2 + 1]);
-          for (let r = 0; r <= rank && !dominated; r++) dominated = minW[r] <= cMem[a * 2];
-          if (!dominated && cMem[a * 2] < minW[rank]) minW[rank] = cMem[a * 2];
+          const rank = peaks.indexOf(cand.mem[a * 2 + 1]);
+          for (let r = 0; r <= rank && !dominated; r++) dominated = minW[r] <= cand.mem[a * 2];
+          if (!dominated && cand.mem[a * 2] < minW[rank]) minW[rank] = cand.mem[a * 2];
         } else {
           for (let y = from; y < kept.length && !dominated; y++) {
             const b = kept[y];
-            if (withTime && !cSafe[b] && cTime[b] > cTime[a]) continue;
+            if (withTime && !cand.safe[b] && cand.time[b] > cand.time[a]) continue;
             let all = true;
-            for (let d = 0; d < D && all; d++) all = cMem[b * D + d] <= cMem[a * D + d];
+            for (let d = 0; d < D && all; d++) all = cand.mem[b * D + d] <= cand.mem[a * D + d];
             dominated = all;
           }
         }
         if (!dominated) kept.push(a);
       }
       if (kept.length - from > beam) {
-        const group = kept.splice(from).sort((a, b) => cLb[a] - cLb[b]);
+        const group = kept.splice(from).sort((a, b) => cand.lb[a] - cand.lb[b]);
         kept.push(...group.slice(0, beam));
       }
       g = h;
@@ -173,15 +189,15 @@ export function prefixLabels(pr: Problem, options: LabelSearchOptions): SearchRe
     nodes += kept.length;
     if (nodes > maxNodes) return stopped();
     if (kept.length === 0) return { best, objective: bestObj, complete: true, capped: false, nodes, evaluations };
-    cost = Float64Array.from(kept, (a) => cCost[a]);
-    time = Float64Array.from(kept, (a) => cTime[a]);
+    cost = Float64Array.from(kept, (a) => cand.cost[a]);
+    time = Float64Array.from(kept, (a) => cand.time[a]);
     const next = new Float64Array(kept.length * D);
     kept.forEach((a, i) => {
-      for (let d = 0; d < D; d++) next[i * D + d] = cMem[a * D + d];
+      for (let d = 0; d < D; d++) next[i * D + d] = cand.mem[a * D + d];
     });
     mem = next;
-    state = Int32Array.from(kept, (a) => cState[a]);
-    parents.push(Int32Array.from(kept, (a) => cParent[a]));
+    state = Int32Array.from(kept, (a) => cand.state[a]);
+    parents.push(Int32Array.from(kept, (a) => cand.parent[a]));
     states.push(state);
     kept = [];
   }
