@@ -198,7 +198,11 @@ function* perform<T>(call: FsCall<T>): Generator<FsCall<T>, T, T> {
   return yield call;
 }
 
-/** The read behind {@link readUserFileSync} and {@link readUserFile}, as the calls it makes. */
+/**
+ * The read behind {@link readUserFileSync} and {@link readUserFile}, as the calls it makes. Each
+ * `yield` is typed through {@link perform}; the generator's own input type is `never`, so the
+ * one place that hands a result back ({@link resume}) casts it.
+ */
 function* boundedRead(path: string, kind: UserFileKind, options: UserFileOptions): Generator<FsCall<unknown>, Uint8Array, never> {
   const real = resolveUserPath(path, kind, options.roots);
   const maxBytes = options.maxBytes ?? MAX_FILE_BYTES[kind];
