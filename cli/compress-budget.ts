@@ -149,6 +149,10 @@ export async function runBudget(a: BudgetArgs, ctx: CommandContext): Promise<num
   if (!weightsPathFor(spec, a.file)) throw new UsageError(`${a.file}: pipeline ${spec.name} has no 'weights' line; --params chooses ranks from the trained weights: add one and train (or sense init-weights)`);
   const { weights } = pipelineWeights(spec, a.file, ctx.err);
   const files = a.data !== undefined ? dataClips(spec, a.data) : undefined;
+  if (files) {
+    const convs = budgetCandidates(spec, false).filter((l) => l.kind !== 'dense');
+    if (convs.length > 0) ctx.err(`note: ${convs.map((l) => l.id).join(', ')} keep${convs.length === 1 ? 's' : ''} ${convs.length === 1 ? 'its' : 'their'} current compression: data-aware factors are for dense layers (a conv layer's input covariance would be of its patches, not collected yet)`);
+  }
   const now = paramsNow(spec);
   let plan: RankPlanResult;
   let windowsRun = 0;
