@@ -4,8 +4,6 @@
  */
 import { buildBundle } from '../../engine/export/bundle';
 import { defaultAssets, writeBundle } from '../../engine/export/write-bundle';
-import { writePytorchProject } from '../../engine/pytorch/node-project';
-import { pytorchProject } from '../../engine/pytorch/project';
 import { expectPositionals, parseCommandArgs } from '../args';
 import { loadPipeline, namingError, pipelineWeights, UsageError } from '../load';
 import type { CommandContext } from '../main';
@@ -23,6 +21,9 @@ export async function run(args: string[], ctx: CommandContext): Promise<number> 
   const { spec } = await loadPipeline(file, values.pipeline);
   if (values.pytorch !== undefined) {
     const project = values.pytorch;
+    // The project checks trainability with engine/train/network.ts, which loads tfjs (about a
+    // second): import it only when a project is written, as `sense train` does.
+    const [{ writePytorchProject }, { pytorchProject }] = await Promise.all([import('../../engine/pytorch/node-project'), import('../../engine/pytorch/project')]);
     try {
       writePytorchProject(project, pytorchProject(spec));
     } catch (e) {

@@ -92,7 +92,7 @@ async function bench(label: string, path: string): Promise<void> {
 
 /** Runs the benchmark. */
 export async function run(): Promise<void> {
-  await bench('DeepEar sample (encoder 1024), tfjs wasm', 'samples/deepear/deepear.sense');
+  await bench('DeepEar sample, tfjs wasm', 'samples/deepear/deepear.sense');
   const small = join(tmpdir(), `deepear-256-${process.pid}.sense`);
   writeFileSync(small, readFileSync('test/unit/train/fixtures/deepear-small.sense', 'utf8'));
   await bench('DeepEar encoder 256 (proposed), tfjs wasm', small);

@@ -116,6 +116,11 @@ def parse_args(config):
     return a
 
 
+def finite(x):
+    """x, or None (JSON null) for NaN or infinity, which JSON cannot hold: no held-out set, or a diverged loss."""
+    return x if np.isfinite(x) else None
+
+
 class Group:
     """This process's place in the DDP group (one process without torchrun)."""
 
@@ -267,7 +272,7 @@ def main():
         train_loss_eval, train_acc, _ = evaluate(feats, train_labels)
         val_loss, val_acc, val_counts = evaluate(val_features, val_labels) if len(val) else (float('nan'), {}, {})
         seconds = time.perf_counter() - t0
-        history.append({'epoch': epoch, 'trainLoss': loss_sum / max(1, batches), 'valLoss': val_loss, 'trainAccuracy': train_acc, 'valAccuracy': val_acc, 'seconds': seconds})
+        history.append({'epoch': epoch, 'trainLoss': finite(loss_sum / max(1, batches)), 'valLoss': finite(val_loss), 'trainAccuracy': train_acc, 'valAccuracy': val_acc, 'seconds': seconds})
         per_head = '  '.join(f"{h} {train_acc[h]:.3f}/{val_acc.get(h, float('nan')):.3f}" for h in heads if h in train_acc)
         log(f'epoch {epoch:3d}/{args.epochs}  loss {loss_sum / max(1, batches):.3f}  val {val_loss:.3f}  acc train/val: {per_head}  {seconds:.2f} s')
         score = val_loss if len(val) else loss_sum / max(1, batches)

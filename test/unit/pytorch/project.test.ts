@@ -6,12 +6,12 @@
  * a missing tool fails the test with its name.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../../../language/polyfills';
-import { loadPipeline } from '../../../cli/load';
+import { loadPipeline, UsageError } from '../../../cli/load';
 import { run as exportCommand } from '../../../cli/commands/export';
 import { run as featuresCommand } from '../../../cli/commands/features';
 import { run as runCommand } from '../../../cli/commands/run';
@@ -19,38 +19,9 @@ import { PYTHON_SOURCES } from '../../../engine/pytorch/python-sources.generated
 import { pytorchProject } from '../../../engine/pytorch/project';
 import { parseSafetensors } from '../../../engine/weights/safetensors';
 import { checkWeights } from '../../../engine/weights/weights';
-import { PYTHON } from '../../support/python';
+import { cli, maxScaledDiff, missingTools, runPredict, TORCHRUN } from './helpers';
 
-const TORCHRUN = '/usr/bin/torchrun';
 const DATA = 'samples/data/deepear';
-
-/** Why the Python side cannot run, or undefined when it can. */
-function missingTools(): string | undefined {
-  if (!existsSync(PYTHON)) return `${PYTHON} is missing; install Debian's python3`;
-  if (!existsSync(TORCHRUN)) return `${TORCHRUN} is missing; install Debian's python3-torch`;
-  const r = spawnSync(PYTHON, ['-c', 'import torch, torchaudio, scipy, numpy'], { encoding: 'utf8' });
-  return r.status === 0 ? undefined : `${PYTHON} cannot import torch, torchaudio, scipy and numpy (install python3-torch python3-torchaudio python3-scipy python3-numpy): ${r.stderr.trim().split('\n').pop()}`;
-}
-
-async function cli(command: (args: string[], ctx: { out: (l: string) => void; err: (l: string) => void }) => Promise<number>, args: string[]): Promise<string> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await command(args, { out: (l) => out.push(l), err: (l) => err.push(l) });
-  if (code !== 0) throw new Error(`exit ${code}: ${err.join('\n')}`);
-  return out.join('\n');
-}
-
-/** The largest |a - b| / max(1, |b|) over two equal-length arrays (absolute below 1, relative above). */
-function maxScaledDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(b[i])));
-  return m;
-}
-
-interface Predicted {
-  clips: { clip: string; heads: Record<string, number[]>; labels: Record<string, string[]>; windows: { silent: boolean; features?: number[] }[] }[];
-}
 
 const CASES = [
   { name: 'the DeepEar sample (flatten, dense, four heads)', sense: 'samples/deepear/deepear.sense', weights: 'deepear.safetensors' },
@@ -101,6 +72,16 @@ describe('sense export --pytorch', () => {
       );
       const { spec } = await loadPipeline(bad);
       expect(() => pytorchProject(spec)).toThrow(/pipeline Bad:[\s\S]*head out ends in sigmoid[\s\S]*block 'forward' would shadow/);
+      // Through the CLI both are usage errors (a message, exit 1, no stack trace), as is a project path that is a file.
+      const ctx = { out: () => {}, err: () => {} };
+      const refused = exportCommand([bad, '--pytorch', join(dir, 'p')], ctx);
+      await expect(refused).rejects.toBeInstanceOf(UsageError);
+      await expect(refused).rejects.toThrow(/cannot write a PyTorch project for pipeline Bad/);
+      const file = join(dir, 'taken');
+      writeFileSync(file, 'x');
+      const onFile = exportCommand(['samples/deepear/deepear.sense', '--pytorch', file], ctx);
+      await expect(onFile).rejects.toBeInstanceOf(UsageError);
+      await expect(onFile).rejects.toThrow(`${file} exists and is not a folder`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -181,14 +162,3 @@ describe('sense export --pytorch', () => {
     });
   }
 });
-
-function runPredict(project: string, weights: string, clips: string[], features: boolean): Predicted {
-  const r = spawnSync(PYTHON, [join(project, 'predict.py'), ...clips, '--weights', weights, ...(features ? ['--features'] : [])], {
-    encoding: 'utf8',
-    maxBuffer: 256 * 1024 * 1024,
-    timeout: 300_000,
-    env: { ...process.env, OMP_NUM_THREADS: '1' },
-  });
-  if (r.status !== 0) throw new Error(`predict.py failed (exit ${r.status}):\n${r.stderr}`);
-  return JSON.parse(r.stdout) as Predicted;
-}
