@@ -126,12 +126,19 @@ function unpackGrey(png: DecodedPng): Uint8Array {
   return out;
 }
 
+/** A decoder's message with its causes ('Error while decompressing the data: invalid block type'), without the trailing colons. */
+function causeChain(e: unknown): string {
+  const parts: string[] = [];
+  for (let x: unknown = e; x instanceof Error && parts.length < 4; x = x.cause) parts.push(x.message.replace(/:\s*$/, ''));
+  return parts.join(': ') || String(e);
+}
+
 function decodePngImage(bytes: Uint8Array, name: string): DecodedImage {
   let png: DecodedPng;
   try {
     png = decodePng(bytes);
   } catch (e) {
-    throw new Error(`${name}: the PNG is truncated or corrupt (${(e as Error).message})`);
+    throw new Error(`${name}: the PNG is truncated or corrupt (${causeChain(e)})`);
   }
   const { width, height } = png;
   if (png.palette) {
@@ -150,7 +157,7 @@ function decodeJpegImage(bytes: Uint8Array, name: string): DecodedImage {
     // Strict decoding: a truncated scan is an error, not an image grey at the bottom.
     jpg = decodeJpeg(bytes, { useTArray: true, formatAsRGBA: false, tolerantDecoding: false, maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6, maxMemoryUsageInMB: 1024 });
   } catch (e) {
-    throw new Error(`${name}: the JPEG is truncated or corrupt (${(e as Error).message})`);
+    throw new Error(`${name}: the JPEG is truncated or corrupt (${causeChain(e)})`);
   }
   const { width, height, data } = jpg;
   const channels = data.length / (width * height);

@@ -9,7 +9,7 @@
  * model, and the exported bundle's models pass onnx.checker (python3-onnx). A model with ops
  * the language lacks is refused naming each such node, and nothing is written.
  */
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import '../../../language/polyfills';
@@ -32,7 +32,7 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string; err:
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
-type Reference = Record<string, { outputs: Record<string, number[]>; input: number[] }>;
+type Reference = Record<string, { outputs: Record<string, number[]>; input: number[]; params: number }>;
 
 let dir = '';
 let reference: Reference;
@@ -211,6 +211,65 @@ describe('sense import of PyTorch models', () => {
     expect(cut.err).toMatch(/node '[^']*' \(Slice\): it takes elements 8 to 98 of axis 2 \(size 98\); the language keeps whole tensors/);
     expect(existsSync(join(dir, 'bigru.sense')) || existsSync(join(dir, 'slice_data.sense'))).toBe(false);
   }, 60_000);
+
+  it('takes an imported model through estimate, compress (the spectra of its weights), partition, run and export', async () => {
+    const work = join(dir, 'workflow');
+    mkdirSync(work);
+    const sense = join(work, 'cnn2d.sense');
+    expect((await cli('import', join(dir, 'cnn2d.onnx'), '-o', sense)).code).toBe(0);
+
+    const est = await cli('estimate', sense, '--json');
+    expect(est.code, est.err).toBe(0);
+    const layers = (JSON.parse(est.out) as { layers: { layer: string; params: number; macs: number }[] }).layers;
+    // PyTorch's parameters and batchnorm running statistics, counted by PyTorch.
+    expect(layers.reduce((a, l) => a + l.params, 0)).toBe(reference.cnn2d.params);
+    // By hand: 8 filters, each 3 x 3 x 3 weights and a bias, at every one of the 32 x 32 'same' positions.
+    expect(layers.find((l) => l.layer === 'trunk.1')?.macs).toBe(8 * (3 * 3 * 3 + 1) * 32 * 32);
+
+    const comp = await cli('compress', sense, '--params', '60%', '--json', '--write');
+    expect(comp.code, comp.err).toBe(0);
+    const plan = JSON.parse(comp.out) as { layers: { ref: string; rank?: number; relError: number; errorSource: string; changed: boolean }[] };
+    expect(plan.layers.every((l) => l.errorSource === 'weights')).toBe(true);
+    const changed = plan.layers.filter((l) => l.changed);
+    expect(changed.length).toBeGreaterThan(0);
+    // The relative error of each chosen rank from numpy's SVD of the original ONNX initializer.
+    const nodes: Record<string, string> = { 'trunk.1': '/net/net.0/Conv', 'trunk.4': '/net/net.4/Conv', 'digit.1': '/digit/digit.0/Gemm', 'colour.1': '/colour/colour.0/Gemm', 'colour.2': '/colour/colour.2/Gemm' };
+    const numpy = runPython<number[]>(
+      [
+        'import json, sys, numpy as np, onnx',
+        'from onnx import numpy_helper',
+        'q = json.load(sys.stdin)',
+        'm = onnx.load(q["model"])',
+        'init = {i.name: numpy_helper.to_array(i) for i in m.graph.initializer}',
+        'node = {n.name: n for n in m.graph.node}',
+        'out = []',
+        'for name, rank in q["layers"]:',
+        '    w = init[node[name].input[1]].astype(np.float64)',
+        '    s = np.linalg.svd(w.reshape(w.shape[0], -1), compute_uv=False)',
+        '    out.append(float(np.sqrt((s[rank:] ** 2).sum() / (s ** 2).sum())))',
+        'print(json.dumps(out))',
+      ].join('\n'),
+      { model: join(dir, 'cnn2d.onnx'), layers: changed.map((l) => [nodes[l.ref], l.rank]) },
+    );
+    changed.forEach((l, i) => expect(Math.abs(l.relError - numpy[i]), l.ref).toBeLessThan(1e-6));
+    const written = readFileSync(sense, 'utf8');
+    for (const l of changed) expect(written).toContain(`compress ${l.ref} svd rank ${l.rank}`);
+
+    const part = await cli('partition', sense, '--json');
+    expect(part.code, part.err).toBe(0);
+    const placement = (JSON.parse(part.out) as { placement: Record<string, string>; feasible: boolean }).placement;
+    expect(Object.keys(placement).sort()).toEqual(layers.map((l) => l.layer).sort());
+
+    const ours = await runClip(sense, join(dir, 'cnn2d.png'));
+    for (const probs of Object.values(ours)) expect(Math.abs(probs.reduce((a, p) => a + p, 0) - 1)).toBeLessThan(1e-5);
+    const bundle = join(work, 'bundle');
+    const e = await cli('export', sense, '-o', bundle);
+    expect(e.code, e.err).toBe(0);
+    checkBundle(bundle);
+    // The bundle of the compressed pipeline gives what the compressed pipeline gives.
+    const fromBundle = await runClip(bundle, join(dir, 'cnn2d.png'));
+    for (const head of Object.keys(ours)) expect(maxAbsDiff(fromBundle[head], ours[head])).toBeLessThan(1e-6);
+  }, 180_000);
 
   it('writes the same pipeline from an opset 11 export as from opset 17 (Squeeze axes as attributes, Softmax over axis 1)', async () => {
     const old = tempDir('sense-import-11-');

@@ -2,7 +2,7 @@
 # by PyTorch itself on the features the test gives (the reference). Reads JSON on stdin:
 # {"dir": folder, "opset": n, "features": {"watch": [...], "logmel": [...]}}; writes each
 # model to DIR/NAME.onnx (and the 2-D CNN's image to DIR/cnn2d.png) and prints
-# {NAME: {"outputs": {head: [...]}, "input": [...]}}.
+# {NAME: {"outputs": {head: [...]}, "input": [...], "params": n}}.
 import json, sys
 import numpy as np
 import torch
@@ -191,5 +191,7 @@ for name, model, feature, outputs in models:
     with torch.no_grad():
         y = model(x)
     y = y if isinstance(y, tuple) else (y,)
-    result[name] = {'outputs': {o: t.reshape(-1).tolist() for o, t in zip(outputs, y)}, 'input': x.reshape(-1).tolist()}
+    # Parameters and batchnorm running statistics: what the imported weights file holds.
+    params = sum(p.numel() for p in model.parameters()) + sum(b.numel() for n, b in model.named_buffers() if 'running' in n)
+    result[name] = {'outputs': {o: t.reshape(-1).tolist() for o, t in zip(outputs, y)}, 'input': x.reshape(-1).tolist(), 'params': params}
 print(json.dumps(result))
