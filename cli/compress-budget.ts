@@ -208,11 +208,13 @@ export async function runBudget(a: BudgetArgs, ctx: CommandContext): Promise<num
   const changed = layers.some((l) => l.changed);
   const lines = layers.filter((l) => l.rank !== undefined).map((l) => compressLine(l.ref, l.rank!));
   let written: string[] = [];
-  if (a.write && changed) {
+  if (a.write && (changed || recovery)) {
     // The factors first: a file with factors but the old compress lines only warns that they are unused.
     if (withData || plan.layers.some((p) => weights.has(svdFactorNames(p.layer.id).a))) written.push(writeWeights(spec, a.file, weightsWithFactors(weights, plan, recovery?.weights)));
-    writeSenseFile(file.path, rewriteCompressLines(file.text, pipelineNode(file, spec), spec, { layers, lines: layers.filter((l) => l.changed && l.rank !== undefined).map((l) => compressLine(l.ref, l.rank!)) }));
-    written = [a.file, ...written];
+    if (changed) {
+      writeSenseFile(file.path, rewriteCompressLines(file.text, pipelineNode(file, spec), spec, { layers, lines: layers.filter((l) => l.changed && l.rank !== undefined).map((l) => compressLine(l.ref, l.rank!)) }));
+      written = [a.file, ...written];
+    }
   }
 
   if (a.json) {
@@ -256,7 +258,7 @@ export async function runBudget(a: BudgetArgs, ctx: CommandContext): Promise<num
     for (const line of table(['head', 'compressed', 'recovered', 'windows'], heads.map((h) => [h, formatPercent(recovery!.before[h] ?? NaN), formatPercent(recovery!.after[h]), String(recovery!.windows[h])]), [false, true, true, true])) ctx.out(`  ${line}`);
   }
   ctx.out('');
-  if (!changed) ctx.out('the file as written already has these ranks: nothing to change.');
+  if (!changed) ctx.out(`the file as written already has these ranks: no compress line to change${written.length > 0 ? `; wrote the fine-tuned weights to ${written.join(' and ')}` : ''}.`);
   else if (written.length > 0) ctx.out(`wrote ${written.join(' and ')}:`);
   else ctx.out(`compress lines (--write puts them in the file${withData ? ' and the data-aware factors in the weights' : ''}):`);
   for (const l of lines) ctx.out(`  ${l}`);
