@@ -104,6 +104,8 @@ class GraphSession {
   private readonly disposables: vscode.Disposable[] = [];
   private ready = false;
   private pendingSelect: string | null | undefined;
+  /** The graph's long commands running now (at most one of each). */
+  private readonly commandsRunning = new Set<string>();
   /** The request in flight of each kind; a newer one (typing, the rank slider, another layer) cancels it. */
   private readonly inFlight = new Map<'viewState' | 'spectrum' | 'preview', vscode.CancellationTokenSource>();
 
@@ -327,21 +329,26 @@ class GraphSession {
       case 'runClip':
       case 'evaluateFolder':
       case 'exportBundle': {
+        // The graph shows each of these as busy until it ends, so a second one while it runs is not the UI's.
+        if (this.commandsRunning.has(body.type)) throw new Error(`${body.type} is already running for this graph; wait for it to finish or cancel it.`);
+        this.commandsRunning.add(body.type);
         this.post({ type: 'busy', task: body.type, active: true });
         try {
           const arg = body.type === 'autoPartition' ? { alpha: body.alpha, beta: body.beta } : 'path' in body ? body.path : undefined;
           const reply = await this.host.runCommand(body.type, this.document.uri, arg);
           if (reply) this.post(reply, message.messageId);
         } finally {
+          this.commandsRunning.delete(body.type);
           this.post({ type: 'busy', task: body.type, active: false });
         }
         return;
       }
       case 'chooseTarget':
-        await this.edit({ kind: 'target', device: body.device }, this.document.version, `retargeted to ${body.device}`);
-        return;
+        // Only the read-only ONNX preview offers a target picker; a pipeline's target is its `target` line.
+        throw new Error(`The graph of ${this.document.uri.fsPath} has no target picker; change the pipeline's 'target' line or run "Sense: Select Target Device".`);
       case 'toggleCollapse':
-        this.collapsed.set(body.block, body.collapsed);
+        // Kept for the blocks the graph shows, so a flood of made-up names cannot grow the map.
+        if (this.current?.blocks.some((b) => b.name === body.block)) this.collapsed.set(body.block, body.collapsed);
         return;
     }
   }

@@ -52,14 +52,18 @@ export function createPlanCommands(host: PlanCommandsHost) {
   };
 
   /**
-   * Asks the server for the plan of command `what` under a cancellable notification; Cancel
-   * cancels the request. Returns undefined when the user cancelled; a refusal becomes an
+   * Asks the server for the plan of command `what` for `doc` under a cancellable
+   * notification; Cancel cancels the request. A plan made for a version the text has left
+   * is computed again for the current text (once; a text still changing is refused when
+   * the edits are applied). Returns undefined when the user cancelled; a refusal becomes an
    * error naming the command.
    */
-  const askPlan = async <R>(what: 'Auto-Partition' | 'Auto-Compress', title: string, ask: (token: vscode.CancellationToken) => Promise<R>): Promise<R | undefined> => {
+  const askPlan = async <R extends { version: number }>(what: 'Auto-Partition' | 'Auto-Compress', title: string, doc: vscode.TextDocument, ask: (token: vscode.CancellationToken) => Promise<R>): Promise<R | undefined> => {
     const plan = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (_progress, token) => {
       try {
-        return await ask(token);
+        // A plan of a version the text left while it was computed is asked again, once, of the current text.
+        const first = await ask(token);
+        return first.version === doc.version ? first : await ask(token);
       } catch (e) {
         if (token.isCancellationRequested && isCancellation(e)) return undefined;
         throw new Error(`${what}: ${(e as Error).message}`);
@@ -74,7 +78,7 @@ export function createPlanCommands(host: PlanCommandsHost) {
     const doc = await vscode.workspace.openTextDocument(uri);
     const cfg = vscode.workspace.getConfiguration('senseStudio');
     const optimize = weights ? { optimize: { energyWeight: weights.alpha, latencyWeight: weights.beta } } : { defaultOptimize: { energyWeight: cfg.get<number>('objective.energyWeight', 0.5), latencyWeight: cfg.get<number>('objective.latencyWeight', 0.5) } };
-    const plan = await askPlan('Auto-Partition', `Sense: searching for the best placement of ${vscode.workspace.asRelativePath(doc.uri, false)}`, (token) => host.studio.request(partitionPlanRequest, doc, optimize, token));
+    const plan = await askPlan('Auto-Partition', `Sense: searching for the best placement of ${vscode.workspace.asRelativePath(doc.uri, false)}`, doc, (token) => host.studio.request(partitionPlanRequest, doc, optimize, token));
     if (!plan) return;
     const r = plan.result;
     const o = r.optimize;
@@ -139,7 +143,7 @@ export function createPlanCommands(host: PlanCommandsHost) {
       const value = Number(text.replace(unit, '').trim());
       target = kind.id === 'within' ? { kind: 'within', latencyMs: value } : { kind: 'energy', energyMj: value };
     }
-    const plan = await askPlan('Auto-Compress', `Sense: Auto-Compress ${p.name} to ${targetText(target)}`, (token) => host.studio.request(compressionPlanRequest, doc, { pipeline: p.name, target }, token));
+    const plan = await askPlan('Auto-Compress', `Sense: Auto-Compress ${p.name} to ${targetText(target)}`, doc, (token) => host.studio.request(compressionPlanRequest, doc, { pipeline: p.name, target }, token));
     if (!plan) return;
     const fromWeights = plan.fromWeights;
     const r = plan.result;

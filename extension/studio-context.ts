@@ -30,7 +30,7 @@ export interface StudioContext {
   documentFiles(doc: vscode.TextDocument): DocumentFiles;
   /** The checked spec of the document's pipeline from the language server; `what` names the command in its refusal. */
   pipelineSpec(doc: vscode.TextDocument, what: string, options?: { allowErrors?: boolean; retargetToHost?: boolean }): Promise<PipelineSpec>;
-  /** Applies a graph action's edits, asked of the server against the document's current text. */
+  /** Applies a command's edits, asked of the server against the document's current text (asked again once when the text moves on meanwhile). */
   writeAction(doc: vscode.TextDocument, edit: SourceEditAction): Promise<void>;
 }
 
@@ -84,7 +84,9 @@ export function createStudioContext(parts: StudioContextParts): StudioContext {
       }
     },
     writeAction: async (doc, edit) => {
-      const r = await studio.request(sourceEditRequest, doc, { edit });
+      // Edits computed for a version the text has since left are asked again, once, of the current text.
+      let r = await studio.request(sourceEditRequest, doc, { edit });
+      if (r.version !== doc.version) r = await studio.request(sourceEditRequest, doc, { edit });
       if (r.version !== doc.version) throw new Error('The document changed while the edit was computed; run the command again.');
       if (r.edits.length > 0 && !(await vscode.workspace.applyEdit(toWorkspaceEdit(doc.uri, r.edits)))) throw new Error('VS Code refused the edit.');
     },

@@ -26,7 +26,7 @@ import { compressionEdits, outlineOf, placementEdits, targetEdits, type Pipeline
 import { BUILTIN_DEVICES_URI } from '../../language/builtin-devices';
 import type * as ast from '../../language/generated/ast';
 import { isCompressible, notCompressibleMessage, weightMatrixShape } from '../../language/layer-shapes';
-import type { LayerSpec, PipelineSpec } from '../../language/pipeline-model';
+import type { CompressionSpec, LayerSpec, PipelineSpec } from '../../language/pipeline-model';
 import { buildDocument, createSenseServices, type SenseServices } from '../../language/sense-module';
 import { hostTargetText, withoutPlaceLines } from '../calibration-report';
 import { AUTO_PARTITION_TIME_LIMIT_MS, optimalityNote } from '../auto-plans';
@@ -120,6 +120,20 @@ function compressibleLayer(spec: PipelineSpec, layerId: string, method: string):
   if (!layer) throw refused(method, `pipeline ${spec.name} has no layer ${layerId}; the graph is out of date.`);
   if (!isCompressible(layer)) throw refused(method, notCompressibleMessage(layer));
   return layer;
+}
+
+/**
+ * The layer a compression `m` names and its weight matrix's shape, refused as the graph's
+ * inspector would never ask: a layer that is not compressible, or an SVD rank beyond the
+ * matrix (the rank field and slider stop at its smaller dimension).
+ */
+function compressionTarget(spec: PipelineSpec, layerId: string, m: CompressionSpec, method: string): { layer: LayerSpec; rows: number; cols: number } {
+  const layer = compressibleLayer(spec, layerId, method);
+  const [rows, cols] = weightMatrixShape(layer);
+  if (m.kind === 'svd' && m.criterion === 'rank' && m.rank > Math.min(rows, cols)) {
+    throw refused(method, `rank ${m.rank} exceeds ${layer.id}'s weight matrix (${rows} x ${cols}); the rank is at most ${Math.min(rows, cols)}.`);
+  }
+  return { layer, rows, cols };
 }
 
 /** A document's diagnostics as the graph shows them: the issue code from the diagnostic or its data, the message as text. */
@@ -295,12 +309,8 @@ export class StudioRequests {
     const method = 'senseStudio/compressionPreview';
     const params = parse(CompressionPreviewParamsSchema, raw, method);
     const a = await this.checked(params.textDocument, params.pipeline, method, token, false);
-    const layer = compressibleLayer(a.spec, params.layerId, method);
-    const [rows, cols] = weightMatrixShape(layer);
     const m = params.method;
-    if (m.kind === 'svd' && m.criterion === 'rank' && m.rank > Math.min(rows, cols)) {
-      throw refused(method, `rank ${m.rank} exceeds ${layer.id}'s weight matrix (${rows} x ${cols}); the rank is at most ${Math.min(rows, cols)}.`);
-    }
+    const { layer, rows, cols } = compressionTarget(a.spec, params.layerId, m, method);
     if (m.kind === 'sparse') {
       const maxAtoms = MAX_ATOMS_PER_DIMENSION * Math.max(rows, cols);
       if (m.atoms > maxAtoms) throw refused(method, `${m.atoms} atoms for ${layer.id}'s ${rows} x ${cols} weight matrix; a preview takes at most ${maxAtoms} (${MAX_ATOMS_PER_DIMENSION} x its larger dimension).`);
@@ -360,12 +370,14 @@ export class StudioRequests {
     try {
       if (e.kind === 'target') return { version: a.version, edits: targetEdits(a.text, a.outline, e.device) };
       if (!a.spec) throw new Error(a.estimateError ?? `pipeline ${a.node.name} has errors; fix them first (see the Problems panel).`);
+      if (e.kind === 'compress') compressionTarget(a.spec, e.layerId, e.method, method);
       const edits =
         e.kind === 'place'
           ? placementEdits(a.text, a.outline, a.spec, e.targets, e.processor)
           : compressionEdits(a.text, a.outline, a.spec, e.layerId, e.kind === 'compress' ? e.method : undefined);
       return { version: a.version, edits };
     } catch (err) {
+      if (err instanceof ResponseError) throw err;
       throw refused(method, (err as Error).message, LSPErrorCodes.RequestFailed);
     }
   }

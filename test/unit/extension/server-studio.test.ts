@@ -183,6 +183,13 @@ describe('senseStudio/sourceEdit, partitionPlan and compressionPlan', () => {
     expect(applyEdits(next, removed.edits)).toBe(deepear);
     const bad = await refusal(studio.sourceEdit({ textDocument: doc(21), edit: { kind: 'place', targets: ['encoder'], processor: 'npu' } }));
     expect(bad.message).toMatch(/no processor 'npu'/);
+    // What the inspector can never ask is refused, nothing written: a layer without weights, a rank beyond ambient.1's 128 x 256 matrix.
+    const svd = (rank: number) => ({ kind: 'svd' as const, criterion: 'rank' as const, rank });
+    const flatten = await refusal(studio.sourceEdit({ textDocument: doc(21), edit: { kind: 'compress', layerId: 'encoder.1', method: svd(8) } }));
+    expect(flatten.message).toBe('senseStudio/sourceEdit: encoder.1 is a flatten layer; only dense, conv1d and conv2d layers have weights to compress.');
+    const beyond = await refusal(studio.sourceEdit({ textDocument: doc(21), edit: { kind: 'compress', layerId: 'ambient.1', method: svd(129) } }));
+    expect(beyond.message).toBe("senseStudio/sourceEdit: rank 129 exceeds ambient.1's weight matrix (128 x 256); the rank is at most 128.");
+    expect(applyEdits(next, (await studio.sourceEdit({ textDocument: doc(21), edit: { kind: 'compress', layerId: 'ambient.1', method: svd(128) } })).edits)).toContain('compress ambient.1 svd rank 128');
   });
 
   it('plans Auto-Partition in a worker as the engine does in process, with edits that write its place lines', async () => {
