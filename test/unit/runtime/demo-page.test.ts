@@ -3,7 +3,8 @@
  * exports the DeepEar sample (seeded weights, without its SVD line so the export stays
  * quick) and the watch sample (its trained weights) with a runtime built from source,
  * serves each bundle folder as the studio does (extension/demo-server.ts), selects a clip from samples/data on the
- * page's file input and checks the page shows the same top label per head and the same
+ * page's file input (and a PNG for a small image pipeline, which the page's runtime decodes
+ * and resizes) and checks the page shows the same top label per head and the same
  * probabilities (within 1e-4) as `sense run BUNDLE CLIP --json` on onnxruntime-node.
  * Every request the page makes must go to the local server: nothing from a CDN.
  * The page's Profile button must download a device profile JSON of the runs it made.
@@ -15,6 +16,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { mkdtempSync } from 'node:fs';
 import * as esbuild from 'esbuild';
+import { encode as encodePng } from 'fast-png';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../../cli/main';
@@ -153,6 +155,18 @@ beforeAll(async () => {
   writeFileSync(join(watch, 'activity.sense'), watchText);
   await exportBundle(join(watch, 'activity.sense'), join(work, 'watch-bundle'));
 
+  // A small image pipeline (seeded weights) and a PNG for it, at a size the runtime resizes.
+  const image = join(work, 'image');
+  mkdirSync(image);
+  writeFileSync(
+    join(image, 'tiny.sense'),
+    'pipeline TinyImage {\n  input image { size 12 x 12  channels 3 }\n  shared trunk {\n    conv2d 4 kernel 3 relu\n    maxpool 2\n    flatten\n  }\n  head scene from trunk {\n    dense 3 softmax\n    labels [indoor, outdoor, night]\n  }\n  target snapdragon800\n  weights "tiny.safetensors"\n}\n',
+  );
+  if ((await main(['init-weights', join(image, 'tiny.sense'), '--seed', '4'], { out: () => {}, err: (l) => err.push(l) })) !== 0) throw new Error(`init-weights failed: ${err.join('\n')}`);
+  await exportBundle(join(image, 'tiny.sense'), join(work, 'image-bundle'));
+  const pixels = Uint8Array.from({ length: 17 * 15 * 4 }, (_, i) => (i % 4 === 3 ? 255 : (i * 37) % 256));
+  writeFileSync(join(image, 'picture.png'), encodePng({ width: 17, height: 15, data: pixels, channels: 4, depth: 8 }));
+
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
@@ -194,6 +208,15 @@ describe('bundle demo page in Chromium', () => {
     const clip = join(root, 'samples/data/watch/activity/walking/walking-0000.csv');
     const want = await senseRunJson(join(work, 'watch-bundle'), clip);
     const { page, consoleErrors } = await runOnPage(join(work, 'watch-bundle'), clip);
+    expectSamePredictions(await pageHeads(page), want);
+    expect(consoleErrors).toEqual([]);
+    await page.close();
+  });
+
+  it('runs a PNG on an image pipeline and shows the same predictions as sense run', async () => {
+    const clip = join(work, 'image', 'picture.png');
+    const want = await senseRunJson(join(work, 'image-bundle'), clip);
+    const { page, consoleErrors } = await runOnPage(join(work, 'image-bundle'), clip);
     expectSamePredictions(await pageHeads(page), want);
     expect(consoleErrors).toEqual([]);
     await page.close();
