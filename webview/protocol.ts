@@ -129,8 +129,19 @@ export const BlockViewSchema = z.object({
 });
 export type BlockView = z.infer<typeof BlockViewSchema>;
 
+/** Static costs and estimate of one layer: as the graph shows it, and before or after a candidate compression. */
+export const LayerCostSchema = z.object({
+  /** Weights and biases after compression. */
+  params: count,
+  /** Multiply-accumulates per inference after compression. */
+  macs: count,
+  latencyMs: nonNegative,
+  energyMj: nonNegative,
+});
+export type LayerCost = z.infer<typeof LayerCostSchema>;
+
 /** One layer with its shapes, static costs, placement and estimate. */
-export const LayerViewSchema = z.object({
+export const LayerViewSchema = LayerCostSchema.extend({
   /** `block.index`, the stable address of the layer (`encoder.2`). */
   id: ident,
   block: ident,
@@ -141,13 +152,7 @@ export const LayerViewSchema = z.object({
   activation: str.max(32).optional(),
   inputShape: shape,
   outputShape: shape,
-  /** Weights and biases after compression. */
-  params: count,
-  /** Multiply-accumulates per inference after compression. */
-  macs: count,
   processor: ident,
-  latencyMs: nonNegative,
-  energyMj: nonNegative,
   compression: CompressionMethodSchema.optional(),
   /** True for dense / conv layers, which the inspector can compress. */
   compressible: z.boolean().optional(),
@@ -239,15 +244,6 @@ export const ViewStateSchema = z.object({
   readOnly: z.object({ source: str, devices: list(ident) }).optional(),
 });
 export type ViewState = z.infer<typeof ViewStateSchema>;
-
-/** Static costs and estimate of one layer before or after a candidate compression. */
-export const LayerCostSchema = z.object({
-  params: count,
-  macs: count,
-  latencyMs: nonNegative,
-  energyMj: nonNegative,
-});
-export type LayerCost = z.infer<typeof LayerCostSchema>;
 
 /** Per-head outcome of a run on one clip (probabilities) or a labelled folder (accuracy, confusion). */
 export const HeadRunSchema = z.object({
