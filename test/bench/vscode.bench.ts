@@ -115,6 +115,22 @@ function printLongTasks(file: string): void {
   }
 }
 
+/**
+ * Runs `act` and, with SENSE_BENCH_PROFILE=1, CPU-profiles the extension host meanwhile
+ * (which slows it) and prints its long tasks under `label`, so a delay of any action can be
+ * attributed to the code that ran.
+ */
+async function profiled<T>(probe: EventLoopProbe, label: string, act: () => Promise<T>): Promise<T> {
+  if (process.env.SENSE_BENCH_PROFILE !== '1') return act();
+  await probe.profileStart();
+  try {
+    return await act();
+  } finally {
+    console.log(`  ${label}:`);
+    printLongTasks(await probe.profileStop());
+  }
+}
+
 /** Prints one action's delay: max, p99 and the sample count, marked when over the goal. */
 function reportDelay(action: string, d: EventLoopDelay, note = ''): void {
   const over = d.maxMs > EVENT_LOOP_GOAL_MS ? `  OVER ${EVENT_LOOP_GOAL_MS} ms` : '';
@@ -206,24 +222,23 @@ export async function run(): Promise<void> {
     );
 
     // Apply on encoder.3: each click timed to the totals, and its event-loop delay. With
-    // SENSE_BENCH_PROFILE=1 the extension host is CPU-profiled meanwhile (which slows it) and
-    // the long tasks are attributed to the code that ran.
-    const profiling = process.env.SENSE_BENCH_PROFILE === '1';
-    if (profiling) await probe.profileStart();
+    // SENSE_BENCH_PROFILE=1 the extension host is CPU-profiled during this and each action
+    // below (which slows it) and the long tasks are attributed to the code that ran.
     const applyMs: number[] = [];
     const applyDelays: EventLoopDelay[] = [];
-    for (let i = 0; i < APPLY_RUNS; i++) {
-      applyDelays.push(
-        await probe.during(async () => {
-          applyMs.push(await clickToTotals(g, '[data-testid="apply-compression"]'));
-        }),
-      );
-      await g.locator('[data-testid="remove-compression"]').waitFor({ timeout: 10_000 });
-      await clickToTotals(g, '[data-testid="remove-compression"]');
-      // Remove's own trailing work settles before the next Apply's histogram starts.
-      await g.waitForTimeout(SETTLE_MS);
-    }
-    if (profiling) printLongTasks(await probe.profileStop());
+    await profiled(probe, `Apply and Remove, ${APPLY_RUNS} times`, async () => {
+      for (let i = 0; i < APPLY_RUNS; i++) {
+        applyDelays.push(
+          await probe.during(async () => {
+            applyMs.push(await clickToTotals(g, '[data-testid="apply-compression"]'));
+          }),
+        );
+        await g.locator('[data-testid="remove-compression"]').waitFor({ timeout: 10_000 });
+        await clickToTotals(g, '[data-testid="remove-compression"]');
+        // Remove's own trailing work settles before the next Apply's histogram starts.
+        await g.waitForTimeout(SETTLE_MS);
+      }
+    });
     console.log(`  load average ${loadavg()[0].toFixed(1)}`);
     console.log(`  Apply, each run in order: ${applyDelays.map((d) => `${d.maxMs.toFixed(0)} ms (gc ${(d.gcMaxMs ?? 0).toFixed(0)})`).join(', ')}`);
     const applyMaxima = applyDelays.map((d) => d.maxMs).sort((a, b) => a - b);
@@ -234,22 +249,26 @@ export async function run(): Promise<void> {
     const ranks = [...new Set(Array.from({ length: SLIDER_STEPS }, (_, i) => Math.max(1, Math.round(((i + 1) * maxRank) / (SLIDER_STEPS + 1)))))].filter((r) => r !== 32);
     reportDelay(
       `rank slider, ${ranks.length} values`,
-      await probe.during(async () => {
-        for (const rank of ranks) {
-          await setRank(g, rank);
-          await previewShown(g, rank);
-        }
-      }),
+      await profiled(probe, 'rank slider', () =>
+        probe.during(async () => {
+          for (const rank of ranks) {
+            await setRank(g, rank);
+            await previewShown(g, rank);
+          }
+        }),
+      ),
     );
 
     // Sense: Auto-Partition from the palette, until its notification; then undone.
     await focusText(s.page);
     reportDelay(
       'Sense: Auto-Partition (palette)',
-      await probe.during(async () => {
-        await runCommand(s.page, 'Sense: Auto-Partition');
-        await s.page.locator('.notifications-toasts', { hasText: 'Auto-Partition' }).waitFor({ timeout: 120_000 });
-      }),
+      await profiled(probe, 'Auto-Partition', () =>
+        probe.during(async () => {
+          await runCommand(s.page, 'Sense: Auto-Partition');
+          await s.page.locator('.notifications-toasts', { hasText: 'Auto-Partition' }).waitFor({ timeout: 120_000 });
+        }),
+      ),
     );
     await focusText(s.page);
     await s.page.keyboard.press('Control+Z');
@@ -260,23 +279,27 @@ export async function run(): Promise<void> {
     await g.locator('select[aria-label="Clip to run"]').selectOption(clip);
     reportDelay(
       'run a clip from the graph',
-      await probe.during(async () => {
-        await g.locator('[data-testid="run-clip"]').click();
-        await g.locator('div.sense-run-result[data-testid="run-result"]').waitFor({ timeout: 150_000 });
-      }),
+      await profiled(probe, 'run a clip', () =>
+        probe.during(async () => {
+          await g.locator('[data-testid="run-clip"]').click();
+          await g.locator('div.sense-run-result[data-testid="run-result"]').waitFor({ timeout: 150_000 });
+        }),
+      ),
     );
 
     // Sense: Export Bundle from the palette into the proposed folder, until its notification.
     await focusText(s.page);
     reportDelay(
       'Sense: Export Bundle',
-      await probe.during(async () => {
-        await runCommand(s.page, 'Sense: Export Bundle');
-        const input = s.page.locator('.quick-input-widget input');
-        await waitFor(async () => /deepear-bundle$/.test(await input.inputValue()), 'the export folder prompt');
-        await s.page.keyboard.press('Enter');
-        await s.page.locator('.notifications-toasts', { hasText: 'exported DeepEar' }).waitFor({ timeout: 150_000 });
-      }),
+      await profiled(probe, 'Export Bundle', () =>
+        probe.during(async () => {
+          await runCommand(s.page, 'Sense: Export Bundle');
+          const input = s.page.locator('.quick-input-widget input');
+          await waitFor(async () => /deepear-bundle$/.test(await input.inputValue()), 'the export folder prompt');
+          await s.page.keyboard.press('Enter');
+          await s.page.locator('.notifications-toasts', { hasText: 'exported DeepEar' }).waitFor({ timeout: 150_000 });
+        }),
+      ),
     );
 
     applyMs.sort((a, b) => a - b);
