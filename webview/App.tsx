@@ -8,7 +8,7 @@ import { ReactFlowProvider } from '@xyflow/react';
 import VscodeButton from '@vscode-elements/react-elements/dist/components/VscodeButton.js';
 import { PROTOCOL_VERSION, type CompressionMethod, type FromWebviewBody, type ViewState } from './protocol';
 import { readyBody, type HostBridge, type Incoming } from './host-bridge';
-import { Layouter, groupId } from './layout';
+import { Layouter, defaultCollapsed, groupId, isLargeGraph } from './layout';
 import { GraphView } from './components/GraphView';
 import { SidePanel } from './components/SidePanel';
 import { Inspector, type PreviewFailure, type PreviewReply, type SpectrumFailure, type SpectrumReply } from './components/Inspector';
@@ -79,7 +79,9 @@ export function App({ host }: AppProps) {
       if (!fresh && old && state.documentVersion < old.documentVersion) return old;
       return state;
     });
-    if (fresh && !userCollapsed.current) setCollapsed(new Set(state.blocks.filter((b) => b.collapsed).map((b) => b.name)));
+    // A large graph always opens from the host's flags (which carry the user's own
+    // choices): a remembered list from another pipeline would leave thousands of nodes open.
+    if (fresh && (!userCollapsed.current || isLargeGraph(state))) setCollapsed(defaultCollapsed(state));
   }, []);
 
   useEffect(() => {

@@ -79,6 +79,44 @@ function featuresSize(state: ViewState): { width: number; height: number } {
   return { width: 216, height: 52 + 16 * Math.min(state.features.steps.length, 8) };
 }
 
+/** The items of `items` by `key`, each list in the items' order (linear time, for graphs of thousands of nodes). */
+export function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = out.get(k);
+    if (list) list.push(item);
+    else out.set(k, [item]);
+  }
+  return out;
+}
+
+/**
+ * A graph that would draw more nodes than this with every block expanded opens with its
+ * blocks collapsed (each a node; a click expands one): React Flow's maintainers put the
+ * DOM renderer's comfortable limit near 1,000 nodes, and a graph this size no longer fits
+ * a screen at a readable scale anyway.
+ */
+export const LARGE_GRAPH_NODES = 400;
+
+/**
+ * The blocks to draw collapsed when a pipeline is opened: those the host marks collapsed
+ * (the user's own choice, remembered by the host), and, in a graph larger than
+ * {@link LARGE_GRAPH_NODES} nodes after collapsing repeated runs, every block the host
+ * leaves unmarked.
+ */
+export function defaultCollapsed(state: ViewState): Set<string> {
+  const large = isLargeGraph(state);
+  return new Set(state.blocks.filter((b) => b.collapsed ?? large).map((b) => b.name));
+}
+
+/** True when the pipeline draws more than {@link LARGE_GRAPH_NODES} layer nodes with every block expanded. */
+export function isLargeGraph(state: ViewState): boolean {
+  let drawn = state.layers.length;
+  for (const members of repeatedRuns(state.layers).values()) drawn -= members.length - 1;
+  return drawn > LARGE_GRAPH_NODES;
+}
+
 /** Runs at least this long of identical layers are drawn as one node. */
 export const MIN_RUN = 3;
 
@@ -177,19 +215,16 @@ const PAD = { top: 40, side: 14, bottom: 14 };
  * and go to ELK.
  */
 export function stackChains(model: GraphModel): Map<string, { width: number; height: number; children: Map<string, Box> }> {
-  const kids = new Map<string, ModelNode[]>();
-  for (const n of model.nodes) if (n.parent) kids.set(n.parent, [...(kids.get(n.parent) ?? []), n]);
+  const kids = groupBy(model.nodes.filter((n) => n.parent), (n) => n.parent!);
   const parentOf = new Map<string, string>();
+  const position = new Map<string, number>();
+  for (const children of kids.values()) children.forEach((c, i) => position.set(c.id, i));
   for (const n of model.nodes) if (n.parent) parentOf.set(n.id, n.parent);
-  const inner = new Map<string, ModelEdge[]>();
-  for (const e of model.edges) {
-    const p = parentOf.get(e.source);
-    if (p && p === parentOf.get(e.target)) inner.set(p, [...(inner.get(p) ?? []), e]);
-  }
+  const inner = groupBy(model.edges.filter((e) => parentOf.has(e.source) && parentOf.get(e.source) === parentOf.get(e.target)), (e) => parentOf.get(e.source)!);
   const out = new Map<string, { width: number; height: number; children: Map<string, Box> }>();
   for (const [group, children] of kids) {
     const edges = inner.get(group) ?? [];
-    const isChain = edges.length === children.length - 1 && edges.every((e) => children.findIndex((c) => c.id === e.target) === children.findIndex((c) => c.id === e.source) + 1);
+    const isChain = edges.length === children.length - 1 && edges.every((e) => position.get(e.target) === position.get(e.source)! + 1);
     if (!isChain) continue;
     const boxes = new Map<string, Box>();
     if (model.direction === 'RIGHT') {
@@ -289,8 +324,7 @@ export function fallbackLayout(model: GraphModel): Map<string, Box> {
     y += n.height! + 40;
   }
   const groups = model.nodes.filter((m) => m.kind === 'group');
-  const children = new Map<string, ModelNode[]>();
-  for (const n of model.nodes) if (n.parent) children.set(n.parent, [...(children.get(n.parent) ?? []), n]);
+  const children = groupBy(model.nodes.filter((n) => n.parent), (n) => n.parent!);
   let x = 20;
   for (const g of groups) {
     const kids = children.get(g.id) ?? [];

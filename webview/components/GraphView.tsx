@@ -9,11 +9,11 @@
  * Enter reveals it in the text, Space collapses or expands its block, Escape clears.
  */
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
-import { Background, MiniMap, ReactFlow, useReactFlow, useStore, type Edge } from '@xyflow/react';
+import { Background, MiniMap, Position, ReactFlow, useReactFlow, useStore, type Edge, type NodeHandle } from '@xyflow/react';
 import type { ViewState } from '../protocol';
 import { FEATURES_NODE_ID, INPUT_NODE_ID } from '../protocol';
-import { buildModel, directionFor, groupId, type Box, type GraphModel, type Layouter } from '../layout';
-import { FlowDirectionContext, nodeTypes, type StudioNode } from './nodes';
+import { buildModel, directionFor, groupBy, groupId, LARGE_GRAPH_NODES, type Box, type FlowDirection, type GraphModel, type Layouter } from '../layout';
+import { DetailContext, FlowDirectionContext, nodeTypes, type StudioNode } from './nodes';
 import { formatCountShort, formatMs } from '../../language/figures';
 import { formatShape } from '../format';
 
@@ -35,6 +35,24 @@ export const READABLE_PX = 11;
 /** Graph areas at least this wide show the minimap (in a 160 px rail) unless the user hid it. */
 const MINIMAP_MIN_PANE_PX = 1100;
 const VIEW_PAD_PX = 24;
+/** The farthest one can zoom out. */
+const MIN_ZOOM = 0.02;
+/**
+ * Graphs of more nodes than this draw only those in view (React Flow's
+ * `onlyRenderVisibleElements`); smaller ones draw all, so nothing appears while panning.
+ */
+const VISIBLE_ONLY_NODES = LARGE_GRAPH_NODES / 2;
+/**
+ * The performance mark set when a pipeline's graph is first painted at its default view,
+ * with `detail: { pipeline, nodes }` (the drawn node count).
+ */
+export const GRAPH_PAINTED_MARK = 'sense-graph-painted';
+/**
+ * Below this zoom nodes are drawn simplified (kind and colour, no figures) and edges
+ * without their shape labels: 12 px text would be under 6 px on screen, unreadable, and
+ * a zoomed-out view of a large graph shows thousands of nodes.
+ */
+export const LOW_DETAIL_ZOOM = 0.5;
 
 /** The smallest font size used in the rendered nodes and edge labels (CSS pixels at zoom 1). */
 function smallestFontPx(root: HTMLElement | null): number {
@@ -89,6 +107,24 @@ function GraphTools({ onReset, onShowAll, minimap, onMinimap }: { onReset: () =>
       <span className="sense-muted sense-graph-hint">Wheel scrolls · Ctrl+wheel zooms</span>
     </div>
   );
+}
+
+/** Side of a handle in CSS pixels (styles.css `.react-flow__handle`). */
+const HANDLE_PX = 6;
+
+/**
+ * Where a node's handles are, as nodes.tsx draws them (centred on the edges the flow
+ * enters and leaves by). Given to React Flow up front, they let it draw only the nodes in
+ * view from the first frame: without them it renders every node once to measure its
+ * handles, which for 10,000 layers costs seconds.
+ */
+function handlesOf(box: Box, direction: FlowDirection, target: boolean): NodeHandle[] {
+  const half = HANDLE_PX / 2;
+  const right = direction === 'RIGHT';
+  const at = (position: Position, x: number, y: number, type: 'source' | 'target'): NodeHandle => ({ type, position, x: x - half, y: y - half, width: HANDLE_PX, height: HANDLE_PX });
+  const source = right ? at(Position.Right, box.width, box.height / 2, 'source') : at(Position.Bottom, box.width / 2, box.height, 'source');
+  if (!target) return [source];
+  return [source, right ? at(Position.Left, 0, box.height / 2, 'target') : at(Position.Top, box.width / 2, 0, 'target')];
 }
 
 interface Rendered {
@@ -175,12 +211,11 @@ export function GraphView({ view, collapsed, selected, layouter, onSelect, onTog
   const nodes = useMemo<StudioNode[]>(() => {
     if (!current) return [];
     const out: StudioNode[] = [];
-    const byBlock = new Map<string, ViewState['layers']>();
-    for (const l of view.layers) byBlock.set(l.block, [...(byBlock.get(l.block) ?? []), l]);
+    const byBlock = groupBy(view.layers, (l) => l.block);
     for (const n of current.model.nodes) {
       const box = current.boxes.get(n.id);
       if (!box) continue;
-      const common = { id: n.id, position: { x: box.x, y: box.y }, width: box.width, height: box.height, draggable: false, connectable: false, selected: n.id === selected, ariaLabel: describe(view, n.id, layers) };
+      const common = { id: n.id, position: { x: box.x, y: box.y }, width: box.width, height: box.height, handles: handlesOf(box, current.model.direction, n.kind !== 'input'), draggable: false, connectable: false, selected: n.id === selected, ariaLabel: describe(view, n.id, layers) };
       if (n.kind === 'layer') {
         const layer = layers.get(n.ref);
         if (!layer) continue;
@@ -218,6 +253,7 @@ export function GraphView({ view, collapsed, selected, layouter, onSelect, onTog
     return out;
   }, [current, view, layers, colorOf, selected, onToggle]);
 
+  const lowDetail = useStore((s) => s.transform[2] < LOW_DETAIL_ZOOM);
   const edges = useMemo<Edge[]>(() => {
     if (!current) return [];
     const present = new Set(nodes.map((n) => n.id));
@@ -227,7 +263,7 @@ export function GraphView({ view, collapsed, selected, layouter, onSelect, onTog
         id: e.id,
         source: e.source,
         target: e.target,
-        label: e.label,
+        label: lowDetail ? undefined : e.label,
         className: 'sense-edge',
         labelBgPadding: [4, 2] as [number, number],
         labelBgBorderRadius: 3,
@@ -235,51 +271,66 @@ export function GraphView({ view, collapsed, selected, layouter, onSelect, onTog
         focusable: false,
         selectable: false,
       }));
-  }, [current, nodes]);
+  }, [current, nodes, lowDetail]);
 
   /**
    * The default view: the whole graph when it fits at a readable scale, otherwise the
    * readable scale from the input (the start of the flow), centred across the flow on it.
    */
-  const resetView = useCallback(() => {
-    const el = canvas.current;
-    if (!current || !el) return;
-    const width = el.clientWidth;
-    const height = el.clientHeight;
-    const top = current.model.nodes.filter((n) => !n.parent).map((n) => current.boxes.get(n.id)).filter((b): b is Box => !!b);
-    if (!top.length || width === 0 || height === 0) return;
-    const x0 = Math.min(...top.map((b) => b.x));
-    const y0 = Math.min(...top.map((b) => b.y));
-    const x1 = Math.max(...top.map((b) => b.x + b.width));
-    const y1 = Math.max(...top.map((b) => b.y + b.height));
-    const fit = Math.min((width - 2 * VIEW_PAD_PX) / (x1 - x0), (height - 2 * VIEW_PAD_PX) / (y1 - y0), 1.1);
-    const zoom = Math.max(fit, READABLE_PX / smallestFontPx(el));
-    const input = current.boxes.get(INPUT_NODE_ID) ?? { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
-    const down = current.model.direction === 'DOWN';
-    void flow.setViewport({
-      x: placeAlong(width, x0, x1 - x0, input.x + input.width / 2, !down, zoom),
-      y: placeAlong(height, y0, y1 - y0, input.y + input.height / 2, down, zoom),
-      zoom,
-    });
-  }, [current, flow]);
+  const resetView = useCallback(
+    (readable = true) => {
+      const el = canvas.current;
+      if (!current || !el) return;
+      const width = el.clientWidth;
+      const height = el.clientHeight;
+      // From the layout's boxes, not React Flow's measurements: a large graph draws (and so
+      // measures) only the nodes in view.
+      const top = current.model.nodes.filter((n) => !n.parent).map((n) => current.boxes.get(n.id)).filter((b): b is Box => !!b);
+      if (!top.length || width === 0 || height === 0) return;
+      const x0 = Math.min(...top.map((b) => b.x));
+      const y0 = Math.min(...top.map((b) => b.y));
+      const x1 = Math.max(...top.map((b) => b.x + b.width));
+      const y1 = Math.max(...top.map((b) => b.y + b.height));
+      const fit = Math.max(MIN_ZOOM, Math.min((width - 2 * VIEW_PAD_PX) / (x1 - x0), (height - 2 * VIEW_PAD_PX) / (y1 - y0), 1.1));
+      const zoom = readable ? Math.max(fit, READABLE_PX / smallestFontPx(el)) : fit;
+      const input = current.boxes.get(INPUT_NODE_ID) ?? { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
+      const down = current.model.direction === 'DOWN';
+      void flow.setViewport(
+        {
+          x: placeAlong(width, x0, x1 - x0, input.x + input.width / 2, !down, zoom),
+          y: placeAlong(height, y0, y1 - y0, input.y + input.height / 2, down, zoom),
+          zoom,
+        },
+        readable ? undefined : { duration: 150 },
+      );
+    },
+    [current, flow],
+  );
 
   // Reset only when the pipeline's structure or direction changed (not on numbers, not on collapsing).
   useEffect(() => {
     if (!current || fittedStructure.current === current.model.structureKey) return;
     fittedStructure.current = current.model.structureKey;
-    requestAnimationFrame(resetView);
+    const detail = { pipeline: view.pipeline, nodes: nodes.length };
+    requestAnimationFrame(() => {
+      resetView(true);
+      // A task queued from the next frame runs after that frame is painted: the mark
+      // says when the graph was first on screen at its default view (read by the benchmark).
+      requestAnimationFrame(() => setTimeout(() => performance.mark(GRAPH_PAINTED_MARK, { detail })));
+    });
   }, [current, resetView]);
 
+  const parentOf = useMemo(() => new Map(current?.model.nodes.filter((n) => n.parent).map((n) => [n.id, n.parent!]) ?? []), [current]);
   const absolute = useCallback(
     (id: string): Box | undefined => {
       if (!current) return undefined;
       const box = current.boxes.get(id);
       if (!box) return undefined;
-      const parent = current.model.nodes.find((n) => n.id === id)?.parent;
+      const parent = parentOf.get(id);
       const pb = parent ? current.boxes.get(parent) : undefined;
       return pb ? { ...box, x: box.x + pb.x, y: box.y + pb.y } : box;
     },
-    [current],
+    [current, parentOf],
   );
 
   // Bring a selection made elsewhere (the text cursor, the keyboard) into view.
@@ -292,7 +343,10 @@ export function GraphView({ view, collapsed, selected, layouter, onSelect, onTog
     const left = box.x * zoom + x;
     const top = box.y * zoom + y;
     if (left < 0 || top < 0 || left + box.width * zoom > rect.width || top + box.height * zoom > rect.height) {
-      void flow.setCenter(box.x + box.width / 2, box.y + box.height / 2, { zoom, duration: 150 });
+      // A box larger than the pane (a block just expanded) is shown from its start, where its first layers are.
+      const w = Math.min(box.width, rect.width / zoom);
+      const h = Math.min(box.height, rect.height / zoom);
+      void flow.setCenter(box.x + w / 2, box.y + h / 2, { zoom, duration: 150 });
     }
   }, [selected, absolute, flow]);
 
@@ -361,10 +415,11 @@ export function GraphView({ view, collapsed, selected, layouter, onSelect, onTog
       aria-label={`Graph of pipeline ${view.pipeline}. Arrow keys move between layers, Enter shows the layer in the text, Space collapses its block.`}
       onKeyDown={onKeyDown}
     >
-      <GraphTools onReset={resetView} onShowAll={() => void flow.fitView({ padding: 0.06, maxZoom: 1.1, minZoom: 0.02, duration: 150 })} minimap={minimap} onMinimap={() => setMinimapChoice(!minimap)} />
+      <GraphTools onReset={() => resetView(true)} onShowAll={() => resetView(false)} minimap={minimap} onMinimap={() => setMinimapChoice(!minimap)} />
       <div className="sense-graph-main">
         <div className="sense-graph-canvas" ref={canvas}>
           <FlowDirectionContext.Provider value={direction}>
+            <DetailContext.Provider value={lowDetail ? 'low' : 'full'}>
             <ReactFlow<StudioNode, Edge>
               nodes={nodes}
               edges={edges}
@@ -375,15 +430,18 @@ export function GraphView({ view, collapsed, selected, layouter, onSelect, onTog
               edgesFocusable={false}
               elementsSelectable
               disableKeyboardA11y
-              minZoom={0.02}
+              minZoom={MIN_ZOOM}
               maxZoom={2.5}
               panOnScroll
               zoomOnScroll={false}
               proOptions={{ hideAttribution: true }}
+              onlyRenderVisibleElements={nodes.length > VISIBLE_ONLY_NODES}
               onNodeClick={(_, node) => {
                 if (node.type === 'input') return;
                 // A run's id is its first layer's: expanding it keeps that layer selected.
                 if (node.type === 'run') expandRun(node.id);
+                // A collapsed block opens on a click, as a run does; its layout is made then.
+                if (node.type === 'group' && node.data.collapsed) node.data.onToggle(node.data.block.name);
                 onSelect(node.id, true);
                 wrapper.current?.focus({ preventScroll: true });
               }}
@@ -391,6 +449,7 @@ export function GraphView({ view, collapsed, selected, layouter, onSelect, onTog
             >
               <Background gap={24} size={1} />
             </ReactFlow>
+            </DetailContext.Provider>
           </FlowDirectionContext.Provider>
         </div>
         {minimap ? (

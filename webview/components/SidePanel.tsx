@@ -4,7 +4,7 @@
  */
 import { useEffect, useState } from 'react';
 import VscodeButton from '@vscode-elements/react-elements/dist/components/VscodeButton.js';
-import type { ViewState } from '../protocol';
+import type { TimelineEntry, ViewState } from '../protocol';
 import { formatBytes, formatCountShort, formatHours, formatMj, formatMs } from '../../language/figures';
 
 /** Props of {@link SidePanel}. */
@@ -27,6 +27,35 @@ function Bar({ label, value, max, text, over }: { label: string; value: number; 
       <span className="sense-bar-text">{text}</span>
     </div>
   );
+}
+
+/** Width of the timeline's time axis in its viewBox units (the SVG is 300 wide, 40 for the labels). */
+const TIMELINE_WIDTH_PX = 256;
+
+/** One drawn bar of the timeline: busy intervals of one processor that touch at the drawing's resolution. */
+export interface TimelineBar {
+  startMs: number;
+  endMs: number;
+  ops: string[];
+}
+
+/**
+ * Merges a processor's busy intervals (in start order) into the bars drawn on a
+ * `widthPx` axis for `makespanMs`: intervals less than a pixel apart are one bar, so a
+ * pipeline of thousands of layers draws at most about `widthPx` bars per processor
+ * instead of an SVG element per layer.
+ */
+export function timelineBars(entries: readonly TimelineEntry[], makespanMs: number, widthPx: number): TimelineBar[] {
+  const pixelMs = makespanMs / widthPx;
+  const bars: TimelineBar[] = [];
+  for (const e of [...entries].sort((a, b) => a.startMs - b.startMs)) {
+    const last = bars[bars.length - 1];
+    if (last && e.startMs - last.endMs < pixelMs) {
+      last.endMs = Math.max(last.endMs, e.endMs);
+      last.ops.push(e.opId);
+    } else bars.push({ startMs: e.startMs, endMs: e.endMs, ops: [e.opId] });
+  }
+  return bars;
 }
 
 /** Totals, processor bars, timeline and auto-partition. */
@@ -104,13 +133,11 @@ export function SidePanel({ view, busy, onAutoPartition, readOnly }: SidePanelPr
             <text x={0} y={row * 18 + 12} className="sense-timeline-label">
               {p.name}
             </text>
-            {view.timeline
-              .filter((e) => e.processor === p.name)
-              .map((e, i) => (
-                <rect key={i} x={40 + (e.startMs / makespan) * 256} y={row * 18 + 2} width={Math.max(0.8, ((e.endMs - e.startMs) / makespan) * 256)} height={13} className="sense-timeline-op">
-                  <title>{`${e.opId}: ${formatMs(e.startMs)} – ${formatMs(e.endMs)}`}</title>
-                </rect>
-              ))}
+            {timelineBars(view.timeline.filter((e) => e.processor === p.name), makespan, TIMELINE_WIDTH_PX).map((bar, i) => (
+              <rect key={i} x={40 + (bar.startMs / makespan) * TIMELINE_WIDTH_PX} y={row * 18 + 2} width={Math.max(0.8, ((bar.endMs - bar.startMs) / makespan) * TIMELINE_WIDTH_PX)} height={13} className="sense-timeline-op">
+                <title>{`${bar.ops.length === 1 ? bar.ops[0] : `${bar.ops.length} ops, ${bar.ops[0]} to ${bar.ops[bar.ops.length - 1]}`}: ${formatMs(bar.startMs)} – ${formatMs(bar.endMs)}`}</title>
+              </rect>
+            ))}
           </g>
         ))}
         <text x={40} y={view.target.processors.length * 18 + 12} className="sense-timeline-label">0</text>

@@ -58,6 +58,22 @@ const KIND_ICON: Record<string, string> = {
 /** The direction the graph is laid out in: edges leave and enter nodes along it. */
 export const FlowDirectionContext = createContext<FlowDirection>('DOWN');
 
+/**
+ * How much a node draws: everything, or at low zoom (`low`) only its kind in large type on
+ * its processor's colour, which stays legible zoomed out and keeps thousands of nodes cheap.
+ */
+export const DetailContext = createContext<'full' | 'low'>('full');
+
+/** The simplified node drawn at low zoom: one large label on the node's box, and its handles for the edges. */
+function LowDetail({ className, label, title, layerId }: { className: string; label: string; title: string; layerId?: string }) {
+  return (
+    <div className={`${className} sense-low-detail`} data-layer-id={layerId} title={title}>
+      {handles()}
+      <span className="sense-low-detail-label">{label}</span>
+    </div>
+  );
+}
+
 function handles() {
   return <Handles />;
 }
@@ -87,8 +103,10 @@ function DiagnosticsBadge({ layer }: { layer: LayerView }) {
 /** A layer: kind, output shape, parameters, MACs, processor (colour) and estimated latency. */
 export const LayerNodeView = memo(function LayerNodeView({ data, selected }: NodeProps<LayerNode>) {
   const l = data.layer;
+  const className = `sense-node sense-layer proc-${data.colorIndex}${selected ? ' is-selected' : ''}${l.compression ? ' is-compressed' : ''}`;
+  if (useContext(DetailContext) === 'low') return <LowDetail className={className} label={l.kind} title={`${l.id}: ${l.kind}`} layerId={l.id} />;
   return (
-    <div className={`sense-node sense-layer proc-${data.colorIndex}${selected ? ' is-selected' : ''}${l.compression ? ' is-compressed' : ''}`} data-layer-id={l.id} title={`${l.id}: ${l.kind}`}>
+    <div className={className} data-layer-id={l.id} title={`${l.id}: ${l.kind}`}>
       {handles()}
       <div className="sense-node-head">
         <i className={`codicon codicon-${KIND_ICON[l.kind] ?? 'circle-outline'}`} aria-hidden="true" />
@@ -120,8 +138,11 @@ export const RunNodeView = memo(function RunNodeView({ data, selected }: NodePro
   const first = data.layers[0];
   const last = data.layers[data.layers.length - 1];
   const sum = (f: (l: LayerView) => number): number => data.layers.reduce((a, l) => a + f(l), 0);
+  const className = `sense-node sense-layer sense-run proc-${data.colorIndex}${selected ? ' is-selected' : ''}`;
+  const title = `${data.layers.length} identical layers, ${first.id} to ${last.id}: click to show each`;
+  if (useContext(DetailContext) === 'low') return <LowDetail className={className} label={`${data.layers.length} × ${first.kind}`} title={title} layerId={first.id} />;
   return (
-    <div className={`sense-node sense-layer sense-run proc-${data.colorIndex}${selected ? ' is-selected' : ''}`} data-layer-id={first.id} title={`${data.layers.length} identical layers, ${first.id} to ${last.id}: click to show each`}>
+    <div className={className} data-layer-id={first.id} title={title}>
       {handles()}
       <div className="sense-node-head">
         <i className="codicon codicon-layers" aria-hidden="true" />
@@ -151,8 +172,11 @@ export const RunNodeView = memo(function RunNodeView({ data, selected }: NodePro
 /** A shared block or head: a frame around its layers, or one box when collapsed. */
 export const GroupNodeView = memo(function GroupNodeView({ data, selected }: NodeProps<GroupNode>) {
   const b = data.block;
+  const className = `sense-group sense-group-is-${b.kind}${data.collapsed ? ' is-collapsed' : ''}${selected ? ' is-selected' : ''}${data.colorIndex !== undefined ? ` proc-${data.colorIndex}` : ''}`;
+  const low = useContext(DetailContext) === 'low';
+  if (low && data.collapsed) return <LowDetail className={className} label={b.name} title={`${b.kind === 'head' ? 'head' : 'shared block'} ${b.name}: ${data.layerCount} layers; click to expand`} />;
   return (
-    <div className={`sense-group sense-group-is-${b.kind}${data.collapsed ? ' is-collapsed' : ''}${selected ? ' is-selected' : ''}${data.colorIndex !== undefined ? ` proc-${data.colorIndex}` : ''}`} data-block={b.name}>
+    <div className={`${className}${low ? ' sense-low-detail-frame' : ''}`} data-block={b.name}>
       {handles()}
       <div className="sense-group-head">
         <button

@@ -13,7 +13,7 @@
 import '../zod-csp';
 import fixtureJson from './deepear-state.json';
 import { PROTOCOL_VERSION, type FromWebviewMessage, type ToWebviewBody, type ViewState } from '../protocol';
-import { previewCost, recompute, syntheticSpectrum, weightMatrix, type MockFixture } from './mock-model';
+import { largeFixture, previewCost, recompute, syntheticSpectrum, weightMatrix, type MockFixture } from './mock-model';
 
 /** The test-facing API of the mock host. */
 export interface SenseMock {
@@ -24,6 +24,12 @@ export interface SenseMock {
   sendRaw(data: unknown): void;
   /** Replaces the fixture (state, device) the mock answers from; does not send anything. */
   setFixture(fixture: MockFixture): void;
+  /**
+   * Makes {@link largeFixture}'s pipeline of `layerCount` layers in the page and makes it the
+   * fixture, so a test of a large graph does not send megabytes through the driver.
+   * `expanded` marks every block expanded, as the host does for blocks the user opened.
+   */
+  useLargeFixture(layerCount: number, prefix: string, expanded?: boolean): ViewState;
   /** Milliseconds the mock waits before replying (a host round trip). */
   delayMs: number;
   webviewState: unknown;
@@ -53,6 +59,12 @@ const mock: SenseMock = {
   setFixture(fixture) {
     mock.fixture = fixture;
     mock.state = fixture.state;
+  },
+  useLargeFixture(layerCount, prefix, expanded = false) {
+    const fixture = largeFixture(layerCount, prefix);
+    if (expanded) for (const b of fixture.state.blocks) b.collapsed = false;
+    mock.setFixture(fixture);
+    return fixture.state;
   },
 };
 window.senseMock = mock;

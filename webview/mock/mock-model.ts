@@ -196,13 +196,9 @@ export function recompute(state: ViewState, device: MockDevice, dense: MockFixtu
   };
 }
 
-/**
- * A synthetic pipeline of `layerCount` dense layers for benchmarks: one shared block
- * and `heads` heads reading from it, on a three-processor device. `prefix` makes the
- * ids of each generated state distinct, so every one needs a fresh layout.
- */
-export function syntheticFixture(layerCount: number, heads = 4, prefix = 'b'): MockFixture {
-  const device: MockDevice = {
+/** The three-processor device of the synthetic pipelines (figures of the mock only, not a catalog entry). */
+function syntheticDevice(): MockDevice {
+  return {
     processors: [
       { name: 'cpu', computeMacsPerS: 6e9, activePowerMw: 1800, overheadMs: 0.01, memoryBytes: 1.5 * 2 ** 30 },
       { name: 'gpu', computeMacsPerS: 26e9, activePowerMw: 1500, overheadMs: 0.25, memoryBytes: 2 ** 30 },
@@ -212,37 +208,10 @@ export function syntheticFixture(layerCount: number, heads = 4, prefix = 'b'): M
     batteryVoltageV: 3.8,
     hopS: 1,
   };
-  const perBlock = Math.ceil(layerCount / (heads + 1));
-  const blocks: ViewState['blocks'] = [{ name: `${prefix}shared`, kind: 'shared' }];
-  for (let h = 0; h < heads; h++) blocks.push({ name: `${prefix}head${h}`, kind: 'head', from: `${prefix}shared`, labels: ['a', 'b', 'c'] });
-  const layers: LayerView[] = [];
-  const edges: ViewState['edges'] = [{ id: 'input->features', source: 'input', target: 'features', shape: [16000] }];
-  const dense: MockFixture['dense'] = {};
-  let line = 10;
-  let made = 0;
-  for (const block of blocks) {
-    let width = block.kind === 'shared' ? 512 : 256;
-    let previous = block.kind === 'shared' ? 'features' : layers.filter((l) => l.block === block.from).at(-1)!.id;
-    let inWidth = block.kind === 'shared' ? 640 : 256;
-    for (let i = 1; i <= perBlock && made < layerCount; i++, made++) {
-      const last = i === perBlock || made === layerCount - 1;
-      const out = block.kind === 'head' && last ? 3 : width;
-      const id = `${block.name}.${i}`;
-      const params = out * inWidth + out;
-      dense[id] = { params, macs: params - out };
-      layers.push({
-        id, block: block.name, index: i, kind: 'dense', activation: last && block.kind === 'head' ? 'softmax' : 'relu',
-        inputShape: [inWidth], outputShape: [out], params, macs: params - out,
-        processor: device.processors[(made >> 4) % 3].name, latencyMs: 0, energyMj: 0, compressible: true,
-        diagnostics: [], range: { start: { line, character: 4 }, end: { line, character: 18 } },
-      });
-      edges.push({ id: `${previous}->${id}`, source: previous, target: id, shape: [inWidth] });
-      previous = id;
-      inWidth = out;
-      line++;
-      width = width === 512 ? 512 : 256;
-    }
-  }
+}
+
+/** Wraps generated blocks, layers and edges into a fixture whose figures the mock formula computes. */
+function syntheticState(prefix: string, device: MockDevice, blocks: ViewState['blocks'], layers: LayerView[], edges: ViewState['edges'], dense: MockFixture['dense']): MockFixture {
   const state: ViewState = {
     pipeline: `${prefix}Synthetic`, documentVersion: 1,
     target: { name: 'snapdragon800', processors: device.processors.map((p, i) => ({ name: p.name, colorIndex: i, memoryLimitBytes: p.memoryBytes, memoryBytes: 0, latencyMs: 0, energyMj: 0 })) },
@@ -252,4 +221,123 @@ export function syntheticFixture(layerCount: number, heads = 4, prefix = 'b'): M
     timeline: [], optimize: { alpha: 0.7, beta: 0.3 },
   };
   return { note: 'synthetic benchmark pipeline; mock cost formula (webview/mock/mock-model.ts), not the engine', state: recompute(state, device, dense), device, dense };
+}
+
+/** One generated layer of a synthetic block, before its id, place and figures. */
+interface LayerDraft {
+  kind: string;
+  activation?: string;
+  outputShape: number[];
+  params: number;
+  macs: number;
+}
+
+/**
+ * Appends the layers of `block`, reading from `previous`, made by `draft(i, inputShape)`
+ * for i = 1..count; returns the id of the last one.
+ */
+function appendBlock(
+  out: { layers: LayerView[]; edges: ViewState['edges']; dense: MockFixture['dense'] },
+  device: MockDevice,
+  block: string,
+  previous: { id: string; shape: number[] },
+  count: number,
+  draft: (i: number, inputShape: number[]) => LayerDraft,
+): { id: string; shape: number[] } {
+  let prev = previous;
+  for (let i = 1; i <= count; i++) {
+    const d = draft(i, prev.shape);
+    const id = `${block}.${i}`;
+    const made = out.layers.length;
+    if (d.kind === 'dense') out.dense[id] = { params: d.params, macs: d.macs };
+    out.layers.push({
+      id, block, index: i, kind: d.kind, ...(d.activation ? { activation: d.activation } : {}),
+      inputShape: prev.shape, outputShape: d.outputShape, params: d.params, macs: d.macs,
+      processor: device.processors[(made >> 4) % 3].name, latencyMs: 0, energyMj: 0, compressible: d.kind === 'dense' || d.kind === 'conv1d',
+      diagnostics: [], range: { start: { line: 10 + made, character: 4 }, end: { line: 10 + made, character: 18 } },
+    });
+    out.edges.push({ id: `${prev.id}->${id}`, source: prev.id, target: id, shape: prev.shape });
+    prev = { id, shape: d.outputShape };
+  }
+  return prev;
+}
+
+/** A dense layer of `width` outputs reading `inputShape` (flattened), with bias. */
+function denseDraft(inputShape: number[], width: number, activation: string): LayerDraft {
+  const inputs = inputShape.reduce((a, b) => a * b, 1);
+  const params = width * inputs + width;
+  return { kind: 'dense', activation, outputShape: [width], params, macs: params - width };
+}
+
+/**
+ * A synthetic pipeline of `layerCount` dense layers for benchmarks: one shared block
+ * and `heads` heads reading from it, on a three-processor device. `prefix` makes the
+ * ids of each generated state distinct, so every one needs a fresh layout.
+ */
+export function syntheticFixture(layerCount: number, heads = 4, prefix = 'b'): MockFixture {
+  const device = syntheticDevice();
+  const perBlock = Math.ceil(layerCount / (heads + 1));
+  const blocks: ViewState['blocks'] = [{ name: `${prefix}shared`, kind: 'shared' }];
+  for (let h = 0; h < heads; h++) blocks.push({ name: `${prefix}head${h}`, kind: 'head', from: `${prefix}shared`, labels: ['a', 'b', 'c'] });
+  const out = { layers: [] as LayerView[], edges: [{ id: 'input->features', source: 'input', target: 'features', shape: [16000] }], dense: {} as MockFixture['dense'] };
+  const ends = new Map<string, { id: string; shape: number[] }>();
+  for (const block of blocks) {
+    const count = Math.min(perBlock, layerCount - out.layers.length);
+    if (count <= 0) break;
+    const head = block.kind === 'head';
+    const from = head ? ends.get(block.from!)! : { id: 'features', shape: [640] };
+    ends.set(block.name, appendBlock(out, device, block.name, from, count, (i, input) => denseDraft(input, head && i === count ? 3 : head ? 256 : 512, head && i === count ? 'softmax' : 'relu')));
+  }
+  return syntheticState(prefix, device, blocks, out.layers, out.edges, out.dense);
+}
+
+/** Layers per shared block and per head of {@link largeFixture}. */
+const LARGE_SHARED_LAYERS = 240;
+const LARGE_HEAD_LAYERS = 180;
+
+/**
+ * A large, varied synthetic pipeline, as an imported model would be: shared blocks in a
+ * tree (each after the first reads from an earlier one), heads spread over them, and
+ * layers cycling through conv, batch norm, activation, pooling, dense and dropout with
+ * channel counts that change from layer to layer, so most consecutive layers differ and
+ * only one run of identical layers per block (six `dense 128 relu`) collapses. Collapsing
+ * runs alone therefore leaves about `layerCount` nodes. `prefix` keeps ids distinct.
+ */
+export function largeFixture(layerCount: number, prefix = 'g'): MockFixture {
+  const device = syntheticDevice();
+  const sharedCount = Math.max(1, Math.round((layerCount * 0.3) / LARGE_SHARED_LAYERS));
+  const sharedLayers = Math.ceil((layerCount * 0.3) / sharedCount);
+  const headCount = Math.max(2, Math.round((layerCount - sharedCount * sharedLayers) / LARGE_HEAD_LAYERS));
+  const blocks: ViewState['blocks'] = [];
+  for (let s = 0; s < sharedCount; s++) blocks.push({ name: `${prefix}trunk${s}`, kind: 'shared', ...(s > 0 ? { from: `${prefix}trunk${(s - 1) >> 1}` } : {}) });
+  for (let h = 0; h < headCount; h++) blocks.push({ name: `${prefix}head${h}`, kind: 'head', from: `${prefix}trunk${sharedCount - 1 - (h % sharedCount)}`, labels: ['a', 'b', 'c', 'd'] });
+  const out = { layers: [] as LayerView[], edges: [{ id: 'input->features', source: 'input', target: 'features', shape: [16000] }], dense: {} as MockFixture['dense'] };
+  const ends = new Map<string, { id: string; shape: number[] }>();
+  const CHANNELS = [32, 48, 64, 96, 128];
+  blocks.forEach((block, b) => {
+    const remaining = layerCount - out.layers.length;
+    const blocksLeft = blocks.length - b;
+    const count = Math.min(remaining, block.kind === 'shared' ? sharedLayers : Math.ceil(remaining / blocksLeft));
+    if (count <= 0) return;
+    const from = block.from ? ends.get(block.from)! : { id: 'features', shape: [40, 64] };
+    const runStart = Math.floor(count / 2);
+    ends.set(block.name, appendBlock(out, device, block.name, from, count, (i, input) => {
+      if (block.kind === 'head' && i === count) return denseDraft(input, 4, 'softmax');
+      if (i > runStart && i <= runStart + 6) return denseDraft(input, 128, 'relu');
+      const stage = (i + b) % 7;
+      const channels = CHANNELS[(i * 3 + b) % CHANNELS.length];
+      const length = input.length === 2 ? input[1] : 64;
+      const c = input[0];
+      if (stage === 0 || stage === 3) {
+        const params = channels * c * 3 + channels;
+        return { kind: 'conv1d', activation: stage === 0 ? 'relu' : undefined, outputShape: [channels, length], params, macs: (params - channels) * length };
+      }
+      if (stage === 1) return { kind: 'batchnorm', outputShape: input, params: 2 * c, macs: c * length };
+      if (stage === 2) return { kind: 'activation', activation: ['relu', 'tanh', 'sigmoid'][i % 3], outputShape: input, params: 0, macs: 0 };
+      if (stage === 4) return { kind: 'maxpool', outputShape: [c, Math.max(1, length >> 1) + 16], params: 0, macs: 0 };
+      if (stage === 5) return denseDraft(input, 64 + 32 * (i % 4), 'relu');
+      return { kind: 'dropout', outputShape: input, params: 0, macs: 0 };
+    }));
+  });
+  return syntheticState(prefix, device, blocks, out.layers, out.edges, out.dense);
 }
