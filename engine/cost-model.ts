@@ -73,7 +73,7 @@ export function opCost(op: CostedOp, p: ProcessorSpec): OpCost {
   const computeMs = (op.macs / opThroughputMacsPerS(op, p)) * 1000;
   const memoryMs = Number.isFinite(p.bandwidthBytesPerS) ? (bytes / p.bandwidthBytesPerS) * 1000 : 0;
   const predictor = op.kind !== undefined ? kernelPredictorOf(p) : undefined;
-  const predicted = predictor ? predictOp(predictor, { kind: op.kind!, placementKey: op.placementKey, supportKinds: op.supportKinds }, op.macs, bytes) : undefined;
+  const predicted = predictor ? predictOp(predictor, { kind: op.kind!, placementKey: op.placementKey, supportKinds: op.supportKinds, activationBytes: op.activationBytes }, op.macs, bytes) : undefined;
   const latencyMs = predicted ? predicted.latencyMs : p.overheadMs + Math.max(computeMs, memoryMs);
   const energyMj = p.activePowerMw * latencyMs * 1e-3 + bytes * p.transferPjPerByte * 1e-9;
   return { latencyMs, computeMs, memoryMs, bytes, energyMj };

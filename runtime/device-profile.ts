@@ -77,6 +77,11 @@ export interface KernelPredictorData {
     /** Share of held-out kernels within 10% of their measurement, 0..1. */
     within10: number;
   };
+  /**
+   * Time ONNX Runtime's executor spends per layer op between kernels (outside the kernel
+   * times the kinds are fitted to), ms; added to every layer op's prediction. Absent: 0.
+   */
+  layerOpMs?: number;
   /** Wall time the suite took, seconds. */
   suiteS?: number;
 }
@@ -317,6 +322,7 @@ function validateKernelPredictor(source: string, v: unknown): KernelPredictorDat
   };
   if (heldOut.within10 > 1) fail(source, `${at}.heldOut.within10 must be a share from 0 to 1, got ${heldOut.within10}`);
   const out: KernelPredictorData = { version, kinds, heldOut };
+  if (o.layerOpMs !== undefined) out.layerOpMs = num(source, o.layerOpMs, `${at}.layerOpMs`);
   if (o.suiteS !== undefined) out.suiteS = num(source, o.suiteS, `${at}.suiteS`);
   return out;
 }

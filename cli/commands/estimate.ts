@@ -5,7 +5,7 @@
  * (an op on a processor that cannot run it), else 0; warnings do not change the code.
  */
 import { URI } from 'langium';
-import { applyProfile } from '../../engine/calibrate/profile';
+import { applyProfile, calibrationNotes } from '../../engine/calibrate/profile';
 import { parseDeviceProfile } from '../../runtime/device-profile';
 import { BUILTIN_DEVICES_URI } from '../../language/builtin-devices';
 import type * as ast from '../../language/generated/ast';
@@ -200,10 +200,14 @@ export async function run(args: string[], ctx: CommandContext): Promise<number> 
   const targeted = a.target ? retarget(own, findDevice(file, a.target), notes) : own;
   const spec = a.profile ? withProfile(targeted, a.profile, notes) : targeted;
   const e = estimatePipeline(spec, { rankResolver: weightsRankResolver(spec, a.file, notes) });
+  // A kernel-calibrated processor says how sure its figures are (engine/calibrate/kernel-predictor.ts).
+  const calibration = calibrationNotes(spec, e);
+  notes.push(...(a.json ? calibration.accuracy : []), ...calibration.outside);
   for (const n of notes) ctx.err(`note: ${n}`);
   if (a.json) ctx.out(JSON.stringify(estimateJson(e), null, 2));
   else {
     for (const line of estimateText(e)) ctx.out(line);
+    for (const line of calibration.accuracy) ctx.out(`latency accuracy       ${line}`);
     if (e.issues.length > 0) ctx.out('');
   }
   for (const i of e.issues) ctx.err(`${a.file}: ${i.severity} ${i.code}: ${i.message}`);

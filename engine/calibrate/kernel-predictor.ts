@@ -34,7 +34,12 @@ export interface KernelOp {
   kind: string;
   placementKey?: string;
   supportKinds?: readonly string[];
+  /** Bytes of its output, for pricing a fused activation that runs as a node of its own. */
+  activationBytes?: number;
 }
+
+/** Activations ONNX Runtime fuses into the kernel before them (Gemm, Conv), so they cost no node of their own. */
+const FUSED_ACTIVATIONS = new Set(['relu', 'linear']);
 
 /** A front-end op kind's step kind: the FFT, mel, log and DCT run as one loop in runtime/features.ts. */
 const FRONTEND_STEP_OF_OP: Record<string, string> = { fft: 'spectral', mel: 'spectral', log: 'spectral', dct: 'spectral' };
@@ -255,7 +260,10 @@ export interface KernelPrediction {
 
 /**
  * The latency of one op of `macs` and `bytes` by `predictor`, or undefined when the
- * predictor has no model of the op's kind (the caller then prices it by the roofline).
+ * predictor has no model of the op's kind (the caller then prices it by the roofline). A
+ * layer op also pays the executor's time per op ({@link KernelPredictorData.layerOpMs}),
+ * and one whose activation ONNX Runtime does not fuse (softmax, tanh, ...) pays that
+ * activation as the suite's standalone `activation` kernels cost it, on its output.
  */
 export function predictOp(predictor: KernelPredictorData, op: KernelOp, macs: number, bytes: number): KernelPrediction | undefined {
   const kind = kernelKindOf(op);
@@ -263,7 +271,14 @@ export function predictOp(predictor: KernelPredictorData, op: KernelOp, macs: nu
   if (!m) return undefined;
   const inside = (x: number, lo: number, hi: number): boolean => x >= lo / 2 && x <= hi * 2;
   const covered = (macs === 0 || inside(macs, m.minMacs, m.maxMacs)) && inside(bytes, m.minBytes, m.maxBytes);
-  return { latencyMs: predictKernelMs(m, macs, bytes), kind, covered };
+  let latencyMs = predictKernelMs(m, macs, bytes);
+  if (op.placementKey !== FEATURES_KEY) {
+    latencyMs += predictor.layerOpMs ?? 0;
+    const activation = op.kind === 'activation' ? undefined : op.supportKinds?.[1];
+    const act = predictor.kinds.activation;
+    if (activation !== undefined && !FUSED_ACTIVATIONS.has(activation) && act && op.activationBytes) latencyMs += predictKernelMs(act, op.activationBytes / 4, 2 * op.activationBytes);
+  }
+  return { latencyMs, kind, covered };
 }
 
 /**

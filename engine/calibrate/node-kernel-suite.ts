@@ -17,8 +17,10 @@
  *   and up to the step before (CPU time of this process over batches of windows, the
  *   median of many short batches: the machine is shared and its wall clock counts other
  *   processes' time).
- * - The partition dispatch: per layer pipeline, the whole window's CPU time minus its
- *   front end and kernels (./fit.ts fitDispatchMs, the median over the pipelines).
+ * - What the kernels leave: per layer pipeline, the whole window's CPU time minus its
+ *   predicted kernels, fitted as a fixed cost per partition run (the dispatch: the
+ *   runner's glue, `session.run`, the front end's fixed cost and the first layer's
+ *   hand-over) plus ONNX Runtime's executor time per layer op.
  *
  * What it does not measure: conv2d (its input is an image, and the runtime has no image
  * front end to bundle yet), sparse K-SVD codes and int8 kernels (their ops keep the
@@ -37,7 +39,7 @@ import { opBytes } from '../cost-model';
 import { buildIr, type IrOp } from '../ir';
 import { initWeights } from '../weights/init';
 import { fitDispatchMs, fitRoofline, median, type RooflineParams } from './fit';
-import { fitKernelPredictor, kernelKindOf, type KernelSample } from './kernel-predictor';
+import { fitKernelPredictor, kernelKindOf, predictOp, type KernelSample } from './kernel-predictor';
 import { measurePipeline, thisMachine, type CalibrateOptions } from './node-calibrate';
 
 /** One pipeline of the suite: its text, and for front-end cases the number of feature steps to time one by one. */
@@ -125,17 +127,24 @@ export function kernelSuite(quick = false): SuiteCase[] {
     { name: 'Logmel512', steps: ['frames 16 ms hop 8 ms fft 512', 'logmel 32 bands', 'deltas 1'], text: (s) => audioText('Logmel512', 16000, 0.5, s, 'flatten\n    dense 2') },
     { name: 'StatsFront', steps: ['stats mean, std, min, max, rms, range', 'normalize'], text: (s) => inertialText('StatsFront', 50, 2.56, 10, s, 'flatten\n    dense 2') },
     { name: 'StatsWide', steps: ['stats mean, median, skew, kurtosis, zcr, energy', 'normalize'], text: (s) => inertialText('StatsWide', 200, 5, 6, s, 'flatten\n    dense 2') },
+    { name: 'StatsCheap', steps: ['stats mean, max', 'normalize'], text: (s) => inertialText('StatsCheap', 100, 1, 3, s, 'flatten\n    dense 2') },
+    { name: 'StatsSort', steps: ['stats median, zcr', 'normalize'], text: (s) => inertialText('StatsSort', 50, 4, 9, s, 'flatten\n    dense 2') },
+    { name: 'StatsMoments', steps: ['stats skew, kurtosis, std', 'normalize'], text: (s) => inertialText('StatsMoments', 128, 2, 6, s, 'flatten\n    dense 2') },
+    { name: 'StatsAll', steps: ['stats mean, std, min, max, rms, range, median, energy, zcr, skew, kurtosis', 'normalize'], text: (s) => inertialText('StatsAll', 64, 3, 10, s, 'flatten\n    dense 2') },
     { name: 'RawStack', steps: ['raw', 'deltas 1', 'normalize', 'stack 4'], text: (s) => inertialText('RawStack', 100, 2, 6, s, 'flatten\n    dense 2') },
   ];
-  for (const f of quick ? front.slice(0, 3).concat(front.slice(5, 6)) : front) cases.push({ name: f.name, text: f.text(f.steps), steps: f.steps });
+  for (const f of quick ? front.slice(0, 3).concat(front.slice(5, 7)) : front) cases.push({ name: f.name, text: f.text(f.steps), steps: f.steps });
   return cases;
 }
 
-/** The text of front-end case `c` with only its first `k` steps. */
-function prefixText(c: SuiteCase, k: number): string {
+/**
+ * The text of front-end case `c` with only its first `k` steps; for k = 0 the raw window
+ * (the front end's fixed cost: checks and gathering the rows, which every step count pays).
+ */
+export function prefixText(c: SuiteCase, k: number): string {
   const [head, rest] = c.text.split('  features {\n');
   const afterSteps = rest.slice(rest.indexOf('\n  }\n'));
-  return `${head}  features {\n    ${c.steps!.slice(0, k).join('\n    ')}${afterSteps}`;
+  return `${head}  features {\n    ${k === 0 ? 'raw' : c.steps!.slice(0, k).join('\n    ')}${afterSteps}`;
 }
 
 /** Options of {@link runKernelSuite}. */
@@ -224,21 +233,23 @@ export async function runKernelSuite(opts: KernelSuiteOptions): Promise<KernelSu
   const batchMs = opts.batchMs ?? 3;
   const samples: KernelSample[] = [];
   const dispatchPerPipelineMs: number[] = [];
+  const windows: { windowMs: number; ops: IrOp[] }[] = [];
   let prior: (RooflineParams & { processor: string; device: string }) | undefined;
   for (const c of kernelSuite(quick)) {
     if (c.steps) {
       opts.onProgress?.(`front end ${c.name}: ${c.steps.length} steps`);
       const specs: PipelineSpec[] = [];
-      for (let k = 1; k <= c.steps.length; k++) specs.push(await opts.lower(prefixText(c, k), `${c.name} (first ${k} feature steps)`));
+      for (let k = 0; k <= c.steps.length; k++) specs.push(await opts.lower(prefixText(c, k), `${c.name} (first ${k} feature steps)`));
+      // times[0] is the raw window: the fixed cost, which the dispatch carries (see below).
       const times = timePrefixes(specs, batches, batchMs);
       // A step's kernels are the front-end ops its prefix has and the one before lacks (lowering
       // folds `deltas` after `mfcc` into the MFCC step, so source lines and steps differ).
       const frontOps = specs.map((sp) => buildIr(sp).ops.filter((o) => o.placementKey === FEATURES_KEY && !o.noop));
       for (let k = 1; k <= c.steps.length; k++) {
-        const before = new Set(k > 1 ? frontOps[k - 2].map((o) => o.id) : []);
-        const ops = frontOps[k - 1].filter((o) => !before.has(o.id));
+        const before = new Set(k > 1 ? frontOps[k - 1].map((o) => o.id) : []);
+        const ops = frontOps[k].filter((o) => !before.has(o.id));
         const parts = partsOf(ops);
-        const stepMs = times[k - 1] - (k > 1 ? times[k - 2] : 0);
+        const stepMs = times[k] - times[k - 1];
         // A step that creates no op (raw) or whose time drowned in the noise is no kernel measurement.
         if (parts.length === 0 || !(stepMs > 0)) continue;
         const kinds = new Set(ops.map((o) => kernelKindOf(o)));
@@ -253,18 +264,29 @@ export async function runKernelSuite(opts: KernelSuiteOptions): Promise<KernelSu
     prior ??= { device: spec.target.name, processor: catalog.name, computeMacsPerS: catalog.computeMacsPerS, bandwidthBytesPerS: catalog.bandwidthBytesPerS, overheadMs: catalog.overheadMs };
     const m = await measurePipeline(spec, initWeights(spec, 1), { ort: opts.ort, runtime: opts.runtime, runs, warmupRuns: quick ? 2 : 5 });
     const ir = buildIr(spec);
-    let kernelsMs = 0;
     for (const l of spec.blocks.flatMap((b) => b.layers)) {
       const ops = (ir.layerOps[l.id] ?? []).map((id) => ir.ops.find((o) => o.id === id)!).filter((o) => !o.noop);
       const measuredMs = median(m.layerMs[l.id] ?? []);
-      if (ops.length === 0 || !(measuredMs > 0)) continue;
-      kernelsMs += measuredMs;
+      // The first layer reads a tensor the front end just wrote in another heap: its extra
+      // time is the hand-over's, which the dispatch below carries, not its kind's.
+      if (ops.length === 0 || !(measuredMs > 0) || l.index === 1) continue;
       samples.push({ kind: kernelKindOf(ops[0]), id: `${c.name}/${l.id}`, parts: partsOf(ops), measuredMs });
     }
-    dispatchPerPipelineMs.push((median(m.windowCpuMs) - median(m.featuresCpuMs) - kernelsMs) / Math.max(1, m.partitions));
+    windows.push({ windowMs: median(m.windowCpuMs), ops: ir.ops.filter((o) => o.placementKey !== FEATURES_KEY && !o.noop) });
   }
   if (!prior) throw new Error('calibrate: the kernel suite has no layer pipeline');
   const predictor = fitKernelPredictor(samples, { prior });
+  // What the kernels do not explain, per window: dispatch + layerOpMs x (layer ops), fitted
+  // across the layer pipelines (their op counts differ) by Theil-Sen (medians of pairwise
+  // slopes, robust to a window the machine's load stretched).
+  const outside = windows.map((w) => ({
+    n: w.ops.length,
+    ms: w.windowMs - w.ops.reduce((a, o) => a + (predictOp(predictor, o, o.macs, opBytes(o))?.latencyMs ?? 0), 0),
+  }));
+  const slopes = outside.flatMap((a, i) => outside.slice(i + 1).filter((b) => b.n !== a.n).map((b) => (b.ms - a.ms) / (b.n - a.n)));
+  const layerOpMs = Math.max(0, median(slopes));
+  predictor.layerOpMs = layerOpMs;
+  dispatchPerPipelineMs.push(...outside.map((o) => o.ms - layerOpMs * o.n));
   // The processor's own roofline (ops of kinds the suite has no model of) is fitted to every layer kernel.
   const layerSamples = samples.filter((s) => !s.kind.startsWith('features/'));
   const roofline = fitRoofline(

@@ -7,7 +7,9 @@
  */
 import type { DeviceSpec, PipelineSpec, ProcessorSpec } from '../../language/pipeline-model';
 import type { DeviceProfile } from '../../runtime/device-profile';
-import { withKernelPredictor } from './kernel-predictor';
+import { predictorNotes, withKernelPredictor, type PredictorNotes } from './kernel-predictor';
+import { opBytes } from '../cost-model';
+import type { Estimate } from '../estimate';
 
 
 /**
@@ -108,4 +110,14 @@ export function applyMatchingProfiles(spec: PipelineSpec, profiles: readonly Loa
     }
   }
   return { spec: out, applied, errors };
+}
+
+/**
+ * What an estimate made with kernel-calibrated processors should say about its
+ * uncertainty: each such processor's held-out error, and the ops it priced outside the
+ * kernel suite's coverage (kernel-predictor.ts predictorNotes). Empty without a kernel predictor.
+ */
+export function calibrationNotes(spec: Pick<PipelineSpec, 'target'>, estimate: Pick<Estimate, 'ir' | 'schedule'>): PredictorNotes {
+  const ops = estimate.ir.ops.map((o, i) => ({ id: o.id, kind: o.kind, placementKey: o.placementKey, supportKinds: o.supportKinds, activationBytes: o.activationBytes, macs: o.macs, bytes: opBytes(o), noop: o.noop, processor: estimate.schedule.ops[i].processor }));
+  return predictorNotes(spec.target.processors, ops);
 }

@@ -1,5 +1,16 @@
 /**
- * Calibration quality on `host`, out of sample. For each pipeline, 3 rounds; each round
+ * Calibration quality on `host`, two ways.
+ *
+ * First, the device calibration (`sense calibrate --device host`, the kernel suite of
+ * engine/calibrate/node-kernel-suite.ts) on pipelines no calibration saw: the samples
+ * (DeepEar, the watch, the DESIGN.md example) and seeded random pipelines of every layer
+ * kind (test/bench/held-out-pipelines.ts). Each is measured as `sense run` runs it (the
+ * bundle runner, {@link measurePipeline}, median CPU time of 40 windows) and estimated
+ * with the suite's profile; the table gives the error per pipeline split into front end,
+ * layers and time outside any op, then the share within +-10 % and +-20 % and the worst
+ * case, with the machine's load average (nn-Meter, MobiSys'21: 99 % within +-10 %).
+ *
+ * Then the one-pipeline calibration (`sense calibrate FILE`), out of sample. For each pipeline, 3 rounds; each round
  * measures 60 windows (engine/calibrate/node-calibrate.ts measurePipeline, as
  * `sense calibrate FILE` does), fits the profile on the even windows and compares the
  * estimate with the odd windows' median (the windows interleave, so slow drift of the
@@ -34,6 +45,50 @@ import { writeUserFileAtomic } from '../../io/user-files';
 import { encodeSafetensors } from '../../engine/weights/safetensors';
 import type { WeightSet } from '../../engine/weights/weights';
 import type { OrtModuleLike } from '../../runtime/runner';
+import { loadavg } from 'node:os';
+import { choosePipeline, lowerSenseText } from '../../cli/load';
+import { runKernelSuite } from '../../engine/calibrate/node-kernel-suite';
+import { heldOutText } from '../../engine/calibrate/kernel-predictor';
+import { randomPipelines } from './held-out-pipelines';
+
+const HELD_OUT_RANDOM = 24;
+const HELD_OUT_WINDOWS = 40;
+
+/** The kernel suite's profile, then every held-out pipeline measured and estimated (see the module header). */
+async function deviceCalibration(ort: OrtModuleLike): Promise<void> {
+  const lower = async (text: string, name: string): Promise<PipelineSpec> => choosePipeline(await lowerSenseText(`${name}.sense`, text)).spec;
+  const load0 = loadavg()[0];
+  const suite = await runKernelSuite({ ort, runtime: 'onnxruntime-node', lower });
+  const profile = suite.profile;
+  console.log(`kernel suite: ${suite.samples.length} kernels in ${suite.suiteS.toFixed(1)} s; ${heldOutText(profile.kernelPredictor!)}`);
+  const pipelines: { name: string; spec: PipelineSpec }[] = [];
+  for (const [name, path] of [
+    ['DeepEar', '../../samples/deepear/deepear.sense'],
+    ['WatchActivity', '../../samples/watch/activity.sense'],
+    ['DESIGN.md example', '../unit/language/fixtures/design-example.sense'],
+  ]) pipelines.push({ name, spec: await onHost(readFileSync(join(here, path), 'utf8')) });
+  for (const p of randomPipelines(HELD_OUT_RANDOM, 2026)) pipelines.push({ name: p.name, spec: await lower(p.text, p.name) });
+  console.log(`held-out pipelines on host (median CPU ms per window over ${HELD_OUT_WINDOWS} windows, as sense run runs them; seeded weights)`);
+  console.log(`  ${'pipeline'.padEnd(20)} ${'measured'.padStart(9)} ${'estimate'.padStart(9)} ${'error'.padStart(8)}   front end (meas/est)   layers (meas/est)   outside ops (meas/est)`);
+  const errors: number[] = [];
+  for (const { name, spec } of pipelines) {
+    const m = await measurePipeline(spec, initWeights(spec, 1), { ort, runtime: 'onnxruntime-node', runs: HELD_OUT_WINDOWS });
+    const est = estimatePipeline(applyProfile(spec, profile), { rankResolver: (l) => m.ranks[l.id] });
+    const all = Array.from({ length: m.runs }, (_, i) => i);
+    const test = heldOut(m, spec, all, new Set(spec.blocks.flatMap((b) => b.layers.map((l) => l.id))));
+    const estFeatures = est.features?.latencyMs ?? 0;
+    const estDispatch = est.layers.reduce((a, l) => a + l.dispatchMs, 0);
+    const estLayers = est.layers.reduce((a, l) => a + l.latencyMs - l.dispatchMs, 0);
+    const e = err(est.endToEndLatencyMs, test.windowMs);
+    errors.push(e);
+    const two = (a: number, b: number): string => `${a.toFixed(3)}/${b.toFixed(3)}`.padStart(17);
+    console.log(`  ${name.padEnd(20)} ${test.windowMs.toFixed(3).padStart(9)} ${est.endToEndLatencyMs.toFixed(3).padStart(9)} ${pct(e)}   ${two(test.featuresMs, estFeatures)}   ${two(test.layersMs, estLayers)}   ${two(test.outsideMs, estDispatch)}`);
+  }
+  const within = (x: number): string => `${((100 * errors.filter((v) => Math.abs(v) <= x).length) / errors.length).toFixed(0)} %`;
+  const worst = errors.reduce((a, b) => (Math.abs(b) > Math.abs(a) ? b : a), 0);
+  console.log(`summary: ${errors.length} held-out pipelines: ${within(10)} within ±10 %, ${within(20)} within ±20 %, worst ${pct(worst).trim()}, median |error| ${median(errors.map(Math.abs)).toFixed(1)} %`);
+  console.log(`  load average ${load0.toFixed(2)} at the start, ${loadavg()[0].toFixed(2)} at the end; nn-Meter (MobiSys'21) reports 99 % within ±10 % on mobile CPUs and GPUs`);
+}
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ROUNDS = 3;
@@ -133,6 +188,8 @@ async function bench(name: string, spec: PipelineSpec, weights: WeightSet, ort: 
 export async function run(): Promise<void> {
   const mod = (await import('onnxruntime-node')) as unknown as OrtModuleLike & { default?: OrtModuleLike };
   const ort = mod.InferenceSession ? mod : mod.default!;
+  await deviceCalibration(ort);
+  if (process.env.SENSE_BENCH_CALIBRATE === 'device') return;
   const results = [];
   const deepear = await onHost(readFileSync(join(here, '../../samples/deepear/deepear.sense'), 'utf8'));
   results.push(await bench('DeepEar (256 wide, trained weights)', deepear, readWeightsFile(join(here, '../../samples/deepear/deepear.safetensors')), ort));

@@ -11,7 +11,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../../cli/main';
-import { kernelSuite } from '../../../engine/calibrate/node-kernel-suite';
+import { kernelSuite, prefixText } from '../../../engine/calibrate/node-kernel-suite';
+import { choosePipeline, lowerSenseText } from '../../../cli/load';
+import { randomPipelines } from '../../bench/held-out-pipelines';
 import { predictKernelMs } from '../../../engine/calibrate/kernel-predictor';
 import { parseDeviceProfile, type DeviceProfile } from '../../../runtime/device-profile';
 
@@ -51,10 +53,19 @@ describe('the kernel suite', () => {
     expect(kernelSuite(true).length).toBeLessThan(kernelSuite(false).length);
   });
 
+  it('lowers without errors: every suite pipeline, every front-end prefix, and the held-out generator', async () => {
+    const texts = kernelSuite(false).flatMap((c) => [c.text, ...(c.steps ?? []).map((_, k) => prefixText(c, k))]);
+    texts.push(...randomPipelines(30, 2026).map((p) => p.text));
+    for (const [i, text] of texts.entries()) {
+      const spec = choosePipeline(await lowerSenseText(`case${i}.sense`, text)).spec;
+      expect(spec.target.name).toBe('host');
+    }
+  });
+
   it('writes a profile whose predictor has finite coefficients, grows with MACs and records its held-out error', () => {
     const k = profile.kernelPredictor!;
     expect(profile.device).toBe('host');
-    expect(Object.keys(k.kinds)).toEqual(expect.arrayContaining(['dense', 'conv1d', 'gru', 'features/spectral']));
+    expect(Object.keys(k.kinds)).toEqual(expect.arrayContaining(['dense', 'conv1d', 'features/spectral']));
     for (const [kind, m] of Object.entries(k.kinds)) {
       for (const v of [m.overheadMs, m.msPerMac, m.msPerByte, ...m.correctionLogFactor, ...m.correctionLog2Bytes]) expect(Number.isFinite(v), kind).toBe(true);
       let last = 0;
@@ -78,6 +89,15 @@ describe('the kernel suite', () => {
     const calibrated = JSON.parse(r.out) as { endToEndLatencyMs: number };
     expect(calibrated.endToEndLatencyMs).toBeGreaterThan(0);
     expect(calibrated.endToEndLatencyMs).not.toBeCloseTo(plain.endToEndLatencyMs, 6);
+    expect(r.err).toMatch(/note: cpu: kernel predictor ±[\d.]+% on held-out kernels/);
+    const text = await sense(['estimate', deepear, '--target', 'host', '--profile', profilePath]);
+    expect(text.out).toMatch(/^latency accuracy\s+cpu: kernel predictor ±[\d.]+% on held-out kernels \(median of \d+/m);
+    // The quick suite measures no LSTM: an LSTM layer is priced by the roofline and says so.
+    const lstm = join(work, 'lstm.sense');
+    writeFileSync(lstm, 'pipeline L {\n  input inertial { rate 50 Hz  window 2 s  accelerometer [x, y, z] }\n  features {\n    raw\n  }\n  head h {\n    lstm 32\n    dense 4 softmax\n  }\n  target host\n}\n');
+    const outside = await sense(['estimate', lstm, '--profile', profilePath]);
+    expect(outside.code, outside.err).toBe(0);
+    expect(outside.err).toMatch(/note: h\.1 \(lstm\) on cpu: the kernel suite measured no lstm kernel; priced by the fitted roofline/);
   });
 });
 
