@@ -1,5 +1,6 @@
 /**
  * `sense compress --params N% --data DIR [--recover EPOCHS] [--write]` end to end: the written
+ * bundle of `sense export` holds exactly the stored B^T and A^T, and the written
  * pipeline runs with the stored data-aware factors (its probabilities equal a float64 forward pass
  * by hand with W ~ A B from the weights file, and differ from the plain SVD's at the same ranks),
  * a compress line of another rank is refused by name, recovery trains the factors and not the
@@ -8,13 +9,14 @@
  * folders and values are usage errors naming what is wrong.
  */
 import '../../../language/polyfills';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fromData } from '../../../engine/compress/matrix';
 import { truncatedSvd } from '../../../engine/compress/svd';
 import { parseSafetensors } from '../../../engine/weights/safetensors';
+import { decodeOnnxModel, decodeOnnxTensor } from '../../../engine/weights/onnx-decode';
 import type { WeightSet } from '../../../engine/weights/weights';
 import { loadPipeline } from '../../../cli/load';
 import { computeFeatures } from '../../../runtime/features';
@@ -138,6 +140,29 @@ describe('sense compress --params --data --write', () => {
     expect(maxDiff(run, hand)).toBeLessThan(1e-5);
     expect(maxDiff(run, plainHand)).toBeGreaterThan(1e-3);
     const [id, f] = [...factored][0];
+
+    // The exported bundle carries B^T and A^T as the two MatMul initializers, exactly.
+    const bundle = join(mkdtempSync(join(tmpdir(), 'sense-bundle-')), 'b');
+    const ex = await sense('export', file, '-o', bundle);
+    expect(ex.code, ex.err).toBe(0);
+    const inits = new Map<string, Float32Array>();
+    for (const name of readdirSync(bundle).filter((n) => n.endsWith('.onnx'))) {
+      const model = decodeOnnxModel(readFileSync(join(bundle, name)), (m) => {
+        throw new Error(m);
+      });
+      for (const t of model.graph.initializer ?? []) {
+        const decoded = decodeOnnxTensor(t, (m) => {
+          throw new Error(m);
+        });
+        if (decoded.floats) inits.set(t.name ?? '', decoded.floats);
+      }
+    }
+    const cols = weights.get(`${id}.weight`)!.shape[1], rows = weights.get(`${id}.weight`)!.shape[0];
+    const bt = new Float32Array(cols * f.rank), at = new Float32Array(f.rank * rows);
+    for (let k = 0; k < f.rank; k++) for (let i = 0; i < cols; i++) bt[i * f.rank + k] = f.B[k * cols + i];
+    for (let o = 0; o < rows; o++) for (let k = 0; k < f.rank; k++) at[k * rows + o] = f.A[o * f.rank + k];
+    expect(inits.get(`${id}.svd_vt`)).toEqual(bt);
+    expect(inits.get(`${id}.svd_us_t`)).toEqual(at);
 
     // A compress line of another rank is refused by name, never silently replaced by plain SVD.
     writeFileSync(file, text.replace(`compress ${id} svd rank ${f.rank}`, `compress ${id} svd rank ${f.rank + 1}`));
