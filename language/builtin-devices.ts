@@ -83,7 +83,9 @@ device tegrak1 {
     memory 1536 MB          // of 2 GB DDR3L shared (Jetson TK1 specifications)
     bandwidth 14.9 GB/s     // 64-bit LPDDR3/DDR3L-933, whitepaper (2014)
     power 3500 mW           // estimate from Jetson TK1 board measurements
-    idle 200 mW
+    idle 200 mW             // estimate: the CPU rail of an idle Jetson TK1 with its governor at the lowest operating point
+    // No sleep, wake, tail or sampling: the Jetson TK1 is a mains-powered development board without a
+    // battery, so its processors are taken never to sleep (sleep = idle) and battery figures are not reported.
     overhead 0.01 ms
     transfer 160 pJ/B       // Horowitz, ISSCC (2014)
     source "NVIDIA Tegra K1 whitepaper (2014)"
@@ -94,7 +96,7 @@ device tegrak1 {
     memory 1536 MB
     bandwidth 14.9 GB/s
     power 5500 mW           // estimate from Jetson TK1 board measurements under GPU load
-    idle 150 mW
+    idle 150 mW             // estimate: GK20A clock-gated but powered (never power-collapsed on this board, see the CPU)
     overhead 0.05 ms        // CUDA kernel launch
     transfer 160 pJ/B
     supports dense, conv1d, conv2d, maxpool, avgpool, batchnorm, dropout, flatten, gru, lstm, relu, sigmoid, tanh, softmax, gelu, elu, leakyrelu, linear
@@ -113,7 +115,12 @@ device edison {
     memory 768 MB           // of 1 GB LPDDR3
     bandwidth 6.4 GB/s      // LPDDR3-800 32-bit (estimate)
     power 600 mW            // hardware guide, active dual-core (estimate)
-    idle 35 mW
+    idle 35 mW              // awake with the OS running: the module's 35 mW standby with Wi-Fi on (Intel Edison product brief, 2014), taken for the awake Atom (estimate)
+    sleep 0 mW              // suspended: counted in the module's 13 mW standby, the device baseline below
+    wake 4 mJ               // resume from suspend-to-RAM and back: about 20 ms at about 200 mW (estimate, as the Snapdragon 800's CPU scaled to a 2-core Atom)
+    wakelatency 20 ms       // Linux resume on a 500 MHz Atom (estimate)
+    tail 100 ms             // awake after its work before the kernel suspends again (estimate, the same autosleep policy as the phones)
+    sampling 35 mW          // the Atom awake to take the sensor's samples: its idle power, since it has no low-power sensing mode (estimate)
     overhead 0.02 ms
     transfer 160 pJ/B
     source "Intel Edison compute module hardware guide (2014)"
@@ -124,7 +131,12 @@ device edison {
     memory 192 KB           // the MCU's SRAM, hardware guide (2014)
     bandwidth 0.4 GB/s
     power 25 mW             // estimate
-    idle 0.5 mW
+    idle 0.5 mW             // estimate: a 100 MHz Quark core halted with its clock running
+    sleep 0 mW              // clock-gated: counted in the module's 13 mW standby, the device baseline below
+    wake 0.0005 mJ          // restart of the core's clock: about 20 us at 25 mW (estimate)
+    wakelatency 0.02 ms     // estimate
+    tail 0 ms               // a bare-metal loop halts as soon as its work is done
+    sampling 2 mW           // the MCU polling a sensor on I2C/ADC between windows, awake at a low duty cycle (estimate: idle plus the bus and sensor at about 0.5 mA at 3 V)
     overhead 0.005 ms       // per-op call inside the MCU's loop (estimate); IPC from the Atom is the link latency
     transfer 50 pJ/B        // on-chip SRAM (estimate)
     supports features, dense, maxpool, avgpool, batchnorm, dropout, flatten, relu, sigmoid, tanh, softmax, linear
@@ -132,6 +144,7 @@ device edison {
   }
   link cpu <-> mcu { bandwidth 50 MB/s  latency 0.1 ms }
   battery 1000 mAh at 3.7 V // a typical LiPo for Edison wearables (estimate)
+  baseline 13 mW            // the module in standby without radios (Intel Edison product brief, 2014)
   default cpu
 }
 
@@ -144,7 +157,12 @@ device snapdragon8gen3 {
     memory 4 GB
     bandwidth 77 GB/s       // LPDDR5X-4800 4x16-bit, product brief (2023)
     power 3000 mW           // estimate
-    idle 20 mW
+    idle 20 mW              // awake, cores clock-gated between work (estimate)
+    sleep 1 mW              // cores power-collapsed while the SoC suspends (estimate, as the Snapdragon 800)
+    wake 2 mJ               // resume from suspend and back: about 5 ms at about 400 mW (estimate)
+    wakelatency 5 ms        // resume from suspend (estimate)
+    tail 100 ms             // awake after its work before the kernel suspends again (estimate, the same autosleep policy as the Snapdragon 800)
+    sampling 39 mW          // always-listening on the application processor: about 10 mA at 3.87 V (estimate: half the 20 mA CEVA gave for 2013 application processors, Esteve, SemiWiki 2013; no figure is published for this SoC)
     overhead 0.005 ms
     transfer 40 pJ/B        // LPDDR5X about 5 pJ/bit (estimate)
     source "Qualcomm Snapdragon 8 Gen 3 product brief (2023)"
@@ -155,7 +173,11 @@ device snapdragon8gen3 {
     memory 4 GB
     bandwidth 77 GB/s
     power 3500 mW           // estimate
-    idle 10 mW
+    idle 10 mW              // estimate
+    sleep 0.5 mW            // power-collapsed (estimate, as the Adreno 330)
+    wake 1 mJ               // estimate, as the Adreno 330
+    wakelatency 1 ms        // estimate, as the Adreno 330
+    tail 50 ms              // the driver's idle timeout before power collapse (estimate, as the Adreno 330)
     overhead 0.1 ms
     transfer 40 pJ/B
     supports dense, conv1d, conv2d, maxpool, avgpool, batchnorm, dropout, flatten, gru, lstm, relu, sigmoid, tanh, softmax, gelu, elu, leakyrelu, linear
@@ -167,7 +189,14 @@ device snapdragon8gen3 {
     memory 512 MB           // estimate
     bandwidth 77 GB/s
     power 1200 mW           // estimate
-    idle 5 mW
+    idle 5 mW               // estimate
+    sleep 0.5 mW            // power-collapsed (estimate)
+    wake 0.5 mJ             // estimate
+    wakelatency 1 ms        // estimate
+    tail 10 ms              // estimate
+    // The always-on sensing island (Qualcomm Sensing Hub) sits beside the Hexagon NPU and can keep the
+    // microphone stream while the CPU sleeps; it is modelled as the NPU's sampling figure.
+    sampling 3.9 mW         // about 1 mA at 3.87 V (estimate: the Snapdragon 800 DSP's under-2 mA CEVA-class figure, halved for a 4 nm island; Qualcomm publishes none)
     overhead 0.2 ms         // QNN graph dispatch (estimate)
     transfer 40 pJ/B
     supports dense, conv1d, conv2d, maxpool, avgpool, batchnorm, dropout, flatten, relu, sigmoid, tanh, softmax, gelu, linear
@@ -179,7 +208,7 @@ device snapdragon8gen3 {
     memory 16 GB
     bandwidth 900 GB/s
     power 0 mW              // the phone pays only for the radio (see the link)
-    idle 0 mW
+    idle 0 mW               // remote: the power model charges the phone nothing for it
     overhead 1 ms           // request handling on the server (estimate)
     transfer 0 pJ/B
     supports dense, conv1d, conv2d, maxpool, avgpool, batchnorm, dropout, flatten, gru, lstm, relu, sigmoid, tanh, softmax, gelu, elu, leakyrelu, linear
@@ -191,6 +220,7 @@ device snapdragon8gen3 {
   // 5G uplink: 50 Mbps, 40 ms RTT, 1.5 W radio while transmitting (estimates after Huang et al., MobiSys 2012 for LTE).
   link cpu <-> cloud { bandwidth 50 Mbps  rtt 40 ms  power 1500 mW }
   battery 5000 mAh at 3.87 V // typical 2024 flagship (estimate)
+  baseline 20 mW            // phone suspended, screen off, 5G paging (estimate: about 5 mA at 3.87 V, as the Snapdragon 800)
   default cpu
 }
 
@@ -204,6 +234,11 @@ device nrf52840 {
     bandwidth 0.25 GB/s     // 32-bit AHB at 64 MHz
     power 10 mW             // 3.3 mA at 3 V running from flash with DC/DC, product specification
     idle 0.005 mW           // System ON idle, 1.5 uA at 3 V, product specification
+    // System ON idle keeps RAM and wakes in microseconds, so it is both the idle and the sleep state
+    // (System OFF loses RAM): sleep = idle, no wake energy, no tail.
+    sleep 0.005 mW          // System ON idle, as above
+    wakelatency 0.003 ms    // System ON idle to CPU running, about 3 us (product specification, t_IDLE2CPU)
+    sampling 1.5 mW         // PDM microphone through EasyDMA with the CPU asleep: the PDM peripheral and its clock plus a low-power PDM MEMS microphone, about 0.5 mA at 3 V (estimate)
     overhead 0.001 ms
     transfer 10 pJ/B        // on-chip SRAM (estimate)
     supports features, dense, conv1d, conv2d, maxpool, avgpool, batchnorm, dropout, flatten, relu, sigmoid, tanh, softmax, linear
@@ -222,6 +257,7 @@ device host {
     bandwidth 20 GB/s       // estimate
     power 15000 mW          // estimate for a 2-core server slice
     idle 2000 mW            // estimate
+    // No sleep, wake, tail or sampling: a server slice on mains power never suspends (sleep = idle) and has no battery.
     overhead 0.005 ms       // estimate
     transfer 100 pJ/B       // estimate
     source "measured on this machine kind (2026); power figures are estimates"
