@@ -48,6 +48,11 @@ export interface ManifestPartition {
   model: string;
   /** Layer ids it computes, in order. */
   layers: string[];
+  /**
+   * The gated head whose layers it holds (and no other block's): the runtime runs it only on
+   * windows on which that head's gate opens ({@link ManifestHead.gate}). Absent for ungated blocks.
+   */
+  gatedHead?: string;
   /** Tensors it reads (by name, batch-free shapes): `features` or earlier partitions' outputs. */
   inputs: TensorRef[];
   /** Tensors it writes that later partitions or heads read. */
@@ -66,6 +71,12 @@ export interface ManifestHead {
    * the runtime turns into probabilities with a softmax.
    */
   activation?: ActivationName;
+  /**
+   * The head's gate (`when ambient is voicing`): it runs on a window only when head `head`
+   * ran and its top label is `label`; `expected` is the `expect` line's rate (0-1) when the
+   * pipeline states one. Absent for heads that run on every window.
+   */
+  gate?: { head: string; label: string; expected?: number };
 }
 
 /** A bundle's manifest. */
@@ -110,6 +121,13 @@ export function validateManifest(json: unknown, source = 'manifest.json'): Bundl
     fail('missing pipeline, input, features, partitions, heads or files; the manifest is incomplete');
   for (const p of m.partitions!) {
     if (typeof p.model !== 'string' || !/^[\w.-]+$/.test(p.model) || !(p.model in m.files!)) fail(`partition ${p.id} names model ${JSON.stringify(p.model)}, which is not a file of the bundle`);
+    if (p.gatedHead !== undefined && !m.heads![p.gatedHead]?.gate) fail(`partition ${p.id} belongs to gated head ${JSON.stringify(p.gatedHead)}, which is not a head with a gate`);
+  }
+  for (const [name, h] of Object.entries(m.heads!)) {
+    const g = h.gate;
+    if (g === undefined) continue;
+    const gating = m.heads![g.head];
+    if (!gating || g.head === name || !gating.labels.includes(g.label)) fail(`head ${name}'s gate waits for ${JSON.stringify(g.head)} to say ${JSON.stringify(g.label)}, which is not another head's label`);
   }
   return m as BundleManifest;
 }

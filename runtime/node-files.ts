@@ -9,7 +9,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeFileType, MAX_FILE_BYTES, readUserFile, readUserFileSync, resolveUserPath, statUserPath, UserFileError } from '../io/user-files';
 import { parseInertialCsv, type InertialRecording } from './inertial';
-import { clipExtensions, clipInputOf, type BundleRunner, type ClipInput } from './runner';
+import { clipExtensions, clipInputOf, sumGateCounts, type BundleRunner, type ClipInput, type ClipResult, type GateCount } from './runner';
 import { decodeWav, type DecodedAudio } from './wav';
 
 /** Largest clip file read, in bytes (io/user-files' limit for clips, 1 GiB): larger files are refused before reading. */
@@ -71,6 +71,8 @@ export interface HeadEvaluation {
   accuracy: number;
   /** Clips whose every window was silent: no prediction, so counted as wrong. */
   silent: number;
+  /** A gated head: clips on which its gate stayed shut on every window (no prediction, counted as wrong). */
+  skipped?: number;
   /** Rows are true labels, columns predicted labels, cells clip counts (silent clips are in no cell). */
   confusion: number[][];
 }
@@ -82,6 +84,8 @@ export interface FolderEvaluation {
   clipLatenciesMs: number[];
   /** Windows run over all clips. */
   windows: number;
+  /** Bundles with gated heads: per gated head, on how many windows of every clip run its gate opened, and the expected rate. */
+  gates?: Record<string, GateCount>;
 }
 
 /** Options of {@link evaluateFolder}. */
@@ -123,6 +127,7 @@ export async function evaluateFolder(runner: Pick<BundleRunner, 'manifest' | 'ru
   if (total === 0) throw new LabelledFolderError(`${dir}: no ${exts.join(' or ')} clips found under HEAD/LABEL folders`);
   const result: Record<string, HeadEvaluation> = {};
   const clipLatenciesMs: number[] = [];
+  const clipGates: ClipResult['gates'][] = [];
   let windows = 0;
   for (const { head, label, files } of plan) {
     const labels = heads[head].labels;
@@ -133,16 +138,19 @@ export async function evaluateFolder(runner: Pick<BundleRunner, 'manifest' | 'ru
       clipLatenciesMs.push(r.latencyMs);
       windows += r.windows;
       e.clips++;
+      clipGates.push(r.gates);
       const h = r.heads[head];
       if (h) {
         e.confusion[labels.indexOf(label)][labels.indexOf(h.label)]++;
         if (h.label === label) e.correct++;
-      } else e.silent++;
+      } else if (r.skipped?.[head] !== undefined) e.skipped = (e.skipped ?? 0) + 1;
+      else e.silent++;
       onClip?.(clipLatenciesMs.length, total);
     }
   }
   for (const e of Object.values(result)) e.accuracy = e.clips === 0 ? 0 : e.correct / e.clips;
-  return { heads: result, clipLatenciesMs, windows };
+  const gates = sumGateCounts(clipGates);
+  return { heads: result, clipLatenciesMs, windows, ...(Object.keys(gates).length > 0 ? { gates } : {}) };
 }
 
 /** The visible names in `dir`, sorted; a folder that cannot be listed is a {@link UserFileError} naming it. */

@@ -9,6 +9,13 @@
  * `[1, ...shape]`), then each head's output turned into probabilities. A window the
  * `silence` step marks silent skips the DNN entirely and is reported as silent.
  *
+ * Gated heads (`head speaker from encoder when ambient is voicing`): a gated head's layers
+ * are partitions of their own (ManifestPartition.gatedHead), after the head its gate reads.
+ * Before running them the runner reads that head's top label; when it is not the gate's
+ * label (or that head did not run itself), the partitions are skipped and the head is
+ * reported in `skipped` with the reason (`ambient is music`), not with probabilities.
+ * A clip reports, per gated head, on how many windows its gate opened ({@link GateCount}).
+ *
  * A clip (WAV or inertial CSV) is cut into windows (runtime/features.ts `audioWindows`,
  * runtime/inertial.ts `inertialWindows`); an image (PNG, JPEG) is one window, its tensor
  * (runtime/image.ts `imageInputTensor`); a clip's prediction is the mean of the non-silent
@@ -110,6 +117,20 @@ export interface HeadResult {
   probabilities: Record<string, number>;
 }
 
+/**
+ * How often a gated head's gate opened on a clip: on `opened` of the `windows` non-silent
+ * windows on which the head its gate reads ran, against the `expect` line's rate.
+ */
+export interface GateCount {
+  /** The head whose top label decides, and the label that opens the gate. */
+  head: string;
+  label: string;
+  opened: number;
+  windows: number;
+  /** The pipeline's `expect` rate for that head and label (0-1), when it states one. */
+  expected?: number;
+}
+
 /** One window's result. */
 export interface WindowResult {
   silent: boolean;
@@ -119,8 +140,10 @@ export interface WindowResult {
   /** Time in the partitions; 0 for a silent window. */
   dnnMs: number;
   latencyMs: number;
-  /** Per head; empty for a silent window. */
+  /** Per head that ran; empty for a silent window. */
   heads: Record<string, HeadResult>;
+  /** Bundles with gated heads: per gated head that did not run on this (non-silent) window, why (`ambient is music`). */
+  skipped?: Record<string, string>;
 }
 
 /** One clip's result: the mean over its non-silent windows. */
@@ -132,9 +155,27 @@ export interface ClipResult {
   silentWindows: number;
   /** True when every window was silent: no DNN ran and `heads` is empty. */
   silent: boolean;
+  /** Per head, the mean over the non-silent windows on which it ran. */
   heads: Record<string, HeadResult>;
+  /** Bundles with gated heads: per gated head that ran on none of the non-silent windows, why. */
+  skipped?: Record<string, string>;
+  /** Bundles with gated heads: per gated head, how often its gate opened. */
+  gates?: Record<string, GateCount>;
   /** Per window, in order. */
   perWindow: WindowResult[];
+}
+
+/** The gate counts of several clips (or folders) added up per gated head. */
+export function sumGateCounts(counts: readonly (Readonly<Record<string, GateCount>> | undefined)[]): Record<string, GateCount> {
+  const total: Record<string, GateCount> = {};
+  for (const c of counts) {
+    for (const [head, g] of Object.entries(c ?? {})) {
+      const t = (total[head] ??= { ...g, opened: 0, windows: 0 });
+      t.opened += g.opened;
+      t.windows += g.windows;
+    }
+  }
+  return total;
 }
 
 /** A clip to run: WAV, inertial CSV or image (PNG, JPEG) bytes, or already decoded audio. */
@@ -258,45 +299,106 @@ export class BundleRunner {
     if (features.length !== want) throw new Error(`runPartitions: the features hold ${features.length} values but the bundle expects shape [${shape.join(', ')}] (${want})`);
     const tensors = new Map<string, Float32Array>([[this.manifest.features.tensor, features]]);
     const shapes = new Map<string, readonly number[]>([[this.manifest.features.tensor, shape]]);
-    for (let i = 0; i < this.sessions.length; i++) {
-      const p = this.manifest.partitions[i];
-      const feeds: Record<string, OrtTensorLike> = {};
-      for (const input of p.inputs) {
-        const data = tensors.get(input.name);
-        if (!data) throw new Error(`bundle ${this.manifest.pipeline}: partition ${p.id} reads '${input.name}', which no earlier partition produced; the manifest is corrupt`);
-        feeds[input.name] = new this.ort.Tensor('float32', data, [1, ...(shapes.get(input.name) ?? input.shape)]);
-      }
-      const t0 = this.timings ? performance.now() : 0;
-      const out = await this.sessions[i].run(feeds);
-      if (this.timings) pushBounded(this.timings.partitions[i], performance.now() - t0);
-      for (const o of p.outputs) {
-        const t = out[o.name];
-        if (!t) throw new Error(`bundle ${this.manifest.pipeline}: partition ${p.id} did not return '${o.name}'`);
-        tensors.set(o.name, t.data as Float32Array);
-        shapes.set(o.name, o.shape);
-      }
-    }
+    for (let i = 0; i < this.sessions.length; i++) await this.runPartition(i, tensors, shapes);
     return tensors;
+  }
+
+  /** Runs partition `i` on the tensors produced so far and adds its outputs to them. */
+  private async runPartition(i: number, tensors: Map<string, Float32Array>, shapes: Map<string, readonly number[]>): Promise<void> {
+    const p = this.manifest.partitions[i];
+    const feeds: Record<string, OrtTensorLike> = {};
+    for (const input of p.inputs) {
+      const data = tensors.get(input.name);
+      if (!data) throw new Error(`bundle ${this.manifest.pipeline}: partition ${p.id} reads '${input.name}', which no earlier partition produced; the manifest is corrupt`);
+      feeds[input.name] = new this.ort.Tensor('float32', data, [1, ...(shapes.get(input.name) ?? input.shape)]);
+    }
+    const t0 = this.timings ? performance.now() : 0;
+    const out = await this.sessions[i].run(feeds);
+    if (this.timings) pushBounded(this.timings.partitions[i], performance.now() - t0);
+    for (const o of p.outputs) {
+      const t = out[o.name];
+      if (!t) throw new Error(`bundle ${this.manifest.pipeline}: partition ${p.id} did not return '${o.name}'`);
+      tensors.set(o.name, t.data as Float32Array);
+      shapes.set(o.name, o.shape);
+    }
+  }
+
+  /** True when some head of the bundle has a gate. */
+  get gated(): boolean {
+    return Object.values(this.manifest.heads).some((h) => h.gate !== undefined);
+  }
+
+  /**
+   * Runs the partitions of one window's features, skipping the partitions of each gated
+   * head whose gate stays shut, and returns the heads that ran and, for the others, why
+   * they did not.
+   */
+  async runHeads(features: Float32Array): Promise<{ heads: Record<string, HeadResult>; skipped: Record<string, string> }> {
+    if (!this.gated) return { heads: this.headResults(await this.runPartitions(features)), skipped: {} };
+    const shape = this.manifest.features.outputShape;
+    const want = shape.reduce((a, b) => a * b, 1);
+    if (features.length !== want) throw new Error(`runHeads: the features hold ${features.length} values but the bundle expects shape [${shape.join(', ')}] (${want})`);
+    const tensors = new Map<string, Float32Array>([[this.manifest.features.tensor, features]]);
+    const shapes = new Map<string, readonly number[]>([[this.manifest.features.tensor, shape]]);
+    const heads: Record<string, HeadResult> = {};
+    // Per head, undefined when it runs, else why not; decided once per window.
+    const reasons = new Map<string, string | undefined>();
+    const deciding = new Set<string>();
+    const reasonOf = (name: string): string | undefined => {
+      if (reasons.has(name)) return reasons.get(name);
+      const gate = this.manifest.heads[name].gate;
+      let reason: string | undefined;
+      if (gate) {
+        if (deciding.has(gate.head)) throw new Error(`bundle ${this.manifest.pipeline}: the gates of ${[...deciding].join(', ')} wait for each other; the manifest is corrupt`);
+        deciding.add(name);
+        const upstream = reasonOf(gate.head);
+        deciding.delete(name);
+        if (upstream !== undefined) reason = `${gate.head} did not run (${upstream})`;
+        else {
+          const top = (heads[gate.head] ??= this.headResult(gate.head, tensors)).label;
+          if (top !== gate.label) reason = `${gate.head} is ${top}`;
+        }
+      }
+      reasons.set(name, reason);
+      return reason;
+    };
+    for (let i = 0; i < this.sessions.length; i++) {
+      const head = this.manifest.partitions[i].gatedHead;
+      if (head !== undefined && reasonOf(head) !== undefined) continue;
+      await this.runPartition(i, tensors, shapes);
+    }
+    const skipped: Record<string, string> = {};
+    const ran: Record<string, HeadResult> = {};
+    for (const name of Object.keys(this.manifest.heads)) {
+      const reason = reasonOf(name);
+      if (reason !== undefined) skipped[name] = reason;
+      else ran[name] = heads[name] ?? this.headResult(name, tensors);
+    }
+    return { heads: ran, skipped };
   }
 
   /** Turns the head tensors into labelled probabilities (see ManifestHead.activation). */
   headResults(tensors: ReadonlyMap<string, Float32Array>): Record<string, HeadResult> {
     const heads: Record<string, HeadResult> = {};
-    for (const [name, h] of Object.entries(this.manifest.heads)) {
-      const raw = tensors.get(h.output);
-      if (!raw) throw new Error(`bundle ${this.manifest.pipeline}: head ${name}'s output '${h.output}' was not produced`);
-      const classes = h.labels.length;
-      // A head with a sequence output gives one distribution per position: average them.
-      const positions = raw.length / classes;
-      const mean = new Float64Array(classes);
-      for (let p = 0; p < positions; p++) {
-        const row = raw.subarray(p * classes, (p + 1) * classes);
-        const probs = h.activation === 'softmax' || h.activation === 'sigmoid' ? row : softmax(row);
-        for (let c = 0; c < classes; c++) mean[c] += probs[c] / positions;
-      }
-      heads[name] = labelled(h.labels, mean);
-    }
+    for (const name of Object.keys(this.manifest.heads)) heads[name] = this.headResult(name, tensors);
     return heads;
+  }
+
+  /** One head's output tensor turned into labelled probabilities. */
+  private headResult(name: string, tensors: ReadonlyMap<string, Float32Array>): HeadResult {
+    const h = this.manifest.heads[name];
+    const raw = tensors.get(h.output);
+    if (!raw) throw new Error(`bundle ${this.manifest.pipeline}: head ${name}'s output '${h.output}' was not produced`);
+    const classes = h.labels.length;
+    // A head with a sequence output gives one distribution per position: average them.
+    const positions = raw.length / classes;
+    const mean = new Float64Array(classes);
+    for (let p = 0; p < positions; p++) {
+      const row = raw.subarray(p * classes, (p + 1) * classes);
+      const probs = h.activation === 'softmax' || h.activation === 'sigmoid' ? row : softmax(row);
+      for (let c = 0; c < classes; c++) mean[c] += probs[c] / positions;
+    }
+    return labelled(h.labels, mean);
   }
 
   /** Runs one window: features, then (unless silent) the partitions. */
@@ -311,7 +413,9 @@ export class BundleRunner {
         ? { silent: f.silent, levelDbfs: f.levelDbfs, featuresMs: t1 - t0, dnnMs: 0, latencyMs: t1 - t0, heads: {} }
         : { silent: f.silent, featuresMs: t1 - t0, dnnMs: 0, latencyMs: t1 - t0, heads: {} };
     if (f.silent) return result;
-    result.heads = this.headResults(await this.runPartitions(f.data));
+    const ran = await this.runHeads(f.data);
+    result.heads = ran.heads;
+    if (this.gated) result.skipped = ran.skipped;
     const t2 = performance.now();
     if (this.timings) pushBounded(this.timings.windows, t2 - t0);
     result.dnnMs = t2 - t1;
@@ -331,15 +435,26 @@ export class BundleRunner {
     for (const w of windows) perWindow.push(await this.runWindow(w));
     const voiced = perWindow.filter((w) => !w.silent);
     const heads: Record<string, HeadResult> = {};
-    if (voiced.length > 0) {
-      for (const [hname, h] of Object.entries(this.manifest.heads)) {
+    const skipped: Record<string, string> = {};
+    const gates: Record<string, GateCount> = {};
+    for (const [hname, h] of Object.entries(this.manifest.heads)) {
+      const ran = voiced.filter((w) => w.heads[hname] !== undefined);
+      if (ran.length > 0) {
         const mean = new Float64Array(h.labels.length);
-        for (const w of voiced) h.labels.forEach((l, i) => (mean[i] += w.heads[hname].probabilities[l] / voiced.length));
+        for (const w of ran) h.labels.forEach((l, i) => (mean[i] += w.heads[hname].probabilities[l] / ran.length));
         heads[hname] = labelled(h.labels, mean);
+      } else if (voiced.length > 0) {
+        const reasons = [...new Set(voiced.map((w) => w.skipped?.[hname] ?? 'not run'))];
+        skipped[hname] = reasons.length === 1 ? reasons[0] : `shut on all ${voiced.length} windows (${reasons.join('; ')})`;
+      }
+      if (h.gate) {
+        const g = h.gate;
+        gates[hname] = { head: g.head, label: g.label, opened: ran.length, windows: voiced.filter((w) => w.heads[g.head] !== undefined).length, ...(g.expected !== undefined ? { expected: g.expected } : {}) };
       }
     }
     const latencyMs = perWindow.reduce((a, w) => a + w.latencyMs, 0) / Math.max(1, perWindow.length);
-    return { clip: name, latencyMs, windows: perWindow.length, silentWindows: perWindow.length - voiced.length, silent: voiced.length === 0, heads, perWindow };
+    const gatedFields = this.gated ? { skipped, gates } : {};
+    return { clip: name, latencyMs, windows: perWindow.length, silentWindows: perWindow.length - voiced.length, silent: voiced.length === 0, heads, ...gatedFields, perWindow };
   }
 
   /** Forgets the timings recorded so far (profiling mode). */

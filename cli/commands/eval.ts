@@ -2,11 +2,11 @@
  * `sense eval FILE|BUNDLE DIR [--json]`: accuracy and confusion matrix per head on a
  * labelled folder `DIR/HEAD/LABEL/*.wav` (`*.csv` for inertial pipelines, `*.png` or `*.jpg` for image pipelines).
  */
-import { evaluateFolder, LabelledFolderError, type HeadEvaluation } from '../../runtime/node-files';
+import { evaluateFolder, LabelledFolderError, type FolderEvaluation, type HeadEvaluation } from '../../runtime/node-files';
 import { expectPositionals, parseCommandArgs } from '../args';
 import { namingError, UsageError } from '../load';
 import type { CommandContext } from '../main';
-import { openRunner } from './run';
+import { gateLines, openRunner } from './run';
 import { formatPercent } from '../../language/figures';
 
 export const summary = 'evaluate on a labelled folder DIR/HEAD/LABEL/*.wav|*.csv|*.png|*.jpg: accuracy and confusion matrix per head (--json)';
@@ -23,22 +23,24 @@ export async function run(args: string[], ctx: CommandContext): Promise<number> 
   const runner = await openRunner(source, ctx, values.pipeline);
   try {
     let result: Record<string, HeadEval>;
+    let gates: FolderEvaluation['gates'];
     try {
-      result = (await evaluateFolder(runner, dir)).heads;
+      ({ heads: result, gates } = await evaluateFolder(runner, dir));
     } catch (e) {
       // A folder laid out wrongly is a usage error; a clip that cannot be read or decoded names itself.
       throw e instanceof LabelledFolderError ? new UsageError(e.message) : namingError(e, [dir], 1);
     }
     if (values.json) {
-      ctx.out(JSON.stringify({ heads: result }, null, 2));
+      ctx.out(JSON.stringify({ heads: result, ...(gates ? { gates } : {}) }, null, 2));
       return 0;
     }
     for (const [head, e] of Object.entries(result)) {
-      ctx.out(`${head}: accuracy ${formatPercent(e.accuracy)} (${e.correct}/${e.clips}${e.silent ? `, ${e.silent} silent` : ''})`);
+      ctx.out(`${head}: accuracy ${formatPercent(e.accuracy)} (${e.correct}/${e.clips}${e.silent ? `, ${e.silent} silent` : ''}${e.skipped ? `, ${e.skipped} skipped by its gate` : ''})`);
       const w = Math.max(8, ...e.labels.map((l) => l.length)) + 1;
       ctx.out(`  ${'true\\pred'.padEnd(w)}${e.labels.map((l) => l.padStart(w)).join('')}`);
       e.labels.forEach((l, i) => ctx.out(`  ${l.padEnd(w)}${e.confusion[i].map((n) => String(n).padStart(w)).join('')}`));
     }
+    for (const line of gateLines([{ gates }])) ctx.out(line);
     return 0;
   } finally {
     await runner.release();

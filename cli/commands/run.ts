@@ -9,7 +9,7 @@ import { readBundle } from '../../engine/export/write-bundle';
 import { statUserPath } from '../../io/user-files';
 import { readClip } from '../../runtime/node-files';
 import { loadOrtNode } from '../../runtime/node-ort';
-import { createRunner, type BundleRunner, type ClipInput, type ClipResult } from '../../runtime/runner';
+import { createRunner, type BundleRunner, type ClipInput, type ClipResult, sumGateCounts } from '../../runtime/runner';
 import { expectPositionals, integerFlag, parseCommandArgs } from '../args';
 import { loadPipeline, namingError, pipelineWeights, UsageError } from '../load';
 import type { CommandContext } from '../main';
@@ -77,9 +77,31 @@ export async function runClipFile(runner: BundleRunner, path: string): Promise<C
   }
 }
 
-/** The `--json` form of one clip's result. */
-export function clipJson(r: ClipResult): { clip: string; latencyMs: number; windows: number; silentWindows: number; silent: boolean; heads: ClipResult['heads'] } {
-  return { clip: r.clip, latencyMs: r.latencyMs, windows: r.windows, silentWindows: r.silentWindows, silent: r.silent, heads: r.heads };
+/**
+ * The `--json` form of one clip's result. A gated head that ran on none of the clip's windows
+ * is `{ "skipped": "ambient is music" }` among the heads, and `gates` says per gated head on
+ * how many windows its gate opened (bundles with gates only).
+ */
+export function clipJson(r: ClipResult): {
+  clip: string;
+  latencyMs: number;
+  windows: number;
+  silentWindows: number;
+  silent: boolean;
+  heads: Record<string, ClipResult['heads'][string] | { skipped: string }>;
+  gates?: ClipResult['gates'];
+} {
+  const skipped = Object.fromEntries(Object.entries(r.skipped ?? {}).map(([head, why]) => [head, { skipped: why }]));
+  return { clip: r.clip, latencyMs: r.latencyMs, windows: r.windows, silentWindows: r.silentWindows, silent: r.silent, heads: { ...r.heads, ...skipped }, ...(r.gates ? { gates: r.gates } : {}) };
+}
+
+/** One line per gated head: on how many windows of `results` its gate opened, against the expected rate. */
+export function gateLines(results: readonly Pick<ClipResult, 'gates'>[]): string[] {
+  return Object.entries(sumGateCounts(results.map((r) => r.gates))).map(([head, g]) => {
+    const observed = g.windows > 0 ? formatPercent(g.opened / g.windows) : 'no window';
+    const expected = g.expected !== undefined ? `expected ${formatPercent(g.expected)}` : 'no expect line';
+    return `gate ${head} (when ${g.head} is ${g.label}): opened on ${g.opened} of ${g.windows} window${g.windows === 1 ? '' : 's'} (${observed}; ${expected})`;
+  });
 }
 
 /** Runs the command; returns the exit code. */
@@ -100,11 +122,17 @@ export async function run(args: string[], ctx: CommandContext): Promise<number> 
     for (const r of results) {
       ctx.out(`${r.clip}: ${r.latencyMs.toFixed(2)} ms per window (${r.windows} window${r.windows === 1 ? '' : 's'}${r.silentWindows ? `, ${r.silentWindows} silent` : ''})`);
       if (r.silent) ctx.out('  silent: every window is below the silence threshold, the network did not run');
-      for (const [head, h] of Object.entries(r.heads)) {
+      for (const head of Object.keys(runner.manifest.heads)) {
+        const h = r.heads[head];
+        if (!h) {
+          if (r.skipped?.[head]) ctx.out(`  ${head.padEnd(12)} skipped: ${r.skipped[head]}`);
+          continue;
+        }
         const best = Object.entries(h.probabilities).sort((a, b) => b[1] - a[1]).slice(0, top);
         ctx.out(`  ${head.padEnd(12)} ${best.map(([l, p]) => `${l} ${formatPercent(p)}`).join('  ')}`);
       }
     }
+    for (const line of gateLines(results)) ctx.out(line);
     return 0;
   } finally {
     await runner.release();

@@ -42,7 +42,16 @@ export function buildBundle(spec: PipelineSpec, weights: WeightSet, opts: BuildB
   const partitions = onnx.partitions.map((p) => {
     const model = `${p.id}.onnx`;
     models.set(model, p.model);
-    return { id: p.id, processor: p.processor, providers: providersFor(p.processor, processors.get(p.processor)?.remote ?? false), model, layers: p.layerIds, inputs: p.inputs, outputs: p.outputs };
+    return {
+      id: p.id,
+      processor: p.processor,
+      providers: providersFor(p.processor, processors.get(p.processor)?.remote ?? false),
+      model,
+      layers: p.layerIds,
+      ...(p.gatedHead ? { gatedHead: p.gatedHead } : {}),
+      inputs: p.inputs,
+      outputs: p.outputs,
+    };
   });
   const heads: Record<string, ManifestHead> = {};
   for (const b of spec.blocks) {
@@ -55,6 +64,7 @@ export function buildBundle(spec: PipelineSpec, weights: WeightSet, opts: BuildB
       output: out.name,
       shape: out.shape,
       ...(last?.activation ? { activation: last.activation } : {}),
+      ...(b.gate && spec.blocks.some((x) => x.name === b.gate!.head) ? { gate: manifestGate(spec, b.name) } : {}),
     };
   }
   let normalization: BundleManifest['normalization'];
@@ -90,4 +100,11 @@ export function buildBundle(spec: PipelineSpec, weights: WeightSet, opts: BuildB
     generator: 'sense-studio 0.1.0',
   };
   return { manifest, models, onnx };
+}
+
+/** The manifest's gate of head `name`: the gating head and label, and the `expect` rate when one is stated. */
+function manifestGate(spec: PipelineSpec, name: string): NonNullable<ManifestHead['gate']> {
+  const gate = spec.blocks.find((b) => b.name === name)!.gate!;
+  const expect = spec.expectations?.find((e) => e.head === gate.head && e.label === gate.label);
+  return { head: gate.head, label: gate.label, ...(expect ? { expected: expect.fraction } : {}) };
 }

@@ -47,6 +47,8 @@ export interface ExportedPartition {
   id: string;
   processor: string;
   layerIds: string[];
+  /** The gated head it computes (engine/onnx/partition-plan.ts), absent for ungated blocks. */
+  gatedHead?: string;
   inputs: TensorRef[];
   outputs: TensorRef[];
   /** The serialised ModelProto. */
@@ -422,7 +424,7 @@ export function exportOnnx(spec: PipelineSpec, weights: WeightSet, opts: ExportO
       doc: `Sense Studio export of pipeline ${spec.name}, partition ${p.id} on ${p.processor}: layers ${p.layers.map((l) => l.id).join(', ')}.`,
       metadata: { 'sense.pipeline': spec.name, 'sense.partition': p.id, 'sense.processor': p.processor },
     });
-    return { id: p.id, processor: p.processor, layerIds: p.layers.map((l) => l.id), inputs: p.inputs, outputs: p.outputs, model };
+    return { id: p.id, processor: p.processor, layerIds: p.layers.map((l) => l.id), ...(p.gatedHead ? { gatedHead: p.gatedHead } : {}), inputs: p.inputs, outputs: p.outputs, model };
   });
   return { partitions, headOutputs: plan.headOutputs, compression };
 }

@@ -6,6 +6,7 @@
 import type { BlockSpec, LayerSpec, PipelineSpec, Shape } from '../../language/pipeline-model';
 import { FEATURES_KEY } from '../../language/pipeline-model';
 import { estimatePipeline } from '../estimate';
+import { gateOrder } from '../ir';
 import type { TensorRef } from '../../runtime/bundle-manifest';
 
 
@@ -33,6 +34,8 @@ export interface PartitionPlan {
   /** `p0`, `p1`, ... in the order they run. */
   id: string;
   processor: string;
+  /** The gated head whose layers it holds (it holds no other block's), so the runtime can skip it; absent for ungated blocks. */
+  gatedHead?: string;
   layers: LayerSpec[];
   /** Tensors it reads: `features` or outputs of earlier partitions. */
   inputs: TensorRef[];
@@ -53,7 +56,10 @@ export interface ExportPlan {
  * reads the same tensor (sibling heads on one trunk output), else it starts a new one.
  * Partitions are numbered in creation order, which is a valid execution order: each reads
  * only `features` or tensors of earlier partitions. Tensor
- * names are layer ids; a block's output is its last layer's output.
+ * names are layer ids; a block's output is its last layer's output. Blocks go in the IR's
+ * order (engine/ir.ts gateOrder: a gated head after the head its gate reads), and a gated
+ * head's layers share a partition only with each other (engine/schedule.ts partitionOps
+ * applies the same rule), so the runtime can skip the head by skipping its partitions.
  */
 export function planPartitions(spec: PipelineSpec, placement: Record<string, string> = placementOf(spec)): ExportPlan {
   const partitions: PartitionPlan[] = [];
@@ -64,17 +70,20 @@ export function planPartitions(spec: PipelineSpec, placement: Record<string, str
   const consumers = new Map<string, Set<PartitionPlan>>();
   const inputOf = (block: BlockSpec): string => (block.from ? (blockOutput.get(block.from) ?? FEATURES_KEY) : FEATURES_KEY);
   const headOutputs: Record<string, TensorRef> = {};
-  for (const block of spec.blocks) {
+  const gatedHeads = new Set(spec.blocks.filter((b) => b.gate && spec.blocks.some((x) => x.name === b.gate!.head)).map((b) => b.name));
+  for (const block of gateOrder(spec.blocks)) {
     let prev = inputOf(block);
+    const gatedHead = gatedHeads.has(block.name) ? block.name : undefined;
     for (const layer of block.layers) {
       const processor = placement[layer.id] ?? spec.target.defaultProcessor;
       const feeder = producer.get(prev);
+      const joins = (q: PartitionPlan): boolean => q.processor === processor && q.gatedHead === gatedHead;
       let part: PartitionPlan | undefined;
-      if (feeder && feeder.processor === processor) part = feeder;
+      if (feeder && joins(feeder)) part = feeder;
       // Siblings on one processor reading the same tensor (two heads on the trunk's output) share a model.
-      else part = partitions.find((q) => q !== feeder && q.processor === processor && consumers.get(prev)?.has(q));
+      else part = partitions.find((q) => q !== feeder && joins(q) && consumers.get(prev)?.has(q));
       if (!part) {
-        part = { id: `p${partitions.length}`, processor, layers: [], inputs: [], outputs: [] };
+        part = { id: `p${partitions.length}`, processor, ...(gatedHead ? { gatedHead } : {}), layers: [], inputs: [], outputs: [] };
         partitions.push(part);
       }
       part.layers.push(layer);
