@@ -253,7 +253,8 @@ export async function runBudget(a: BudgetArgs, ctx: CommandContext): Promise<num
   ctx.out(`parameters ${now.total} -> ${paramsAfter} (${formatPercent(paramsAfter / now.total)}); root-sum-square error ${(100 * plan.error).toFixed(2)} %${plan.plainError !== undefined ? ` (plain SVD at the same budget: ${(100 * plan.plainError).toFixed(2)} % on the same data)` : ''}`);
   if (recovery) {
     ctx.out('');
-    ctx.out(`recovery: ${recovery.epochsRun} epochs on ${a.data} (factors and the other layers trained; the dense weights kept); held-out accuracy per head (20% of the clips):`);
+    const trained = plan.layers.some((p) => p.factors) ? 'the factors and the uncompressed layers trained; the dense weights of factorised layers kept' : 'every layer trained';
+    ctx.out(`recovery: ${recovery.epochsRun} epochs on ${a.data} (${trained}); held-out accuracy per head (20% of the clips):`);
     const heads = Object.keys(recovery.after);
     for (const line of table(['head', 'compressed', 'recovered', 'windows'], heads.map((h) => [h, formatPercent(recovery!.before[h] ?? NaN), formatPercent(recovery!.after[h]), String(recovery!.windows[h])]), [false, true, true, true])) ctx.out(`  ${line}`);
   }
