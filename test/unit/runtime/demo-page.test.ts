@@ -5,7 +5,9 @@
  * serves each bundle folder as the studio does (extension/demo-server.ts), selects a clip from samples/data on the
  * page's file input (and a PNG for a small image pipeline, which the page's runtime decodes
  * and resizes) and checks the page shows the same top label per head and the same
- * probabilities (within 1e-4) as `sense run BUNDLE CLIP --json` on onnxruntime-node.
+ * probabilities (within 1e-4) as `sense run BUNDLE CLIP --json` on onnxruntime-node. The
+ * DeepEar sample with its speech heads gated on 'ambient is voicing' must skip them on a
+ * music clip, say why as `sense run` does, and run only the ungated partition.
  * Every request the page makes must go to the local server: nothing from a CDN.
  * The page's Profile button must download a device profile JSON of the runs it made.
  * Opened from file://, the page must say how to serve its folder.
@@ -155,6 +157,9 @@ beforeAll(async () => {
   writeFileSync(join(watch, 'activity.sense'), watchText);
   await exportBundle(join(watch, 'activity.sense'), join(work, 'watch-bundle'));
 
+  // The DeepEar sample with its speech heads gated on 'ambient is voicing', with its trained weights.
+  await exportBundle(join(root, 'test/unit/export/fixtures/deepear-gated.sense'), join(work, 'gated-bundle'));
+
   // A small image pipeline (seeded weights) and a PNG for it, at a size the runtime resizes.
   const image = join(work, 'image');
   mkdirSync(image);
@@ -209,6 +214,30 @@ describe('bundle demo page in Chromium', () => {
     const want = await senseRunJson(join(work, 'watch-bundle'), clip);
     const { page, consoleErrors } = await runOnPage(join(work, 'watch-bundle'), clip);
     expectSamePredictions(await pageHeads(page), want);
+    expect(consoleErrors).toEqual([]);
+    await page.close();
+  });
+
+  it('skips the gated speech heads of DeepEar on a music clip and says why, as sense run does', async () => {
+    const clip = join(root, 'samples/data/deepear/ambient/music/music-0000.wav');
+    const want = (await senseRunJson(join(work, 'gated-bundle'), clip)) as unknown as { heads: Record<string, { label: string; probabilities: Record<string, number> } | { skipped: string }> };
+    const ran = Object.fromEntries(Object.entries(want.heads).filter((e): e is [string, { label: string; probabilities: Record<string, number> }] => 'label' in e[1]));
+    const skipped = Object.fromEntries(Object.entries(want.heads).flatMap(([h, r]) => ('skipped' in r ? [[h, r.skipped]] : [])));
+    expect(Object.keys(ran)).toEqual(['ambient']);
+    expect(skipped).toEqual({ emotion: 'ambient is music', stress: 'ambient is music', speaker: 'ambient is music' });
+    const { page, consoleErrors } = await runOnPage(join(work, 'gated-bundle'), clip);
+    expectSamePredictions(await pageHeads(page), { heads: ran });
+    const shownSkipped = await page.$$eval('#result p[data-skipped-head]', (ps) => ps.map((p) => [p.getAttribute('data-skipped-head'), p.querySelector('.why')?.textContent]));
+    expect(Object.fromEntries(shownSkipped)).toEqual(skipped);
+    expect(await page.textContent('#result p[data-gate="speaker"]')).toBe('Gate of speaker (when ambient is voicing): opened on 0 of 1 window(s), expected 30.0%.');
+    // onnxruntime-web ran the ungated partition only: the skipped heads' partitions have no timing.
+    const timed = await page.evaluate(() =>
+      (window as unknown as { senseRunner: { profile(m: object): { samples: { op: string; measuredMs: number }[] } } }).senseRunner
+        .profile({ cpu: 'test', runtime: 'onnxruntime-web' })
+        .samples.filter((x) => x.op !== 'features' && x.measuredMs > 0)
+        .map((x) => x.op),
+    );
+    expect(timed).toEqual(['p0']);
     expect(consoleErrors).toEqual([]);
     await page.close();
   });
