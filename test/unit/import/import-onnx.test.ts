@@ -132,6 +132,21 @@ describe('refusals', () => {
     expect(conv({ dilations: [2] })).toMatch(/\(Conv\): a dilated convolution/);
     expect(conv({ pads: [2, 0] })).toMatch(/\(Conv\): pads \[2, 0\] on input \[10\]; the language states 'valid'/);
   });
+
+  it('refuses an Add after a conv that varies along time, which is no bias', () => {
+    const g = new GraphBuilder();
+    g.fresh('x');
+    const w = g.float('w', [4, 2, 3], new Float32Array(24).fill(0.1));
+    const c = g.node('Conv', ['x', w], ['c'], {});
+    // [4, 8] varies along the 8 output steps too; a bias is [4, 1] (or [4] on a dense layer).
+    const shift = g.float('shift', [4, 8], new Float32Array(32).fill(0.5));
+    const added = g.node('Add', [c, shift], ['a']);
+    const flat = g.node('Flatten', [added], ['f'], { axis: 1 });
+    const w2 = g.float('w2', [2, 4 * 8], new Float32Array(64));
+    g.node('Gemm', [flat, w2], ['y'], { transB: 1 });
+    const msg = refusalOf(encodeModel(g, { name: 'c', inputs: [{ name: 'x', shape: [2, 10] }], outputs: [{ name: 'y', shape: [2] }] }));
+    expect(msg).toMatch(/node 'Add_a' \(Add\): it adds a constant \[4, 8\] that does not vary along the layer's 4 outputs alone, so it is not a bias/);
+  });
 });
 
 describe('malformed and hostile files', () => {
