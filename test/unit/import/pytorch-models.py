@@ -129,16 +129,16 @@ class GruSlice(nn.Module):
         return torch.softmax(self.fc(out[:, -1:, :].flatten(1)), -1)
 
 
-class BiGru(nn.Module):
-    """A bidirectional GRU, which the language lacks."""
-    def __init__(self):
+class BiRnn(nn.Module):
+    """A bidirectional GRU or LSTM, which the language lacks."""
+    def __init__(self, kind):
         super().__init__()
-        self.rnn = nn.GRU(40, 8, batch_first=True, bidirectional=True)
+        self.rnn = (nn.GRU if kind == 'gru' else nn.LSTM)(40, 8, batch_first=True, bidirectional=True)
         self.fc = nn.Linear(16, 3)
 
     def forward(self, x):
-        _, h = self.rnn(x.permute(0, 2, 1))
-        return torch.softmax(self.fc(torch.cat([h[0], h[1]], -1)), -1)
+        out, _ = self.rnn(x.permute(0, 2, 1))
+        return torch.softmax(self.fc(out[:, -1, :]), -1)
 
 
 class SliceData(nn.Module):
@@ -178,7 +178,8 @@ models = [
     ('cnn2d', Cnn2d(), 'image', ['digit', 'colour']),
     ('gaps', ImageGaps(), 'small', ['probs', 'refined']),
     ('gru_slice', GruSlice(), 'logmel', ['speaker']),
-    ('bigru', BiGru(), 'logmel', ['speaker']),
+    ('bigru', BiRnn('gru'), 'logmel', ['speaker']),
+    ('bilstm', BiRnn('lstm'), 'logmel', ['speaker']),
     ('slice_data', SliceData(), 'logmel', ['scene']),
     ('unsupported', Unsupported(), 'watch', ['y']),
 ]
