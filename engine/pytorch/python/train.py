@@ -199,7 +199,8 @@ def main():
     train_labels, val_labels = labels_of(train), labels_of(val)
     model.to(group.device)
     net = torch.nn.parallel.DistributedDataParallel(model) if group.world > 1 else model
-    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+    # tfjs's Adam (sense train) takes its backend's float32 epsilon, 1e-7, where torch defaults to 1e-8.
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, eps=1e-7)
     log(f"training {config['pipeline']}: {len(train)} training windows, {len(val)} held out; {group.world} process(es), backend {group.backend}")
 
     def head_losses(logits, labels, counts):
@@ -223,7 +224,7 @@ def main():
                 for j, h in enumerate(heads):
                     m = lab[:, j] >= 0
                     if m.any():
-                        lg = logits[h][m].cpu()
+                        lg = logits[h][m.to(group.device)].cpu()
                         sums[0, j] += F.cross_entropy(lg, lab[m, j], reduction='sum').item()
                         sums[1, j] += (lg.argmax(dim=1) == lab[m, j]).sum().item()
                         sums[2, j] += m.sum().item()

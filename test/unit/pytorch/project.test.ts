@@ -19,13 +19,18 @@ import { PYTHON_SOURCES } from '../../../engine/pytorch/python-sources.generated
 import { pytorchProject } from '../../../engine/pytorch/project';
 import { parseSafetensors } from '../../../engine/weights/safetensors';
 import { checkWeights } from '../../../engine/weights/weights';
+import { useTrainingBackend } from '../../../engine/train/backend';
+import { readLabelledData } from '../../../engine/train/node-data';
+import { trainPipeline } from '../../../engine/train/trainer';
+import { PYTHON } from '../../support/python';
 import { cli, maxScaledDiff, missingTools, runPredict, TORCHRUN } from './helpers';
 
 const DATA = 'samples/data/deepear';
 
 const CASES = [
-  { name: 'the DeepEar sample (flatten, dense, four heads)', sense: 'samples/deepear/deepear.sense', weights: 'deepear.safetensors' },
-  { name: 'a conv1d + batchnorm + pools + GRU pipeline on MFCC with deltas', sense: 'test/unit/pytorch/fixtures/convgru.sense', weights: 'convgru.safetensors' },
+  { name: 'the DeepEar sample (flatten, dense, four heads)', sense: 'samples/deepear/deepear.sense', weights: 'deepear.safetensors', deterministic: true },
+  // Dropout masks and batchnorm's per-process batch statistics make this one differ from sense train by design.
+  { name: 'a conv1d + batchnorm + pools + GRU pipeline on MFCC with deltas', sense: 'test/unit/pytorch/fixtures/convgru.sense', weights: 'convgru.safetensors', deterministic: false },
 ];
 
 /** A few clips: two per label of the ambient and stress heads. */
@@ -87,6 +92,29 @@ describe('sense export --pytorch', () => {
     }
   });
 
+  it('names the file and the fix for bad data, without a Python traceback', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sense-pytorch-data-'));
+    try {
+      const project = join(dir, 'project');
+      await cli(exportCommand, ['samples/deepear/deepear.sense', '--pytorch', project]);
+      const clip = readdirSync(join(DATA, 'ambient', 'music'))[0];
+      mkdirSync(join(dir, 'data', 'ambient', 'jazz'), { recursive: true });
+      copyFileSync(join(DATA, 'ambient', 'music', clip), join(dir, 'data', 'ambient', 'jazz', clip));
+      const wrongLabel = spawnSync(PYTHON, [join(project, 'train.py'), '--data', join(dir, 'data'), '--out', join(dir, 'w.safetensors')], { encoding: 'utf8', timeout: 300_000 });
+      expect(wrongLabel.status).toBe(1);
+      expect(wrongLabel.stderr).toMatch(/^error: .*ambient: folder 'jazz' is not a label of head ambient \(labels: music, traffic, voicing, other\)/m);
+      expect(wrongLabel.stderr).not.toMatch(/Traceback/);
+      const truncated = join(dir, 'short.wav');
+      writeFileSync(truncated, readFileSync(join(DATA, 'ambient', 'music', clip)).subarray(0, 1000));
+      const r = spawnSync(PYTHON, [join(project, 'predict.py'), truncated], { encoding: 'utf8', timeout: 300_000 });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(`error: ${truncated}: chunk 'data' declares`);
+      expect(r.stderr).not.toMatch(/Traceback/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 600_000);
+
   for (const c of CASES) {
     describe(c.name, () => {
       const dir = mkdtempSync(join(tmpdir(), 'sense-pytorch-'));
@@ -136,6 +164,34 @@ describe('sense export --pytorch', () => {
           else expect(diff, name).toBeGreaterThan(1e-6);
         }
       });
+
+      if (c.deterministic)
+        it("trains as sense train does: one process and two give sense train's first epoch (split, start, normalisation, loss, Adam)", async () => {
+          const alone = join(dir, 'alone.safetensors');
+          const r = spawnSync(PYTHON, [join(project, 'train.py'), '--data', data, '--epochs', '1', '--val', '0.25', '--threads', '1', '--out', alone], { encoding: 'utf8', timeout: 600_000 });
+          if (r.status !== 0) throw new Error(`train.py failed: ${r.stderr}`);
+          const { spec } = await loadPipeline(senseCopy);
+          await useTrainingBackend(spec);
+          const ours = await trainPipeline(spec, readLabelledData(spec, data).examples, { epochs: 1, seed: 1, batchSize: 32, learningRate: 0.001, valFraction: 0.25, patience: 5 });
+          const record = JSON.parse(readFileSync(join(dir, 'alone.training.json'), 'utf8')) as { trainWindows: number; valWindows: number; history: { valLoss: number }[] };
+          expect([record.trainWindows, record.valWindows]).toEqual([ours.trainWindows, ours.valWindows]);
+          expect(Math.abs(record.history[0].valLoss - ours.history[0].valLoss) / ours.history[0].valLoss).toBeLessThan(1e-4);
+          // Adam's first step is lr * g / (|g| + 1e-7): where float rounding moves a gradient that
+          // is itself near 1e-7 the step can differ by a fraction of lr (1e-3); everywhere else the
+          // two trainers agree to float32 rounding. A different split, start, normalisation or head
+          // weighting moves far more than one element in a thousand. Differences are relative above 1
+          // (the log-mel means are about -10).
+          for (const file of [alone, trained]) {
+            const theirs = parseSafetensors(readFileSync(file), file).tensors;
+            for (const [name, t] of ours.weights) {
+              const d = Float64Array.from(t.data, (v, i) => Math.abs(v - theirs.get(name)!.data[i]) / Math.max(1, Math.abs(v))).sort();
+              // The normalisation statistics sum features that two FFTs computed: a few float32 ulps apart.
+              if (name.startsWith('features.')) expect(d[d.length - 1], `${basename(file)} ${name}`).toBeLessThan(1e-5);
+              else expect(d[Math.floor(d.length * 0.999)], `${basename(file)} ${name}: 99.9th percentile of the difference`).toBeLessThan(1e-6);
+              expect(d[d.length - 1], `${basename(file)} ${name}: largest difference`).toBeLessThan(5e-4);
+            }
+          }
+        }, 600_000);
 
       it("equals sense run --json's probabilities on the same clips within 1e-4", async () => {
         const some = [clips[0], clips[clips.length - 1]];
