@@ -8,8 +8,8 @@
  *   GRU and LSTM over several sequence lengths and widths), each exported by the project's
  *   ONNX writer and run by the bundle runner on onnxruntime-node with ONNX Runtime's
  *   profiler on (./node-calibrate.ts measurePipeline, as `sense calibrate FILE` does);
- *   every layer is one kernel measurement (the median over the windows of its summed node
- *   times).
+ *   every layer but the first is one kernel measurement (the median over the windows of
+ *   its summed node times).
  * - The front end: runtime/features.ts computeFeatures, the JavaScript a bundle runs, on
  *   feature configurations of every step kind (framing, spectral steps at several FFT
  *   sizes and band counts, log-mel and MFCC, deltas, normalisation, statistics, stacking,
