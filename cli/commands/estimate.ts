@@ -109,6 +109,7 @@ export function estimateJson(e: Estimate) {
     pipeline: e.pipeline,
     target: e.target,
     endToEndLatencyMs: e.endToEndLatencyMs,
+    expectedLatencyMs: e.expectedLatencyMs,
     energyPerInferenceMj: e.energyPerInferenceMj,
     computeEnergyMj: e.computeEnergyMj,
     transferEnergyMj: e.transferEnergyMj,
@@ -164,6 +165,11 @@ export function estimateText(e: Estimate): string[] {
   }
   out.push('');
   out.push(`end-to-end latency     ${formatMs(e.endToEndLatencyMs)}${e.budgetMs !== undefined ? ` (budget ${formatMs(e.budgetMs)})` : ''}`);
+  const gated = e.heads.filter((h) => h.firingProbability < 1);
+  if (gated.length > 0) {
+    // Energy below is the expectation over the gates; the latency above is a window on which every gate opens.
+    out.push(`expected latency       ${formatMs(e.expectedLatencyMs)} (gated heads run on ${gated.map((h) => `${h.head} ${formatNumber(100 * h.firingProbability)}%`).join(', ')} of windows)`);
+  }
   out.push(`energy per inference   ${formatMj(e.energyPerInferenceMj)} (compute ${formatMj(e.computeEnergyMj)} + transfers ${formatMj(e.transferEnergyMj)})`);
   out.push(`inferences per hour    ${formatNumber(e.inferencesPerHour)}`);
   const c = e.power.averagePowerByCauseMw;

@@ -91,3 +91,35 @@ device D {
     expect(r.out).toMatch(/warning latency-budget/);
   });
 });
+
+describe('sense estimate with a gated head', () => {
+  it('--json gives the expected latency and each head how often it runs; the text says so', async () => {
+    const gated = join(dir, 'gated.sense');
+    writeFileSync(
+      gated,
+      `pipeline Gated {
+  input image { size 1 x 100  channels 1  period 1 s }
+  shared enc { flatten  dense 100 }
+  head a from enc { dense 2  labels [yes, no] }
+  head b from enc when a is yes { dense 10 }
+  target T
+  expect a yes 40%
+}
+device T {
+  processor cpu { compute 1 GMAC/s  memory 64 MB  power 100 mW }
+}
+`,
+    );
+    const r = await sense('estimate', gated, '--json');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    // All on cpu at 1 GMAC/s: enc 10,000 MACs, a 200, b 1,000 (each ms = MACs / 1e6); b waits for a.
+    const [enc, a, b] = [0.01, 0.0002, 0.001];
+    expect(j.endToEndLatencyMs).toBeCloseTo(enc + a + b, 12);
+    expect(j.expectedLatencyMs).toBeCloseTo(enc + a + 0.4 * b, 12);
+    expect(j.energyPerInferenceMj).toBeCloseTo(100 * (enc + a + 0.4 * b) * 1e-3, 12);
+    expect(j.heads.map((h: { head: string; firingProbability: number }) => [h.head, h.firingProbability])).toEqual([['a', 1], ['b', 0.4]]);
+    const text = await sense('estimate', gated);
+    expect(text.out).toContain('gated heads run on b 40% of windows');
+  });
+});
