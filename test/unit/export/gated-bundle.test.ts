@@ -16,7 +16,7 @@ import { defaultAssets, writeBundle } from '../../../engine/export/write-bundle'
 import { loadPipelineWeights } from '../../../engine/weights/node-weights';
 import { readClip } from '../../../runtime/node-files';
 import { createRunner, type OrtModuleLike, type OrtSessionLike } from '../../../runtime/runner';
-import { ortNode, tempDir } from './helpers';
+import { ortNode, randomWeights, specOf, tempDir } from './helpers';
 
 const root = resolve(import.meta.dirname, '../../..');
 const GATED = join(root, 'test/unit/export/fixtures/deepear-gated.sense');
@@ -162,4 +162,48 @@ describe('gated heads in the bundle', () => {
     const speaker = evaluation.heads.speaker;
     expect(speaker.correct + (speaker.skipped ?? 0)).toBeLessThanOrEqual(speaker.clips);
   }, 300_000);
+});
+
+describe('chained gates in the runner', () => {
+  const pipeline = (gates: { b?: string; c?: string; d?: string }): string => `
+    pipeline Chain {
+      input audio { rate 16 kHz  window 1 s }
+      features { frames 25 ms hop 10 ms  logmel 8 bands }
+      shared enc { flatten  dense 16 relu }
+      head a from enc { dense 3 softmax  labels [a0, a1, a2] }
+      head b from enc ${gates.b ?? ''} { dense 2 softmax  labels [b0, b1] }
+      head c from enc ${gates.c ?? ''} { dense 2 softmax  labels [c0, c1] }
+      head d from enc ${gates.d ?? ''} { dense 2 softmax  labels [d0, d1] }
+      target host
+    }`;
+
+  it('runs a head whose gate opens, skips one whose gate stays shut, and one gated on a skipped head says why', async () => {
+    const ort = await ortNode();
+    const clip = await readClip(VOICING);
+    const run = async (text: string) => {
+      const spec = await specOf(text);
+      // Gates change no weight: the same seed gives the same network with and without them.
+      const bundle = buildBundle(spec, randomWeights(spec, 11));
+      const runner = await createRunner({ ort, backend: 'node', manifest: bundle.manifest, models: bundle.models, warmup: false });
+      try {
+        return await runner.runClip(clip, 'voicing-0000.wav');
+      } finally {
+        await runner.release();
+      }
+    };
+    const plain = await run(pipeline({}));
+    const aTop = plain.heads.a.label;
+    const bTop = plain.heads.b.label;
+    const bOther = bTop === 'b0' ? 'b1' : 'b0';
+    const gated = await run(pipeline({ b: `when a is ${aTop}`, c: `when b is ${bOther}`, d: `when c is c0` }));
+    expect(gated.heads.a).toEqual(plain.heads.a);
+    expect(gated.heads.b).toEqual(plain.heads.b);
+    expect(gated.heads.c).toBeUndefined();
+    expect(gated.skipped).toEqual({ c: `b is ${bTop}`, d: `c did not run (b is ${bTop})` });
+    expect(gated.gates).toEqual({
+      b: { head: 'a', label: aTop, opened: 1, windows: 1 },
+      c: { head: 'b', label: bOther, opened: 0, windows: 1 },
+      d: { head: 'c', label: 'c0', opened: 0, windows: 0 },
+    });
+  }, 120_000);
 });
