@@ -201,6 +201,8 @@ def main():
     net = torch.nn.parallel.DistributedDataParallel(model) if group.world > 1 else model
     # tfjs's Adam (sense train) takes its backend's float32 epsilon, 1e-7, where torch defaults to 1e-8.
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, eps=1e-7)
+    if noise is not None:
+        log(f"noise: {len(noise)} clips from {args.noise_dir}, mixed into {', '.join(noise_heads)} at {', '.join(f'{x:g}' for x in args.snr)} dB (or left clean), drawn anew every epoch")
     log(f"training {config['pipeline']}: {len(train)} training windows, {len(val)} held out; {group.world} process(es), backend {group.backend}")
 
     def head_losses(logits, labels, counts):
@@ -298,6 +300,7 @@ def main():
             'valFraction': args.val,
             'patience': args.patience,
             'backend': f'pytorch {torch.__version__} DistributedDataParallel ({group.backend}, {group.world} processes)' if group.world > 1 else f'pytorch {torch.__version__}',
+            **({'noise': {'dir': args.noise_dir, 'snrDb': args.snr, 'heads': noise_heads, 'clips': len(noise)}} if noise is not None else {}),
             'trainWindows': len(train),
             'valWindows': len(val),
             'valAccuracy': best['val'],

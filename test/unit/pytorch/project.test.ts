@@ -22,7 +22,10 @@ import { checkWeights } from '../../../engine/weights/weights';
 import { useTrainingBackend } from '../../../engine/train/backend';
 import { readLabelledData } from '../../../engine/train/node-data';
 import { trainPipeline } from '../../../engine/train/trainer';
-import { PYTHON } from '../../support/python';
+import { mixAtSnr } from '../../../engine/train/signal';
+import { readWavFile } from '../../../runtime/node-files';
+import { toMonoAt } from '../../../runtime/resample';
+import { PYTHON, runPython } from '../../support/python';
 import { cli, maxScaledDiff, missingTools, runPredict, TORCHRUN } from './helpers';
 
 const DATA = 'samples/data/deepear';
@@ -191,6 +194,25 @@ describe('sense export --pytorch', () => {
               expect(d[d.length - 1], `${basename(file)} ${name}: largest difference`).toBeLessThan(5e-4);
             }
           }
+        }, 600_000);
+
+      if (c.deterministic)
+        it("mixes noise as sense train's mixAtSnr does, and trains an epoch with --noise-dir and --snr", () => {
+          const noiseDir = join(DATA, 'ambient', 'traffic');
+          const noiseClip = join(noiseDir, readdirSync(noiseDir).filter((f) => f.endsWith('.wav'))[0]);
+          const py = runPython<number[][]>(
+            `import json, sys\nsys.path.insert(0, ${JSON.stringify(project)})\nfrom sense_data import mono_at, mix_at_snr\na = json.load(sys.stdin)\nclean, noise = mono_at(a['clean'], 16000), mono_at(a['noise'], 16000)[:5000]\nprint(json.dumps([mix_at_snr(clean, noise, s).tolist() for s in (0, 20)]))`,
+            { clean: clips[0], noise: noiseClip },
+          );
+          const clean = toMonoAt(readWavFile(clips[0]), 16000);
+          const noise = toMonoAt(readWavFile(noiseClip), 16000).subarray(0, 5000);
+          [0, 20].forEach((snr, k) => expect(maxScaledDiff(py[k], mixAtSnr(clean, noise, snr)), `${snr} dB`).toBeLessThan(1e-6));
+          const out = join(dir, 'noisy.safetensors');
+          const r = spawnSync(PYTHON, [join(project, 'train.py'), '--data', data, '--epochs', '1', '--val', '0', '--noise-dir', noiseDir, '--snr', '0,10', '--noise-heads', 'stress', '--out', out], { encoding: 'utf8', timeout: 600_000 });
+          if (r.status !== 0) throw new Error(`train.py --noise-dir failed: ${r.stderr}`);
+          expect(r.stdout).toMatch(/noise: \d+ clips from .*traffic, mixed into stress at 0, 10 dB/);
+          const record = JSON.parse(readFileSync(join(dir, 'noisy.training.json'), 'utf8')) as { noise: { snrDb: number[]; heads: string[] } };
+          expect(record.noise).toMatchObject({ snrDb: [0, 10], heads: ['stress'] });
         }, 600_000);
 
       it("equals sense run --json's probabilities on the same clips within 1e-4", async () => {
