@@ -1,7 +1,8 @@
 /**
  * `sense estimate FILE [--json] [--target DEVICE] [--pipeline NAME] [--profile PROFILE.json]`: per-layer and
  * per-processor tables, transfers, heads and totals of the engine's estimate; `--json`
- * prints the same as one JSON object for scripts. Exit 1 when the estimate has errors
+ * prints the same as one JSON object for scripts. With several files, the pipelines run
+ * together on their one device (cli/estimate-together.ts). Exit 1 when the estimate has errors
  * (an op on a processor that cannot run it), else 0; warnings do not change the code.
  */
 import { URI } from 'langium';
@@ -21,12 +22,15 @@ import { expectPositionals, parseCommandArgs } from '../args';
 import { loadPipeline, namingError, pipelineWeights, UsageError, type LoadedFile } from '../load';
 import type { CommandContext } from '../main';
 import { fixed, table } from '../table';
+import { runTogether, type PreparedPipeline } from '../estimate-together';
 
 export const summary = 'estimate latency, energy, memory and battery life of a pipeline on its target (tables, or --json)';
-export const usage = 'sense estimate FILE [--json] [--target DEVICE] [--pipeline NAME] [--profile PROFILE.json]';
+export const usage = 'sense estimate FILE [FILE...] [--json] [--target DEVICE] [--pipeline NAME] [--profile PROFILE.json]';
 
 interface Args {
   file: string;
+  /** Every file named; more than one estimates their pipelines together. */
+  files: string[];
   json: boolean;
   target?: string;
   pipeline?: string;
@@ -36,8 +40,9 @@ interface Args {
 
 function parseArgs(args: string[]): Args {
   const { values, positionals } = parseCommandArgs(args, { json: { type: 'boolean' }, target: { type: 'string' }, pipeline: { type: 'string' }, profile: { type: 'string' } }, usage);
-  expectPositionals(positionals, 1, 1, 'one .sense file', usage);
-  return { file: positionals[0], json: values.json ?? false, target: values.target, pipeline: values.pipeline, ...(values.profile !== undefined ? { profile: values.profile } : {}) };
+  expectPositionals(positionals, 1, Number.POSITIVE_INFINITY, 'one or more .sense files', usage);
+  if (positionals.length > 1 && values.pipeline !== undefined) throw new UsageError(`--pipeline chooses in one file; with several files give each file one pipeline; usage: ${usage}`);
+  return { file: positionals[0], files: positionals, json: values.json ?? false, target: values.target, pipeline: values.pipeline, ...(values.profile !== undefined ? { profile: values.profile } : {}) };
 }
 
 /** The device named `name`: one declared in the file, else a built-in. */
@@ -201,6 +206,7 @@ function withProfile(spec: PipelineSpec, path: string, notes: string[]): Pipelin
 /** Runs the command; returns the exit code. */
 export async function run(args: string[], ctx: CommandContext): Promise<number> {
   const a = parseArgs(args);
+  if (a.files.length > 1) return runTogether(await Promise.all(a.files.map((f) => prepared(f, a, ctx))), a.json, ctx);
   const { file, spec: own } = await loadPipeline(a.file, a.pipeline);
   const notes: string[] = [];
   const targeted = a.target ? retarget(own, findDevice(file, a.target), notes) : own;
@@ -218,4 +224,15 @@ export async function run(args: string[], ctx: CommandContext): Promise<number> 
   }
   for (const i of e.issues) ctx.err(`${a.file}: ${i.severity} ${i.code}: ${i.message}`);
   return e.issues.some((i) => i.severity === 'error') ? 1 : 0;
+}
+
+/** One file's pipeline for a joint estimate, with --target and --profile applied as for one file; its notes go to stderr. */
+async function prepared(path: string, a: Args, ctx: CommandContext): Promise<PreparedPipeline> {
+  const { file, spec: own } = await loadPipeline(path);
+  const notes: string[] = [];
+  const targeted = a.target ? retarget(own, findDevice(file, a.target), notes) : own;
+  const spec = a.profile ? withProfile(targeted, a.profile, notes) : targeted;
+  const rankResolver = weightsRankResolver(spec, path, notes);
+  for (const n of notes) ctx.err(`note: ${path}: ${n}`);
+  return { file: path, spec, options: rankResolver ? { rankResolver } : {} };
 }
