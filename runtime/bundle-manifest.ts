@@ -129,5 +129,12 @@ export function validateManifest(json: unknown, source = 'manifest.json'): Bundl
     const gating = m.heads![g.head];
     if (!gating || g.head === name || !gating.labels.includes(g.label)) fail(`head ${name}'s gate waits for ${JSON.stringify(g.head)} to say ${JSON.stringify(g.label)}, which is not another head's label`);
   }
+  for (const name of Object.keys(m.heads!)) {
+    const chain = [name];
+    for (let g = m.heads![name].gate; g; g = m.heads![g.head]?.gate) {
+      if (chain.includes(g.head)) fail(`the gates of heads ${chain.join(', ')} wait for each other, so none of them could run`);
+      chain.push(g.head);
+    }
+  }
   return m as BundleManifest;
 }

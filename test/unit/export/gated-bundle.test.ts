@@ -207,3 +207,27 @@ describe('chained gates in the runner', () => {
     });
   }, 120_000);
 });
+
+describe('a manifest with gates', () => {
+  it('refuses a gate on an unknown head or label, a gate on itself, gates waiting for each other, and a gated partition of a head without a gate', async () => {
+    const { validateManifest } = await import('../../../runtime/bundle-manifest');
+    const base = JSON.parse(JSON.stringify(gated.manifest)) as typeof gated.manifest;
+    const withHeads = (f: (m: typeof base) => void) => {
+      const m = JSON.parse(JSON.stringify(base)) as typeof base;
+      f(m);
+      return () => validateManifest(m, 'b/manifest.json');
+    };
+    expect(withHeads(() => {})).not.toThrow();
+    expect(withHeads((m) => (m.heads.speaker.gate = { head: 'nobody', label: 'voicing' }))).toThrow(
+      'b/manifest.json: head speaker\'s gate waits for "nobody" to say "voicing", which is not another head\'s label',
+    );
+    expect(withHeads((m) => (m.heads.speaker.gate = { head: 'ambient', label: 'speech' }))).toThrow(/which is not another head's label/);
+    expect(withHeads((m) => (m.heads.speaker.gate = { head: 'speaker', label: 's01' }))).toThrow(/which is not another head's label/);
+    expect(
+      withHeads((m) => {
+        m.heads.ambient.gate = { head: 'speaker', label: 's01' };
+      }),
+    ).toThrow('b/manifest.json: the gates of heads ambient, speaker wait for each other, so none of them could run');
+    expect(withHeads((m) => delete m.heads.speaker.gate)).toThrow('b/manifest.json: partition p3 belongs to gated head "speaker", which is not a head with a gate');
+  });
+});
