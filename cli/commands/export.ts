@@ -2,6 +2,7 @@
  * `sense export FILE -o DIR`: writes a bundle (manifest, one ONNX model per partition, runtime,
  * demo page); `--pytorch DIR` writes a PyTorch project that trains the pipeline (engine/pytorch/).
  */
+import { join } from 'node:path';
 import { buildBundle } from '../../engine/export/bundle';
 import { defaultAssets, writeBundle } from '../../engine/export/write-bundle';
 import { expectPositionals, parseCommandArgs } from '../args';
@@ -29,7 +30,7 @@ export async function run(args: string[], ctx: CommandContext): Promise<number> 
     } catch (e) {
       throw namingError(e, [project, 'cannot write a PyTorch project'], 1);
     }
-    ctx.out(`${project}: PyTorch project of ${spec.name}; train with: torchrun --nproc_per_node N ${project}/train.py --data DIR --out WEIGHTS.safetensors`);
+    ctx.out(`${project}: PyTorch project of ${spec.name}; train with: python3 ${join(project, 'train.py')} --data DATA --out WEIGHTS.safetensors (torchrun: see ${join(project, 'README.md')})`);
   }
   if (dir === undefined) return 0;
   const { weights } = pipelineWeights(spec, file, ctx.err);
