@@ -89,6 +89,7 @@ function paramsNow(spec: PipelineSpec): { total: number; perLayer: Map<string, n
 }
 
 function choicesOf(plan: RankPlanResult, withData: boolean): LayerChoice[] {
+  // errorSource below: the data, the weights' spectra, or the random-matrix estimate without weights.
   return plan.layers.map((p) => {
     const before = p.layer.compression;
     const changed = p.rank === undefined ? before !== undefined : !(before?.kind === 'svd' && before.criterion === 'rank' && before.rank === p.rank) || withData;
@@ -102,7 +103,7 @@ function choicesOf(plan: RankPlanResult, withData: boolean): LayerChoice[] {
       paramsBefore: p.paramsBefore,
       paramsAfter: p.paramsAfter,
       relError: p.relError,
-      errorSource: withData ? 'data' : 'weights',
+      errorSource: withData ? 'data' : plan.dataFree ? 'random-matrix' : 'weights',
       ...(before ? { before } : {}),
       changed,
     };
@@ -146,8 +147,19 @@ function writeWeights(spec: PipelineSpec, sensePath: string, weights: WeightSet)
 /** Runs a budget compression; see the module header. Exit 0, or 2 on usage errors. */
 export async function runBudget(a: BudgetArgs, ctx: CommandContext): Promise<number> {
   const { file, spec } = await loadPipeline(a.file, a.pipeline);
-  if (!weightsPathFor(spec, a.file)) throw new UsageError(`${a.file}: pipeline ${spec.name} has no 'weights' line; --params chooses ranks from the trained weights: add one and train (or sense init-weights)`);
-  const { weights } = pipelineWeights(spec, a.file, ctx.err);
+  const weightsPath = weightsPathFor(spec, a.file);
+  let hasWeights: boolean;
+  try {
+    hasWeights = weightsPath !== undefined && statUserPath(weightsPath, 'weights') !== undefined;
+  } catch (e) {
+    throw namingError(e, [a.file], 1);
+  }
+  if (!hasWeights && a.data !== undefined) {
+    throw new UsageError(
+      weightsPath ? `${weightsPath}: no such weights file; --data measures the trained network on your clips: train it first (sense train)` : `${a.file}: pipeline ${spec.name} has no 'weights' line; --data measures the trained network on your clips: add one and train it`,
+    );
+  }
+  const weights = hasWeights ? pipelineWeights(spec, a.file, ctx.err).weights : undefined;
   const files = a.data !== undefined ? dataClips(spec, a.data) : undefined;
   if (files) {
     const convs = budgetCandidates(spec, false).filter((l) => l.kind !== 'dense');
@@ -160,7 +172,7 @@ export async function runBudget(a: BudgetArgs, ctx: CommandContext): Promise<num
     let covariances;
     if (files && a.data !== undefined) {
       await useTrainingBackend(spec);
-      const got = collectInputCovariances(spec, weights, windowsOf(spec, files), budgetCandidates(spec, true));
+      const got = collectInputCovariances(spec, weights!, windowsOf(spec, files), budgetCandidates(spec, true));
       covariances = got.covariances;
       windowsRun = got.windows;
     }
@@ -184,7 +196,7 @@ export async function runBudget(a: BudgetArgs, ctx: CommandContext): Promise<num
       throw new UsageError(`--recover needs labelled clips (${a.data}/HEAD/LABEL/clip): ${(e as Error).message}`);
     }
     for (const w of data.warnings) ctx.err(`warning: ${w}`);
-    const stats = normalizationOf(weights);
+    const stats = normalizationOf(weights!);
     const result = await trainPipeline(planned, data.examples, {
       epochs: a.recoverEpochs,
       seed: 1,
@@ -192,7 +204,7 @@ export async function runBudget(a: BudgetArgs, ctx: CommandContext): Promise<num
       learningRate: 1e-4,
       valFraction: 0.2,
       patience: a.recoverEpochs,
-      init: weightsWithFactors(weights, plan),
+      init: weightsWithFactors(weights!, plan),
       ...(stats ? { normalization: stats } : {}),
       log: (l) => ctx.err(l),
     });
@@ -210,7 +222,7 @@ export async function runBudget(a: BudgetArgs, ctx: CommandContext): Promise<num
   let written: string[] = [];
   if (a.write && (changed || recovery)) {
     // The factors first: a file with factors but the old compress lines only warns that they are unused.
-    if (withData || plan.layers.some((p) => weights.has(svdFactorNames(p.layer.id).a))) written.push(writeWeights(spec, a.file, weightsWithFactors(weights, plan, recovery?.weights)));
+    if (weights && (withData || plan.layers.some((p) => weights.has(svdFactorNames(p.layer.id).a)))) written.push(writeWeights(spec, a.file, weightsWithFactors(weights, plan, recovery?.weights)));
     if (changed) {
       writeSenseFile(file.path, rewriteCompressLines(file.text, pipelineNode(file, spec), spec, { layers, lines: layers.filter((l) => l.changed && l.rank !== undefined).map((l) => compressLine(l.ref, l.rank!)) }));
       written = [a.file, ...written];
@@ -224,6 +236,7 @@ export async function runBudget(a: BudgetArgs, ctx: CommandContext): Promise<num
       paramsBefore: now.total,
       paramsAfter,
       errorKind: withData ? 'relative output error on the data' : 'relative weight error',
+      errorSource: withData ? 'data' : plan.dataFree ? 'random-matrix' : 'weights',
       data: a.data ?? null,
       windows: withData ? windowsRun : null,
       error: plan.error,
@@ -235,7 +248,11 @@ export async function runBudget(a: BudgetArgs, ctx: CommandContext): Promise<num
     }, null, 2));
     return 0;
   }
-  const what = withData ? `relative output error on ${windowsRun} windows of ${a.data}` : 'relative weight error (plain SVD; --data DIR measures the output error on your clips)';
+  const what = withData
+    ? `relative output error on ${windowsRun} windows of ${a.data}`
+    : plan.dataFree
+      ? 'relative weight error, data-free (no weights file: the random-matrix estimate; real weights are usually more compressible)'
+      : 'relative weight error (plain SVD; --data DIR measures the output error on your clips)';
   ctx.out(`${spec.name}: parameters at most ${formatPercent(a.fraction)} of ${now.total} = ${plan.budgetParams}; ${what}`);
   ctx.out('');
   const rows = plan.layers.map((p, i) => [

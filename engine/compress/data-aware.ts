@@ -33,6 +33,7 @@ import type { Window } from '../train/features';
 import { allLayers, type WeightSet, type WeightTensor } from '../weights/weights';
 import { fromData, type Matrix } from './matrix';
 import { chooseRanksForBudget, factorisedParams, scoreChoice, type RankCandidate } from './rank-budget';
+import { randomMatrixSpectrum } from './random-matrix';
 import { reconstruct, relativeErrorAtRank, singularValues, truncatedSvd } from './svd';
 import { CovarianceAccumulator, relOutputError, whitenedSvd } from './whitened-svd';
 
@@ -141,17 +142,20 @@ export interface RankPlanResult {
   error: number;
   /** With data: the same for the plain SVD at the same budget, measured on the data. */
   plainError?: number;
+  /** True when there were no weights: the errors are the data-free random-matrix estimate (./random-matrix). */
+  dataFree: boolean;
 }
 
 /**
  * Chooses ranks so that the whole pipeline has at most `fraction` of `paramsBefore` parameters
  * (the figure `sense estimate` shows for the file as written; `layerParamsNow` gives each
  * candidate's share of it). With `covariances` the errors are output errors on the data and the
- * factors are the whitened ones; without, weight errors and no factors (plain SVD).
+ * factors are the whitened ones; without, weight errors and no factors (plain SVD), estimated
+ * from the random-matrix spectrum of each layer's shape when `weights` is undefined.
  */
 export function planRanks(
   spec: PipelineSpec,
-  weights: WeightSet,
+  weights: WeightSet | undefined,
   fraction: number,
   paramsBefore: number,
   layerParamsNow: ReadonlyMap<string, number>,
@@ -159,8 +163,13 @@ export function planRanks(
 ): RankPlanResult {
   const layers = budgetCandidates(spec, covariances !== undefined);
   if (layers.length === 0) throw new Error(`pipeline ${spec.name} has no ${covariances ? 'dense ' : ''}layer to factorise`);
-  const W = new Map(layers.map((l) => [l.id, weightMatrix(l, weights)]));
-  const plainCands: RankCandidate[] = layers.map((l) => ({ layerId: l.id, rows: W.get(l.id)!.rows, cols: W.get(l.id)!.cols, spectrum: singularValues(W.get(l.id)!) }));
+  if (covariances && !weights) throw new Error('data-aware factors need the trained weights');
+  const W = new Map(weights ? layers.map((l) => [l.id, weightMatrix(l, weights)]) : []);
+  const plainCands: RankCandidate[] = layers.map((l) => {
+    const [rows, cols] = weightMatrixShape(l);
+    const w = W.get(l.id);
+    return { layerId: l.id, rows, cols, spectrum: w ? singularValues(w) : randomMatrixSpectrum(rows, cols) };
+  });
   const fixed = paramsBefore - layers.reduce((a, l) => a + (layerParamsNow.get(l.id) ?? 0), 0);
   const budgetParams = Math.floor(fraction * paramsBefore);
   const room = budgetParams - fixed;
@@ -169,7 +178,7 @@ export function planRanks(
     try {
       return f();
     } catch (e) {
-      const least = fixed + layers.reduce((a, l) => a + factorisedParams(W.get(l.id)!.rows, W.get(l.id)!.cols, 1), 0);
+      const least = fixed + plainCands.reduce((a, c) => a + factorisedParams(c.rows, c.cols, 1), 0);
       throw new Error(`${(e as Error).message}: the least reachable is ${least} parameters, ${((100 * least) / paramsBefore).toFixed(1)}% of ${paramsBefore}`);
     }
   };
@@ -180,7 +189,7 @@ export function planRanks(
       const rank = plain.ranks.get(l.id);
       return { layer: l, rows: c.rows, cols: c.cols, ...(rank !== undefined ? { rank } : {}), paramsBefore: layerParamsNow.get(l.id) ?? 0, paramsAfter: factorisedParams(c.rows, c.cols, rank), relError: rank === undefined ? 0 : relativeErrorAtRank(c.spectrum, rank) };
     });
-    return { layers: out, paramsBefore, budgetParams, paramsAfter: fixed + plain.params, error: Math.sqrt(plain.errorSq) };
+    return { layers: out, paramsBefore, budgetParams, paramsAfter: fixed + plain.params, error: Math.sqrt(plain.errorSq), dataFree: !weights };
   }
   const dataCands: RankCandidate[] = layers.map((l) => {
     const C = covariances.get(l.id);
@@ -206,5 +215,5 @@ export function planRanks(
       factors: { A: { shape: [w.rows, rank], data: Float32Array.from(f.A.data) }, B: { shape: [rank, w.cols], data: Float32Array.from(f.B.data) } },
     };
   });
-  return { layers: out, paramsBefore, budgetParams, paramsAfter: fixed + scoreChoice(dataCands, chosen.ranks).params, error: Math.sqrt(chosen.errorSq), plainError: Math.sqrt(plainSq) };
+  return { layers: out, paramsBefore, budgetParams, paramsAfter: fixed + scoreChoice(dataCands, chosen.ranks).params, error: Math.sqrt(chosen.errorSq), plainError: Math.sqrt(plainSq), dataFree: false };
 }

@@ -117,7 +117,8 @@ export function chooseRanksForBudget(candidates: readonly RankCandidate[], budge
 
 // The exact least-error choice: dynamic programming over the layers on the Pareto frontier of
 // (parameters, error^2) of the layers so far, states that cannot fit the budget even with every
-// remaining layer at rank 1 dropped. Undefined when the frontier outgrows MAX_FRONTIER_STATES.
+// remaining layer at rank 1 dropped. Undefined when the frontier outgrows `maxStates`, or one
+// layer's combinations with it (states times options) outgrow 80 times that.
 function exactPicks(opts: Option[][], budget: number, maxStates: number): number[] | undefined {
   const minAfter = new Array<number>(opts.length + 1).fill(0);
   for (let l = opts.length - 1; l >= 0; l--) minAfter[l] = minAfter[l + 1] + opts[l][opts[l].length - 1].params;
@@ -125,6 +126,7 @@ function exactPicks(opts: Option[][], budget: number, maxStates: number): number
   const layers: { params: Float64Array; errorSq: Float64Array; prev: Int32Array; option: Int32Array }[] = [];
   let params = Float64Array.of(0), errorSq = Float64Array.of(0);
   for (let l = 0; l < opts.length; l++) {
+    if (params.length * opts[l].length > maxStates * 80) return undefined;
     const cand: [number, number, number, number][] = [];
     for (let s = 0; s < params.length; s++) {
       for (let o = 0; o < opts[l].length; o++) {

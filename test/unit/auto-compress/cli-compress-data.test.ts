@@ -182,6 +182,20 @@ describe('sense compress --params --data --write', () => {
     expect(readFileSync(file, 'utf8')).toContain('svd rank');
   });
 
+  it('without weights plans data-free on the random-matrix spectra, and refuses --data', async () => {
+    const r = await sense('compress', 'samples/deepx/alexnet.sense', '--params', '25%', '--json');
+    expect(r.code, r.err).toBe(0);
+    const plan = JSON.parse(r.out) as BudgetJson & { errorSource: string };
+    expect(plan.errorSource).toBe('random-matrix');
+    expect(plan.paramsAfter).toBeLessThanOrEqual(plan.budget.params);
+    expect(plan.budget.params).toBe(Math.floor(0.25 * plan.paramsBefore));
+    const est = JSON.parse((await sense('estimate', 'samples/deepx/alexnet.sense', '--json')).out) as { layers: { params: number }[] };
+    expect(plan.paramsBefore).toBe(est.layers.reduce((a, l) => a + l.params, 0));
+    const d = await sense('compress', 'samples/deepx/alexnet.sense', '--params', '25%', '--data', 'samples/data/watch');
+    expect(d.code).toBe(2);
+    expect(d.err).toContain("has no 'weights' line; --data measures the trained network on your clips");
+  });
+
   it('reads an unlabelled folder of clips', async () => {
     const file = copyWatch();
     const flat = mkdtempSync(join(tmpdir(), 'sense-flat-'));
