@@ -76,6 +76,15 @@ describe('sense estimate with several pipelines', () => {
     expect(r.out).toMatch(/^battery per day {8}\d/m);
   });
 
+  it('--target puts every pipeline on one device, so the watch pipeline can join DeepEar', async () => {
+    const r = await sense('estimate', SAMPLE, WATCH, '--target', 'snapdragon800', '--json');
+    expect(r.code, r.err).toBe(0);
+    const t = JSON.parse(r.out) as { pipelines: { hopMs: number }[]; combined: { target: string; processors: { name: string; pipelines: string[] }[] } };
+    expect(t.combined.target).toBe('snapdragon800');
+    expect(t.pipelines.map((p) => p.hopMs)).toEqual([1000, 1280]);
+    expect(t.combined.processors.find((p) => p.name === 'cpu')!.pipelines).toHaveLength(2);
+  });
+
   it('refuses pipelines on different devices, naming both', async () => {
     const r = await sense('estimate', SAMPLE, WATCH);
     expect(r.code).toBe(2);
