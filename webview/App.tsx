@@ -260,10 +260,7 @@ export function App({ host }: AppProps) {
                 view={view}
                 readOnly={view.readOnly !== undefined}
                 selected={selected}
-                spectrum={spectrum}
-                preview={preview}
-                spectrumError={spectrumError}
-                previewError={previewError}
+                {...{ spectrum, preview, spectrumError, previewError }}
                 onRequestSpectrum={onRequestSpectrum}
                 onPreview={onPreview}
                 onApply={(layerId, method) => post({ type: 'applyCompression', layerId, method, documentVersion: view.documentVersion })}

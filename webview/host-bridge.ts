@@ -31,6 +31,9 @@ export interface HostBridge {
   setState(state: unknown): void;
 }
 
+/** The performance measure of reading one message from the host (deserialising and validating it). */
+export const MESSAGE_READ_MEASURE = 'sense-message-read';
+
 /** Creates the bridge over `acquireVsCodeApi()`; the first `ready` is sent by the app once it listens. */
 export function createHostBridge(api: VsCodeApi = acquireVsCodeApi(), target: Window = window): HostBridge {
   let nextId = 1;
@@ -41,7 +44,13 @@ export function createHostBridge(api: VsCodeApi = acquireVsCodeApi(), target: Wi
       return message.messageId;
     },
     listen(listener) {
-      const handler = (event: MessageEvent): void => listener(parseToWebview(event.data));
+      const handler = (event: MessageEvent): void => {
+        const started = performance.now();
+        // Reading event.data deserialises the message: the measure holds that and zod's checks.
+        const parsed = parseToWebview(event.data);
+        performance.measure(MESSAGE_READ_MEASURE, { start: started, end: performance.now() });
+        listener(parsed);
+      };
       target.addEventListener('message', handler);
       return () => target.removeEventListener('message', handler);
     },

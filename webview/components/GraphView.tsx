@@ -127,6 +127,26 @@ function handlesOf(box: Box, direction: FlowDirection, target: boolean): NodeHan
   return [source, right ? at(Position.Left, 0, box.height / 2, 'target') : at(Position.Top, box.width / 2, 0, 'target')];
 }
 
+/**
+ * React Flow's settings that never change: a read-only view (the text is the model, so
+ * nothing is dragged or connected; the app's own keyboard handling replaces React Flow's),
+ * the wheel scrolls and pinch or Ctrl+wheel zooms.
+ */
+const FLOW_SETTINGS = {
+  nodeTypes,
+  nodesDraggable: false,
+  nodesConnectable: false,
+  nodesFocusable: false,
+  edgesFocusable: false,
+  elementsSelectable: true,
+  disableKeyboardA11y: true,
+  minZoom: MIN_ZOOM,
+  maxZoom: 2.5,
+  panOnScroll: true,
+  zoomOnScroll: false,
+  proOptions: { hideAttribution: true },
+} as const;
+
 interface Rendered {
   model: GraphModel;
   boxes: Map<string, Box>;
@@ -254,6 +274,10 @@ export function GraphView({ view, collapsed, selected, layouter, onSelect, onTog
   }, [current, view, layers, colorOf, selected, onToggle]);
 
   const lowDetail = useStore((s) => s.transform[2] < LOW_DETAIL_ZOOM);
+  // React Flow takes new nodes into its store after the render that passes them, so for
+  // that render it still holds the previous graph's: drawing all of them because the new
+  // graph is small would put a previous graph of 10,000 nodes in the DOM.
+  const storedNodes = useStore((s) => s.nodeLookup.size);
   const edges = useMemo<Edge[]>(() => {
     if (!current) return [];
     const present = new Set(nodes.map((n) => n.id));
@@ -420,35 +444,24 @@ export function GraphView({ view, collapsed, selected, layouter, onSelect, onTog
         <div className="sense-graph-canvas" ref={canvas}>
           <FlowDirectionContext.Provider value={direction}>
             <DetailContext.Provider value={lowDetail ? 'low' : 'full'}>
-            <ReactFlow<StudioNode, Edge>
-              nodes={nodes}
-              edges={edges}
-              nodeTypes={nodeTypes}
-              nodesDraggable={false}
-              nodesConnectable={false}
-              nodesFocusable={false}
-              edgesFocusable={false}
-              elementsSelectable
-              disableKeyboardA11y
-              minZoom={MIN_ZOOM}
-              maxZoom={2.5}
-              panOnScroll
-              zoomOnScroll={false}
-              proOptions={{ hideAttribution: true }}
-              onlyRenderVisibleElements={nodes.length > VISIBLE_ONLY_NODES}
-              onNodeClick={(_, node) => {
-                if (node.type === 'input') return;
-                // A run's id is its first layer's: expanding it keeps that layer selected.
-                if (node.type === 'run') expandRun(node.id);
-                // A collapsed block opens on a click, as a run does; its layout is made then.
-                if (node.type === 'group' && node.data.collapsed) node.data.onToggle(node.data.block.name);
-                onSelect(node.id, true);
-                wrapper.current?.focus({ preventScroll: true });
-              }}
-              onPaneClick={() => onSelect(null, false)}
-            >
-              <Background gap={24} size={1} />
-            </ReactFlow>
+              <ReactFlow<StudioNode, Edge>
+                {...FLOW_SETTINGS}
+                nodes={nodes}
+                edges={edges}
+                onlyRenderVisibleElements={Math.max(nodes.length, storedNodes) > VISIBLE_ONLY_NODES}
+                onNodeClick={(_, node) => {
+                  if (node.type === 'input') return;
+                  // A run's id is its first layer's: expanding it keeps that layer selected.
+                  if (node.type === 'run') expandRun(node.id);
+                  // A collapsed block opens on a click, as a run does; its layout is made then.
+                  if (node.type === 'group' && node.data.collapsed) node.data.onToggle(node.data.block.name);
+                  onSelect(node.id, true);
+                  wrapper.current?.focus({ preventScroll: true });
+                }}
+                onPaneClick={() => onSelect(null, false)}
+              >
+                <Background gap={24} size={1} />
+              </ReactFlow>
             </DetailContext.Provider>
           </FlowDirectionContext.Provider>
         </div>

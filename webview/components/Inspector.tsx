@@ -75,6 +75,11 @@ function Placement({ view, targets, current, label, onPlace }: { view: ViewState
 
 type MethodKind = 'svd' | 'sparse' | 'int8';
 
+/** The ranks an SVD of a matrix whose smaller side is `max` can keep, as an input's bounds (the number field and the slider share them). */
+function rankBounds(max: number): { min: number; max: number; step: number } {
+  return { min: 1, max, step: 1 };
+}
+
 /** The rank as a number: typed freely, applied to the preview on Enter or when the field loses focus, bounded to 1..max. */
 function RankInput({ rank, max, disabled, onRank }: { rank: number; max: number; disabled: boolean; onRank: (rank: number) => void }) {
   const [draft, setDraft] = useState<string | undefined>();
@@ -89,9 +94,7 @@ function RankInput({ rank, max, disabled, onRank }: { rank: number; max: number;
       type="number"
       className="sense-rank-input"
       data-testid="rank-input"
-      min={1}
-      max={max}
-      step={1}
+      {...rankBounds(max)}
       disabled={disabled}
       value={draft ?? String(rank)}
       aria-label={`SVD rank, 1 to ${max}; Enter applies it to the preview`}
@@ -212,9 +215,7 @@ function CompressionEditor(props: InspectorProps & { layer: LayerView }) {
             type="range"
             className="sense-rank-slider"
             data-testid="rank-slider"
-            min={1}
-            max={full}
-            step={1}
+            {...rankBounds(full)}
             value={effectiveRank}
             disabled={waiting}
             aria-label="SVD rank"
