@@ -78,10 +78,11 @@ export interface KernelPredictorData {
     within10: number;
   };
   /**
-   * Time ONNX Runtime's executor spends per layer op between kernels (outside the kernel
-   * times the kinds are fitted to), ms; added to every layer op's prediction. Absent: 0.
+   * Time per byte of an op's output spent outside its kernel, ms: allocating the output
+   * tensor, handing it on and collecting it later (what a window's CPU time shows beyond its
+   * kernels grows with the bytes its ops write); added to every op's prediction. Absent: 0.
    */
-  layerOpMs?: number;
+  outputMsPerByte?: number;
   /** Wall time the suite took, seconds. */
   suiteS?: number;
 }
@@ -322,7 +323,7 @@ function validateKernelPredictor(source: string, v: unknown): KernelPredictorDat
   };
   if (heldOut.within10 > 1) fail(source, `${at}.heldOut.within10 must be a share from 0 to 1, got ${heldOut.within10}`);
   const out: KernelPredictorData = { version, kinds, heldOut };
-  if (o.layerOpMs !== undefined) out.layerOpMs = num(source, o.layerOpMs, `${at}.layerOpMs`);
+  if (o.outputMsPerByte !== undefined) out.outputMsPerByte = num(source, o.outputMsPerByte, `${at}.outputMsPerByte`);
   if (o.suiteS !== undefined) out.suiteS = num(source, o.suiteS, `${at}.suiteS`);
   return out;
 }

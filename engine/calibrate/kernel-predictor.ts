@@ -261,8 +261,8 @@ export interface KernelPrediction {
 /**
  * The latency of one op of `macs` and `bytes` by `predictor`, or undefined when the
  * predictor has no model of the op's kind (the caller then prices it by the roofline). A
- * layer op also pays the executor's time per op ({@link KernelPredictorData.layerOpMs}),
- * and one whose activation ONNX Runtime does not fuse (softmax, tanh, ...) pays that
+ * op also pays for its output outside the kernel ({@link KernelPredictorData.outputMsPerByte}),
+ * and a layer op whose activation ONNX Runtime does not fuse (softmax, tanh, ...) pays that
  * activation as the suite's standalone `activation` kernels cost it, on its output.
  */
 export function predictOp(predictor: KernelPredictorData, op: KernelOp, macs: number, bytes: number): KernelPrediction | undefined {
@@ -271,9 +271,8 @@ export function predictOp(predictor: KernelPredictorData, op: KernelOp, macs: nu
   if (!m) return undefined;
   const inside = (x: number, lo: number, hi: number): boolean => x >= lo / 2 && x <= hi * 2;
   const covered = (macs === 0 || inside(macs, m.minMacs, m.maxMacs)) && inside(bytes, m.minBytes, m.maxBytes);
-  let latencyMs = predictKernelMs(m, macs, bytes);
+  let latencyMs = predictKernelMs(m, macs, bytes) + (predictor.outputMsPerByte ?? 0) * (op.activationBytes ?? 0);
   if (op.placementKey !== FEATURES_KEY) {
-    latencyMs += predictor.layerOpMs ?? 0;
     const activation = op.kind === 'activation' ? undefined : op.supportKinds?.[1];
     const act = predictor.kinds.activation;
     if (activation !== undefined && !FUSED_ACTIVATIONS.has(activation) && act && op.activationBytes) latencyMs += predictKernelMs(act, op.activationBytes / 4, 2 * op.activationBytes);

@@ -20,7 +20,9 @@
  * - What the kernels leave: per layer pipeline, the whole window's CPU time minus its
  *   predicted kernels, fitted as a fixed cost per partition run (the dispatch: the
  *   runner's glue, `session.run`, the front end's fixed cost and the first layer's
- *   hand-over) plus ONNX Runtime's executor time per layer op.
+ *   hand-over) plus a time per byte the ops write (allocating, handing on and collecting
+ *   their outputs: in the calibrate bench the time outside kernels was 0.13 ms a window
+ *   for pipelines writing a few KB and 0.45-0.7 ms for audio front ends writing 400 KB).
  *
  * What it does not measure: conv2d (its input is an image, and the runtime has no image
  * front end to bundle yet), sparse K-SVD codes and int8 kernels (their ops keep the
@@ -118,6 +120,13 @@ export function kernelSuite(quick = false): SuiteCase[] {
     const layers = ['gru 32 sequences', 'lstm 48 sequences', 'gru 96 sequences', 'lstm 16 sequences', 'gru 64', 'dense 8'].join('\n    ');
     cases.push({ name: `RecurrentChain${i}`, text: inertialText(`RecurrentChain${i}`, len, 1, i % 2 ? 10 : 6, ['raw'], layers) });
   });
+  // Whole audio pipelines: their front ends write 100s of KB a window, which the time outside
+  // the kernels grows with (see runKernelSuite); layer pipelines on raw windows write little.
+  if (!quick) {
+    cases.push({ name: 'AudioConv', text: audioText('AudioConv', 16000, 1, ['frames 25 ms hop 10 ms', 'logmel 40 bands', 'normalize'], ['conv1d 32 kernel 3 relu', 'maxpool 2', 'conv1d 64 kernel 3 relu', 'avgpool global', 'dense 64 relu', 'dense 6 softmax'].join('\n    ')) });
+    cases.push({ name: 'AudioGru', text: audioText('AudioGru', 16000, 1.5, ['silence below -60 dB', 'frames 30 ms hop 15 ms', 'mfcc 13 coeffs 40 bands deltas 2', 'normalize'], ['gru 48 sequences', 'gru 32', 'dense 32 relu', 'dense 4 softmax'].join('\n    ')) });
+    cases.push({ name: 'AudioMlp', text: audioText('AudioMlp', 8000, 1, ['frames 32 ms hop 16 ms', 'logmel 32 bands', 'stack 2'], ['flatten', 'dense 256 relu', 'dense 128 relu', 'dense 3 softmax'].join('\n    ')) });
+  }
   // Front end: every step kind, several sizes; steps are timed one by one (as prefixes).
   const front: { name: string; text: (steps: string[]) => string; steps: string[] }[] = [
     { name: 'LogmelFront', steps: ['silence below -60 dB', 'frames 25 ms hop 10 ms', 'logmel 40 bands', 'deltas 1', 'normalize', 'stack 3'], text: (s) => audioText('LogmelFront', 16000, 1, s, 'flatten\n    dense 2') },
@@ -272,21 +281,22 @@ export async function runKernelSuite(opts: KernelSuiteOptions): Promise<KernelSu
       if (ops.length === 0 || !(measuredMs > 0) || l.index === 1) continue;
       samples.push({ kind: kernelKindOf(ops[0]), id: `${c.name}/${l.id}`, parts: partsOf(ops), measuredMs });
     }
-    windows.push({ windowMs: median(m.windowCpuMs), ops: ir.ops.filter((o) => o.placementKey !== FEATURES_KEY && !o.noop) });
+    windows.push({ windowMs: median(m.windowCpuMs), ops: ir.ops.filter((o) => !o.noop) });
   }
   if (!prior) throw new Error('calibrate: the kernel suite has no layer pipeline');
   const predictor = fitKernelPredictor(samples, { prior });
-  // What the kernels do not explain, per window: dispatch + layerOpMs x (layer ops), fitted
-  // across the layer pipelines (their op counts differ) by Theil-Sen (medians of pairwise
-  // slopes, robust to a window the machine's load stretched).
+  // What the kernels and front-end steps do not explain, per window: dispatch +
+  // outputMsPerByte x (bytes the ops write), fitted across the layer pipelines (raw windows
+  // writing a few KB, audio front ends hundreds) by Theil-Sen
+  // (medians of pairwise slopes, robust to a window the machine's load stretched).
   const outside = windows.map((w) => ({
-    n: w.ops.length,
+    n: w.ops.reduce((a, o) => a + o.activationBytes, 0),
     ms: w.windowMs - w.ops.reduce((a, o) => a + (predictOp(predictor, o, o.macs, opBytes(o))?.latencyMs ?? 0), 0),
   }));
   const slopes = outside.flatMap((a, i) => outside.slice(i + 1).filter((b) => b.n !== a.n).map((b) => (b.ms - a.ms) / (b.n - a.n)));
-  const layerOpMs = Math.max(0, median(slopes));
-  predictor.layerOpMs = layerOpMs;
-  dispatchPerPipelineMs.push(...outside.map((o) => o.ms - layerOpMs * o.n));
+  const outputMsPerByte = Math.max(0, median(slopes));
+  predictor.outputMsPerByte = outputMsPerByte;
+  dispatchPerPipelineMs.push(...outside.map((o) => o.ms - outputMsPerByte * o.n));
   // The processor's own roofline (ops of kinds the suite has no model of) is fitted to every layer kernel.
   const layerSamples = samples.filter((s) => !s.kind.startsWith('features/'));
   const roofline = fitRoofline(

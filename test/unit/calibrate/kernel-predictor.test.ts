@@ -136,6 +136,17 @@ describe('the cost model with a calibrated processor', () => {
     expect(opCost({ ...dense, kind: 'gru' }, p).latencyMs).toBeCloseTo(0.002 + 0.001, 12);
     expect(opCost(dense, processor()).latencyMs).toBeCloseTo(0.002 + 0.001, 12);
   });
+
+  it('adds the output term and an unfused activation as their models price them', () => {
+    const act: KernelKindModel = { ...HAND.kinds.dense, overheadMs: 0.002, msPerMac: 1e-6, msPerByte: 0, correctionLog2Bytes: [], correctionLogFactor: [] };
+    const p = withKernelPredictor(processor(), { ...HAND, kinds: { ...HAND.kinds, activation: act }, outputMsPerByte: 1e-6 });
+    const dense = { kind: 'dense' as const, macs: 1000, weightBytes: 1000, inputBytes: 16, activationBytes: 8, placementKey: 'a.1' };
+    // 0.011 as above, plus 8 output bytes x 1e-6 ms.
+    expect(opCost(dense, p).latencyMs).toBeCloseTo(0.011 + 8e-6, 12);
+    // relu is fused into the Gemm: nothing more; softmax runs as a node: 0.002 + 2 elements x 1e-6 ms.
+    expect(opCost({ ...dense, supportKinds: ['dense', 'relu'] }, p).latencyMs).toBeCloseTo(0.011 + 8e-6, 12);
+    expect(opCost({ ...dense, supportKinds: ['dense', 'softmax'] }, p).latencyMs).toBeCloseTo(0.011 + 8e-6 + 0.002 + 2e-6, 12);
+  });
 });
 
 const PROFILE: DeviceProfile = {
