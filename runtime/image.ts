@@ -72,18 +72,139 @@ function u32be(b: Uint8Array, i: number): number {
   return ((b[i] << 24) >>> 0) + (b[i + 1] << 16) + (b[i + 2] << 8) + b[i + 3];
 }
 
-/** The width and height a PNG's IHDR chunk declares (it must be the first chunk). */
-function pngSize(bytes: Uint8Array, name: string): { width: number; height: number } {
-  const ihdr = String.fromCharCode(...bytes.subarray(12, 16));
-  if (bytes.length < 33 || ihdr !== 'IHDR') throw new Error(`${name}: the PNG is truncated or corrupt: it has no IHDR header after its signature`);
-  return { width: u32be(bytes, 16), height: u32be(bytes, 20) };
+/** Bit depths the PNG specification allows for each colour type (grey, RGB, palette, grey+alpha, RGBA). */
+const PNG_DEPTHS: Record<number, { depths: number[]; channels: number }> = {
+  0: { depths: [1, 2, 4, 8, 16], channels: 1 },
+  2: { depths: [8, 16], channels: 3 },
+  3: { depths: [1, 2, 4, 8], channels: 1 },
+  4: { depths: [8, 16], channels: 2 },
+  6: { depths: [8, 16], channels: 4 },
+};
+
+/**
+ * Deflate's largest expansion: 258 bytes from a length/distance pair that can take as
+ * little as 2 bits (RFC 1951), so compressed data never inflates more than 1032 times.
+ */
+const DEFLATE_MAX_RATIO = 1032;
+
+/** What a PNG's chunks declare, checked before any decoder runs. */
+interface PngLayout {
+  width: number;
+  height: number;
+  colourType: number;
 }
 
 /**
- * The width and height a JPEG's start-of-frame segment declares, found by walking the
- * segments from the start (each names its length) up to the first SOF marker.
+ * Walks a PNG's chunks and checks what the decoder would trust: every chunk inside the
+ * file, IHDR first and 13 bytes long, a bit depth its colour type allows, compression and
+ * filter method 0, interlace 0 or 1, a palette of 1 to 256 entries before the data of a
+ * palette image, at least one IDAT chunk, and enough compressed data for the declared
+ * size (deflate expands at most {@link DEFLATE_MAX_RATIO} times), so a few bytes declaring
+ * megapixels are refused here rather than allocated.
  */
-function jpegSize(bytes: Uint8Array, name: string): { width: number; height: number } {
+function pngLayout(bytes: Uint8Array, name: string): PngLayout {
+  const corrupt = (why: string): Error => new Error(`${name}: the PNG is truncated or corrupt: ${why}`);
+  if (bytes.length < 33 || String.fromCharCode(...bytes.subarray(12, 16)) !== 'IHDR' || u32be(bytes, 8) !== 13) throw corrupt('it has no 13-byte IHDR header after its signature');
+  const width = u32be(bytes, 16);
+  const height = u32be(bytes, 20);
+  const [depth, colourType, compression, filter, interlace] = bytes.subarray(24, 29);
+  checkDeclaredSize(width, height, 'PNG', name);
+  const kind = PNG_DEPTHS[colourType];
+  if (!kind) throw corrupt(`colour type ${colourType} is not one of 0, 2, 3, 4, 6`);
+  if (!kind.depths.includes(depth)) throw corrupt(`colour type ${colourType} cannot have bit depth ${depth} (allowed: ${kind.depths.join(', ')})`);
+  if (compression !== 0 || filter !== 0 || interlace > 1) throw corrupt(`compression, filter and interlace methods are ${compression}, ${filter}, ${interlace}; PNG defines 0, 0 and 0 or 1`);
+  let idatBytes = 0;
+  let paletteEntries = 0;
+  let ended = false;
+  for (let at = 8; !ended; ) {
+    if (at + 12 > bytes.length) throw corrupt(`it ends at byte ${bytes.length} inside a chunk header, before its IEND chunk`);
+    const length = u32be(bytes, at);
+    const type = String.fromCharCode(...bytes.subarray(at + 4, at + 8));
+    if (!/^[A-Za-z]{4}$/.test(type)) throw corrupt(`the chunk at byte ${at} has no type (bytes ${[...bytes.subarray(at + 4, at + 8)].join(' ')})`);
+    if (length > bytes.length - at - 12) throw corrupt(`chunk ${type} at byte ${at} declares ${length} bytes; ${Math.max(0, bytes.length - at - 12)} remain`);
+    if (type === 'IHDR' && at !== 8) throw corrupt(`a second IHDR chunk at byte ${at}`);
+    if (type === 'PLTE') {
+      if (length === 0 || length % 3 !== 0 || length > 768) throw corrupt(`its palette (PLTE) is ${length} bytes; it must hold 1 to 256 RGB entries of 3 bytes`);
+      paletteEntries = length / 3;
+    }
+    if (type === 'IDAT') {
+      if (colourType === 3 && paletteEntries === 0) throw corrupt('a palette image has no palette (PLTE) before its data');
+      idatBytes += length;
+    }
+    ended = type === 'IEND';
+    at += 12 + length;
+  }
+  if (idatBytes === 0) throw corrupt('it has no image data (IDAT)');
+  const rawBytes = pngRawBytes(width, height, kind.channels * depth, interlace === 1);
+  if (rawBytes > DEFLATE_MAX_RATIO * idatBytes)
+    throw corrupt(`its ${idatBytes} bytes of compressed data cannot hold the ${width} x ${height} pixels its header declares (${rawBytes} bytes; deflate expands at most ${DEFLATE_MAX_RATIO} times)`);
+  return { width, height, colourType };
+}
+
+/** The bytes of a PNG's filtered rows: per row, a filter byte and the row's packed samples; for Adam7, over its seven passes. */
+function pngRawBytes(width: number, height: number, bitsPerPixel: number, adam7: boolean): number {
+  const rows = (w: number, h: number): number => (w === 0 || h === 0 ? 0 : h * (1 + Math.ceil((w * bitsPerPixel) / 8)));
+  if (!adam7) return rows(width, height);
+  const passes = [
+    [0, 0, 8, 8],
+    [4, 0, 8, 8],
+    [0, 4, 4, 8],
+    [2, 0, 4, 4],
+    [0, 2, 2, 4],
+    [1, 0, 2, 2],
+    [0, 1, 1, 2],
+  ];
+  return passes.reduce((sum, [x0, y0, dx, dy]) => sum + rows(Math.ceil((width - x0) / dx), Math.ceil((height - y0) / dy)), 0);
+}
+
+/**
+ * A JPEG's frame header and the bytes after its first scan header, found by walking the
+ * segments from the start (each names its length). The blocks of a Huffman-coded JPEG
+ * each cost at least one bit of scan data (a DC code is at least one bit long), so a frame
+ * whose components hold more 8 x 8 blocks than 8 per byte after the first scan header is
+ * truncated or declares a size it does not hold; it is refused before jpeg-js allocates
+ * its blocks. Arithmetic-coded and lossless frames, which jpeg-js does not read, are refused.
+ */
+function jpegFrame(bytes: Uint8Array, name: string): { width: number; height: number } {
+  const { width, height, sof, marker } = jpegSof(bytes, name);
+  checkDeclaredSize(width, height, 'JPEG', name);
+  if (marker !== 0xc0 && marker !== 0xc1 && marker !== 0xc2)
+    throw new Error(`${name}: the JPEG is ${marker === 0xc3 || marker >= 0xc9 ? 'arithmetic-coded or lossless' : 'hierarchical'} (frame marker ff${marker.toString(16)}); only baseline, extended and progressive Huffman-coded JPEGs are read`);
+  const count = bytes[sof + 9] ?? 0;
+  if (count === 0 || sof + 10 + 3 * count > bytes.length) throw new Error(`${name}: the JPEG is truncated or corrupt: its frame header declares ${count} components`);
+  const factors = Array.from({ length: count }, (_, c) => bytes[sof + 11 + 3 * c]);
+  if (factors.some((f) => (f >> 4) < 1 || (f >> 4) > 4 || (f & 15) < 1 || (f & 15) > 4)) throw new Error(`${name}: the JPEG is corrupt: a component's sampling factors are not 1 to 4`);
+  const hMax = Math.max(...factors.map((f) => f >> 4));
+  const vMax = Math.max(...factors.map((f) => f & 15));
+  const blocks = factors.reduce((sum, f) => sum + Math.ceil(Math.ceil((width * (f >> 4)) / hMax) / 8) * Math.ceil(Math.ceil((height * (f & 15)) / vMax) / 8), 0);
+  const scan = jpegFirstScan(bytes, sof);
+  const scanBytes = scan < 0 ? 0 : bytes.length - scan;
+  if (blocks > 8 * scanBytes)
+    throw new Error(`${name}: the JPEG is truncated or corrupt: its ${scanBytes} bytes of scan data cannot hold the ${blocks} blocks of the ${width} x ${height} pixels its header declares`);
+  return { width, height };
+}
+
+/** The offset just past the first scan header (SOS) at or after `from`, or -1. */
+function jpegFirstScan(bytes: Uint8Array, from: number): number {
+  for (let i = from; i + 4 <= bytes.length; ) {
+    if (bytes[i] !== 0xff) return -1;
+    if (bytes[i + 1] === 0xff) {
+      i++;
+      continue;
+    }
+    const next = i + 2 + u16be(bytes, i + 2);
+    if (bytes[i + 1] === 0xda) return Math.min(next, bytes.length);
+    if (bytes[i + 1] === 0xd9) return -1;
+    i = next;
+  }
+  return -1;
+}
+
+/**
+ * The offset, marker and declared size of a JPEG's start-of-frame segment, found by
+ * walking the segments from the start (each names its length) up to the first SOF marker.
+ */
+function jpegSof(bytes: Uint8Array, name: string): { width: number; height: number; sof: number; marker: number } {
   let i = 2;
   while (i + 4 <= bytes.length) {
     if (bytes[i] !== 0xff) throw new Error(`${name}: the JPEG is corrupt: no segment marker at byte ${i}`);
@@ -96,7 +217,7 @@ function jpegSize(bytes: Uint8Array, name: string): { width: number; height: num
     // SOF0..SOF15, except DHT (c4), JPG (c8) and DAC (cc), which share the range.
     if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
       if (i + 9 > bytes.length) break;
-      return { height: u16be(bytes, i + 5), width: u16be(bytes, i + 7) };
+      return { height: u16be(bytes, i + 5), width: u16be(bytes, i + 7), sof: i, marker };
     }
     if (marker === 0xd9 || marker === 0xda) break;
     i += 2 + u16be(bytes, i + 2);
@@ -126,14 +247,24 @@ function unpackGrey(png: DecodedPng): Uint8Array {
   return out;
 }
 
-/** A decoder's message with its causes ('Error while decompressing the data: invalid block type'), without the trailing colons. */
+/**
+ * A decoder's message with its causes ('Error while decompressing the data: invalid block
+ * type'), without the trailing colons. A built-in error (a TypeError or RangeError inside
+ * the decoder, such as 'Offset is outside the bounds of the DataView') is an inconsistency
+ * the decoder does not check, and its text would mean nothing to the reader, so it is
+ * reported as such.
+ */
 function causeChain(e: unknown): string {
   const parts: string[] = [];
-  for (let x: unknown = e; x instanceof Error && parts.length < 4; x = x.cause) parts.push(x.message.replace(/:\s*$/, ''));
+  for (let x: unknown = e; x instanceof Error && parts.length < 4; x = x.cause) {
+    const builtin = x instanceof TypeError || x instanceof RangeError || x instanceof ReferenceError || x instanceof SyntaxError;
+    parts.push(builtin ? 'its data is inconsistent with its headers' : x.message.replace(/:\s*$/, ''));
+    if (builtin) break;
+  }
   return parts.join(': ') || String(e);
 }
 
-function decodePngImage(bytes: Uint8Array, name: string): DecodedImage {
+function decodePngImage(bytes: Uint8Array, layout: PngLayout, name: string): DecodedImage {
   let png: DecodedPng;
   try {
     png = decodePng(bytes);
@@ -141,7 +272,10 @@ function decodePngImage(bytes: Uint8Array, name: string): DecodedImage {
     throw new Error(`${name}: the PNG is truncated or corrupt (${causeChain(e)})`);
   }
   const { width, height } = png;
-  if (png.palette) {
+  if (width !== layout.width || height !== layout.height) throw new Error(`${name}: the PNG is corrupt: it decodes to ${width} x ${height} pixels, not the ${layout.width} x ${layout.height} of its header`);
+  // A palette image is colour type 3; a PLTE chunk in an RGB image is only a suggested palette.
+  if (layout.colourType === 3) {
+    if (!png.palette) throw new Error(`${name}: the PNG is corrupt: a palette image decodes without its palette`);
     const data = convertIndexedToRgb(png);
     return { width, height, channels: png.palette[0].length === 4 ? 4 : 3, data, maxValue: 255 };
   }
@@ -173,9 +307,9 @@ function decodeJpegImage(bytes: Uint8Array, name: string): DecodedImage {
 export function decodeImage(bytes: Uint8Array, name: string): DecodedImage {
   const format = imageFormat(bytes);
   if (!format) throw new Error(`${name}: not a PNG or JPEG image (${bytes.length === 0 ? 'the file is empty' : 'its first bytes are neither signature'}); image pipelines read PNG and JPEG`);
-  const { width, height } = format === 'png' ? pngSize(bytes, name) : jpegSize(bytes, name);
-  checkDeclaredSize(width, height, format === 'png' ? 'PNG' : 'JPEG', name);
-  return format === 'png' ? decodePngImage(bytes, name) : decodeJpegImage(bytes, name);
+  if (format === 'png') return decodePngImage(bytes, pngLayout(bytes, name), name);
+  jpegFrame(bytes, name);
+  return decodeJpegImage(bytes, name);
 }
 
 /**

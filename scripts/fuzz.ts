@@ -4,7 +4,7 @@
  * processes, so that a case that hangs is killed after its timeout and one that takes
  * ONNX Runtime down with a native crash is reported too. Case n of a run uses seed
  * `seed + n` and target `cycle[n % cycle.length]`, where `--target all` cycles through
- * {@link ALL_CYCLE} (the cheap file readers twice as often as the `.sense` and ONNX
+ * {@link ALL_CYCLE} (the cheap file readers, images included, twice as often as the `.sense` and ONNX
  * targets, which cost 30 to 70 ms a case, so 100,000 cases fit in about half an hour on
  * two cores) and a named target is the whole cycle; every failure is written to the
  * output folder (the input, and a .txt with the error and the command that replays it:
@@ -47,7 +47,7 @@ async function child(): Promise<void> {
 }
 
 /** The targets of `--target all`, in the order case numbers cycle through them. */
-const ALL_CYCLE: TargetName[] = ['sense', 'wav', 'csv', 'safetensors', 'onnx', 'wav', 'csv', 'safetensors'];
+const ALL_CYCLE: TargetName[] = ['sense', 'wav', 'csv', 'image', 'safetensors', 'onnx', 'wav', 'csv', 'image', 'safetensors'];
 
 interface Options {
   cases: number;

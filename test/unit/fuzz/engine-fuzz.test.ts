@@ -1,9 +1,9 @@
 /**
  * Fuzzing through the real engine, the in-test share of `npm run fuzz` (scripts/fuzz.ts):
  * a few thousand seeded mutants of the sample `.sense` files, WAV clips, inertial CSVs,
- * safetensors and ONNX files, each pushed through check (with the engine's estimator),
- * estimate, partition, compress and export, or through decoding, the feature front end
- * and the partitions on ONNX Runtime (see ./targets). No case may crash or break a
+ * PNG and JPEG images, safetensors and ONNX files, each pushed through check (with the
+ * engine's estimator), estimate, partition, compress and export, or through decoding, the
+ * feature front end and the partitions on ONNX Runtime (see ./targets). No case may crash or break a
  * property, and each target must get a share of its mutants past every stage, so the
  * run cannot pass by rejecting everything at the first check.
  */
@@ -16,6 +16,7 @@ const PLAN: { target: TargetName; cases: number; firstSeed: number; minAccepted:
   { target: 'sense', cases: 300, firstSeed: 1_000_000, minAccepted: 0.05 },
   { target: 'wav', cases: 700, firstSeed: 2_000_000, minAccepted: 0.05 },
   { target: 'csv', cases: 700, firstSeed: 3_000_000, minAccepted: 0.03 },
+  { target: 'image', cases: 300, firstSeed: 6_000_000, minAccepted: 0.05 },
   { target: 'safetensors', cases: 800, firstSeed: 4_000_000, minAccepted: 0.02 },
   { target: 'onnx', cases: 300, firstSeed: 5_000_000, minAccepted: 0.05 },
 ];
@@ -31,6 +32,18 @@ afterAll(async () => {
 });
 
 describe('fuzzing through the real engine', () => {
+  it('every image seed is read by every image pipeline, so mutants start from accepted files', async () => {
+    const formats = new Set<string>();
+    for (const [i, bytes] of ctx.imageSeeds.entries()) {
+      for (let k = 0; k < ctx.imageRunners.length; k++) {
+        const seed = ctx.imageRunners.length * i + k;
+        expect(await runInput(ctx, { target: 'image', seed, name: `seed-${i}`, bytes }), `image seed ${i}`).toBe('accepted');
+      }
+      formats.add(bytes[0] === 0x89 ? 'png' : 'jpeg');
+    }
+    expect([...formats].sort()).toEqual(['jpeg', 'png']);
+  }, 60_000);
+
   it.each(PLAN)('$target: $cases mutants never crash the product', async ({ target, cases, firstSeed, minAccepted }) => {
     const n = Math.max(1, Math.round(cases * SCALE));
     let accepted = 0;

@@ -42,6 +42,41 @@ export async function clearOrValue<T>(stage: string, name: string | undefined, f
   }
 }
 
+const ALLOCATORS = ['ArrayBuffer', 'Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array', 'Int32Array', 'Uint32Array', 'Float32Array', 'Float64Array', 'BigInt64Array', 'BigUint64Array'] as const;
+
+/**
+ * Runs the synchronous `f` and counts the bytes of every ArrayBuffer and typed array that
+ * code calling the global constructors allocates meanwhile (a view on an existing buffer
+ * allocates nothing; a copy counts). The constructors are wrapped only for the duration of
+ * the call, so the count covers a decoder that allocates what a header declares, in one
+ * buffer or in many small ones. Code that kept its own reference to a constructor (fflate's
+ * inflate) is not counted; its buffers grow with the data it reads, not with a header.
+ */
+export function allocatedDuring<T>(f: () => T): { value?: T; error?: unknown; bytes: number } {
+  const g = globalThis as unknown as Record<string, unknown>;
+  const originals = ALLOCATORS.map((name) => g[name] as (new (...args: unknown[]) => object) & { BYTES_PER_ELEMENT?: number });
+  let bytes = 0;
+  ALLOCATORS.forEach((name, i) => {
+    const ctor = originals[i];
+    const perElement = ctor.BYTES_PER_ELEMENT ?? 1;
+    g[name] = new Proxy(ctor, {
+      construct(target, args: unknown[], newTarget) {
+        const a = args[0];
+        if (typeof a === 'number') bytes += a * perElement;
+        else if (a !== null && typeof a === 'object' && !(a instanceof ArrayBuffer) && !(typeof SharedArrayBuffer !== 'undefined' && a instanceof SharedArrayBuffer)) bytes += Number((a as { length?: number }).length ?? 0) * perElement;
+        return Reflect.construct(target, args, newTarget) as object;
+      },
+    });
+  });
+  try {
+    return { value: f(), bytes };
+  } catch (error) {
+    return { error, bytes };
+  } finally {
+    ALLOCATORS.forEach((name, i) => (g[name] = originals[i]));
+  }
+}
+
 /** Throws a {@link FuzzFailure} naming `what` unless `x` is a finite number >= 0. */
 export function expectFiniteNonNegative(what: string, x: number): void {
   if (!(Number.isFinite(x) && x >= 0)) throw new FuzzFailure(`${what} is ${x}; expected a finite number >= 0`);

@@ -6,6 +6,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import onnxProto from 'onnx-proto';
+import { encode as encodePng } from 'fast-png';
+import { encode as encodeJpeg } from 'jpeg-js';
+import { crc32 } from 'node:zlib';
+import { imageInputTensor } from '../../../runtime/image';
 import { readOnnxWeights } from '../../../engine/weights/onnx-weights';
 import { buildBundle } from '../../../engine/export/bundle';
 import { initWeights } from '../../../engine/weights/init';
@@ -13,7 +17,7 @@ import { parseInertialCsv } from '../../../runtime/inertial';
 import { createRunner } from '../../../runtime/runner';
 import { ortNode, randomWeights, specOf } from '../export/helpers';
 import { buildDocument, createSenseServices } from '../../../language/sense-module';
-import { expectClearError } from './oracle';
+import { allocatedDuring, expectClearError } from './oracle';
 
 const { onnx } = onnxProto;
 const ROOT = join(new URL('.', import.meta.url).pathname, '..', '..', '..');
@@ -26,6 +30,33 @@ function thrown(f: () => unknown): unknown {
   }
   throw new Error('expected an error');
 }
+
+/** A 13 x 11 RGB PNG (8 bits) and a 13 x 11 baseline JPEG, written here. */
+function rgbPng(): Uint8Array {
+  return encodePng({ width: 13, height: 11, channels: 3, depth: 8, data: Uint8Array.from({ length: 13 * 11 * 3 }, (_, i) => (i * 37) & 255) });
+}
+function rgbJpeg(): Uint8Array {
+  return new Uint8Array(encodeJpeg({ width: 13, height: 11, data: Uint8Array.from({ length: 13 * 11 * 4 }, (_, i) => (i * 37) & 255) }, 90).data);
+}
+
+/** `png` with a chunk of `type` and `data` (its CRC correct) inserted after IHDR. */
+function withChunk(png: Uint8Array, type: string, data: number[]): Uint8Array {
+  const body = Uint8Array.from([...new TextEncoder().encode(type), ...data]);
+  const chunk = new Uint8Array(8 + body.length);
+  new DataView(chunk.buffer).setUint32(0, data.length);
+  chunk.set(body, 4);
+  new DataView(chunk.buffer).setUint32(4 + body.length, crc32(body));
+  return Uint8Array.from([...png.subarray(0, 33), ...chunk, ...png.subarray(33)]);
+}
+
+/** The offset of a JPEG's segment with `marker`, walking from the start. */
+function jpegSegment(jpg: Uint8Array, marker: number): number {
+  let at = 2;
+  while (jpg[at + 1] !== marker) at += 2 + ((jpg[at + 2] << 8) | jpg[at + 3]);
+  return at;
+}
+
+const RGB = { channels: 3, height: 12, width: 12 };
 
 function modelWithInitializer(init: onnxProto.onnx.ITensorProto): Uint8Array {
   return onnx.ModelProto.encode({ irVersion: 8, graph: { name: 'g', initializer: [init] } }).finish();
@@ -149,5 +180,75 @@ describe('fuzz regressions', () => {
     const errors = (doc.diagnostics ?? []).filter((d) => d.severity === 1);
     expect(errors.map((d) => d.code)).toEqual(['feature-shape']);
     expect(String(errors[0].message)).toMatch(message);
+  });
+
+  // Fuzz cases image 222, 256 (and 215 and 50 more of the first 300-case run): a chunk whose
+  // length runs past the end of the file reached fast-png, which read outside its buffer
+  // ('Offset is outside the bounds of the DataView', 'Invalid typed array length: 605').
+  it('a PNG chunk declaring more bytes than the file holds is refused naming the file and the chunk', () => {
+    const png = rgbPng();
+    new DataView(png.buffer).setUint32(33, png.length);
+    const error = thrown(() => imageInputTensor(png, RGB, 'cut.png'));
+    expectClearError(error, 'imageInputTensor', 'cut.png');
+    expect((error as Error).message).toBe(`cut.png: the PNG is truncated or corrupt: chunk IDAT at byte 33 declares ${png.length} bytes; ${png.length - 45} remain`);
+  });
+
+  // Fuzz case image 221: 363 bytes whose IHDR declares 8192 x 512 RGB pixels made fast-png
+  // allocate 25 MB before finding the data short. Deflate expands at most 1032 times, so the
+  // declared size is now checked against the compressed bytes first.
+  it('a PNG whose compressed data cannot hold its declared size is refused before any allocation', () => {
+    const png = rgbPng();
+    const idatBytes = new DataView(png.buffer).getUint32(33);
+    new DataView(png.buffer).setUint32(16, 8192);
+    new DataView(png.buffer).setUint32(20, 512);
+    const { error, bytes } = allocatedDuring(() => imageInputTensor(png, RGB, 'big.png'));
+    expectClearError(error, 'imageInputTensor', 'big.png');
+    // 512 rows of a filter byte and 8192 x 3 samples.
+    expect((error as Error).message).toBe(`big.png: the PNG is truncated or corrupt: its ${idatBytes} bytes of compressed data cannot hold the 8192 x 512 pixels its header declares (12583424 bytes; deflate expands at most 1032 times)`);
+    expect(bytes).toBeLessThan(2 ** 16);
+  });
+
+  // The same for JPEG: jpeg-js allocates every block of the declared frame before decoding a scan.
+  it('a JPEG whose scan data cannot hold its declared size is refused before any allocation', () => {
+    const jpg = rgbJpeg();
+    const sof = jpegSegment(jpg, 0xc0);
+    jpg.set([5000 >> 8, 5000 & 255, 5000 >> 8, 5000 & 255], sof + 5);
+    const { error, bytes } = allocatedDuring(() => imageInputTensor(jpg, RGB, 'big.jpg'));
+    expectClearError(error, 'imageInputTensor', 'big.jpg');
+    // Three components at 4:4:4, each 625 x 625 blocks of 8 x 8.
+    expect((error as Error).message).toMatch(/^big\.jpg: the JPEG is truncated or corrupt: its \d+ bytes of scan data cannot hold the 1171875 blocks of the 5000 x 5000 pixels/);
+    expect(bytes).toBeLessThan(2 ** 16);
+  });
+
+  // Fuzz case image 218: a scan naming a component the frame does not have made jpeg-js
+  // throw 'Cannot set properties of undefined'; a decoder's built-in error is now reported
+  // as the file's inconsistency, not with the decoder's internals.
+  it('a JPEG scan of a component the frame does not declare is a clear error naming the file', () => {
+    const jpg = rgbJpeg();
+    jpg[jpegSegment(jpg, 0xda) + 5] = 9;
+    const error = thrown(() => imageInputTensor(jpg, RGB, 'scan.jpg'));
+    expectClearError(error, 'imageInputTensor', 'scan.jpg');
+    expect((error as Error).message).toBe('scan.jpg: the JPEG is truncated or corrupt (its data is inconsistent with its headers)');
+  });
+
+  // Fuzz case image 225 and others: header fields PNG does not define are refused by name.
+  it.each([
+    [24, 4, 'colour type 2 cannot have bit depth 4 (allowed: 8, 16)'],
+    [25, 7, 'colour type 7 is not one of 0, 2, 3, 4, 6'],
+    [28, 2, 'compression, filter and interlace methods are 0, 0, 2; PNG defines 0, 0 and 0 or 1'],
+  ])('a PNG with IHDR byte %i set to %i is refused: %s', (at, value, message) => {
+    const png = rgbPng();
+    png[at] = value;
+    expect(() => imageInputTensor(png, RGB, 'h.png')).toThrow(`h.png: the PNG is truncated or corrupt: ${message}`);
+  });
+
+  // Found while writing the image target: an RGB PNG may carry a suggested palette (PLTE),
+  // and its presence made the RGB samples be read as palette indices ('Incorrect index of
+  // palette color'). Only colour type 3 is a palette image.
+  it('an RGB PNG with a suggested palette is read as RGB', () => {
+    const png = encodePng({ width: 2, height: 1, channels: 3, depth: 8, data: Uint8Array.of(255, 0, 0, 0, 0, 255) });
+    const tensor = imageInputTensor(withChunk(png, 'PLTE', [0, 255, 0, 10, 20, 30]), { channels: 3, height: 1, width: 2 }, 'plte.png');
+    // Channels first: red [1, 0], green [0, 0], blue [0, 1].
+    expect([...tensor]).toEqual([1, 0, 0, 0, 0, 1]);
   });
 });

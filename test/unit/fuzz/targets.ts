@@ -1,9 +1,11 @@
 /**
  * The fuzz targets: each turns a seed into one mutated input (a `.sense` text, a WAV,
- * an inertial CSV, a safetensors or an ONNX file) and pushes it through the real product
+ * an inertial CSV, a PNG or JPEG image, a safetensors or an ONNX file) and pushes it through the real product
  * as far as it goes: the language's check with the engine's estimator, then estimate,
  * partition, auto-compress (and its `--write` rewrite) and export of every pipeline that
- * checks; decoded clips through the feature front end and the partitions on ONNX Runtime;
+ * checks; decoded clips through the feature front end and the partitions on ONNX Runtime
+ * (an image through runtime/image.ts, which must not allocate what a header declares
+ * beyond what the file's bytes can hold, then a small image pipeline);
  * weights files through the weights check, export and an ONNX Runtime load. A target
  * returns how far the input got, or throws a FuzzFailure (see ./oracle) for a crash or a
  * broken property. Generation is separate from running so the long runner can write the
@@ -30,12 +32,14 @@ import { importOnnx } from '../../../engine/import/import-onnx';
 import { decodeWav, encodeWav16 } from '../../../runtime/wav';
 import { parseInertialCsv } from '../../../runtime/inertial';
 import { createRunner, type BundleRunner, type ClipInput, type OrtModuleLike } from '../../../runtime/runner';
+import { imageFormat, imageInputTensor, type ImageShape } from '../../../runtime/image';
 import type { Rng } from '../../../engine/compress/random';
 import { below, caseRng, mutateBytes, mutateNumbers, mutateText, pick } from './mutate';
-import { clearOrValue, expectFiniteNonNegative, FuzzFailure, rangeInside } from './oracle';
+import { allocatedDuring, clearOrValue, expectClearError, expectFiniteNonNegative, FuzzFailure, rangeInside } from './oracle';
+import { jpegSeeds, mutateJpeg, mutatePng, pngSeeds } from './image-seeds';
 
 /** The targets, in the order `--target all` cycles through them. */
-export const TARGETS = ['sense', 'wav', 'csv', 'safetensors', 'onnx'] as const;
+export const TARGETS = ['sense', 'wav', 'csv', 'image', 'safetensors', 'onnx'] as const;
 export type TargetName = (typeof TARGETS)[number];
 
 /** One generated input: the file name its errors must carry, and its content. */
@@ -59,6 +63,30 @@ const MAX_EXPORT_PARAMS = 300_000;
 const MAX_RUN_SECONDS = 20;
 /** ONNX Runtime session options that keep its own log of a rejected model off stderr (the error still reaches the caller). */
 const QUIET = { logSeverityLevel: 4 };
+
+/**
+ * Bytes an image decode may allocate: 16 MiB, plus 64 KiB per byte of the file. A valid
+ * file needs less: deflate expands at most 1032 times and a 1-bit palette pixel with alpha
+ * becomes 4 bytes (1032 x 8 x 4 = 33,024 per byte), and every 8 x 8 JPEG block costs at
+ * least one bit of its scans; only a header declaring more pixels than its data holds makes
+ * a decoder go past this (a 300-byte file declaring 5000 x 5000 RGBA pixels would allocate 100 MB).
+ */
+const IMAGE_ALLOCATION_BASE_BYTES = 16 * 2 ** 20;
+const IMAGE_ALLOCATION_BYTES_PER_FILE_BYTE = 2 ** 16;
+
+/** Small image pipelines, one per channel count an image converts to, each at a size the seeds are resized to and from. */
+const IMAGE_SHAPES: ImageShape[] = [
+  { channels: 3, height: 12, width: 12 },
+  { channels: 1, height: 9, width: 7 },
+  { channels: 4, height: 8, width: 8 },
+  { channels: 2, height: 5, width: 6 },
+];
+const imagePipeline = ({ channels, height, width }: ImageShape): string => `pipeline Img${channels} {
+  input image { size ${height} x ${width}  channels ${channels} }
+  shared trunk { conv2d 4 kernel 3 relu  flatten }
+  head scene from trunk { dense 3 softmax  labels [indoor, outdoor, night] }
+  target snapdragon800
+}`;
 
 /** A small audio pipeline with every kind of layer the ONNX writer maps often, for the ONNX seeds. */
 const CONV_PIPELINE = `pipeline Tiny {
@@ -137,6 +165,8 @@ export interface FuzzContext {
   watchSpec: PipelineSpec;
   audioRunner: BundleRunner;
   inertialRunner: BundleRunner;
+  imageSeeds: Uint8Array[];
+  imageRunners: { shape: ImageShape; runner: BundleRunner }[];
   counter: number;
 }
 
@@ -176,6 +206,13 @@ export async function createFuzzContext(): Promise<FuzzContext> {
     ['a.weight', { shape: [3, 2], data: Float32Array.of(1, -2, 3.5, 0, 1e-3, 7) }],
     ['b', { shape: [4], data: Float32Array.of(0, 1, 2, 3) }],
   ]);
+  const imageRunners = await Promise.all(
+    IMAGE_SHAPES.map(async (shape) => {
+      const spec = await specOfText(services, imagePipeline(shape), `img${shape.channels}.sense`);
+      const bundle = buildBundle(spec, initWeights(spec, shape.channels));
+      return { shape, runner: await createRunner({ ort, backend: 'node', manifest: bundle.manifest, models: bundle.models }) };
+    }),
+  );
   const [audioRunner, inertialRunner] = await Promise.all([
     createRunner({ ort, backend: 'node', manifest: deepear.manifest, models: deepear.models }),
     createRunner({ ort, backend: 'node', manifest: watch.manifest, models: watch.models }),
@@ -183,7 +220,8 @@ export async function createFuzzContext(): Promise<FuzzContext> {
   return {
     services,
     ort,
-    senseSeeds: senseFiles.map(text),
+    // A small image pipeline among the `.sense` seeds, so image pipelines reach export (AlexNet is over MAX_EXPORT_PARAMS).
+    senseSeeds: [...senseFiles.map(text), imagePipeline(IMAGE_SHAPES[0])],
     wavSeeds,
     csvSeeds: listFiles('samples/data/watch', '.csv', 4).map(text),
     safetensorsSeeds: [bytes('samples/watch/activity.safetensors'), encodeSafetensors(watchWeights, { format: 'pt' }), encodeSafetensors(small)],
@@ -191,13 +229,15 @@ export async function createFuzzContext(): Promise<FuzzContext> {
     watchSpec,
     audioRunner,
     inertialRunner,
+    imageSeeds: [...pngSeeds(), ...jpegSeeds()],
+    imageRunners,
     counter: 0,
   };
 }
 
 /** Releases the ONNX Runtime sessions of the context. */
 export async function releaseFuzzContext(ctx: FuzzContext): Promise<void> {
-  await Promise.all([ctx.audioRunner.release(), ctx.inertialRunner.release()]);
+  await Promise.all([ctx.audioRunner.release(), ctx.inertialRunner.release(), ...ctx.imageRunners.map((r) => r.runner.release())]);
 }
 
 const encoder = new TextEncoder();
@@ -286,6 +326,15 @@ export function generate(ctx: FuzzContext, target: TargetName, seed: number): Fu
       const source = pick(random, ctx.csvSeeds);
       return input('csv', random() < 0.6 ? encoder.encode(mutateText(source, random)) : mutateBytes(encoder.encode(source), random));
     }
+    case 'image': {
+      const source = pick(random, ctx.imageSeeds);
+      const structured = (b: Uint8Array): Uint8Array => (imageFormat(b) === 'png' ? mutatePng(b, random) : mutateJpeg(b, random));
+      // A third change one header field, a third bytes anywhere, a third both.
+      const k = below(random, 3);
+      let b = k === 1 ? source : structured(source);
+      if (k > 0) b = mutateBytes(b, random, pick(random, ctx.imageSeeds));
+      return input(imageFormat(source) === 'png' ? 'png' : 'jpg', b);
+    }
     case 'safetensors': {
       const source = pick(random, ctx.safetensorsSeeds);
       return input('safetensors', random() < 0.5 ? mutateSafetensorsHeader(source, random) : mutateBytes(source, random, pick(random, ctx.safetensorsSeeds)));
@@ -308,6 +357,8 @@ export async function runInput(ctx: FuzzContext, input: FuzzInput): Promise<Fuzz
       return runClip(ctx.audioRunner, { kind: 'wav', bytes: input.bytes }, input.name);
     case 'csv':
       return runClip(ctx.inertialRunner, { kind: 'csv', bytes: input.bytes }, input.name);
+    case 'image':
+      return runImage(ctx, input);
     case 'safetensors':
       return runSafetensors(ctx, input);
     case 'onnx':
@@ -384,7 +435,7 @@ async function engineStages(ctx: FuzzContext, spec: PipelineSpec, source: string
   }
 
   const params = estimate.layers.reduce((n, l) => n + l.params, 0);
-  if (spec.input.kind === 'image' || params > MAX_EXPORT_PARAMS) return;
+  if (params > MAX_EXPORT_PARAMS) return;
   const weights = initWeights(spec, seed);
   const bundle = await clearOrValue('export', undefined, () => buildBundle(spec, weights));
   // Loading every exported model would dominate the run; one case in four loads them.
@@ -408,11 +459,42 @@ async function runClip(runner: BundleRunner, clip: ClipInput & { bytes: Uint8Arr
   }
   const result = await clearOrValue('runClip', name, () => runner.runClip(clip, name));
   if (!result) return 'rejected';
+  expectProbabilities(result, name);
+  return 'accepted';
+}
+
+/** Throws a {@link FuzzFailure} unless every head's every probability lies in [0, 1]. */
+function expectProbabilities(result: { heads: Record<string, { probabilities: Record<string, number> }> }, name: string): void {
   for (const [head, h] of Object.entries(result.heads)) {
     for (const [label, p] of Object.entries(h.probabilities)) {
       if (!(p >= 0 && p <= 1 + 1e-6)) throw new FuzzFailure(`${name}: head ${head} gives ${label} probability ${p}`);
     }
   }
+}
+
+/**
+ * An image: its tensor for one of the image pipelines (the case's seed chooses which), which
+ * must be refused with a clear error naming the file, or come out of the right length with
+ * every value in [0, 1], without allocating past what the file's bytes can hold; then the
+ * same file through the pipeline's runner, which must agree and give probabilities.
+ */
+async function runImage(ctx: FuzzContext, input: FuzzInput): Promise<FuzzOutcome> {
+  const { shape, runner } = ctx.imageRunners[input.seed % ctx.imageRunners.length];
+  const { value: tensor, error, bytes } = allocatedDuring(() => imageInputTensor(input.bytes, shape, input.name));
+  const limit = IMAGE_ALLOCATION_BASE_BYTES + IMAGE_ALLOCATION_BYTES_PER_FILE_BYTE * input.bytes.length;
+  if (bytes > limit) throw new FuzzFailure(`${input.name}: decoding a file of ${input.bytes.length} bytes allocated ${bytes} bytes (limit ${limit})${error ? ` before: ${(error as Error).message}` : ''}`);
+  if (!tensor) {
+    expectClearError(error, 'imageInputTensor', input.name);
+    return 'rejected';
+  }
+  const expected = shape.channels * shape.height * shape.width;
+  if (tensor.length !== expected) throw new FuzzFailure(`${input.name}: the tensor holds ${tensor.length} values, not ${shape.channels} x ${shape.height} x ${shape.width}`);
+  const outside = tensor.findIndex((v) => !(v >= 0 && v <= 1));
+  if (outside >= 0) throw new FuzzFailure(`${input.name}: tensor value ${outside} is ${tensor[outside]}, outside [0, 1]`);
+  const result = await runner.runClip({ kind: 'image', bytes: input.bytes }, input.name).catch((e: unknown) => {
+    throw new FuzzFailure(`${input.name}: the tensor was read but the runner failed: ${(e as Error).message}`);
+  });
+  expectProbabilities(result, input.name);
   return 'accepted';
 }
 
