@@ -20,8 +20,8 @@ export interface GateScenario {
   runs: ReadonlySet<string>;
 }
 
-/** Most outcomes enumerated; beyond it the estimate uses expected busy times instead ({@link gateScenarios}). */
-export const MAX_GATE_SCENARIOS = 4096;
+/** Most outcomes enumerated (the estimate runs on every keystroke, each outcome costs a pass over the ops); beyond it the estimate uses expected busy times instead ({@link gateScenarios}). */
+export const MAX_GATE_SCENARIOS = 256;
 
 /** One random choice: a gating head's top label (or, for a head whose fractions exceed 1, one label's gate open or not). */
 interface Choice {

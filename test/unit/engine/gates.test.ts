@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { estimatePipeline } from '../../../engine/estimate';
-import { gateScenarios } from '../../../engine/gate-scenarios';
+import { gateScenarios, MAX_GATE_SCENARIOS } from '../../../engine/gate-scenarios';
 import { buildIr } from '../../../engine/ir';
 import { partitionOps, resolvePlacement } from '../../../engine/schedule';
 import type { BlockSpec, PipelineSpec } from '../../../language/pipeline-model';
@@ -134,5 +134,19 @@ describe('gate properties', () => {
       ),
       { numRuns: 60 },
     );
+  });
+});
+
+describe('many gates', () => {
+  it('beyond MAX_GATE_SCENARIOS outcomes, weighs each op by its head probability', async () => {
+    const n = Math.ceil(Math.log2(MAX_GATE_SCENARIOS)) + 1;
+    const heads = Array.from({ length: n }, (_, i) => `head g${i} from enc { dense 2 softmax  labels [hi, lo] }\n    head h${i} from enc when g${i} is hi { dense 3 softmax }\n    expect g${i} hi ${10 * (i + 1) - 5}%`).join('\n    ');
+    const spec = await specOf(`pipeline M {\n    input inertial { rate 50 Hz  window 1 s  accelerometer [x, y, z] }\n    features { stats mean, std }\n    shared enc { dense 16 relu }\n    ${heads}\n    target Watch\n  }\n  ${WATCH_DEVICE}`);
+    const gated = new Set(spec.blocks.filter((b) => b.gate).map((b) => b.name));
+    expect(gateScenarios(spec.blocks, gated)).toBeUndefined();
+    const e = estimatePipeline(spec);
+    const p = (block: string) => (block.startsWith('h') ? (10 * (Number(block.slice(1)) + 1) - 5) / 100 : 1);
+    close(e.computeEnergyMj, e.schedule.ops.reduce((s, o) => s + p(o.block) * o.energyMj, 0), 'compute weighted by probability');
+    close(e.expectedLatencyMs, e.endToEndLatencyMs, 'expected latency falls back to the makespan');
   });
 });
