@@ -51,7 +51,7 @@ export interface KernelKindModel {
   correctionLog2Bytes: number[];
   /** Natural log of the correction factor at each knot. */
   correctionLogFactor: number[];
-  /** The smallest and largest MACs and bytes among the kernels it was fitted to (its coverage). */
+  /** The smallest and largest MACs and bytes among the single ops it was fitted to (its coverage). */
   minMacs: number;
   maxMacs: number;
   minBytes: number;

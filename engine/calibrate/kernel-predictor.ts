@@ -137,16 +137,18 @@ export function fitKernelKind(kind: string, samples: readonly KernelSample[], op
     measuredMs: s.measuredMs,
   }));
   const fit = fitRoofline(fitSamples, { names: samples.map((s) => `${kind} kernel ${s.id}`), prior: opts.prior, weighting: 'relative' });
+  const allParts = samples.flatMap((s) => s.parts);
   const base: KernelKindModel = {
     overheadMs: fit.overheadMs,
     msPerMac: Number.isFinite(fit.computeMacsPerS) ? 1000 / fit.computeMacsPerS : 0,
     msPerByte: Number.isFinite(fit.bandwidthBytesPerS) ? 1000 / fit.bandwidthBytesPerS : 0,
     correctionLog2Bytes: [],
     correctionLogFactor: [],
-    minMacs: Math.min(...fitSamples.map((s) => s.macs)),
-    maxMacs: Math.max(...fitSamples.map((s) => s.macs)),
-    minBytes: Math.min(...fitSamples.map((s) => s.bytes)),
-    maxBytes: Math.max(...fitSamples.map((s) => s.bytes)),
+    // Coverage is of single ops (a front-end step's kernels are its ops), as predictOp checks it.
+    minMacs: Math.min(...allParts.map((p) => p.macs)),
+    maxMacs: Math.max(...allParts.map((p) => p.macs)),
+    minBytes: Math.min(...allParts.map((p) => p.bytes)),
+    maxBytes: Math.max(...allParts.map((p) => p.bytes)),
     samples: samples.length,
   };
   // The correction: ln(measured / roofline) against log2 of the bytes of each kernel's largest part.

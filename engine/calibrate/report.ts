@@ -61,7 +61,7 @@ export function kernelSuiteTable(r: Pick<KernelSuiteResult, 'profile' | 'suiteS'
   const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   out.push(line(head), ...rows.map(line), '');
   out.push(`held-out kernels: ${heldOutText(k)}`);
-  if (p.dispatchMs !== undefined) out.push(`dispatch ${(p.dispatchMs * 1000).toFixed(1)} us per partition run (window CPU time minus front end and kernels)`);
+  if (p.dispatchMs !== undefined) out.push(`dispatch ${(p.dispatchMs * 1000).toFixed(1)} us per partition run (window CPU time minus the predicted kernels and front-end steps)`);
   out.push(`suite took ${r.suiteS.toFixed(1)} s`);
   return out;
 }

@@ -65,6 +65,10 @@ describe('fitting one kernel kind', () => {
     expect(model.minMacs).toBe(16 * 16);
     expect(model.maxBytes).toBe(4 * (2048 * 2048 + 4096));
     expect(() => fitKernelKind('gru', samples.slice(0, 2), { prior: PRIOR })).toThrow(/kernel kind gru has 2 measured kernels; at least 3/);
+    // A front-end step is measured whole but priced op by op: its coverage is of the ops.
+    const steps = [1, 2, 4].map((f) => ({ kind: 'features/spectral', id: `s${f}`, parts: [{ macs: 1000 * f, bytes: 4000 * f }, { macs: 10 * f, bytes: 400 * f }], measuredMs: 0.01 * f }));
+    const spectral = fitKernelKind('features/spectral', steps, { prior: PRIOR });
+    expect([spectral.minMacs, spectral.maxMacs, spectral.minBytes, spectral.maxBytes]).toEqual([10, 4000, 400, 16000]);
   });
 });
 
