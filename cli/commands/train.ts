@@ -22,7 +22,7 @@ import { formatPercent } from '../../language/figures';
 
 export const summary = 'train a pipeline (shared blocks and every head, jointly) on labelled clips DATA/HEAD/LABEL/*.wav|csv; writes its weights file';
 export const usage =
-  'sense train FILE DATA [--epochs 30] [--seed 1] [--batch 32] [--lr 0.001] [--val 0.2] [--patience 5] [--heads a,b] [--noise-dir DIR --snr 0,5,10,20 [--noise-heads a,b]] [--out WEIGHTS] [--force] [--pipeline NAME]';
+  'sense train FILE DATA [--epochs 30] [--seed 1] [--batch 32] [--lr 0.001] [--val 0.2] [--patience 5] [--heads a,b] [--noise-dir DIR --snr 0,5,10,20 [--noise-heads a,b]] [--pretrain DIR [--pretrain-epochs 10]] [--out WEIGHTS] [--force] [--pipeline NAME]';
 
 /** Parsed options of `sense train`. */
 export interface TrainArgs {
@@ -39,6 +39,10 @@ export interface TrainArgs {
   noiseDir?: string;
   snrDb: number[];
   noiseHeads?: string[];
+  /** Folder of unlabeled clips to pre-train the shared dense layers on (engine/train/pretrain.ts). */
+  pretrain?: string;
+  /** Denoising-autoencoder epochs per shared dense layer. */
+  pretrainEpochs: number;
   /** Weights file to write instead of the one the pipeline names. */
   out?: string;
   /** Replace a weights file at the pipeline's weights path that sense did not write. */
@@ -58,6 +62,8 @@ export interface TrainingRecord {
   valFraction: number;
   patience: number;
   noise?: { dir: string; snrDb: number[]; heads: string[]; clips: number };
+  /** Unsupervised pre-training before the supervised stage: per shared layer, its reconstruction loss (first and last epoch) or why it was not trained. */
+  pretrain?: { dir: string; clips: number; windows: number; epochsPerLayer: number; maskFraction: number; normalization: string; layers: { layer: string; kind: string; mseFirst?: number; mseLast?: number; note?: string }[] };
   backend: string;
   trainWindows: number;
   valWindows: number;
@@ -79,6 +85,8 @@ const FLAGS = {
   'noise-heads': { type: 'string' },
   'noise-dir': { type: 'string' },
   snr: { type: 'string' },
+  pretrain: { type: 'string' },
+  'pretrain-epochs': { type: 'string' },
   out: { type: 'string' },
   force: { type: 'boolean' },
   pipeline: { type: 'string' },
@@ -108,6 +116,12 @@ export function parseTrainArgs(args: string[]): TrainArgs {
     o.noiseDir = v['noise-dir'];
   }
   if (v.snr !== undefined) o.snrDb = v.snr.split(',').map((s) => numberFlag('--snr', s, (x) => x >= -20 && x <= 60, 'dB values from -20 to 60 such as 0,5,10,20')!);
+  if (v.pretrain !== undefined) {
+    if (!v.pretrain) throw new UsageError('--pretrain needs a folder of unlabeled clips');
+    o.pretrain = v.pretrain;
+  }
+  o.pretrainEpochs = numberFlag('--pretrain-epochs', v['pretrain-epochs'], (x) => Number.isInteger(x) && x >= 1 && x <= 100000, 'a positive integer');
+  if (v['pretrain-epochs'] !== undefined && v.pretrain === undefined) throw new UsageError('--pretrain-epochs needs --pretrain with a folder of unlabeled clips');
   if (v.out !== undefined) {
     if (!v.out) throw new UsageError('--out needs a weights file path');
     o.out = v.out;
@@ -118,7 +132,7 @@ export function parseTrainArgs(args: string[]): TrainArgs {
   if (pos.length !== 2) throw new UsageError(`expected FILE and DATA, got ${pos.length} argument(s); usage: ${usage}`);
   if (o.noiseDir && o.snrDb.length === 0) throw new UsageError('--noise-dir needs --snr with the SNRs to mix at, such as --snr 0,5,10,20');
   if (!o.noiseDir && o.snrDb.length > 0) throw new UsageError('--snr needs --noise-dir with the background-noise WAVs to mix in');
-  return { file: pos[0], data: pos[1], epochs: 30, seed: 1, batch: 32, lr: 0.001, val: 0.2, patience: 5, ...o };
+  return { file: pos[0], data: pos[1], epochs: 30, seed: 1, batch: 32, lr: 0.001, val: 0.2, patience: 5, pretrainEpochs: 10, ...o };
 }
 
 /**
@@ -175,10 +189,12 @@ function checkOutputs(paths: ReturnType<typeof outputPaths>, force: boolean): vo
  */
 export async function trainFromArgs(a: TrainArgs, log: (line: string) => void, command = ''): Promise<{ result: TrainResult; record: TrainingRecord; paths: { weights: string; record: string } }> {
   // tfjs loads in about a second: import it only when a training runs, not for every sense command.
-  const [{ useTrainingBackend }, { readLabelledData, readNoiseClips }, { trainPipeline }] = await Promise.all([
+  const [{ useTrainingBackend }, { readLabelledData, readNoiseClips, readUnlabeledWindows }, { trainPipeline }, { pretrainShared, PRETRAIN_MASK_FRACTION }, { fitNormalization }] = await Promise.all([
     import('../../engine/train/backend'),
     import('../../engine/train/node-data'),
     import('../../engine/train/trainer'),
+    import('../../engine/train/pretrain'),
+    import('../../engine/train/features'),
   ]);
   const { spec } = await loadPipeline(a.file, a.pipeline);
   // Before reading the data or starting tfjs: a pipeline whose weights no file holds cannot train.
@@ -209,11 +225,37 @@ export async function trainFromArgs(a: TrainArgs, log: (line: string) => void, c
     noise = { signals: read.signals, snrDb: a.snrDb, heads, mix: mixAtSnr };
     log(`noise: ${noiseClips} clips from ${a.noiseDir}, mixed into ${heads.join(', ')} at ${a.snrDb.join(', ')} dB (or left clean), drawn anew every epoch`);
   }
+  let unlabeled: { windows: ReturnType<typeof readUnlabeledWindows>['windows']; clips: number } | undefined;
+  if (a.pretrain) {
+    try {
+      unlabeled = readUnlabeledWindows(spec, a.pretrain);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  }
   const { backend, reason } = await useTrainingBackend(spec);
   log(`backend: tfjs ${backend} (${reason})`);
+  let pretrained: Awaited<ReturnType<typeof pretrainShared>> | undefined;
+  let normalization: TrainOptions['normalization'];
+  if (unlabeled && a.pretrain) {
+    // The pre-trained layers learned on features normalised with the unlabeled clips' statistics:
+    // the supervised stage keeps those statistics, so its first layer sees what pre-training saw.
+    normalization = fitNormalization(spec, unlabeled.windows);
+    log(`pretrain: ${unlabeled.clips} unlabeled clips (${unlabeled.windows.length} windows) from ${a.pretrain}, ${a.pretrainEpochs} epochs per shared dense layer`);
+    pretrained = await pretrainShared(spec, unlabeled.windows, {
+      epochs: a.pretrainEpochs,
+      seed: a.seed,
+      batchSize: a.batch,
+      learningRate: a.lr,
+      maskFraction: PRETRAIN_MASK_FRACTION,
+      normalization,
+      log,
+    });
+  }
   let result: TrainResult;
   try {
     result = await trainPipeline(spec, data.examples, {
+      ...(pretrained ? { init: pretrained.weights, normalization } : {}),
       epochs: a.epochs,
       seed: a.seed,
       batchSize: a.batch,
@@ -239,6 +281,24 @@ export async function trainFromArgs(a: TrainArgs, log: (line: string) => void, c
     valFraction: a.val,
     patience: a.patience,
     ...(noise && a.noiseDir ? { noise: { dir: a.noiseDir, snrDb: a.snrDb, heads: noise.heads, clips: noiseClips } } : {}),
+    ...(pretrained && unlabeled && a.pretrain
+      ? {
+          pretrain: {
+            dir: a.pretrain,
+            clips: unlabeled.clips,
+            windows: unlabeled.windows.length,
+            epochsPerLayer: a.pretrainEpochs,
+            maskFraction: PRETRAIN_MASK_FRACTION,
+            normalization: 'fitted on the unlabeled clips, kept by the supervised stage',
+            layers: pretrained.layers.map((l) => ({
+              layer: l.layerId,
+              kind: l.kind,
+              ...(l.reconstructionLoss.length > 0 ? { mseFirst: l.reconstructionLoss[0], mseLast: l.reconstructionLoss[l.reconstructionLoss.length - 1] } : {}),
+              ...(l.note ? { note: l.note } : {}),
+            })),
+          },
+        }
+      : {}),
     backend,
     trainWindows: result.trainWindows,
     valWindows: result.valWindows,

@@ -73,7 +73,8 @@ export interface Network {
   dispose(): void;
 }
 
-function applyActivation(x: tf.Tensor, act: ActivationName | undefined): tf.Tensor {
+/** Applies a layer's activation `act` (undefined and 'linear' are the identity) as the ONNX export does. */
+export function applyActivation(x: tf.Tensor, act: ActivationName | undefined): tf.Tensor {
   switch (act) {
     case undefined:
     case 'linear':

@@ -162,3 +162,33 @@ export function readNoiseClips(dir: string, rateHz: number): { signals: Float32A
   if (signals.length === 0) throw new Error(`--noise-dir ${dir}: every WAV is silent; noise must have energy to set an SNR`);
   return { signals, files: files.map((f) => relative(dir, f)) };
 }
+
+/**
+ * Reads every clip of the pipeline's kind under `dir` (recursively, sorted; `.wav` for audio,
+ * `.csv` for inertial) as unlabeled windows for pre-training: folder names are ignored, so a
+ * labelled `HEAD/LABEL/` tree serves as well as a flat folder. Throws an Error naming `dir` and
+ * the fix when it is missing, a file, or holds no clip of the kind (saying which other clips it found).
+ */
+export function readUnlabeledWindows(spec: PipelineSpec, dir: string): { windows: Window[]; clips: number } {
+  if (!statUserPath(dir, 'clip')) throw new Error(`--pretrain ${dir}: no such folder; give a folder of unlabeled clips`);
+  if (!isDir(dir)) throw new Error(`--pretrain ${dir} is a file; give a folder of unlabeled clips`);
+  if (spec.input.kind === 'image') throw new Error(`--pretrain: pipeline ${spec.name} reads images; pre-training reads WAV (audio) and CSV (inertial) clips only`);
+  const ext = spec.input.kind === 'audio' ? '.wav' : '.csv';
+  const files = clipFilesUnder(dir, ext);
+  if (files.length === 0) {
+    const other = ext === '.wav' ? '.csv' : '.wav';
+    const found = clipFilesUnder(dir, other).length;
+    const hint = found > 0 ? `; it holds ${found} ${other} file(s), but pipeline ${spec.name} reads ${spec.input.kind} (${ext}) clips` : '';
+    throw new Error(`--pretrain ${dir}: no ${ext} clips in it or its subfolders${hint}`);
+  }
+  const windows: Window[] = [];
+  for (const f of files) {
+    try {
+      windows.push(...clipWindows(spec, f));
+    } catch (e) {
+      throw new Error(`--pretrain: ${(e as Error).message}`);
+    }
+  }
+  if (windows.length === 0) throw new Error(`--pretrain ${dir}: its ${files.length} clip(s) are all shorter than one ${spec.input.kind} window`);
+  return { windows, clips: files.length };
+}
