@@ -275,6 +275,16 @@ function nonNegativeOr(v: number | undefined, fallback: number): number {
 // ------------------------------------------------------------------ pipelines
 
 /** Lowers the input block; undefined when the pipeline has none usable. */
+/**
+ * The `key value` settings each input modality takes; the others are reported as
+ * unexpected. `size` (image) and the sensors (inertial) are statements of their own.
+ */
+export const INPUT_SETTING_KEYS: Readonly<Record<string, readonly string[]>> = {
+  audio: ['rate', 'window', 'hop', 'channels'],
+  inertial: ['rate', 'window', 'hop'],
+  image: ['channels', 'period'],
+};
+
 function lowerInput(pipeline: ast.Pipeline, sink: IssueSink): InputSpec | undefined {
   if (pipeline.inputs.length === 0) {
     sink.error(IssueCodes.MissingInput, `Pipeline '${pipeline.name}' has no input; add e.g. input audio { rate 16 kHz  window 1 s }.`, pipeline, 'name');
@@ -285,11 +295,7 @@ function lowerInput(pipeline: ast.Pipeline, sink: IssueSink): InputSpec | undefi
   const settings = new Map<string, ast.Setting>();
   let size: ast.SizeSetting | undefined;
   const sensors: ast.Sensor[] = [];
-  const allowed: Record<string, string[]> = {
-    audio: ['rate', 'window', 'hop', 'channels'],
-    inertial: ['rate', 'window', 'hop'],
-    image: ['channels', 'period'],
-  };
+  const allowed = INPUT_SETTING_KEYS;
   for (const s of input.settings) {
     if (ast.isSetting(s)) {
       if (!allowed[input.modality].includes(s.key)) {

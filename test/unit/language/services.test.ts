@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { LangiumDocument } from 'langium';
-import type { CodeAction } from 'vscode-languageserver-protocol';
+import { InsertTextFormat, type CodeAction, type CompletionItem } from 'vscode-languageserver-protocol';
 import type { PipelineEstimator } from '../../../language/estimator';
 import { build, codeOf, makeServices, type Services } from './helpers';
 
@@ -45,11 +45,15 @@ async function hover(services: Services, marked: string): Promise<string | undef
   return (h?.contents as { value: string } | undefined)?.value;
 }
 
-async function completions(services: Services, marked: string): Promise<string[]> {
+async function items(services: Services, marked: string): Promise<CompletionItem[]> {
   const { doc, position } = await at(services, marked);
   const list = await services.Sense.lsp.CompletionProvider!.getCompletion(doc, { textDocument: { uri: doc.textDocument.uri }, position });
   // Clients order items by sortText; so do the assertions.
-  return (list?.items ?? []).sort((a, b) => (a.sortText ?? a.label).localeCompare(b.sortText ?? b.label)).map((i) => i.label);
+  return (list?.items ?? []).sort((a, b) => (a.sortText ?? a.label).localeCompare(b.sortText ?? b.label));
+}
+
+async function completions(services: Services, marked: string): Promise<string[]> {
+  return (await items(services, marked)).map((i) => i.label);
 }
 
 describe('hover', () => {
@@ -133,6 +137,45 @@ describe('completion', () => {
     expect(await completions(services, text)).toEqual(expect.arrayContaining(['enc', 'h']));
     const layers = await completions(services, text.replace('compress |', 'compress enc.|'));
     expect(layers).toEqual(expect.arrayContaining(['fc1', '1', '2']));
+  });
+
+  it('offers layer kinds, with docs and snippets, only where a layer line starts', async () => {
+    const empty = await items(services, 'pipeline P {\n  shared e {\n    dense 8\n    |\n  }\n}\n');
+    const dense = empty.find((i) => i.label === 'dense')!;
+    expect(dense.insertText).toBe('dense ${1:64} ${2:relu}');
+    expect(dense.insertTextFormat).toBe(InsertTextFormat.Snippet);
+    expect(JSON.stringify(dense.documentation)).toContain('UNITS outputs');
+    // Names that are keywords elsewhere (`place`, `energy`) are not statements inside a block.
+    expect(empty.map((i) => i.label)).not.toContain('place');
+    expect(empty.every((i) => i.documentation !== undefined), 'every item documented').toBe(true);
+    expect(await completions(services, 'pipeline P {\n  shared e { fc: | }\n}\n')).toContain('conv1d');
+    // After `dense 64 ` the line needs its activation; no layer kind, no statement.
+    const afterDense = await items(services, 'pipeline P {\n  shared e {\n    dense 64 |\n  }\n}\n');
+    expect(afterDense.map((i) => i.label).sort()).toEqual(['elu', 'gelu', 'leakyrelu', 'linear', 'relu', 'sigmoid', 'softmax', 'tanh']);
+    expect(afterDense.every((i) => i.detail === 'activation' && i.documentation !== undefined)).toBe(true);
+    expect(await completions(services, 'pipeline P {\n  shared e {\n    dense 64 relu |\n  }\n}\n')).toEqual([]);
+    expect(await completions(services, 'pipeline P {\n  shared e {\n    conv1d 8 kernel 3 |\n  }\n}\n')).toEqual(expect.arrayContaining(['x', 'stride', 'padding', 'relu']));
+    expect(await completions(services, 'pipeline P {\n  shared e {\n    conv1d 8 kernel 3 |\n  }\n}\n')).not.toContain('dense');
+    // Outside a block no layer can stand.
+    const statements = await completions(services, 'pipeline P {\n  |\n}\n');
+    expect(statements).toEqual(expect.arrayContaining(['input', 'features', 'shared', 'head', 'target', 'compress', 'place']));
+    expect(statements).not.toContain('dense');
+  });
+
+  it('offers the settings of the input modality, labels in a head, and documented devices after target', async () => {
+    expect((await completions(services, 'pipeline P {\n  input audio { | }\n}\n')).sort()).toEqual(['channels', 'hop', 'rate', 'window']);
+    expect((await completions(services, 'pipeline P {\n  input image { | }\n}\n')).sort()).toEqual(['channels', 'period', 'size']);
+    expect(await completions(services, 'pipeline P {\n  input inertial { | }\n}\n')).toEqual(expect.arrayContaining(['accelerometer', 'rate']));
+    expect(await completions(services, 'pipeline P {\n  input inertial { | }\n}\n')).not.toContain('size');
+    const rate = (await items(services, 'pipeline P {\n  input audio { | }\n}\n')).find((i) => i.label === 'rate')!;
+    expect(JSON.stringify(rate.documentation)).toContain('Hz');
+    expect(await completions(services, 'pipeline P {\n  head h {\n    dense 2\n    |\n  }\n}\n')).toContain('labels');
+    expect(await completions(services, 'pipeline P {\n  shared e {\n    dense 2\n    |\n  }\n}\n')).not.toContain('labels');
+    const devices = await items(services, 'pipeline P {\n  target |\n}\ndevice Mine { processor cpu { compute 1 GMAC/s  memory 1 MB  power 1 mW } }\n');
+    const mine = devices.find((i) => i.label === 'Mine')!;
+    // A memory size's MB is 1024^2 bytes in .sense (language/units.ts).
+    expect(JSON.stringify(mine.documentation)).toContain('cpu: 1 GMAC/s, 1 MiB memory');
+    expect(devices.every((i) => i.documentation !== undefined)).toBe(true);
   });
 
   it('offers the units of the quantity being typed, the usual ones first', async () => {
