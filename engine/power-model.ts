@@ -30,9 +30,9 @@
  * when it can take a sensor stream (it has a `sampling` figure), else the device's
  * default processor; one without a `sampling` figure samples at its idle power (awake).
  * So a microphone stream kept on a DSP lets the CPU sleep between windows, and a front
- * end on the CPU keeps the CPU awake all day. The schedule itself still takes the window
- * from the default processor's memory (engine/schedule.ts): the sampler decides power, not
- * the window's route.
+ * end on the CPU keeps the CPU awake all day. The window starts in the sampler's memory
+ * (engine/schedule.ts), so a front end on a processor that cannot sample pays the raw
+ * samples' transfer from the default processor.
  *
  * Gated heads (engine/gate-scenarios.ts): the estimate computes these figures for each
  * outcome of the gates, with the busy times of the ops that run in it, and averages them

@@ -7,8 +7,11 @@
  * `unresolved-processor` error; a processor that cannot run the op keeps it (so the
  * numbers still show) with an `unsupported-op` error.
  *
- * Scheduling: the input window is in the default processor's memory at time 0 (sensor
- * buffers land in main memory). An op becomes ready when every op it reads has been
+ * Scheduling: the input window is in its sampler's memory at time 0: the processor that
+ * keeps the sensor stream (engine/power-model.ts samplerOf: the front end's processor when
+ * it can take a sensor stream, else the default processor), so a microphone stream kept on
+ * a DSP never crosses to the CPU, and a front end on a processor that cannot sample reads
+ * the raw samples from the default processor's memory. An op becomes ready when every op it reads has been
  * scheduled (and every op it must wait for, `after`: a gated head waits for the head its
  * gate reads, with no data moved); among ready ops the one whose inputs were produced earliest goes first
  * (ties: IR order). It starts when its processor is free and its inputs have arrived:
@@ -42,6 +45,7 @@ import type { DeviceSpec, PipelineSpec, ProcessorSpec } from '../language/pipeli
 import { FEATURES_KEY } from '../language/pipeline-model';
 import { hopCost, opCost, findRoute, supportsOp, unsupportedKinds, type Route } from './cost-model';
 import { type IrOp, type PipelineIr } from './ir';
+import { samplerOf } from './power-model';
 
 /** Options of {@link scheduleIr}. */
 export interface ScheduleOptions {
@@ -400,6 +404,9 @@ export function scheduleIr(spec: PipelineSpec, ir: PipelineIr, opts: ScheduleOpt
     return t;
   };
 
+  const reader = ir.ops.findIndex((o) => o.inputs.length === 0);
+  const sampler = samplerOf(device, reader >= 0 ? byOp[reader] : undefined);
+  const windowOrigin = byName.has(sampler) ? sampler : defaultName;
   const { partitionOf, count: partitionCount } = partitionOps(ir, byOp);
   // Sibling heads of one partition may be scheduled in either order, so the dispatch is
   // charged to whichever of its ops (not a no-op, unless all are) is scheduled first.
@@ -421,8 +428,8 @@ export function scheduleIr(spec: PipelineSpec, ir: PipelineIr, opts: ScheduleOpt
     let dataReady = 0;
     let inputTransfers = NO_TRANSFERS;
     if (op.inputs.length === 0) {
-      dataReady = arrive('input', defaultName, 0, ir.inputBytes, procName);
-      if (defaultName !== procName && transferIds.has(`input>${procName}`)) inputTransfers = [`input>${procName}`];
+      dataReady = arrive('input', windowOrigin, 0, ir.inputBytes, procName);
+      if (windowOrigin !== procName && transferIds.has(`input>${procName}`)) inputTransfers = [`input>${procName}`];
     }
     for (const input of op.inputs) {
       const j = indexOf.get(input)!;

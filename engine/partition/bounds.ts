@@ -31,7 +31,7 @@ export function prefixSteps(pr: Problem): PrefixSteps {
   for (let k = 0; k < len; k++) {
     for (let q = 0; q < P; q++) {
       for (let pin = 0; pin < 2; pin++) {
-        if (k === 0 && (q !== pr.defaultProcessor || pin === 1)) continue;
+        if (k === 0 && (q !== pr.origin || pin === 1)) continue;
         for (let p = 0; p < P; p++) {
           if (!pr.allowed[k * P + p]) continue;
           const idx = (k * P + q) * P + p;

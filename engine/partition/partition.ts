@@ -212,7 +212,7 @@ function* standbyProblems(pr: Problem): Generator<StandbyProblem> {
       });
       let everyUnitPlaced = true;
       for (let u = 0; u < n && everyUnitPlaced; u++) everyUnitPlaced = allowed.subarray(u * P, u * P + P).some((a) => a === 1);
-      if (everyUnitPlaced) yield { problem: withStandbyRates(pr, rate, allowed), constantMj };
+      if (everyUnitPlaced) yield { problem: { ...withStandbyRates(pr, rate, allowed), origin: s }, constantMj };
       let i = 0;
       while (i < choice.length && ++choice[i] === options[i].length) choice[i++] = 0;
       if (i === choice.length) break;
@@ -241,7 +241,7 @@ function solve(pr: Problem, maxNodes: number, clock: Clock): Solved {
   for (let k = 0; k < prefixLen; k++) {
     for (let q = 0; q < P; q++) {
       for (let pin = 0; pin < 2; pin++) {
-        const before = k === 0 ? (q === pr.defaultProcessor && pin === 0 ? 0 : Infinity) : cost[((k - 1) * P + q) * 2 + pin];
+        const before = k === 0 ? (q === pr.origin && pin === 0 ? 0 : Infinity) : cost[((k - 1) * P + q) * 2 + pin];
         if (!Number.isFinite(before)) continue;
         for (let p = 0; p < P; p++) {
           const st = ((k * P + q) * 2 + pin) * P + p;
@@ -257,7 +257,7 @@ function solve(pr: Problem, maxNodes: number, clock: Clock): Solved {
   }
 
   // 2. F(s) by branch and bound with the prefix fixed to its best path to end state s, cheapest s first.
-  const ends = prefixLen === 0 ? [pr.defaultProcessor * 2] : [...Array(S).keys()].filter((s) => Number.isFinite(cost[branch * S + s]));
+  const ends = prefixLen === 0 ? [pr.origin * 2] : [...Array(S).keys()].filter((s) => Number.isFinite(cost[branch * S + s]));
   const pre = (s: number): number => (prefixLen === 0 ? 0 : cost[branch * S + s]);
   ends.sort((a, b) => pre(a) - pre(b));
   const F = new Float64Array(S).fill(Infinity);

@@ -105,7 +105,7 @@ export function prefixLabels(pr: Problem, options: LabelSearchOptions): SearchRe
   let cost = Float64Array.of(0);
   let time = Float64Array.of(0);
   let mem = new Float64Array(D);
-  let state = Int32Array.of(pr.defaultProcessor * 2);
+  let state = Int32Array.of(pr.origin * 2);
   const parents: Int32Array[] = [];
   const states: Int32Array[] = [];
   for (let k = 0; k <= branch; k++) {

@@ -43,8 +43,10 @@ export interface Problem {
   names: string[];
   /** Processor count, written P in index arithmetic. */
   processorCount: number;
-  /** Index of the processor that holds the input window and receives remote heads' outputs. */
+  /** Index of the default processor, which receives remote heads' outputs. */
   defaultProcessor: number;
+  /** Where the input window is at time 0: its sampler (engine/schedule.ts); the default processor until a piece of the power model fixes the sampler (partition.ts). */
+  origin: number;
   /** Placement units in depth-first preorder (unit index u). */
   units: Unit[];
   /** Unit count, written n in index arithmetic. */
@@ -363,7 +365,7 @@ export function buildProblem(spec: PipelineSpec, opts: ProblemOptions): Problem 
     const routeOf = (q: number, p: number, bytes: number): { r: number; latencyMs: number; energyMj: number }[] | undefined => transfer(q, p, bytes)?.hops;
     suffix = { ops: m, input, unit, noop, opLat, opEn, outBytes, consumers, heads, branchBytes, remote: Uint8Array.from(procs, (p) => (p.remote ? 1 : 0)), activePowerMw: Float64Array.from(procs, (p) => p.activePowerMw), route: routeOf };
   }
-  return { spec: { ...spec, optimize }, ir, alpha, beta, budgetMs, names, processorCount: P, defaultProcessor: def, units, unitCount: n, lat, en, allowed, multi, tL, tE, retL, retE, weight, peak, limit, branch, roots, dispL, dispE, layer, fresh, active, sib, resourceCount: R, linkL, retLink, suffix, standbyRateMw: new Float64Array(P) };
+  return { spec: { ...spec, optimize }, ir, alpha, beta, budgetMs, names, processorCount: P, defaultProcessor: def, origin: def, units, unitCount: n, lat, en, allowed, multi, tL, tE, retL, retE, weight, peak, limit, branch, roots, dispL, dispE, layer, fresh, active, sib, resourceCount: R, linkL, retLink, suffix, standbyRateMw: new Float64Array(P) };
 }
 
 /**

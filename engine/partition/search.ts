@@ -124,7 +124,7 @@ export function search(pr: Problem, options: SearchOptions): SearchResult {
     for (let k = 0; k < rs.length; k++) {
       const r = rs[k];
       const par = units[r].parent;
-      const l = (par < 0 ? 0 : estEnd[par]) + Llb[r * P + (par < 0 ? pr.defaultProcessor : assign[par])];
+      const l = (par < 0 ? 0 : estEnd[par]) + Llb[r * P + (par < 0 ? pr.origin : assign[par])];
       if (l > latLb) latLb = l;
     }
     let lb = -Infinity;
@@ -146,7 +146,7 @@ export function search(pr: Problem, options: SearchOptions): SearchResult {
       for (let k = 0; k < rs.length; k++) {
         const r = rs[k];
         const par = units[r].parent;
-        const q = par < 0 ? pr.defaultProcessor : assign[par];
+        const q = par < 0 ? pr.origin : assign[par];
         const a = Ea[r * P + q];
         aRest += a;
         const g = beta * (par < 0 ? 0 : estEnd[par]) + G[r * P + q] - a;
@@ -159,7 +159,7 @@ export function search(pr: Problem, options: SearchOptions): SearchResult {
           for (let k = 0; k < rs.length; k++) {
             const r = rs[k];
             const par = units[r].parent;
-            v += busy[(ps * n + r) * P + (par < 0 ? pr.defaultProcessor : assign[par])];
+            v += busy[(ps * n + r) * P + (par < 0 ? pr.origin : assign[par])];
           }
           if (v > b) b = v;
         }
@@ -180,7 +180,7 @@ export function search(pr: Problem, options: SearchOptions): SearchResult {
   const undoStack: number[] = [];
   const apply = (u: number, p: number): boolean => {
     const par = units[u].parent;
-    const q = par < 0 ? pr.defaultProcessor : assign[par];
+    const q = par < 0 ? pr.origin : assign[par];
     assign[u] = p;
     const idx = (u * P + q) * P + p;
     const dc = (par + 1) * P + p;
@@ -214,7 +214,7 @@ export function search(pr: Problem, options: SearchOptions): SearchResult {
   };
   const undo = (u: number, p: number): void => {
     const par = units[u].parent;
-    const q = par < 0 ? pr.defaultProcessor : assign[par];
+    const q = par < 0 ? pr.origin : assign[par];
     pk[p] = undoStack.pop()!;
     leafMax = undoStack.pop()!;
     eFixed = undoStack.pop()!;
@@ -274,7 +274,7 @@ export function search(pr: Problem, options: SearchOptions): SearchResult {
       return;
     }
     const par = units[j].parent;
-    const q = par < 0 ? pr.defaultProcessor : assign[par];
+    const q = par < 0 ? pr.origin : assign[par];
     const cands: { p: number; lb: number }[] = [];
     for (let p = 0; p < P; p++) {
       if (!allowed[j * P + p] || !Number.isFinite(pr.tL[(j * P + q) * P + p])) continue;

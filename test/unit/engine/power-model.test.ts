@@ -13,7 +13,7 @@ import { close, specOf, WATCH_DEVICE } from './spec-of';
 
 const DEVICE = WATCH_DEVICE;
 
-const PIPELINE = (place: string): string => `
+const PIPELINE = (place: string, device = DEVICE): string => `
   pipeline P {
     input inertial { rate 50 Hz  window 1 s  accelerometer [x, y, z] }
     features { stats mean, std }
@@ -22,7 +22,7 @@ const PIPELINE = (place: string): string => `
     target Watch
     ${place}
   }
-  ${DEVICE}`;
+  ${device}`;
 
 describe('power states by hand', () => {
   it('a sampler that stays awake, a processor that sleeps with one wake-up per window, one kept awake by its tail', async () => {
@@ -135,5 +135,27 @@ describe('more work never lowers the energy of a window', () => {
       ),
       { numRuns: 40, seed: 15 },
     );
+  });
+});
+
+describe('the window starts at its sampler (engine/schedule.ts)', () => {
+  // The watch device with the app processor (no `sampling` figure) as the default.
+  const appDefault = DEVICE.replace('default dsp', 'default app');
+
+  it('a front end on the sampling dsp reads the window without a transfer', async () => {
+    const e = estimatePipeline(await specOf(PIPELINE('place features, enc, h on dsp', appDefault)));
+    expect(e.power.sampler).toBe('dsp');
+    expect(e.transfers.filter((t) => t.tensor === 'input')).toEqual([]);
+    expect(e.transferEnergyMj).toBe(0);
+  });
+
+  it('a front end on the mcu, which cannot sample, gets the raw window from the default app processor', async () => {
+    const e = estimatePipeline(await specOf(PIPELINE('place features, enc, h on mcu', appDefault)));
+    expect(e.power.sampler).toBe('app');
+    const raw = e.transfers.filter((t) => t.tensor === 'input');
+    // 50 samples x 3 axes x 4 bytes, from app to mcu through the dsp (the only links are dsp <-> mcu and dsp <-> app).
+    expect(raw.map((t) => [t.from, t.to, t.bytes, t.hops.map((h) => `${h.from}>${h.to}`).join(' ')])).toEqual([['app', 'mcu', 600, 'app>dsp dsp>mcu']]);
+    // Each hop at 1 GB/s moves 600 B in 0.0006 ms; these links state no latency of their own.
+    expect(raw[0].latencyMs).toBeCloseTo(((2 * 600) / 1e9) * 1e3, 12);
   });
 });
