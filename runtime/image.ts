@@ -6,7 +6,8 @@
  * What the tensor is, step by step (what a PyTorch model trained on
  * `torchvision.transforms.ToTensor()` then `Resize(size, antialias=False)` on tensors sees):
  * - decoding: PNG of every colour type and bit depth (palettes expanded, 1/2/4-bit grey
- *   unpacked, 16-bit kept at 16 bits), baseline and progressive JPEG; no gamma or ICC
+ *   unpacked, 16-bit kept at 16 bits; Adam7 interlacing at 8 and 16 bits only, which is what
+ *   fast-png decodes correctly), baseline and progressive JPEG; no gamma or ICC
  *   correction is applied, as neither PIL nor torchvision applies one;
  * - scaling: each sample divided by its largest value (255, or 65535 for 16-bit PNG), so
  *   the tensor lies in [0, 1]; the language states no mean/std normalisation for images;
@@ -113,6 +114,9 @@ function pngLayout(bytes: Uint8Array, name: string): PngLayout {
   if (!kind) throw corrupt(`colour type ${colourType} is not one of 0, 2, 3, 4, 6`);
   if (!kind.depths.includes(depth)) throw corrupt(`colour type ${colourType} cannot have bit depth ${depth} (allowed: ${kind.depths.join(', ')})`);
   if (compression !== 0 || filter !== 0 || interlace > 1) throw corrupt(`compression, filter and interlace methods are ${compression}, ${filter}, ${interlace}; PNG defines 0, 0 and 0 or 1`);
+  // fast-png 8 decodes such an image to one byte per pixel in place of packed samples (so
+  // its values would be wrong), and its encoder writes one that PIL reads as truncated.
+  if (interlace === 1 && depth < 8) throw new Error(`${name}: the PNG is Adam7-interlaced at ${depth} bits per sample, which is not read; save it without interlacing or at 8 bits`);
   let idatBytes = 0;
   let paletteEntries = 0;
   let ended = false;
@@ -276,11 +280,21 @@ function decodePngImage(bytes: Uint8Array, layout: PngLayout, name: string): Dec
   // A palette image is colour type 3; a PLTE chunk in an RGB image is only a suggested palette.
   if (layout.colourType === 3) {
     if (!png.palette) throw new Error(`${name}: the PNG is corrupt: a palette image decodes without its palette`);
-    const data = convertIndexedToRgb(png);
+    let data: Uint8Array;
+    try {
+      data = convertIndexedToRgb(png);
+    } catch (e) {
+      // An index past the palette ('Incorrect index of palette color'), or data of another size.
+      throw new Error(`${name}: the PNG is truncated or corrupt (${causeChain(e)})`);
+    }
     return { width, height, channels: png.palette[0].length === 4 ? 4 : 3, data, maxValue: 255 };
   }
   const channels = png.channels as 1 | 2 | 3 | 4;
-  if (png.depth < 8) return { width, height, channels, data: unpackGrey(png), maxValue: (1 << png.depth) - 1 };
+  if (png.depth < 8) {
+    const packedBytes = Math.ceil((width * png.depth) / 8) * height;
+    if (png.data.length !== packedBytes) throw new Error(`${name}: the PNG is corrupt: it decodes to ${png.data.length} bytes, not the ${packedBytes} of ${width} x ${height} ${png.depth}-bit samples`);
+    return { width, height, channels, data: unpackGrey(png), maxValue: (1 << png.depth) - 1 };
+  }
   if (png.data.length !== width * height * channels) throw new Error(`${name}: the PNG is corrupt: it decodes to ${png.data.length} samples, not ${width} x ${height} x ${channels}`);
   return { width, height, channels, data: png.data, maxValue: png.depth === 16 ? 65535 : 255 };
 }

@@ -251,4 +251,25 @@ describe('fuzz regressions', () => {
     // Channels first: red [1, 0], green [0, 0], blue [0, 1].
     expect([...tensor]).toEqual([1, 0, 0, 0, 0, 1]);
   });
+
+  // Fuzz cases image 103277, 109512, 116837 of the 20,000-case run: an Adam7-interlaced
+  // palette PNG at 1, 2 or 4 bits decodes in fast-png to one byte per pixel, and fast-png's
+  // palette conversion then threw a RangeError ('wrong data size. Found 48, expected 12').
+  // Grey images at those depths decoded the same way and were read as packed samples.
+  it.each([1, 2, 4])('an Adam7-interlaced PNG at %i bits per sample is refused naming the file', (depth) => {
+    const png = encodePng({ width: 16, height: 3, channels: 1, depth: depth as 1 | 2 | 4, data: new Uint8Array((16 * depth) / 8 * 3), palette: [[0, 0, 0], [255, 255, 255]] });
+    png[28] = 1;
+    const error = thrown(() => imageInputTensor(png, RGB, 'adam7.png'));
+    expectClearError(error, 'imageInputTensor', 'adam7.png');
+    expect((error as Error).message).toBe(`adam7.png: the PNG is Adam7-interlaced at ${depth} bits per sample, which is not read; save it without interlacing or at 8 bits`);
+  });
+
+  // Fuzz case image 109171: a palette index past the palette's entries; fast-png's
+  // conversion threw outside the decoder's error handling, so the message did not name the file.
+  it('a palette index past the palette is a clear error naming the file', () => {
+    const png = encodePng({ width: 4, height: 1, channels: 1, depth: 2, data: Uint8Array.of(0b00011011), palette: [[0, 0, 0], [255, 255, 255]] });
+    const error = thrown(() => imageInputTensor(png, RGB, 'index.png'));
+    expectClearError(error, 'imageInputTensor', 'index.png');
+    expect((error as Error).message).toBe('index.png: the PNG is truncated or corrupt (Incorrect index of palette color)');
+  });
 });
