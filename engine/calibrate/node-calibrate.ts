@@ -111,12 +111,17 @@ export interface CalibrationResult {
   windowWallMs: number;
 }
 
-/** A deterministic window of the pipeline's input: noise well above any silence threshold. */
+/**
+ * A deterministic window of the pipeline's input: noise well above any silence threshold,
+ * or for an image pipeline its [channels, height, width] tensor of uniform noise in [0, 1],
+ * what runtime/image.ts makes of a decoded picture (an image has no silence and no feature
+ * steps, so the layers see the same work whatever the pixels).
+ */
 function syntheticWindow(spec: PipelineSpec): Float32Array | Float32Array[] {
   const input = spec.input;
-  if (input.kind === 'image') throw new Error(`calibrate: pipeline ${spec.name} has image input; the runtime has no image front end, so it cannot be measured`);
-  const n = Math.round(input.rateHz * input.windowS);
   const rng = mulberry32(12345);
+  if (input.kind === 'image') return [Float32Array.from({ length: input.channels * input.height * input.width }, () => rng())];
+  const n = Math.round(input.rateHz * input.windowS);
   const noise = (amp: number, offset = 0): Float32Array => Float32Array.from({ length: n }, () => offset + amp * (2 * rng() - 1));
   if (input.kind === 'audio') return noise(0.3);
   return input.sensors.flatMap((s) => s.axes.map(() => noise(1, s.kind === 'barometer' ? 1000 : 0)));

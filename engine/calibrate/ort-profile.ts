@@ -20,6 +20,12 @@ interface TraceEvent {
 /** The layer id a node name belongs to, among `layerIds` (longest match), or undefined. */
 export function layerOfNode(nodeName: string, layerIds: ReadonlySet<string>): string | undefined {
   let n = nodeName.replace(/_kernel_time$/, '').replace(/^fused /, '');
+  // ONNX Runtime's NCHWc layout transform (x86 convolutions and pools, on image pipelines)
+  // names the node it substitutes after the layer's output tensor: 'trunk.1_nchwc'.
+  if (n.endsWith('_nchwc')) {
+    const output = n.slice(0, -'_nchwc'.length).split('/')[0];
+    if (layerIds.has(output)) return output;
+  }
   const us = n.indexOf('_');
   if (us < 0) return undefined;
   n = n.slice(us + 1);

@@ -102,6 +102,10 @@ describe('ONNX Runtime profile', () => {
     expect(layerOfNode('MatMul_encoder.2/svd_hidden_3_kernel_time', ids)).toBe('encoder.2');
     expect(layerOfNode('Softmax_head.1_2_kernel_time', ids)).toBe('head.1');
     expect(layerOfNode('Cast_something_kernel_time', ids)).toBeUndefined();
+    // Names ONNX Runtime 1.23 gives the NCHWc nodes of a conv2d and a maxpool on x86 (profile of a 16 x 16 image pipeline).
+    expect(layerOfNode('encoder.1_nchwc_kernel_time', ids)).toBe('encoder.1');
+    expect(layerOfNode('encoder.2/pre_nchwc_kernel_time', ids)).toBe('encoder.2');
+    expect(layerOfNode('ReorderOutput_kernel_time', ids)).toBeUndefined();
   });
 
   it('sums kernel times per layer and run, and refuses what is not a profile', () => {
