@@ -18,6 +18,7 @@
 import { LSPErrorCodes, NotificationType, RequestType } from 'vscode-languageserver-protocol';
 import { z } from 'zod';
 import type { AutoCompressResult, CompressTarget } from '../engine/auto-compress';
+import type { PipelineDiff } from '../engine/diff';
 import type { PartitionResult } from '../engine/partition/partition';
 import type { TextEdit } from '../engine/source-edits';
 import type { PipelineSpec } from '../language/pipeline-model';
@@ -113,7 +114,17 @@ export const OnnxViewStateParamsSchema = z.strictObject({ uri: z.string().min(1)
 /** Parameters of Import as Pipeline: the model file; `overwrite` replaces an existing `.sense` or weights file beside it (the host asks first). */
 export const OnnxImportParamsSchema = z.strictObject({ uri: z.string().min(1).max(4096), overwrite: z.boolean() });
 
+/**
+ * Parameters of Compare with HEAD / with File: the document's pipeline compared with the file's
+ * committed version (`head`) or with another `.sense` file (a `file:` URI inside the workspace).
+ */
+export const CompareParamsSchema = z.strictObject({
+  ...base,
+  against: z.discriminatedUnion('kind', [z.strictObject({ kind: z.literal('head') }), z.strictObject({ kind: z.literal('file'), uri: z.string().min(1).max(4096) })]),
+});
+
 export type DocumentParams = z.infer<typeof DocumentParamsSchema>;
+export type CompareParams = z.infer<typeof CompareParamsSchema>;
 export type OnnxViewStateParams = z.infer<typeof OnnxViewStateParamsSchema>;
 export type OnnxImportParams = z.infer<typeof OnnxImportParamsSchema>;
 export type PipelineSpecParams = z.infer<typeof PipelineSpecParamsSchema>;
@@ -249,6 +260,14 @@ export type OnnxImportResult =
     }
   | { written: false; existing: string[] };
 
+/** A comparison of the document's pipeline (after) with another version of it (before), as `sense diff --json` computes it. */
+export interface CompareResult {
+  version: number;
+  /** What the text was compared with, in words (`deepear.sense at HEAD`). */
+  against: string;
+  diff: PipelineDiff;
+}
+
 /** The target of an Auto-Compress plan, as a request carries it. */
 export type CompressTargetParams = CompressTarget;
 export type { CompressionMethod };
@@ -283,6 +302,9 @@ export const deviceNamesRequest = new RequestType<DocumentParams, DeviceNamesRes
 
 /** A pipeline's checked spec (refused while it has errors unless allowed), or its copy retargeted to `host` for Calibrate Host. */
 export const pipelineSpecRequest = new RequestType<PipelineSpecParams, PipelineSpecResult, void>('senseStudio/pipelineSpec');
+
+/** The deltas of the document's pipeline against its committed version (git HEAD) or another `.sense` file, by engine/diff.ts. */
+export const compareRequest = new RequestType<CompareParams, CompareResult, void>('senseStudio/compare');
 
 /** The read-only graph of an ONNX model file as `sense import` would write it, with per-layer and per-processor estimates on a chosen device. */
 export const onnxViewStateRequest = new RequestType<OnnxViewStateParams, OnnxViewStateResult, void>('senseStudio/onnxViewState');

@@ -269,6 +269,54 @@ export const RunSchema = z.object({
 });
 export type RunView = z.infer<typeof RunSchema>;
 
+/** How a layer differs from the version compared with (engine/diff.ts DiffStatus). */
+const diffStatus = z.enum(['added', 'removed', 'changed', 'same']);
+
+/** One changed layer of a comparison: after (the editor's text) minus before (HEAD or the other file). */
+export const LayerDeltaSchema = z.object({
+  id: ident,
+  status: diffStatus,
+  kind: str.max(200),
+  /** The processor before and after (null where the layer is absent on that side). */
+  processorBefore: ident.nullable(),
+  processorAfter: ident.nullable(),
+  paramsDelta: finite,
+  macsDelta: finite,
+  /** The change of the layer's weights in memory, in bytes. */
+  weightBytesDelta: finite,
+  latencyMsDelta: finite,
+  energyMjDelta: finite,
+  moved: z.boolean(),
+  compressionChanged: z.boolean(),
+});
+export type LayerDelta = z.infer<typeof LayerDeltaSchema>;
+
+/** A comparison of the pipeline with another version of it, as the graph overlays and lists it. */
+export const ComparisonViewSchema = z.object({
+  /** What the text was compared with, for the panel's title (`deepear.sense at HEAD`). */
+  against: str.max(1000),
+  /** The changed, added and removed layers, in the order of the current text. */
+  layers: list(LayerDeltaSchema),
+  /** Each processor's change of memory and energy, when it changed. */
+  processors: list(z.object({ name: ident, status: diffStatus, memoryBytesDelta: finite, energyMjDelta: finite, latencyMsDelta: finite })),
+  /** The totals' changes (after minus before). */
+  total: z.object({
+    paramsDelta: finite,
+    macsDelta: finite,
+    weightBytesDelta: finite,
+    memoryBytesDelta: finite,
+    latencyMsDelta: finite,
+    energyPerInferenceMjDelta: finite,
+    /** Null when either side has no battery. */
+    batteryLifeHoursDelta: finite.nullable(),
+  }),
+  /** True when the target device differs between the two versions. */
+  targetChanged: z.boolean(),
+  /** How many layers are the same in both. */
+  unchangedLayers: count,
+});
+export type ComparisonView = z.infer<typeof ComparisonViewSchema>;
+
 // ---------------------------------------------------------------------------------------
 // Messages
 // ---------------------------------------------------------------------------------------
@@ -319,6 +367,8 @@ export const ToWebviewBodySchema = z.discriminatedUnion('type', [
     after: RunSchema,
     before: RunSchema.optional(),
   }),
+  /** Compare with HEAD / with a file: overlay the deltas on the graph and list them (null: clear the comparison). */
+  z.object({ type: z.literal('comparison'), comparison: ComparisonViewSchema.nullable() }),
   /** The host is busy with a long task (run, auto-partition, export) or finished it. */
   z.object({ type: z.literal('busy'), task: str.max(200), active: z.boolean() }),
   /** Something failed on the host side (a request could not be served); shown in the error banner. */
@@ -360,6 +410,8 @@ export const FromWebviewBodySchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('chooseTarget'), device: ident }),
   /** The user collapsed or expanded a block; the host may remember it per document. */
   z.strictObject({ type: z.literal('toggleCollapse'), block: ident, collapsed: z.boolean() }),
+  /** The user cleared the comparison overlay ("Clear comparison"); the host forgets it, so a redraw does not bring it back. */
+  z.strictObject({ type: z.literal('clearComparison') }),
 ]);
 export type FromWebviewBody = z.infer<typeof FromWebviewBodySchema>;
 

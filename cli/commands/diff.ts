@@ -7,13 +7,13 @@
  * read with `git show` (no shell); PATH is relative to the current directory, as a file
  * argument is.
  */
-import { execFile } from 'node:child_process';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import type { PipelineSpec } from '../../language/pipeline-model';
 import { estimatePipeline, type Estimate } from '../../engine/estimate';
 import { diffEstimates, type HeadAccuracy, type LayerSide, type PipelineDiff } from '../../engine/diff';
 import { weightsPathFor } from '../../engine/weights/node-weights';
 import { describeCompression, formatBytes, formatCount, formatDelta, formatHours, formatMj, formatMs, formatNumber, formatPercent } from '../../language/figures';
+import { GitRevisionError, readAtRevision, runGit } from '../../io/git-revision';
 import { MAX_FILE_BYTES, readUserTextSync, statUserPath } from '../../io/user-files';
 import { expectPositionals, parseCommandArgs } from '../args';
 import { choosePipeline, loadSenseFile, lowerSenseText, senseRoots, UsageError, type LoadedFile } from '../load';
@@ -55,45 +55,14 @@ export function parseGitSpec(arg: string): { rev: string; path: string } | undef
   return { rev, path };
 }
 
-/** Runs git in `dir` without a shell; resolves to stdout, rejects with git's first line of stderr. */
-function git(dir: string, args: string[], maxBytes: number): Promise<string> {
-  return new Promise((done, fail) => {
-    execFile('git', ['-C', dir, ...args], { encoding: 'utf8', maxBuffer: maxBytes, windowsHide: true }, (error, stdout, stderr) => {
-      if (!error) return done(stdout);
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return fail(new UsageError('git is not installed or not on PATH; it is needed to read git:REV:PATH', 1));
-      if (code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') return fail(new UsageError(`more than ${maxBytes} bytes`, 1));
-      fail(new UsageError(stderr.trim().split('\n')[0] || error.message, 1));
-    });
-  });
-}
-
-/** The text of `path` at `rev`, refusing clearly when the folder is not in a repository, the revision is unknown or the file absent there. */
-async function readAtRevision(arg: string, rev: string, path: string): Promise<{ text: string; source: GitSource }> {
-  const abs = resolve(path);
-  const dir = dirname(abs);
-  const name = basename(abs);
-  if (!statUserPath(dir, 'pipeline')?.isDirectory()) throw new UsageError(`${arg}: the folder ${dir} does not exist here, so no repository can be found for it`, 1);
-  const max = MAX_FILE_BYTES.pipeline;
+/** The text of `path` at `rev` (io/git-revision.ts), its refusals as the command's errors (exit code 1). */
+async function readSideAtRevision(arg: string, rev: string, path: string): Promise<{ text: string; source: GitSource }> {
   try {
-    await git(dir, ['rev-parse', '--show-toplevel'], max);
+    const { text, dir, name } = await readAtRevision(path, rev, arg);
+    return { text, source: { rev, dir, name } };
   } catch (e) {
-    throw new UsageError(`${arg}: ${dir} is not inside a git repository (${(e as Error).message})`, 1);
-  }
-  try {
-    await git(dir, ['rev-parse', '--verify', '--quiet', '--end-of-options', `${rev}^{commit}`], max);
-  } catch {
-    throw new UsageError(`${arg}: unknown revision '${rev}' in the repository of ${dir}`, 1);
-  }
-  try {
-    await git(dir, ['cat-file', '-e', `${rev}:./${name}`], max);
-  } catch {
-    throw new UsageError(`${arg}: ${path} does not exist at revision ${rev}`, 1);
-  }
-  try {
-    return { text: await git(dir, ['show', `${rev}:./${name}`], max + 1), source: { rev, dir, name } };
-  } catch (e) {
-    throw new UsageError(`${arg}: cannot read ${path} at ${rev}: ${(e as Error).message}`, 1);
+    if (e instanceof GitRevisionError) throw new UsageError(e.message, 1);
+    throw e;
   }
 }
 
@@ -104,7 +73,7 @@ async function loadSide(arg: string, pipelineName: string | undefined): Promise<
     const { file, spec } = choosePipeline(await loadSenseFile(arg), pipelineName);
     return { label: arg, file, spec, sensePath: arg };
   }
-  const { text, source } = await readAtRevision(arg, gitSpec.rev, gitSpec.path);
+  const { text, source } = await readSideAtRevision(arg, gitSpec.rev, gitSpec.path);
   // A document of its own beside the working-tree file, so both sides can be open at once.
   const sensePath = join(source.dir, `${basename(source.name, '.sense')}@${source.rev.replace(/[^\w.-]/g, '_')}.sense`);
   const lowered = await lowerSenseText(sensePath, text);
@@ -143,8 +112,8 @@ async function sideRecord(side: Side, notes: string[]): Promise<{ text: string; 
     const { rev, dir } = side.git;
     where = `${relative(process.cwd(), path)} at ${rev}`;
     try {
-      await git(dir, ['cat-file', '-e', `${rev}:./${relative(dir, path)}`], MAX_FILE_BYTES.json);
-      text = await git(dir, ['show', `${rev}:./${relative(dir, path)}`], MAX_FILE_BYTES.json + 1);
+      await runGit(dir, ['cat-file', '-e', `${rev}:./${relative(dir, path)}`], { maxBytes: MAX_FILE_BYTES.json });
+      text = await runGit(dir, ['show', `${rev}:./${relative(dir, path)}`], { maxBytes: MAX_FILE_BYTES.json + 1 });
     } catch {
       return undefined;
     }

@@ -41,6 +41,7 @@ export function registerStudioRequests(connection: Connection, host: StudioHost)
   on(ext.sourceEditRequest.method, 'Sense: edit', (p, t) => studio.sourceEdit(p, t));
   on(ext.deviceNamesRequest.method, 'Sense: devices', (p, t) => studio.deviceNames(p, t));
   on(ext.pipelineSpecRequest.method, 'Sense: pipeline', (p, t) => studio.pipelineSpec(p, t));
+  on(ext.compareRequest.method, 'Sense: compare', (p, t) => studio.compare(p, t));
   on(ext.onnxViewStateRequest.method, 'Sense: ONNX model', (p) => studio.onnxViewState(p));
   on(ext.onnxImportRequest.method, 'Sense: import ONNX model', (p) => studio.onnxImport(p));
   on(ext.layerSpectrumRequest.method, 'Sense: singular values', (p, t, progress) => studio.layerSpectrum(p, t, progress));

@@ -14,12 +14,14 @@
  *
  * No `vscode` import: it runs in the server process and in plain-Node tests.
  */
+import { basename, dirname, join } from 'node:path';
 import { DocumentState, URI, type LangiumDocument } from 'langium';
 import type { LangiumSharedServices } from 'langium/lsp';
 // The server's own copy of vscode-jsonrpc: its connection recognises only its own ResponseError class.
 import { ErrorCodes, LSPErrorCodes, ResponseError, type CancellationToken } from 'vscode-languageserver/node';
 import type { z } from 'zod';
 import { applyMatchingProfiles } from '../../engine/calibrate/profile';
+import { diffEstimates } from '../../engine/diff';
 import { estimatePipeline, type Estimate } from '../../engine/estimate';
 import { compressLinesEdits, placeLinesEdits } from '../../engine/pipeline-text';
 import { compressionEdits, outlineOf, placementEdits, targetEdits, type PipelineOutline, type TextEdit } from '../../engine/source-edits';
@@ -33,6 +35,7 @@ import { AUTO_PARTITION_TIME_LIMIT_MS, optimalityNote } from '../auto-plans';
 import { totalsOf } from '../compression-preview';
 import { buildViewState, type SourceDiagnostic } from '../graph-model';
 import {
+  CompareParamsSchema,
   CompressionPlanParamsSchema,
   CompressionPreviewParamsSchema,
   DocumentParamsSchema,
@@ -43,6 +46,7 @@ import {
   PartitionPlanParamsSchema,
   SourceEditParamsSchema,
   STALE_VERSION_CODE,
+  type CompareResult,
   type CompressionPlanResult,
   type CompressionPreviewResult,
   type DeviceNamesResult,
@@ -64,6 +68,8 @@ import type { AnalysisJob, AnalysisJobResults } from './analysis-jobs';
 import type { JobOptions, JobRunner } from './worker-pool';
 import { abortSignalOf } from '../worker-queue';
 import { CancelledError } from '../../runtime/node-files';
+import { GitRevisionError, readAtRevision } from '../../io/git-revision';
+import { isUserFileError, readUserText, resolveUserPath } from '../../io/user-files';
 
 /** A K-SVD preview may ask for at most this many atoms per row or column of the larger dimension of the layer's weight matrix. */
 export const MAX_ATOMS_PER_DIMENSION = 4;
@@ -254,20 +260,24 @@ export class StudioRequests {
     return run;
   }
 
+  /** Lowers `text` as if it lay at `at` in the private workspace (so its relative paths resolve there), its document removed again. */
+  private lowerPrivately(text: string, at: string, name: string): ReturnType<OnnxHost['lower']> {
+    return this.inScratch(async (scratch) => {
+      const doc = await buildDocument(scratch, text, at);
+      try {
+        const node = doc.parseResult.value.pipelines.find((p) => p.name === name);
+        const spec = node ? scratch.Sense.lowering.Lowering.document(doc.parseResult.value).pipelines.get(node)?.spec : undefined;
+        return { ...(spec ? { spec } : {}), ...(node ? { outline: outlineOf(node, spec, text) } : {}), diagnostics: sourceDiagnostics(doc) };
+      } finally {
+        await scratch.shared.workspace.DocumentBuilder.update([], [doc.uri]);
+      }
+    });
+  }
+
   /** What the ONNX requests (./onnx-model.ts) need: lowering in the private workspace, whose document is removed again. */
   private onnxHost(): OnnxHost {
     return {
-      lower: (text, at, name) =>
-        this.inScratch(async (scratch) => {
-          const doc = await buildDocument(scratch, text, at);
-          try {
-            const node = doc.parseResult.value.pipelines.find((p) => p.name === name);
-            const spec = node ? scratch.Sense.lowering.Lowering.document(doc.parseResult.value).pipelines.get(node)?.spec : undefined;
-            return { ...(spec ? { spec } : {}), ...(node ? { outline: outlineOf(node, spec, text) } : {}), diagnostics: sourceDiagnostics(doc) };
-          } finally {
-            await scratch.shared.workspace.DocumentBuilder.update([], [doc.uri]);
-          }
-        }),
+      lower: (text, at, name) => this.lowerPrivately(text, at, name),
       builtinDevices: () => this.builtinDevices().map((d) => d.name),
       profiles: () => this.host.profiles.get(),
     };
@@ -291,6 +301,53 @@ export class StudioRequests {
     } catch (e) {
       throw refused(method, (e as Error).message, e instanceof OnnxRequestError ? ErrorCodes.InvalidParams : LSPErrorCodes.RequestFailed);
     }
+  }
+
+  /**
+   * senseStudio/compare: the document's pipeline (after) against its committed version or
+   * another file (before), estimated as the graph estimates (measured profiles applied) and
+   * compared by engine/diff.ts, as `sense diff` compares. The other version is lowered as if it
+   * lay beside the document, so its weights line resolves to the same place.
+   */
+  async compare(raw: unknown, token?: CancellationToken): Promise<CompareResult> {
+    const method = 'senseStudio/compare';
+    const params = parse(CompareParamsSchema, raw, method);
+    const a = await this.checked(params.textDocument, params.pipeline, method, token, true);
+    if (!a.estimate) throw refused(method, a.estimateError ?? `pipeline ${a.node.name} has no estimate.`, LSPErrorCodes.RequestFailed);
+    const uri = URI.parse(params.textDocument.uri);
+    if (uri.scheme !== 'file') throw refused(method, `${params.textDocument.uri} is not a file on disk, so it has no other version to compare with.`, LSPErrorCodes.RequestFailed);
+    const path = uri.fsPath;
+    const folders = this.workspaceFolders();
+    const roots = folders.length > 0 ? folders : undefined;
+    let other: { text: string; label: string; at: string };
+    try {
+      // Confined to the workspace: the document itself (git runs in its folder) and the file to compare with.
+      resolveUserPath(path, 'pipeline', roots);
+      if (params.against.kind === 'head') {
+        const label = `${basename(path)} at HEAD`;
+        const { text } = await readAtRevision(path, 'HEAD', label);
+        other = { text, label, at: URI.file(join(dirname(path), `${basename(path, '.sense')}@HEAD.sense`)).toString() };
+      } else {
+        const otherUri = URI.parse(params.against.uri);
+        if (otherUri.scheme !== 'file') throw refused(method, `${params.against.uri} is not a file on disk.`);
+        const otherPath = otherUri.fsPath;
+        if (otherPath === path) throw refused(method, `${basename(path)} cannot be compared with itself; choose another file.`);
+        const text = await readUserText(otherPath, 'pipeline', { roots });
+        // Beside the document, so a relative weights line means what it means there; a name of its own so both can be open.
+        other = { text, label: basename(otherPath), at: URI.file(join(dirname(path), `${basename(path, '.sense')}@compare.sense`)).toString() };
+      }
+    } catch (e) {
+      if (e instanceof ResponseError) throw e;
+      if (e instanceof GitRevisionError || isUserFileError(e)) throw refused(method, e.message, LSPErrorCodes.RequestFailed);
+      throw e;
+    }
+    const name = a.node.name;
+    const lowered = await this.lowerPrivately(other.text, other.at, name);
+    const error = lowered.diagnostics.find((d) => d.severity === 1);
+    if (error) throw refused(method, `${other.label}:${error.range.start.line + 1}:${error.range.start.character + 1}: ${error.message}`, LSPErrorCodes.RequestFailed);
+    if (!lowered.spec) throw refused(method, `${other.label} has no pipeline ${name} with an input and a target to compare with.`, LSPErrorCodes.RequestFailed);
+    const before = estimatePipeline(applyMatchingProfiles(lowered.spec, this.host.profiles.get()).spec);
+    return { version: a.version, against: other.label, diff: diffEstimates(before, a.estimate) };
   }
 
   /** senseStudio/layerSpectrum. */
