@@ -8,6 +8,7 @@
  * engine/train/trainer.ts for the method.
  */
 import { basename, dirname, join, resolve } from 'node:path';
+import { augmentWindow, DEFAULT_AUGMENT_RANGES, parseAugmentations, type Augmentation } from '../../engine/train/augment';
 import { mixAtSnr } from '../../engine/train/signal';
 import type { TrainOptions, TrainResult } from '../../engine/train/trainer';
 import { senseWriterMetadata, weightsOwnership, weightsPathFor } from '../../engine/weights/node-weights';
@@ -22,7 +23,7 @@ import { formatPercent } from '../../language/figures';
 
 export const summary = 'train a pipeline (shared blocks and every head, jointly) on labelled clips DATA/HEAD/LABEL/*.wav|csv; writes its weights file';
 export const usage =
-  'sense train FILE DATA [--epochs 30] [--seed 1] [--batch 32] [--lr 0.001] [--val 0.2] [--patience 5] [--heads a,b] [--noise-dir DIR --snr 0,5,10,20 [--noise-heads a,b]] [--pretrain DIR [--pretrain-epochs 10]] [--out WEIGHTS] [--force] [--pipeline NAME]';
+  'sense train FILE DATA [--epochs 30] [--seed 1] [--batch 32] [--lr 0.001] [--val 0.2] [--patience 5] [--heads a,b] [--augment gain,shift,speed,reverb,noise] [--noise-dir DIR --snr 0,5,10,20 [--noise-heads a,b]] [--pretrain DIR [--pretrain-epochs 10]] [--out WEIGHTS] [--force] [--pipeline NAME]';
 
 /** Parsed options of `sense train`. */
 export interface TrainArgs {
@@ -39,6 +40,8 @@ export interface TrainArgs {
   noiseDir?: string;
   snrDb: number[];
   noiseHeads?: string[];
+  /** Augmentations of the raw training windows (engine/train/augment.ts); `noise` is the --noise-dir mixing. */
+  augment?: Augmentation[];
   /** Folder of unlabeled clips to pre-train the shared dense layers on (engine/train/pretrain.ts). */
   pretrain?: string;
   /** Denoising-autoencoder epochs per shared dense layer. */
@@ -62,6 +65,8 @@ export interface TrainingRecord {
   valFraction: number;
   patience: number;
   noise?: { dir: string; snrDb: number[]; heads: string[]; clips: number };
+  /** Augmentations applied to every audio training window each epoch, with the ranges drawn from. */
+  augment?: { kinds: Augmentation[]; ranges: typeof DEFAULT_AUGMENT_RANGES; reverb: string };
   /** Unsupervised pre-training before the supervised stage: per shared layer, its reconstruction loss (first and last epoch) or why it was not trained. */
   pretrain?: { dir: string; clips: number; windows: number; epochsPerLayer: number; maskFraction: number; normalization: string; layers: { layer: string; kind: string; mseFirst?: number; mseLast?: number; note?: string }[] };
   backend: string;
@@ -74,6 +79,8 @@ export interface TrainingRecord {
   synthetic: string;
 }
 
+const SYNTHETIC_REVERB = 'synthetic: direct path, 5 ms pre-delay, seeded Gaussian tail decaying 60 dB in the drawn RT60';
+
 const FLAGS = {
   epochs: { type: 'string' },
   seed: { type: 'string' },
@@ -85,6 +92,7 @@ const FLAGS = {
   'noise-heads': { type: 'string' },
   'noise-dir': { type: 'string' },
   snr: { type: 'string' },
+  augment: { type: 'string' },
   pretrain: { type: 'string' },
   'pretrain-epochs': { type: 'string' },
   out: { type: 'string' },
@@ -116,6 +124,13 @@ export function parseTrainArgs(args: string[]): TrainArgs {
     o.noiseDir = v['noise-dir'];
   }
   if (v.snr !== undefined) o.snrDb = v.snr.split(',').map((s) => numberFlag('--snr', s, (x) => x >= -20 && x <= 60, 'dB values from -20 to 60 such as 0,5,10,20')!);
+  if (v.augment !== undefined) {
+    try {
+      o.augment = parseAugmentations(v.augment);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  }
   if (v.pretrain !== undefined) {
     if (!v.pretrain) throw new UsageError('--pretrain needs a folder of unlabeled clips');
     o.pretrain = v.pretrain;
@@ -132,6 +147,7 @@ export function parseTrainArgs(args: string[]): TrainArgs {
   if (pos.length !== 2) throw new UsageError(`expected FILE and DATA, got ${pos.length} argument(s); usage: ${usage}`);
   if (o.noiseDir && o.snrDb.length === 0) throw new UsageError('--noise-dir needs --snr with the SNRs to mix at, such as --snr 0,5,10,20');
   if (!o.noiseDir && o.snrDb.length > 0) throw new UsageError('--snr needs --noise-dir with the background-noise WAVs to mix in');
+  if (o.augment?.includes('noise') && !o.noiseDir) throw new UsageError('--augment noise needs --noise-dir DIR --snr 0,5,10,20 with the background-noise WAVs to mix in');
   return { file: pos[0], data: pos[1], epochs: 30, seed: 1, batch: 32, lr: 0.001, val: 0.2, patience: 5, pretrainEpochs: 10, ...o };
 }
 
@@ -225,6 +241,11 @@ export async function trainFromArgs(a: TrainArgs, log: (line: string) => void, c
     noise = { signals: read.signals, snrDb: a.snrDb, heads, mix: mixAtSnr };
     log(`noise: ${noiseClips} clips from ${a.noiseDir}, mixed into ${heads.join(', ')} at ${a.snrDb.join(', ')} dB (or left clean), drawn anew every epoch`);
   }
+  const kinds = a.augment?.filter((k) => k !== 'noise') ?? [];
+  if (kinds.length > 0 && spec.input.kind !== 'audio') throw new UsageError(`--augment ${kinds.join(',')} changes audio; pipeline ${spec.name} reads ${spec.input.kind} data`);
+  const rateHz = spec.input.kind === 'audio' ? spec.input.rateHz : 0;
+  const augment: TrainOptions['augment'] = kinds.length > 0 ? (w, rng) => augmentWindow(w, rateHz, kinds, rng) : undefined;
+  if (augment) log(`augment: ${kinds.join(', ')} on every training window, drawn anew every epoch (held-out clips untouched)`);
   let unlabeled: { windows: ReturnType<typeof readUnlabeledWindows>['windows']; clips: number } | undefined;
   if (a.pretrain) {
     try {
@@ -263,6 +284,7 @@ export async function trainFromArgs(a: TrainArgs, log: (line: string) => void, c
       valFraction: a.val,
       patience: a.patience,
       noise,
+      augment,
       log,
     });
   } catch (e) {
@@ -281,6 +303,7 @@ export async function trainFromArgs(a: TrainArgs, log: (line: string) => void, c
     valFraction: a.val,
     patience: a.patience,
     ...(noise && a.noiseDir ? { noise: { dir: a.noiseDir, snrDb: a.snrDb, heads: noise.heads, clips: noiseClips } } : {}),
+    ...(augment && a.augment ? { augment: { kinds: a.augment, ranges: DEFAULT_AUGMENT_RANGES, reverb: SYNTHETIC_REVERB } } : {}),
     ...(pretrained && unlabeled && a.pretrain
       ? {
           pretrain: {

@@ -2,7 +2,7 @@
  * Multi-task training of a checked pipeline with @tensorflow/tfjs: the shared blocks and
  * every head jointly, softmax cross-entropy per head counted only for the samples labelled
  * for that head (partial labels), Adam, seeded (initial weights, shuffling, the held-out
- * split, dropout masks and noise mixing all derive from one seed), a held-out split
+ * split, dropout masks, augmentation and noise mixing all derive from one seed), a held-out split
  * stratified per head and label, early stopping on the validation loss (the best epoch's
  * weights are kept), and one progress line per epoch.
  *
@@ -53,6 +53,12 @@ export interface TrainOptions {
   /** Epochs without a validation-loss improvement before stopping. */
   patience: number;
   noise?: NoiseOptions;
+  /**
+   * Changes one raw training window before noise mixing and the front end, drawing from `rng`
+   * (./augment.ts `augmentWindow`); applied anew each epoch to every audio training window,
+   * never to the held-out split.
+   */
+  augment?: (window: Float32Array, rng: Rng) => Float32Array;
   /** One line per epoch (and a few setup lines). */
   log?: (line: string) => void;
   /** Starting weights in our layout; seeded initialisation (engine/weights/init.ts) when undefined. */
@@ -234,12 +240,14 @@ export async function trainPipeline(spec: PipelineSpec, examples: readonly Train
     if (spec.input.kind !== 'audio') throw new Error(`noise mixing applies to audio pipelines; ${spec.name} reads ${spec.input.kind} data`);
   }
   const augmentable = train.map((e) => !!noise && noise.heads.includes(e.head) && e.window instanceof Float32Array);
+  const augment = opts.augment;
   log(`training ${spec.name}: ${train.length} training windows, ${val.length} held out; heads ${heads.map((h) => `${h} (${trainLabels[h].filter((l) => l >= 0).length}/${valLabels[h].filter((l) => l >= 0).length})`).join(', ')}; backend ${tf.getBackend()}`);
 
   const net = buildNetwork(spec, opts.init ?? initWeights(spec, opts.seed));
   const optimizer = tf.train.adam(opts.learningRate);
   const orderRng = mulberry32(opts.seed ^ 0x0dde);
   const noiseRng = mulberry32(opts.seed ^ 0x401e);
+  const augmentRng = mulberry32(opts.seed ^ 0xa06e);
   const history: EpochRecord[] = [];
   let best = { loss: Infinity, epoch: 0, weights: undefined as WeightSet | undefined };
   let step = 0;
@@ -248,12 +256,14 @@ export async function trainPipeline(spec: PipelineSpec, examples: readonly Train
     for (let epoch = 1; epoch <= opts.epochs; epoch++) {
       const t0 = performance.now();
       const features = trainClean.map((clean, i) => {
-        if (!augmentable[i] || !noise) return clean;
+        const raw = train[i].window;
+        const augmented = augment && raw instanceof Float32Array ? augment(raw, augmentRng) : undefined;
+        if (!augmentable[i] || !noise) return augmented ? windowFeatures(spec, augmented, stats) : clean;
         const choice = Math.floor(noiseRng() * (noise.snrDb.length + 1));
         const noiseSignal = noise.signals[Math.floor(noiseRng() * noise.signals.length)];
         const offset = Math.floor(noiseRng() * noiseSignal.length);
-        if (choice === noise.snrDb.length) return clean;
-        const w = train[i].window as Float32Array;
+        const w = augmented ?? (raw as Float32Array);
+        if (choice === noise.snrDb.length) return augmented ? windowFeatures(spec, w, stats) : clean;
         const shifted = new Float32Array(w.length);
         for (let k = 0; k < w.length; k++) shifted[k] = noiseSignal[(offset + k) % noiseSignal.length];
         return windowFeatures(spec, noise.mix(w, shifted, noise.snrDb[choice]), stats);
