@@ -69,7 +69,8 @@ export interface DeviceLowering {
   issues: LoweringIssue[];
 }
 
-const ACTIVATIONS: ReadonlySet<string> = new Set(['relu', 'sigmoid', 'tanh', 'softmax', 'gelu', 'elu', 'leakyrelu', 'linear']);
+/** The activation kinds, which keep their input's shape. */
+export const ACTIVATIONS: ReadonlySet<string> = new Set(['relu', 'sigmoid', 'tanh', 'softmax', 'gelu', 'elu', 'leakyrelu', 'linear']);
 
 /** The 0-based LSP range of a node, or an empty range at the start when it has no text. */
 export function rangeOf(node: AstNode): SourceRange {
@@ -694,7 +695,8 @@ function lowerGates(pipeline: ast.Pipeline, lowering: PipelineLowering, sink: Is
   return expectations;
 }
 
-function unquote(s: string): string {
+/** A label or path as written, without its quotes (`"a b"` -> `a b`). */
+export function unquote(s: string): string {
   return /^(["']).*\1$/s.test(s) ? s.slice(1, -1) : s;
 }
 

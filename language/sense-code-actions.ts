@@ -9,10 +9,14 @@
  * - unresolved-processor, unresolved-device, unresolved-block, unresolved-layer:
  *   replace the name with one that resolves, closest spelling first.
  * - rank-too-large: set the rank to the largest one that still saves parameters.
+ * - label-count: set the last layer's units to the number of labels (when the head ends in
+ *   dense, gru or lstm, followed only by layers that keep the width), or make the labels
+ *   list as long as the output (the first ones kept, `c0`, `c1`, ... added).
+ * - unknown-label: replace the label with one of the head's, closest spelling first.
  *
- * Others (label-count, shape-mismatch, ...) have no single obvious fix and get none.
+ * Others (shape-mismatch, ...) have no single obvious fix and get none.
  */
-import { AstUtils, CstUtils, type AstNode, type LangiumDocument } from 'langium';
+import { AstUtils, CstUtils, GrammarUtils, type AstNode, type LangiumDocument } from 'langium';
 import type { CodeActionProvider } from 'langium/lsp';
 import { CodeActionKind, type CodeAction, type CodeActionParams, type Command, type Diagnostic, type Range } from 'vscode-languageserver-protocol';
 import * as ast from './generated/ast';
@@ -23,8 +27,12 @@ import { unitsOf } from './units';
 import { svdBreakEvenRank, weightMatrixShape } from './layer-shapes';
 import { layerOfRef } from './sense-hover';
 import { BUILTIN_DEVICES_URI } from './builtin-devices';
+import { ACTIVATIONS, unquote } from './lower';
 
 const MAX_SUGGESTIONS = 6;
+
+/** Layer kinds whose output has their input's width, so they cannot be what sets a head's label count. */
+const WIDTH_KEEPING: ReadonlySet<string> = new Set([...ACTIVATIONS, 'dropout', 'batchnorm']);
 
 /**
  * Edit distance between two names, case-insensitive, counting a swap of two neighbours
@@ -153,9 +161,39 @@ export class SenseCodeActionProvider implements CodeActionProvider {
         if (rank < 1) return [];
         return [this.fix(document, d, `Set the rank to ${rank}, the largest that saves parameters on ${spec.id}`, d.range, String(rank), true)];
       }
+      case IssueCodes.LabelCount: {
+        const labels = AstUtils.getContainerOfType(node, ast.isLabels);
+        return labels ? this.labelCountFixes(document, d, labels) : [];
+      }
+      case IssueCodes.UnknownLabel: {
+        const head = (ast.isGate(node) || ast.isExpect(node)) ? node.head?.ref : undefined;
+        return this.replaceWith(document, d, (head?.labels[0]?.values ?? []).map(unquote), 'label');
+      }
       default:
         return [];
     }
+  }
+
+  /** The two ways to make a head's labels and its output width agree. */
+  private labelCountFixes(document: LangiumDocument, d: Diagnostic, labels: ast.Labels): CodeAction[] {
+    const head = labels.$container;
+    const last = head.layers.at(-1);
+    const width = last && this.services.lowering.Lowering.pipelineOf(last)?.layerOf.get(last)?.outputShape;
+    if (!width || width.length !== 1 || !labels.$cstNode) return [];
+    const count = labels.values.length;
+    const actions: CodeAction[] = [];
+    // The layer that sets the width: the last one, or the last before layers that keep it (softmax, dropout, ...).
+    const sizing = [...head.layers].reverse().find((l) => !WIDTH_KEEPING.has(l.kind));
+    const unitsNode = sizing && (sizing.kind === 'dense' || sizing.kind === 'gru' || sizing.kind === 'lstm') && sizing.$cstNode ? GrammarUtils.findNodeForProperty(sizing.$cstNode, 'units') : undefined;
+    if (unitsNode && count > 0) {
+      actions.push(this.fix(document, d, `Set the last layer to ${count} units, one per label`, unitsNode.range, String(count), true));
+    }
+    const written = GrammarUtils.findNodesForProperty(labels.$cstNode, 'values').map((n) => n.text);
+    const names = new Set(labels.values.map(unquote));
+    const values = written.slice(0, width[0]);
+    for (let i = 0; values.length < width[0]; i++) if (!names.has(`c${i}`)) values.push(`c${i}`);
+    actions.push(this.fix(document, d, `Make the labels list ${width[0]} long`, labels.$cstNode.range, `labels [${values.join(', ')}]`, !unitsNode));
+    return actions;
   }
 
   private builtinModel(): ast.Model | undefined {

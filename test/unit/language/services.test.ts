@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { LangiumDocument } from 'langium';
 import { InsertTextFormat, type CodeAction, type CompletionItem } from 'vscode-languageserver-protocol';
 import type { PipelineEstimator } from '../../../language/estimator';
+import { applyEdits } from '../../../engine/source-edits';
 import { build, codeOf, makeServices, type Services } from './helpers';
 
 const here = new URL('.', import.meta.url).pathname;
@@ -314,9 +315,47 @@ describe('quick fixes', () => {
     expect(actions.map((a) => a.title)).toEqual(['Set the rank to 62, the largest that saves parameters on e.2']);
   });
 
-  it('offers nothing for a label count mismatch', async () => {
-    const actions = await fixes('pipeline P {\n  input audio { rate 16 kHz  window 1 s }\n  head h { flatten  dense 3  labels [a, b] }\n}\n', 'label-count');
-    expect(actions).toEqual([]);
+  /** The codes of the diagnostics of `text` after applying `action`'s edit. */
+  async function codesAfter(text: string, action: CodeAction): Promise<string[]> {
+    const fixed = applyEdits(text, Object.values(action.edit!.changes!)[0]);
+    return ((await build(services, fixed)).diagnostics ?? []).map(codeOf);
+  }
+
+  const HEAD = 'pipeline P {\n  input audio { rate 16 kHz  window 1 s }\n  head h { flatten  dense 3 softmax  dropout 0.1\n    labels [a, "b c"] }\n  target host\n}\n';
+
+  it('makes a head and its labels agree either way, and the fixed text has no label-count error', async () => {
+    const actions = await fixes(HEAD, 'label-count');
+    expect(actions.map((a) => a.title)).toEqual(['Set the last layer to 2 units, one per label', 'Make the labels list 3 long']);
+    // The dense layer sets the width; softmax and dropout after it keep it.
+    expect(applyEdits(HEAD, Object.values(actions[0].edit!.changes!)[0])).toContain('dense 2 softmax  dropout 0.1');
+    expect(applyEdits(HEAD, Object.values(actions[1].edit!.changes!)[0])).toContain('labels [a, "b c", c0]');
+    for (const a of actions) expect(await codesAfter(HEAD, a)).toEqual([]);
+    // Too many labels: the first ones stay.
+    const long = HEAD.replace('labels [a, "b c"]', 'labels [a, b, c, d, e]');
+    const shorten = (await fixes(long, 'label-count'))[1];
+    expect(applyEdits(long, Object.values(shorten.edit!.changes!)[0])).toContain('labels [a, b, c]');
+    expect(await codesAfter(long, shorten)).toEqual([]);
+    // A head ending in a layer whose width no number sets (flatten) gets only the labels fix:
+    // 50 Hz x 1 s x 1 axis flattens to 50 values.
+    const flat = 'pipeline P {\n  input inertial { rate 50 Hz  window 1 s  accelerometer [x] }\n  head h { flatten  labels [a, b] }\n  target host\n}\n';
+    const only = await fixes(flat, 'label-count');
+    expect(only.map((a) => a.title)).toEqual(['Make the labels list 50 long']);
+    expect(only[0].isPreferred).toBe(true);
+    expect(await codesAfter(flat, only[0])).toEqual([]);
+  });
+
+  it('replaces an unknown name with the suggestion, and the fixed text resolves', async () => {
+    const text = 'pipeline P {\n  input audio { rate 16 kHz  window 1 s }\n  shared encoder { flatten  dense 4 }\n  head h from encodr { dense 2  labels [a, b] }\n  target snapdragon80\n  place encoder on dps\n}\n';
+    for (const code of ['unresolved-block', 'unresolved-device', 'unresolved-processor']) {
+      const [first] = await fixes(text, code);
+      expect(first.isPreferred).toBe(true);
+      expect(await codesAfter(text, first)).not.toContain(code);
+    }
+    expect((await fixes(text, 'unresolved-device'))[0].title).toBe("Change to device 'snapdragon800'");
+    const gated = 'pipeline P {\n  input audio { rate 16 kHz  window 1 s }\n  head a { flatten  dense 2  labels [music, voicing] }\n  head b when a is voicng { flatten  dense 2  labels [p, q] }\n  target host\n  expect a voicing 30%\n}\n';
+    const label = await fixes(gated, 'unknown-label');
+    expect(label.map((a) => a.title)).toEqual(["Change to label 'voicing'", "Change to label 'music'"]);
+    expect(await codesAfter(gated, label[0])).toEqual([]);
   });
 });
 
