@@ -142,9 +142,13 @@ export class SenseCodeActionProvider implements CodeActionProvider {
       }
       case IssueCodes.UnresolvedBlock: {
         const pipeline = AstUtils.getContainerOfType(node, ast.isPipeline);
+        // `from` names a shared block; a gate or expect line a head; a layer reference any block.
         const wantShared = ast.isShared(node) || ast.isHead(node);
-        const names = (pipeline?.blocks ?? []).filter((b) => !wantShared || ast.isShared(b)).map((b) => b.name);
-        return this.replaceWith(document, d, names, wantShared ? 'shared block' : 'block');
+        const wantHead = ast.isGate(node) || ast.isExpect(node);
+        // A head gated on itself would be a cycle, so a gate does not offer its own head.
+        const own = ast.isGate(node) ? node.$container : undefined;
+        const names = (pipeline?.blocks ?? []).filter((b) => b !== own && (wantShared ? ast.isShared(b) : wantHead ? ast.isHead(b) : true)).map((b) => b.name);
+        return this.replaceWith(document, d, names, wantShared ? 'shared block' : wantHead ? 'head' : 'block');
       }
       case IssueCodes.UnresolvedLayer: {
         const ref = AstUtils.getContainerOfType(node, ast.isLayerRef);

@@ -356,6 +356,10 @@ describe('quick fixes', () => {
     const label = await fixes(gated, 'unknown-label');
     expect(label.map((a) => a.title)).toEqual(["Change to label 'voicing'", "Change to label 'music'"]);
     expect(await codesAfter(gated, label[0])).toEqual([]);
+    // A gate names a head, so the shared block `enc`, though closer in spelling, is not
+    // offered, nor head b itself (a cycle).
+    const head = await fixes(gated.replace('head a {', 'shared enc { dense 2 }\n  head a {').replace('when a is', 'when en is'), 'unresolved-block');
+    expect(head.map((a) => a.title)).toEqual(["Change to head 'a'"]);
   });
 });
 
