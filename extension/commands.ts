@@ -7,7 +7,8 @@
  */
 import * as vscode from 'vscode';
 import { compressLayerWizard } from './compress-wizard';
-import { GRAPH_VIEW_TYPE, type GraphEditorProvider } from './graph-editor';
+import type { ComparisonView } from '../webview/protocol';
+import { GRAPH_VIEW_TYPE, type CompareAgainst, type GraphEditorProvider } from './graph-editor';
 import { revealRange } from './graph-model';
 import { deviceNamesRequest } from './lsp-ext';
 import type { createPlanCommands } from './plan-commands';
@@ -63,12 +64,35 @@ export function registerCommands(ctx: StudioContext, { graph, plans, run }: Comm
     if (typeof dir === 'string') await run.exportBundle(doc.uri, dir);
     else await run.runCommand('exportBundle', doc.uri);
   });
+  // They return the graph's comparison overlay (webview/protocol.ts ComparisonView), so tests can read it.
+  register('compareWithHead', (uri) => {
+    // Git reads the repository's own configuration, which an untrusted folder could use to run commands (core.fsmonitor).
+    if (!vscode.workspace.isTrusted) throw new Error('Compare with HEAD runs git, which needs a trusted workspace; trust this folder first (Manage Workspace Trust).');
+    return compareWith(graph, needDocument(uri), { kind: 'head' });
+  });
+  register('compareWithFile', async (uri, other) => {
+    const doc = needDocument(uri);
+    const picked =
+      other instanceof vscode.Uri
+        ? other
+        : (await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'Sense pipelines': ['sense'] }, defaultUri: vscode.Uri.joinPath(doc.uri, '..'), title: `Compare ${vscode.workspace.asRelativePath(doc.uri)} with which .sense file?` }))?.[0];
+    return picked ? compareWith(graph, doc, { kind: 'file', uri: picked.toString() }) : undefined;
+  });
   register('showOutput', () => output.show(true));
   register('openDemoPage', async (uri) => {
     const folder =
       uri instanceof vscode.Uri ? uri : (await vscode.window.showOpenDialog({ canSelectFiles: false, canSelectFolders: true, canSelectMany: false, title: 'Open the demo page of which exported bundle folder?' }))?.[0];
     if (folder) await run.openDemoPage(folder.fsPath);
   });
+}
+
+/** Opens the graph beside the text (where the comparison is drawn) and shows the comparison of `doc` with `against` on it. */
+async function compareWith(graph: GraphEditorProvider, doc: vscode.TextDocument, against: CompareAgainst): Promise<ComparisonView> {
+  await vscode.commands.executeCommand('vscode.openWith', doc.uri, GRAPH_VIEW_TYPE, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true });
+  const view = await graph.compare(doc, against);
+  const changed = view.layers.length;
+  void vscode.window.setStatusBarMessage(`Sense: ${changed} layer${changed === 1 ? '' : 's'} changed against ${view.against}`, 5000);
+  return view;
 }
 
 /** Select Target Device: the built-in and the file's devices, the `defaultTarget` setting's first; writes the `target` line. */

@@ -14,10 +14,11 @@
  * written) and the graph is redrawn from the current text.
  */
 import * as vscode from 'vscode';
-import { PROTOCOL_VERSION, type FromWebviewMessage, type ToWebviewBody, type ViewState } from '../webview/protocol';
+import { PROTOCOL_VERSION, type ComparisonView, type FromWebviewMessage, type ToWebviewBody, type ViewState } from '../webview/protocol';
+import { comparisonView } from './comparison';
 import { layerAt, revealRange, type TextEdit } from './graph-model';
 import { protocolMismatch, showGraphWebview, WebviewChannel } from './graph-webview';
-import { compressionPreviewRequest, layerSpectrumRequest, sourceEditRequest, viewStateRequest, type SourceEditAction } from './lsp-ext';
+import { compareRequest, compressionPreviewRequest, layerSpectrumRequest, sourceEditRequest, viewStateRequest, type CompareParams, type SourceEditAction } from './lsp-ext';
 import { isCancellation, StaleVersionError, type StudioClient } from './studio-client';
 
 /** The webview's view type, as package.json's customEditors declares it. */
@@ -81,6 +82,17 @@ export class GraphEditorProvider implements vscode.CustomTextEditorProvider {
     return found;
   }
 
+  /**
+   * Compare with HEAD / with File: the language server's comparison of `document` with
+   * `against`, shown on the document's open graphs (which keep it up to date as the text
+   * changes, until the user clears it). Returns the overlay, which the command also returns.
+   */
+  async compare(document: vscode.TextDocument, against: CompareAgainst): Promise<ComparisonView> {
+    const view = await comparisonOf(this.host.studio, document, against);
+    for (const s of this.sessions) if (s.document.uri.toString() === document.uri.toString()) s.showComparison(against, view);
+    return view;
+  }
+
   /** Recomputes and posts every open graph (after a change outside the text, such as a device profile). */
   refreshAll(): void {
     for (const s of this.sessions) s.refresh();
@@ -91,6 +103,14 @@ export class GraphEditorProvider implements vscode.CustomTextEditorProvider {
     this.sessions.add(session);
     panel.onDidDispose(() => this.sessions.delete(session));
   }
+}
+
+/** What a comparison compares the document with. */
+export type CompareAgainst = CompareParams['against'];
+
+async function comparisonOf(studio: StudioClient, document: vscode.TextDocument, against: CompareAgainst, token?: vscode.CancellationToken): Promise<ComparisonView> {
+  const r = await studio.request(compareRequest, document, { against }, token);
+  return comparisonView(r.diff, r.against);
 }
 
 /** One open graph editor: its webview and the document it shows. */
@@ -107,7 +127,9 @@ class GraphSession {
   /** The graph's long commands running now (at most one of each). */
   private readonly commandsRunning = new Set<string>();
   /** The request in flight of each kind; a newer one (typing, the rank slider, another layer) cancels it. */
-  private readonly inFlight = new Map<'viewState' | 'spectrum' | 'preview', vscode.CancellationTokenSource>();
+  private readonly inFlight = new Map<'viewState' | 'spectrum' | 'preview' | 'compare', vscode.CancellationTokenSource>();
+  /** The comparison shown (Compare with HEAD / with File) and what it compares with; recomputed with each new state until cleared. */
+  private comparison: { against: CompareAgainst; view: ComparisonView } | undefined;
 
   constructor(
     context: vscode.ExtensionContext,
@@ -143,6 +165,28 @@ class GraphSession {
     else this.pendingSelect = layerId;
   }
 
+  /** Shows a comparison now, or once the webview has said it is ready. */
+  showComparison(against: CompareAgainst, view: ComparisonView): void {
+    this.comparison = { against, view };
+    if (this.ready) this.post({ type: 'comparison', comparison: view });
+  }
+
+  /** Recomputes the comparison shown against the current text; a failure is shown in the graph's banner. */
+  private async refreshComparison(): Promise<void> {
+    const c = this.comparison;
+    if (!c) return;
+    try {
+      const view = await comparisonOf(this.host.studio, this.document, c.against, this.token('compare'));
+      // Cleared (or replaced) while the server was computing it.
+      if (this.comparison !== c) return;
+      this.comparison = { against: c.against, view };
+      this.post({ type: 'comparison', comparison: view });
+    } catch (e) {
+      if (e instanceof StaleVersionError || isCancellation(e)) return;
+      this.post({ type: 'error', message: `The comparison could not be updated: ${(e as Error).message}` });
+    }
+  }
+
   /** Forgets the version last shown and posts a fresh state. */
   refresh(): void {
     this.lastPostedVersion = -1;
@@ -160,7 +204,7 @@ class GraphSession {
   }
 
   /** A fresh token for a request of `kind`, cancelling the one of that kind still in flight. */
-  private token(kind: 'viewState' | 'spectrum' | 'preview'): vscode.CancellationToken {
+  private token(kind: 'viewState' | 'spectrum' | 'preview' | 'compare'): vscode.CancellationToken {
     this.inFlight.get(kind)?.cancel();
     const cts = new vscode.CancellationTokenSource();
     this.inFlight.set(kind, cts);
@@ -192,6 +236,7 @@ class GraphSession {
       if (state) {
         this.lastPostedVersion = state.documentVersion;
         this.post({ type: 'update', documentVersion: state.documentVersion, state });
+        void this.refreshComparison();
       } else if (reason) {
         this.post({ type: 'error', message: reason });
       }
@@ -289,6 +334,7 @@ class GraphSession {
           this.post({ type: 'select', layerId: this.pendingSelect });
           this.pendingSelect = undefined;
         }
+        if (this.comparison) this.post({ type: 'comparison', comparison: this.comparison.view });
         return;
       }
       case 'reveal': {
@@ -346,6 +392,10 @@ class GraphSession {
       case 'chooseTarget':
         // Only the read-only ONNX preview offers a target picker; a pipeline's target is its `target` line.
         throw new Error(`The graph of ${this.document.uri.fsPath} has no target picker; change the pipeline's 'target' line or run "Sense: Select Target Device".`);
+      case 'clearComparison':
+        this.inFlight.get('compare')?.cancel();
+        this.comparison = undefined;
+        return;
       case 'toggleCollapse':
         // Kept for the blocks the graph shows, so a flood of made-up names cannot grow the map.
         if (this.current?.blocks.some((b) => b.name === body.block)) this.collapsed.set(body.block, body.collapsed);
