@@ -31,6 +31,9 @@ const INPUT_KEYS: Readonly<Record<string, readonly string[]>> = {
   image: ['size', ...INPUT_SETTING_KEYS.image],
 };
 
+/** The widest head output whose labels completion writes out. */
+const MAX_SNIPPET_LABELS = 32;
+
 /** Rules whose keywords are accepted as names of blocks, layers and labels, not statements. */
 const NAME_RULES = new Set(['BlockName', 'PowerStateWord', 'LabelName']);
 
@@ -94,7 +97,7 @@ export class SenseCompletionProvider extends DefaultCompletionProvider {
     // A keyword that starts a statement or layer gets its snippet; one inside a statement
     // (`hop` in `frames 25 ms hop`) is one word, as are activations.
     const activation = rule === 'Activation';
-    const snippet = doc?.snippet && !activation && (startsLayer || startsStatement(keyword)) ? doc.snippet : undefined;
+    const snippet = word === 'labels' ? this.labelsSnippet(context) ?? doc?.snippet : doc?.snippet && !activation && (startsLayer || startsStatement(keyword)) ? doc.snippet : undefined;
     acceptor(context, {
       label: word,
       kind: startsLayer || activation ? CompletionItemKind.Function : CompletionItemKind.Keyword,
@@ -120,6 +123,18 @@ export class SenseCompletionProvider extends DefaultCompletionProvider {
         sortText: `0${rank >= 0 ? rank : 9}${String(index).padStart(2, '0')}`,
       });
     }
+  }
+
+  /**
+   * A labels line as long as the head's output (`labels [c0, c1, c2]` after `dense 3`), so
+   * it starts without a label-count error; undefined when the width is unknown or too wide
+   * to write out.
+   */
+  private labelsSnippet(context: CompletionContext): string | undefined {
+    const last = AstUtils.getContainerOfType(context.node, ast.isHead)?.layers.at(-1);
+    const shape = last && this.senseServices.lowering.Lowering.pipelineOf(last)?.layerOf.get(last)?.outputShape;
+    if (!shape || shape.length !== 1 || shape[0] < 1 || shape[0] > MAX_SNIPPET_LABELS) return undefined;
+    return `labels [${Array.from({ length: shape[0] }, (_, i) => `\${${i + 1}:c${i}}`).join(', ')}]`;
   }
 
   /** The labels of `head` (`when ambient is |` offers music, voicing, ...). */

@@ -170,7 +170,9 @@ describe('completion', () => {
     expect(await completions(services, 'pipeline P {\n  input inertial { | }\n}\n')).not.toContain('size');
     const rate = (await items(services, 'pipeline P {\n  input audio { | }\n}\n')).find((i) => i.label === 'rate')!;
     expect(JSON.stringify(rate.documentation)).toContain('Hz');
-    expect(await completions(services, 'pipeline P {\n  head h {\n    dense 2\n    |\n  }\n}\n')).toContain('labels');
+    const inHead = await items(services, 'pipeline P {\n  input audio { rate 16 kHz  window 1 s }\n  head h {\n    flatten  dense 3 softmax\n    |\n  }\n}\n');
+    // As many placeholders as the head's 3 outputs.
+    expect(inHead.find((i) => i.label === 'labels')?.insertText).toBe('labels [${1:c0}, ${2:c1}, ${3:c2}]');
     expect(await completions(services, 'pipeline P {\n  shared e {\n    dense 2\n    |\n  }\n}\n')).not.toContain('labels');
     const devices = await items(services, 'pipeline P {\n  target |\n}\ndevice Mine { processor cpu { compute 1 GMAC/s  memory 1 MB  power 1 mW } }\n');
     const mine = devices.find((i) => i.label === 'Mine')!;
