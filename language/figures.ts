@@ -94,6 +94,11 @@ export function formatDelta(before: number, after: number): string {
   return `${pct > 0 ? '+' : pct < 0 ? '−' : '±'}${formatNumber(Math.abs(pct))}%`;
 }
 
+/** A signed absolute change (`+1,024`, `−3.5 mJ`, `±0`): the sign as {@link formatDelta} writes it, then `format` of its size. */
+export function formatSigned(x: number, format: (abs: number) => string): string {
+  return `${x > 0 ? '+' : x < 0 ? '−' : '±'}${format(Math.abs(x))}`;
+}
+
 /** `value` in the largest of `prefixes` (decimal factors, largest first) that keeps it at least 1, then `unit`. */
 function withSiPrefix(value: number, prefixes: ReadonlyArray<readonly [number, string]>, unit: string): string {
   for (const [factor, prefix] of prefixes) if (value >= factor) return `${formatNumber(value / factor)} ${prefix}${unit}`;

@@ -6,7 +6,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { ReactFlowProvider } from '@xyflow/react';
 import VscodeButton from '@vscode-elements/react-elements/dist/components/VscodeButton.js';
-import { PROTOCOL_VERSION, type CompressionMethod, type FromWebviewBody, type ViewState } from './protocol';
+import { PROTOCOL_VERSION, type ComparisonView, type CompressionMethod, type FromWebviewBody, type ViewState } from './protocol';
 import { readyBody, type HostBridge, type Incoming } from './host-bridge';
 import { Layouter, defaultCollapsed, groupId, isLargeGraph } from './layout';
 import { GraphView } from './components/GraphView';
@@ -15,6 +15,7 @@ import { Inspector, type PreviewFailure, type PreviewReply, type SpectrumFailure
 import { RunPanel, type RunReply } from './components/RunPanel';
 import { SidePane } from './components/SidePane';
 import { ErrorBanner, type BannerEntry } from './components/ErrorBanner';
+import { ComparePanel, ComparisonContext, layerDeltas } from './components/ComparePanel';
 import { formatMs } from '../language/figures';
 
 /** What the webview persists through VS Code's getState/setState. */
@@ -52,6 +53,9 @@ export function App({ host }: AppProps) {
   const [run, setRun] = useState<RunReply | undefined>();
   const [busy, setBusy] = useState<ReadonlySet<string>>(new Set());
   const [incompatible, setIncompatible] = useState(false);
+  // Compare with HEAD / with File: the overlay the host sent, until the user clears it.
+  const [comparison, setComparison] = useState<ComparisonView | undefined>();
+  const deltas = useMemo(() => layerDeltas(comparison), [comparison]);
   // The nodes of a model that cannot be imported, shown where its graph would be.
   const [refusals, setRefusals] = useState<{ node: string; opType: string; reason: string }[]>([]);
   const layouter = useMemo(() => new Layouter(), []);
@@ -104,6 +108,7 @@ export function App({ host }: AppProps) {
           setSpectrumError(undefined);
           setPreviewError(undefined);
           setRefusals(body.refusals ?? []);
+          setComparison(undefined);
           if (body.state) accept(body.state, true);
           else {
             setView(null);
@@ -124,6 +129,9 @@ export function App({ host }: AppProps) {
           return;
         case 'runResult':
           setRun(body);
+          return;
+        case 'comparison':
+          setComparison(body.comparison ?? undefined);
           return;
         case 'busy':
           setBusy((b) => {
@@ -252,9 +260,21 @@ export function App({ host }: AppProps) {
       {view ? (
         <div className="sense-body">
           <ReactFlowProvider>
-            <GraphView view={view} collapsed={collapsed} selected={selected} layouter={layouter} onSelect={onSelect} onToggle={onToggle} onLayoutProblem={report} />
+            <ComparisonContext.Provider value={deltas}>
+              <GraphView view={view} collapsed={collapsed} selected={selected} layouter={layouter} onSelect={onSelect} onToggle={onToggle} onLayoutProblem={report} />
+            </ComparisonContext.Provider>
           </ReactFlowProvider>
           <SidePane label="Inspector, estimates and run">
+            {comparison ? (
+              <ComparePanel
+                comparison={comparison}
+                onSelect={(id) => onSelect(id, true)}
+                onClear={() => {
+                  setComparison(undefined);
+                  post({ type: 'clearComparison' });
+                }}
+              />
+            ) : null}
             {selected ? (
               <Inspector
                 view={view}

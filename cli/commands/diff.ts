@@ -12,7 +12,7 @@ import type { PipelineSpec } from '../../language/pipeline-model';
 import { estimatePipeline, type Estimate } from '../../engine/estimate';
 import { diffEstimates, type HeadAccuracy, type LayerSide, type PipelineDiff } from '../../engine/diff';
 import { weightsPathFor } from '../../engine/weights/node-weights';
-import { describeCompression, formatBytes, formatCount, formatDelta, formatHours, formatMj, formatMs, formatNumber, formatPercent } from '../../language/figures';
+import { describeCompression, formatBytes, formatCount, formatDelta, formatHours, formatMj, formatMs, formatNumber, formatPercent, formatSigned } from '../../language/figures';
 import { GitRevisionError, readAtRevision, runGit } from '../../io/git-revision';
 import { MAX_FILE_BYTES, readUserTextSync, statUserPath } from '../../io/user-files';
 import { expectPositionals, parseCommandArgs } from '../args';
@@ -149,11 +149,6 @@ export function diffJson(d: PipelineDiff, labels: { before: string; after: strin
   return { before: labels.before, after: labels.after, ...d, notes };
 }
 
-/** A signed figure (`+1,024`, `−3.5 mJ`, `±0`), with the minus sign {@link formatDelta} writes. */
-function signed(x: number, format: (abs: number) => string): string {
-  return `${x > 0 ? '+' : x < 0 ? '−' : '±'}${format(Math.abs(x))}`;
-}
-
 /** `a -> b`, or `a` alone when they are equal. */
 function change(a: string, b: string): string {
   return a === b ? a : `${a} -> ${b}`;
@@ -186,11 +181,11 @@ export function diffText(d: PipelineDiff, labels: { before: string; after: strin
       change(l.before?.kind ?? '-', l.after?.kind ?? '-'),
       change(l.before?.processor ?? '-', l.after?.processor ?? '-'),
       change(compressionText(l.before), compressionText(l.after)),
-      signed(l.paramsDelta, formatCount),
-      signed(l.macsDelta, formatCount),
-      signed(l.weightBytesDelta, formatBytes),
-      signed(l.latencyMsDelta, (x) => fixed(x)),
-      signed(l.energyMjDelta, (x) => fixed(x, 4)),
+      formatSigned(l.paramsDelta, formatCount),
+      formatSigned(l.macsDelta, formatCount),
+      formatSigned(l.weightBytesDelta, formatBytes),
+      formatSigned(l.latencyMsDelta, (x) => fixed(x)),
+      formatSigned(l.energyMjDelta, (x) => fixed(x, 4)),
     ]);
     out.push(...table(['layer', 'status', 'kind', 'processor', 'compression', 'params', 'MACs', 'weights', 'latency ms', 'energy mJ'], rows, [false, false, false, false, false, true, true, true, true, true]));
     if (!all) out.push(`(${d.layers.length - layers.length} unchanged layer${d.layers.length - layers.length === 1 ? '' : 's'} not shown; --all lists them)`);
@@ -199,11 +194,11 @@ export function diffText(d: PipelineDiff, labels: { before: string; after: strin
   const procRows = d.processors.map((p) => [
     p.name,
     p.status,
-    signed(p.opsDelta, formatCount),
-    signed(p.latencyMsDelta, (x) => fixed(x)),
-    signed(p.energyMjDelta, (x) => fixed(x, 4)),
+    formatSigned(p.opsDelta, formatCount),
+    formatSigned(p.latencyMsDelta, (x) => fixed(x)),
+    formatSigned(p.energyMjDelta, (x) => fixed(x, 4)),
     change(p.before ? formatBytes(p.before.memoryBytes) : '-', p.after ? formatBytes(p.after.memoryBytes) : '-'),
-    signed(p.memoryBytesDelta, formatBytes),
+    formatSigned(p.memoryBytesDelta, formatBytes),
   ]);
   out.push(...table(['processor', 'status', 'ops', 'busy ms', 'energy mJ', 'memory', 'memory change'], procRows, [false, false, true, true, true, true, true]));
   if (d.heads.length > 0) {
@@ -212,9 +207,9 @@ export function diffText(d: PipelineDiff, labels: { before: string; after: strin
       h.head,
       h.status + (h.moved ? ' (moved)' : ''),
       change(h.before?.processors.join(', ') ?? '-', h.after?.processors.join(', ') ?? '-'),
-      h.readyMsDelta === null ? '-' : signed(h.readyMsDelta, (x) => fixed(x)),
-      h.pathEnergyMjDelta === null ? '-' : signed(h.pathEnergyMjDelta, (x) => fixed(x, 4)),
-      h.accuracyDelta === null ? '-' : `${formatPercent(h.before!.accuracy!)} -> ${formatPercent(h.after!.accuracy!)} (${signed(h.accuracyDelta * 100, (x) => x.toFixed(1))} pt)`,
+      h.readyMsDelta === null ? '-' : formatSigned(h.readyMsDelta, (x) => fixed(x)),
+      h.pathEnergyMjDelta === null ? '-' : formatSigned(h.pathEnergyMjDelta, (x) => fixed(x, 4)),
+      h.accuracyDelta === null ? '-' : `${formatPercent(h.before!.accuracy!)} -> ${formatPercent(h.after!.accuracy!)} (${formatSigned(h.accuracyDelta * 100, (x) => x.toFixed(1))} pt)`,
     ]);
     out.push(...table(['head', 'status', 'processors', 'ready ms', 'path energy mJ', 'held-out accuracy'], headRows, [false, false, false, true, true, false]));
   }

@@ -8,6 +8,7 @@ import type { BlockView, FeaturesView, LayerView } from '../protocol';
 import type { FlowDirection } from '../layout';
 import { describeCompression, formatCountShort, formatMs } from '../../language/figures';
 import { formatShape } from '../format';
+import { CompareBadge } from './ComparePanel';
 
 /** Data of a layer node. */
 export type LayerNodeData = { layer: LayerView; colorIndex: number };
@@ -116,6 +117,7 @@ export const LayerNodeView = memo(function LayerNodeView({ data, selected }: Nod
         </span>
         <span className="sense-id">{l.name ?? l.id}</span>
         <DiagnosticsBadge layer={l} />
+        <CompareBadge layerId={l.id} />
       </div>
       <div className="sense-node-row">
         <span className="sense-shape" title="output shape">→ {formatShape(l.outputShape)}</span>
