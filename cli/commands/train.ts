@@ -217,6 +217,8 @@ export async function trainFromArgs(a: TrainArgs, log: (line: string) => void, c
   assertWeightsFitInFile(spec);
   const paths = outputPaths(spec, a);
   checkOutputs(paths, a.force ?? false);
+  const kinds = a.augment?.filter((k) => k !== 'noise') ?? [];
+  if (kinds.length > 0 && spec.input.kind !== 'audio') throw new UsageError(`--augment ${kinds.join(',')} changes audio; pipeline ${spec.name} reads ${spec.input.kind} data`);
   const data = (() => {
     try {
       return readLabelledData(spec, a.data, { heads: a.heads });
@@ -241,8 +243,6 @@ export async function trainFromArgs(a: TrainArgs, log: (line: string) => void, c
     noise = { signals: read.signals, snrDb: a.snrDb, heads, mix: mixAtSnr };
     log(`noise: ${noiseClips} clips from ${a.noiseDir}, mixed into ${heads.join(', ')} at ${a.snrDb.join(', ')} dB (or left clean), drawn anew every epoch`);
   }
-  const kinds = a.augment?.filter((k) => k !== 'noise') ?? [];
-  if (kinds.length > 0 && spec.input.kind !== 'audio') throw new UsageError(`--augment ${kinds.join(',')} changes audio; pipeline ${spec.name} reads ${spec.input.kind} data`);
   const rateHz = spec.input.kind === 'audio' ? spec.input.rateHz : 0;
   const augment: TrainOptions['augment'] = kinds.length > 0 ? (w, rng) => augmentWindow(w, rateHz, kinds, rng) : undefined;
   if (augment) log(`augment: ${kinds.join(', ')} on every training window, drawn anew every epoch (held-out clips untouched)`);

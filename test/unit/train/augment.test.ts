@@ -4,15 +4,19 @@
  * sine measured with numpy's FFT; determinism by seed; and in the trainer, that only training
  * windows are augmented, never the held-out split.
  */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseTrainArgs } from '../../../cli/commands/train';
+import { main } from '../../../cli/main';
+import { encodeWav16 } from '../../../runtime/wav';
 import { mulberry32 } from '../../../engine/compress/random';
 import { applyGain, augmentWindow, changeSpeed, convolveSame, fitLength, parseAugmentations, reverberate, syntheticRoomImpulse, timeShift } from '../../../engine/train/augment';
 import { rms } from '../../../engine/train/signal';
 import { stratifiedSplit, trainPipeline } from '../../../engine/train/trainer';
 import { encodeSafetensors } from '../../../engine/weights/safetensors';
 import { pythonHas, runPython } from '../../support/python';
-import { SINE_PIPELINE, pipelineFromText, sineExamples, useBackend } from './helpers';
+import { SINE_PIPELINE, pipelineFromText, sineClip, sineExamples, tempDir, useBackend } from './helpers';
 
 const RATE_HZ = 16000;
 
@@ -166,5 +170,31 @@ describe('trainPipeline with augmentation', () => {
     const bytes = (r: typeof a) => Buffer.from(encodeSafetensors(r.weights));
     expect(bytes(a).equals(bytes(b))).toBe(true);
     expect(bytes(a).equals(bytes(plain))).toBe(false);
+  }, 60_000);
+});
+
+describe('sense train --augment', () => {
+  it('trains with augmentation and records it; refuses it for an inertial pipeline before reading data', async () => {
+    const { path } = await pipelineFromText(SINE_PIPELINE);
+    const root = tempDir('sense-data-');
+    const rng = mulberry32(3);
+    ['low', 'mid', 'high'].forEach((l, i) => {
+      mkdirSync(join(root, 'tone', l), { recursive: true });
+      for (let k = 0; k < 4; k++) writeFileSync(join(root, 'tone', l, `${l}-${k}.wav`), encodeWav16(sineClip(i, rng), 8000));
+    });
+    const out: string[] = [];
+    const err: string[] = [];
+    const weights = join(tempDir(), 'w.safetensors');
+    const code = await main(['train', path, root, '--epochs', '1', '--augment', 'reverb,gain', '--out', weights], { out: (l) => out.push(l), err: (l) => err.push(l) });
+    expect(err.filter((l) => !l.startsWith('warning'))).toEqual([]);
+    expect(code).toBe(0);
+    expect(out.some((l) => /^augment: reverb, gain on every training window/.test(l))).toBe(true);
+    const record = JSON.parse(readFileSync(weights.replace('.safetensors', '.training.json'), 'utf8'));
+    expect(record.augment).toMatchObject({ kinds: ['reverb', 'gain'], ranges: { gainDb: 6, rt60Sec: [0.2, 0.8] } });
+    expect(record.augment.reverb).toMatch(/synthetic/);
+    const bad: string[] = [];
+    const watch = join(__dirname, 'fixtures', 'watch.sense');
+    expect(await main(['train', watch, '/nonexistent', '--augment', 'speed', '--out', join(tempDir(), 'x.safetensors')], { out: () => {}, err: (l) => bad.push(l) })).toBe(2);
+    expect(bad.join('\n')).toMatch(/--augment speed changes audio; pipeline Watch reads inertial data/);
   }, 60_000);
 });
