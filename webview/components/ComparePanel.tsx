@@ -38,12 +38,12 @@ function trend(x: number): string {
   return x < 0 ? 'is-better' : x > 0 ? 'is-worse' : '';
 }
 
-/** The badge of a layer node under a comparison: its parameter and latency change, every change in its tooltip. */
+/** The badge of a layer node under a comparison, between its processor and latency: its parameter change (else its latency change, or that it moved), every change in its tooltip. */
 export function CompareBadge({ layerId }: { layerId: string }) {
   const d = useContext(ComparisonContext)?.get(layerId);
   if (!d) return null;
   const all = deltaParts(d).join(', ');
-  const short = d.paramsDelta !== 0 ? `${formatSigned(d.paramsDelta, formatCountShort)} p` : d.latencyMsDelta !== 0 ? formatSigned(d.latencyMsDelta, formatMs) : d.moved ? 'moved' : d.status;
+  const short = d.paramsDelta !== 0 ? formatSigned(d.paramsDelta, formatCountShort) : d.latencyMsDelta !== 0 ? formatSigned(d.latencyMsDelta, formatMs) : d.moved ? 'moved' : d.status;
   return (
     <span className={`sense-compare-badge ${trend(d.paramsDelta !== 0 ? d.paramsDelta : d.latencyMsDelta)}`} data-testid="compare-badge" title={`Compared: ${all}`} aria-label={`Compared: ${all}`}>
       <i className="codicon codicon-diff" aria-hidden="true" /> {short}

@@ -117,7 +117,6 @@ export const LayerNodeView = memo(function LayerNodeView({ data, selected }: Nod
         </span>
         <span className="sense-id">{l.name ?? l.id}</span>
         <DiagnosticsBadge layer={l} />
-        <CompareBadge layerId={l.id} />
       </div>
       <div className="sense-node-row">
         <span className="sense-shape" title="output shape">→ {formatShape(l.outputShape)}</span>
@@ -129,6 +128,7 @@ export const LayerNodeView = memo(function LayerNodeView({ data, selected }: Nod
       </div>
       <div className="sense-node-row">
         <span className="sense-proc-chip">{l.processor}</span>
+        <CompareBadge layerId={l.id} />
         <span className="sense-latency" title="estimated latency on its processor">{formatMs(l.latencyMs)}</span>
       </div>
     </div>
