@@ -263,15 +263,20 @@ export async function trainFromArgs(a: TrainArgs, log: (line: string) => void, c
     // the supervised stage keeps those statistics, so its first layer sees what pre-training saw.
     normalization = fitNormalization(spec, unlabeled.windows);
     log(`pretrain: ${unlabeled.clips} unlabeled clips (${unlabeled.windows.length} windows) from ${a.pretrain}, ${a.pretrainEpochs} epochs per shared dense layer`);
-    pretrained = await pretrainShared(spec, unlabeled.windows, {
-      epochs: a.pretrainEpochs,
-      seed: a.seed,
-      batchSize: a.batch,
-      learningRate: a.lr,
-      maskFraction: PRETRAIN_MASK_FRACTION,
-      normalization,
-      log,
-    });
+    try {
+      pretrained = await pretrainShared(spec, unlabeled.windows, {
+        epochs: a.pretrainEpochs,
+        seed: a.seed,
+        batchSize: a.batch,
+        learningRate: a.lr,
+        maskFraction: PRETRAIN_MASK_FRACTION,
+        normalization,
+        log,
+      });
+    } catch (e) {
+      if (e instanceof Error && /^(cannot train|no training)/.test(e.message)) throw new UsageError(e.message);
+      throw e;
+    }
   }
   let result: TrainResult;
   try {

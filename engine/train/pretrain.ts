@@ -26,7 +26,7 @@ import { mulberry32, type Rng } from '../compress/random';
 import { initWeights } from '../weights/init';
 import type { WeightSet } from '../weights/weights';
 import { windowFeatures, type Window } from './features';
-import { applyActivation, buildNetwork, type Network } from './network';
+import { applyActivation, buildNetwork, trainabilityProblems, type Network } from './network';
 
 /** Fraction of the inputs zeroed by the masking corruption that `sense train --pretrain` uses; not tuned, written into the training record. */
 export const PRETRAIN_MASK_FRACTION = 0.25;
@@ -158,10 +158,13 @@ const PASS_THROUGH = new Set<LayerSpec['kind']>(['flatten', 'dropout', 'maxpool'
 /**
  * Pre-trains the dense layers of `spec`'s shared blocks on unlabeled `windows` (see the module
  * comment for the method and what happens to other layers). Throws an Error naming the problem
- * for no windows or bad options.
+ * for a pipeline the supervised stage cannot train, no windows or bad options.
  */
 export async function pretrainShared(spec: PipelineSpec, windows: readonly Window[], opts: PretrainOptions): Promise<PretrainResult> {
-  if (windows.length === 0) throw new Error(`no unlabeled windows to pre-train pipeline ${spec.name} on`);
+  // Refuse before pre-training, not after it: a pipeline the supervised stage cannot train would waste it.
+  const problems = trainabilityProblems(spec);
+  if (problems.length > 0) throw new Error(`cannot train pipeline ${spec.name}:\n  ${problems.join('\n  ')}`);
+  if (windows.length === 0) throw new Error(`no training windows: no unlabeled windows to pre-train pipeline ${spec.name} on`);
   if (!(opts.epochs >= 1) || !Number.isInteger(opts.epochs)) throw new Error(`pre-training epochs must be a positive integer, got ${opts.epochs}`);
   if (!(opts.batchSize >= 1) || !Number.isInteger(opts.batchSize)) throw new Error(`batch size must be a positive integer, got ${opts.batchSize}`);
   if (!(opts.learningRate > 0)) throw new Error(`learning rate must be positive, got ${opts.learningRate}`);

@@ -141,6 +141,10 @@ describe('sense train --pretrain', () => {
     writeFileSync(join(broken, 'x.wav'), 'not a wav');
     expect(() => readUnlabeledWindows(spec, broken)).toThrow(/--pretrain: .*x\.wav/);
 
+    // A head the supervised stage cannot train is refused before any pre-training.
+    const sig = await pipelineFromText(SINE_PIPELINE.replace('dense 2 softmax', 'dense 2 sigmoid'));
+    await expect(pretrainShared(sig.spec, [new Float32Array(2000)], OPTS)).rejects.toThrow(/cannot train pipeline Tones:\n {2}head loud ends in sigmoid/);
+
     // Through the CLI: exit 2, the message on stderr, nothing written, no stack trace.
     const data = tempDir('sense-data-');
     writeClip(join(data, 'tone', 'low'), 'a.wav', sineClip(0, mulberry32(1)));
