@@ -19,7 +19,7 @@
  *   per row of the tensor at the normalize step (bands for log-mel; see runtime/features.ts).
  * Recurrent layers read their input sequence `[features, steps]` along the steps axis.
  */
-import { MAX_FILE_BYTES } from '../../io/user-files';
+import { MAX_FILE_BYTES } from '../../io/file-limits';
 import { featureOutputShape } from '../../language/feature-shapes';
 import { formatBytes, formatCountShort } from '../../language/figures';
 import { formatShape } from '../../language/layer-shapes';
