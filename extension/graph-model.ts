@@ -89,6 +89,16 @@ function finiteOr(value: number | undefined, fallback: number): number {
   return value !== undefined && Number.isFinite(value) ? value : fallback;
 }
 
+function clamp01(value: number): number {
+  return Number.isFinite(value) ? Math.min(1, Math.max(0, value)) : 0;
+}
+
+/** The rate of the pipeline's `expect` line for `head` and `label` (0-1), or undefined when it has none. */
+function expectedRateOf(spec: PipelineSpec, head: string, label: string): number | undefined {
+  const e = spec.expectations?.find((x) => x.head === head && x.label === label);
+  return e ? clamp01(e.fraction) : undefined;
+}
+
 /** Inputs of {@link buildViewState}. */
 export interface ViewStateInput {
   spec: PipelineSpec;
@@ -180,6 +190,15 @@ export function buildViewState(input: ViewStateInput): ViewState {
     if (last) lastOf.set(block.name, last);
     else if (upstream) lastOf.set(block.name, upstream);
   }
+  // A gate edge from the gating head's decision (its last layer) to the gated head's first layer.
+  for (const block of spec.blocks) {
+    const gate = block.gate;
+    const from = gate ? spec.blocks.find((b) => b.name === gate.head)?.layers.at(-1) : undefined;
+    const to = block.layers[0];
+    if (!gate || !from || !to) continue;
+    const expectedRate = expectedRateOf(spec, gate.head, gate.label);
+    edges.push({ id: `gate:${from.id}->${to.id}`, source: from.id, target: to.id, shape: from.outputShape, gate: { label: gate.label.slice(0, 4096), ...(expectedRate !== undefined ? { expectedRate } : {}) } });
+  }
 
   const usage = new Map(estimate.processors.map((p) => [p.name, p]));
   const processors = spec.target.processors.map((p, i) => {
@@ -203,13 +222,19 @@ export function buildViewState(input: ViewStateInput): ViewState {
     .filter((t) => t.kind === 'op' && processorNames.has(t.resource))
     .map((t) => ({ processor: t.resource, startMs: finiteOr(t.startMs, 0), endMs: Math.max(finiteOr(t.startMs, 0), finiteOr(t.endMs, 0)), opId: (opLayer.get(t.id) ?? t.id).slice(0, 600) }));
 
-  const blocks: BlockView[] = spec.blocks.map((b) => ({
-    name: b.name,
-    kind: b.kind,
-    ...(b.from ? { from: b.from } : {}),
-    ...(b.labels ? { labels: b.labels } : {}),
-    range: b.range,
-  }));
+  const firing = new Map(estimate.heads.map((h) => [h.head, h.firingProbability]));
+  const blocks: BlockView[] = spec.blocks.map((b) => {
+    const expectedRate = b.gate ? expectedRateOf(spec, b.gate.head, b.gate.label) : undefined;
+    return {
+      name: b.name,
+      kind: b.kind,
+      ...(b.from ? { from: b.from } : {}),
+      ...(b.labels ? { labels: b.labels } : {}),
+      ...(b.gate ? { gate: { head: b.gate.head, label: b.gate.label, ...(expectedRate !== undefined ? { expectedRate } : {}) }, firingProbability: clamp01(firing.get(b.name) ?? b.gate.fraction) } : {}),
+      range: b.range,
+    };
+  });
+  const gated = spec.blocks.some((b) => b.gate);
 
   const battery = estimate.batteryLifeHours;
   return {
@@ -230,6 +255,7 @@ export function buildViewState(input: ViewStateInput): ViewState {
     edges,
     totals: {
       endToEndLatencyMs: finiteOr(estimate.endToEndLatencyMs, 0),
+      ...(gated ? { expectedLatencyMs: finiteOr(estimate.expectedLatencyMs, 0) } : {}),
       energyPerInferenceMj: finiteOr(estimate.energyPerInferenceMj, 0),
       ...(battery !== undefined && Number.isFinite(battery) ? { batteryLifeHours: battery } : {}),
       ...(estimate.budgetMs !== undefined ? { budgetMs: estimate.budgetMs } : {}),

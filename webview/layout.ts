@@ -7,7 +7,7 @@
 import ELK, { type ElkExtendedEdge, type ElkNode } from 'elkjs/lib/elk-api.js';
 import elkWorkerSource from 'elkjs/lib/elk-worker.min.js' with { type: 'text' };
 import { FEATURES_NODE_ID, INPUT_NODE_ID, type ViewState } from './protocol';
-import { formatShape } from './format';
+import { formatRate, formatShape } from './format';
 
 /** Size of a layer node, in CSS pixels at zoom 1 (the node's CSS must fit in it). */
 export const LAYER_SIZE = { width: 216, height: 84 };
@@ -48,12 +48,19 @@ export interface ModelNode {
   members?: string[];
 }
 
-/** One drawn edge, labelled with its tensor shape. */
+/** One drawn edge, labelled with its tensor shape (a gate edge with its label and expected rate). */
 export interface ModelEdge {
   id: string;
   source: string;
   target: string;
   label: string;
+  /** True for a gate edge: the source head's top label decides whether the target head runs. */
+  gate?: boolean;
+}
+
+/** A gate edge's label: the label that opens it and the `expect` line's rate (`voicing 30%`), or that there is no such line. */
+export function gateLabel(gate: NonNullable<ViewState['edges'][number]['gate']>): string {
+  return gate.expectedRate !== undefined ? `${gate.label} ${formatRate(gate.expectedRate)}` : `${gate.label} (no expect line)`;
 }
 
 /** The drawn graph and the key that identifies its structure. */
@@ -178,10 +185,10 @@ export function buildModel(state: ViewState, collapsed: ReadonlySet<string>, dir
     const source = owner.get(e.source) ?? e.source;
     const target = owner.get(e.target) ?? e.target;
     if (source === target) continue;
-    const id = `${source}->${target}`;
+    const id = `${e.gate ? 'gate:' : ''}${source}->${target}`;
     if (seen.has(id)) continue;
     seen.add(id);
-    edges.push({ id, source, target, label: formatShape(e.shape) });
+    edges.push(e.gate ? { id, source, target, label: gateLabel(e.gate), gate: true } : { id, source, target, label: formatShape(e.shape) });
   }
   const structureKey = [state.pipeline, direction, state.blocks.map((b) => `${b.name}<${b.from ?? ''}`).join(','), state.layers.map((l) => l.id).join(','), state.features.steps.length].join('|');
   const key = structureKey + '|' + [...collapsed].sort().join(',') + '|' + edges.map((e) => e.id).join(',');

@@ -125,6 +125,14 @@ export const BlockViewSchema = z.object({
   collapsed: z.boolean().optional(),
   /** Class names of a head, in output order. */
   labels: list(str).optional(),
+  /**
+   * A gated head's gate (`when ambient is voicing`): the head whose top label decides, the
+   * label that opens it, and the `expect` line's rate for them (0-1; absent without one, when
+   * the estimate takes the gate as always open).
+   */
+  gate: z.object({ head: ident, label: str, expectedRate: z.number().min(0).max(1).optional() }).optional(),
+  /** A gated head: how often it runs per window (0-1), the product of the expected rates along its chain of gates. */
+  firingProbability: z.number().min(0).max(1).optional(),
   range: SourceRangeSchema.optional(),
 });
 export type BlockView = z.infer<typeof BlockViewSchema>;
@@ -178,6 +186,12 @@ export const EdgeViewSchema = z.object({
   shape: shape,
   /** Bytes moved when source and target are on different processors. */
   transferBytes: nonNegative.optional(),
+  /**
+   * Present on a gate edge (from the gating head's last layer to the gated head's first):
+   * no tensor flows, the gating head's top label decides whether the target head runs.
+   * `label` opens it; `expectedRate` is the `expect` line's rate (absent without one).
+   */
+  gate: z.object({ label: str, expectedRate: z.number().min(0).max(1).optional() }).optional(),
 });
 export type EdgeView = z.infer<typeof EdgeViewSchema>;
 
@@ -197,8 +211,10 @@ export type FeaturesView = z.infer<typeof FeaturesViewSchema>;
 
 /** Whole-pipeline figures for the side panel. */
 export const TotalsViewSchema = z.object({
-  /** Makespan of the schedule: heads on different processors run concurrently. */
+  /** Makespan of the schedule: heads on different processors run concurrently (with gated heads, on a window on which every gate opens). */
   endToEndLatencyMs: nonNegative,
+  /** Pipelines with gated heads: the expected time until the last running head's output is ready, over the gates' outcomes. */
+  expectedLatencyMs: nonNegative.optional(),
   energyPerInferenceMj: nonNegative,
   /** Absent when the target has no battery. */
   batteryLifeHours: nonNegative.optional(),

@@ -15,7 +15,7 @@ import { FEATURES_NODE_ID, INPUT_NODE_ID } from '../protocol';
 import { buildModel, directionFor, groupBy, groupId, LARGE_GRAPH_NODES, type Box, type FlowDirection, type GraphModel, type Layouter } from '../layout';
 import { DetailContext, FlowDirectionContext, nodeTypes, type StudioNode } from './nodes';
 import { formatCountShort, formatMs } from '../../language/figures';
-import { formatShape } from '../format';
+import { formatRate, formatShape } from '../format';
 
 /** Props of {@link GraphView}. */
 export interface GraphViewProps {
@@ -159,7 +159,8 @@ function describe(view: ViewState, id: string, layers?: ReadonlyMap<string, View
   if (id.startsWith('block:')) {
     const name = id.slice(6);
     const b = view.blocks.find((x) => x.name === name);
-    return `${b?.kind === 'head' ? 'Head' : 'Shared block'} ${name}`;
+    const gate = b?.gate ? `, runs when ${b.gate.head} is ${b.gate.label}, on ${formatRate(b.firingProbability ?? 1)} of windows` : '';
+    return `${b?.kind === 'head' ? 'Head' : 'Shared block'} ${name}${gate}`;
   }
   const l = layers ? layers.get(id) : view.layers.find((x) => x.id === id);
   if (!l) return id;
@@ -288,10 +289,10 @@ export function GraphView({ view, collapsed, selected, layouter, onSelect, onTog
         source: e.source,
         target: e.target,
         label: lowDetail ? undefined : e.label,
-        className: 'sense-edge',
+        className: e.gate ? 'sense-edge sense-gate-edge' : 'sense-edge',
         labelBgPadding: [4, 2] as [number, number],
         labelBgBorderRadius: 3,
-        ariaLabel: `tensor ${e.label} from ${e.source} to ${e.target}`,
+        ariaLabel: e.gate ? `gate ${e.label}: ${e.target} runs when ${e.source} decides ${e.label.split(' ')[0]}` : `tensor ${e.label} from ${e.source} to ${e.target}`,
         focusable: false,
         selectable: false,
       }));

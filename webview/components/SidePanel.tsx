@@ -77,11 +77,20 @@ export function SidePanel({ view, busy, onAutoPartition, readOnly }: SidePanelPr
         <i className="codicon codicon-dashboard" aria-hidden="true" /> Estimates on {view.target.name}
       </h2>
       <dl className="sense-totals">
-        <dt>End-to-end latency</dt>
-        <dd data-testid="total-latency" className={overBudget ? 'is-over' : ''}>
-          {formatMs(t.endToEndLatencyMs)}
-          {t.budgetMs !== undefined ? <span className="sense-muted"> of {formatMs(t.budgetMs)} budget</span> : null}
-        </dd>
+        <dt>{t.expectedLatencyMs !== undefined ? 'Expected latency' : 'End-to-end latency'}</dt>
+        {t.expectedLatencyMs !== undefined ? (
+          <dd data-testid="expected-latency" title="Over the gates' outcomes, with the expect lines' rates">
+            {formatMs(t.expectedLatencyMs)}
+            <span className="sense-muted"> · every gate open </span>
+            <span data-testid="total-latency" className={overBudget ? 'is-over' : ''}>{formatMs(t.endToEndLatencyMs)}</span>
+            {t.budgetMs !== undefined ? <span className="sense-muted"> of {formatMs(t.budgetMs)} budget</span> : null}
+          </dd>
+        ) : (
+          <dd data-testid="total-latency" className={overBudget ? 'is-over' : ''}>
+            {formatMs(t.endToEndLatencyMs)}
+            {t.budgetMs !== undefined ? <span className="sense-muted"> of {formatMs(t.budgetMs)} budget</span> : null}
+          </dd>
+        )}
         <dt>Energy per inference</dt>
         <dd data-testid="total-energy">{formatMj(t.energyPerInferenceMj)}</dd>
         {t.batteryLifeHours !== undefined ? (

@@ -7,7 +7,7 @@ import { Handle, Position, type Node, type NodeProps } from '@xyflow/react';
 import type { BlockView, FeaturesView, LayerView } from '../protocol';
 import type { FlowDirection } from '../layout';
 import { describeCompression, formatCountShort, formatMs } from '../../language/figures';
-import { formatShape } from '../format';
+import { formatRate, formatShape } from '../format';
 import { CompareBadge } from './ComparePanel';
 
 /** Data of a layer node. */
@@ -195,7 +195,16 @@ export const GroupNodeView = memo(function GroupNodeView({ data, selected }: Nod
         </button>
         <span className="sense-group-kind">{b.kind === 'head' ? 'head' : 'shared'}</span>
         <span className="sense-group-name">{b.name}</span>
-        {b.labels ? <span className="sense-muted" title={b.labels.join(', ')}>{b.labels.length} labels</span> : null}
+        {b.labels ? <span className="sense-muted sense-group-labels" title={b.labels.join(', ')}>{b.labels.length} labels</span> : null}
+        {b.gate ? (
+          <span
+            className="sense-firing"
+            data-testid={`firing-${b.name}`}
+            title={`Runs only when ${b.gate.head}'s top label is ${b.gate.label}: on ${formatRate(b.firingProbability ?? 1)} of windows${b.gate.expectedRate === undefined ? ` (no 'expect ${b.gate.head} ${b.gate.label}' line: taken as always open)` : ''}`}
+          >
+            <i className="codicon codicon-debug-breakpoint-conditional-unverified" aria-hidden="true" /> fires {formatRate(b.firingProbability ?? 1)}
+          </span>
+        ) : null}
       </div>
       {data.collapsed ? (
         <div className="sense-node-row sense-muted sense-group-summary">
