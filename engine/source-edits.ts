@@ -1,6 +1,6 @@
 /**
  * Every change a tool makes to a `.sense` text: the one {@link TextEdit} type, the one
- * way to apply edits, and the edits that write `compress`, `place` and `target` lines.
+ * way to apply edits, and the edits that write `compress`, `place`, `target` and `expect` lines.
  * `sense partition --write`, `sense compress --write`, the studio's graph actions and its
  * Auto-Partition / Auto-Compress all go through here, so the CLI and the editor write the
  * same bytes and treat comments the same way.
@@ -16,8 +16,8 @@
  * an edit crosses the language-server boundary and becomes a `WorkspaceEdit` unchanged.
  */
 import type { AstNode } from 'langium';
-import type * as ast from '../language/generated/ast';
-import { rangeOf } from '../language/lower';
+import * as ast from '../language/generated/ast';
+import { rangeOf, unquote } from '../language/lower';
 import type { CompressionSpec, PipelineSpec, SourceRange } from '../language/pipeline-model';
 import { FEATURES_KEY } from '../language/pipeline-model';
 
@@ -62,14 +62,18 @@ export interface PipelineOutline {
   placements: { targets: PlaceTarget[]; features?: boolean; processor: string; range: SourceRange }[];
   /** The `target` line, when there is one. */
   target?: { device: string; range: SourceRange };
+  /** `expect` lines: the head and label they name (the label unquoted), the range of their rate and of the whole line. */
+  expectations: { head: string; label: string; rateRange: SourceRange; range: SourceRange }[];
+  /** The heads' gates (`when ambient is voicing`): the head and label named, and the label as written (quoted or not), which a new `expect` line copies. */
+  gates: { head: string; label: string; labelText: string }[];
   /** Ranges of the other statements, in source order, to find insertion points. */
   members: { kind: StatementKind; range: SourceRange }[];
 }
 
 /** The kinds of statement a pipeline holds, in the order a pipeline usually lists them. */
-export type StatementKind = 'input' | 'features' | 'block' | 'target' | 'weights' | 'compress' | 'place' | 'optimize';
+export type StatementKind = 'input' | 'features' | 'block' | 'target' | 'weights' | 'expect' | 'compress' | 'place' | 'optimize';
 
-const STATEMENT_ORDER: readonly StatementKind[] = ['input', 'features', 'block', 'target', 'weights', 'compress', 'place', 'optimize'];
+const STATEMENT_ORDER: readonly StatementKind[] = ['input', 'features', 'block', 'target', 'weights', 'expect', 'compress', 'place', 'optimize'];
 
 /** The `place` target that names the feature front end (`place features on dsp`). */
 export const FEATURES_TARGET = FEATURES_KEY;
@@ -249,6 +253,7 @@ export function outlineOf(pipeline: ast.Pipeline, spec: PipelineSpec | undefined
   add('block', pipeline.blocks);
   add('target', pipeline.targets);
   add('weights', pipeline.weights);
+  add('expect', pipeline.expectations);
   add('compress', pipeline.compressions);
   add('place', pipeline.placements);
   add('optimize', pipeline.optimizations);
@@ -269,12 +274,20 @@ export function outlineOf(pipeline: ast.Pipeline, spec: PipelineSpec | undefined
       range: rangeOf(p),
     })),
     ...(target ? { target: { device: target.device?.$refText ?? '', range: rangeOf(target) } } : {}),
+    // Error recovery can leave a half-typed line without its head, label or rate.
+    expectations: pipeline.expectations
+      .filter((e) => e.head !== undefined && e.label !== undefined && e.rate !== undefined)
+      .map((e) => ({ head: e.head.$refText, label: unquote(e.label), rateRange: rangeOf(e.rate), range: rangeOf(e) })),
+    gates: pipeline.blocks.flatMap((b) => {
+      const gate = ast.isHead(b) ? b.gate : undefined;
+      return gate?.head !== undefined && gate.label !== undefined ? [{ head: gate.head.$refText, label: unquote(gate.label), labelText: gate.label }] : [];
+    }),
     members,
   };
 }
 
 // ---------------------------------------------------------------------------------------
-// Statement edits: compress, place, target
+// Statement edits: compress, place, target, expect
 // ---------------------------------------------------------------------------------------
 
 function percent(fraction: number): string {
@@ -405,6 +418,37 @@ export function targetEdits(text: string, outline: PipelineOutline, device: stri
   const statement = `target ${device}`;
   if (outline.target) return outline.target.device === device ? [] : [{ range: outline.target.range, newText: statement }];
   return [insertLine(text, outline, 'target', statement)];
+}
+
+/**
+ * The edits that state `fraction` (0-1) as how often `label` is the top label of `head`
+ * (Write observed rate): the rate of the existing `expect head label` line is replaced (the
+ * rest of the line and its comment stay), or an `expect` line is added after the other
+ * `expect` lines (else after the `weights` line, or where such a line belongs), spelling the
+ * label as a gate on it does. Returns an empty list when the line already says so. Throws an
+ * Error naming the problem when `head` has no such label or the head's expect lines would add
+ * up to more than 100 %, which the language refuses.
+ */
+export function expectEdits(text: string, outline: PipelineOutline, spec: PipelineSpec, head: string, label: string, fraction: number): TextEdit[] {
+  const block = spec.blocks.find((b) => b.name === head && b.kind === 'head');
+  if (!block) throw new Error(`Pipeline ${spec.name} has no head '${head}'; the graph is out of date, reopen it.`);
+  if (!block.labels?.includes(label)) throw new Error(`Head '${head}' has no label '${label}'${block.labels ? `; its labels are ${block.labels.join(', ')}` : ''}.`);
+  if (!Number.isFinite(fraction) || fraction < 0 || fraction > 1) throw new Error(`A rate is from 0 % to 100 %, got ${fraction * 100} %.`);
+  const others = (spec.expectations ?? []).filter((e) => e.head === head && e.label !== label).reduce((a, e) => a + e.fraction, 0);
+  if (others + fraction > 1 + 1e-9) {
+    throw new Error(`The expect lines of '${head}' would add up to ${+((others + fraction) * 100).toPrecision(6)} % with '${label}' at ${percent(fraction)}; lower the other lines of '${head}' first.`);
+  }
+  const rate = percent(fraction);
+  const existing = outline.expectations.filter((e) => e.head === head && e.label === label);
+  if (existing.length > 0) {
+    const [first, ...rest] = existing;
+    const edits: TextEdit[] = textIn(text, first.rateRange) === rate ? [] : [{ range: first.rateRange, newText: rate }];
+    // A duplicate is an error in the language; the action leaves one line.
+    for (const e of rest) edits.push(deleteStatement(text, e.range));
+    return sortEdits(edits);
+  }
+  const written = outline.gates.find((g) => g.head === head && g.label === label)?.labelText ?? (/^[A-Za-z_][A-Za-z0-9_]*$/.test(label) ? label : JSON.stringify(label));
+  return [insertLine(text, outline, 'expect', `expect ${head} ${written} ${rate}`)];
 }
 
 // ---------------------------------------------------------------------------------------

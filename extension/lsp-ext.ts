@@ -98,6 +98,8 @@ export const SourceEditParamsSchema = z.strictObject({
     z.strictObject({ kind: z.literal('removeCompression'), layerId: ident }),
     z.strictObject({ kind: z.literal('place'), targets: z.array(ident).min(1).max(10_000), processor: ident }),
     z.strictObject({ kind: z.literal('target'), device: ident }),
+    /** Write observed rate: `expect <head> <label> <fraction as a percentage>`, written or its rate replaced. */
+    z.strictObject({ kind: z.literal('expect'), head: ident, label: z.string().min(1).max(256), fraction: z.number().finite().min(0).max(1) }),
   ]),
 });
 

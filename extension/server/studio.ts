@@ -24,7 +24,7 @@ import { applyMatchingProfiles } from '../../engine/calibrate/profile';
 import { diffEstimates } from '../../engine/diff';
 import { estimatePipeline, type Estimate } from '../../engine/estimate';
 import { compressLinesEdits, placeLinesEdits } from '../../engine/pipeline-text';
-import { compressionEdits, outlineOf, placementEdits, targetEdits, type PipelineOutline, type TextEdit } from '../../engine/source-edits';
+import { compressionEdits, expectEdits, outlineOf, placementEdits, targetEdits, type PipelineOutline, type TextEdit } from '../../engine/source-edits';
 import { BUILTIN_DEVICES_URI } from '../../language/builtin-devices';
 import type * as ast from '../../language/generated/ast';
 import { isCompressible, notCompressibleMessage, weightMatrixShape } from '../../language/layer-shapes';
@@ -428,6 +428,7 @@ export class StudioRequests {
       if (e.kind === 'target') return { version: a.version, edits: targetEdits(a.text, a.outline, e.device) };
       if (!a.spec) throw new Error(a.estimateError ?? `pipeline ${a.node.name} has errors; fix them first (see the Problems panel).`);
       if (e.kind === 'compress') compressionTarget(a.spec, e.layerId, e.method, method);
+      if (e.kind === 'expect') return { version: a.version, edits: expectEdits(a.text, a.outline, a.spec, e.head, e.label, e.fraction) };
       const edits =
         e.kind === 'place'
           ? placementEdits(a.text, a.outline, a.spec, e.targets, e.processor)

@@ -1,7 +1,8 @@
 /**
  * Gated heads in the studio's requests (extension/server/studio.ts): the view state of the
  * gated DeepEar fixture carries each gate as an edge, the gated heads' firing probability and
- * the expected latency beside the all-open one. Figures are checked against the fixture's
+ * the expected latency beside the all-open one; the `expect` edit (Write observed rate) replaces
+ * the rate of the line or adds the line, against the version it names. Figures are checked against the fixture's
  * own `expect` line and the engine's estimate of the same text, not against the view's output.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -10,7 +11,9 @@ import { DocumentState, URI } from 'langium';
 import { NodeFileSystem } from 'langium/node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TextDocument } from 'vscode-languageserver-textdocument';
+import { LSPErrorCodes, ResponseError } from 'vscode-languageserver/node';
 import { engineEstimator, estimatePipeline } from '../../../engine/estimate';
+import { applyEdits } from '../../../engine/source-edits';
 import { MeasuredProfiles } from '../../../extension/server/device-profiles';
 import { StudioRequests } from '../../../extension/server/studio';
 import { createSenseServices } from '../../../language/sense-module';
@@ -80,5 +83,52 @@ describe('gated heads in the studio', () => {
     expect(state.edges.some((e) => e.gate)).toBe(false);
     expect(state.totals.expectedLatencyMs).toBeUndefined();
     expect(state.blocks.every((b) => b.firingProbability === undefined)).toBe(true);
+  });
+});
+
+async function refusal(p: Promise<unknown>): Promise<ResponseError<unknown>> {
+  const e = await p.then(
+    () => undefined,
+    (x: unknown) => x,
+  );
+  expect(e).toBeInstanceOf(ResponseError);
+  return e as ResponseError<unknown>;
+}
+
+describe('Write observed rate (the expect edit)', () => {
+  const line = '  expect ambient voicing 30%\n';
+
+  it('replaces the rate of the expect line, and the new text lowers to the new rate', async () => {
+    expect(gated).toContain(line);
+    await open(gated, 10);
+    const r = await studio.sourceEdit({ textDocument: { uri, version: 10 }, edit: { kind: 'expect', head: 'ambient', label: 'voicing', fraction: 0.425 } });
+    const next = applyEdits(gated, r.edits);
+    expect(next).toBe(gated.replace(line, '  expect ambient voicing 42.5%\n'));
+    // The rate the language reads back, and the gated heads' firing with it.
+    await open(next, 11);
+    const state = (await studio.viewState({ textDocument: { uri, version: 11 } })).state!;
+    expect(state.blocks.find((b) => b.name === 'speaker')!.gate).toEqual({ head: 'ambient', label: 'voicing', expectedRate: 0.425 });
+    expect(state.blocks.find((b) => b.name === 'speaker')!.firingProbability).toBeCloseTo(0.425, 12);
+    // The same rate again writes nothing.
+    expect((await studio.sourceEdit({ textDocument: { uri, version: 11 }, edit: { kind: 'expect', head: 'ambient', label: 'voicing', fraction: 0.425 } })).edits).toEqual([]);
+    // An edit asked against the version the text has left is refused as stale (the host redraws and asks again).
+    expect((await refusal(studio.sourceEdit({ textDocument: { uri, version: 10 }, edit: { kind: 'expect', head: 'ambient', label: 'voicing', fraction: 0.3 } }))).code).toBe(LSPErrorCodes.ContentModified);
+  });
+
+  it('adds the line after the weights line when there is none (the fixture as written)', async () => {
+    const without = gated.replace(line, '');
+    await open(without, 20);
+    const r = await studio.sourceEdit({ textDocument: { uri, version: 20 }, edit: { kind: 'expect', head: 'ambient', label: 'voicing', fraction: 0.3 } });
+    expect(applyEdits(without, r.edits)).toBe(gated);
+  });
+
+  it('refuses an unknown label and a rate that would take the head past 100 %', async () => {
+    await open(gated, 30);
+    const unknown = await refusal(studio.sourceEdit({ textDocument: { uri, version: 30 }, edit: { kind: 'expect', head: 'ambient', label: 'speech', fraction: 0.3 } }));
+    expect(unknown.message).toBe("senseStudio/sourceEdit: Head 'ambient' has no label 'speech'; its labels are music, traffic, voicing, other.");
+    const withMusic = gated.replace(line, `${line}  expect ambient music 60%\n`);
+    await open(withMusic, 31);
+    const over = await refusal(studio.sourceEdit({ textDocument: { uri, version: 31 }, edit: { kind: 'expect', head: 'ambient', label: 'voicing', fraction: 0.5 } }));
+    expect(over.message).toMatch(/expect lines of 'ambient' would add up to 110 %/);
   });
 });
