@@ -89,6 +89,15 @@ const builds = [
     format: 'esm',
     target: 'es2022',
   },
+  {
+    // The kernel suite page of `sense calibrate --device NAME --page DIR` (its calibrate.js).
+    entryPoints: ['engine/calibrate/web-kernel-suite.ts'],
+    outfile: 'dist/calibrate-page.mjs',
+    platform: 'browser',
+    format: 'esm',
+    target: 'es2022',
+    minify: true,
+  },
 ].filter(Boolean);
 
 for (const options of builds) {

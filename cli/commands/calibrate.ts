@@ -3,6 +3,10 @@
  * the device, not a pipeline: runs the kernel suite (engine/calibrate/node-kernel-suite.ts)
  * and writes a profile whose kernel predictor prices any pipeline on `host`.
  *
+ * `sense calibrate --device NAME --page DIR [--quick]`: writes the same suite as a page
+ * (engine/calibrate/node-calibrate-page.ts) that runs in the device's own browser with
+ * onnxruntime-web and offers the fitted profile of NAME as a download.
+ *
  * `sense calibrate FILE [--device host] [--runs N] [--out PROFILE.json] [--json]`: measures
  * every layer of the pipeline on this machine with ONNX Runtime's profiler, fits the
  * device's default processor (engine/calibrate/fit.ts), prints estimated-versus-measured
@@ -27,9 +31,11 @@ import type { PipelineSpec } from '../../language/pipeline-model';
 import type { CommandContext } from '../main';
 import { findDevice, retarget } from './estimate';
 import { loadOrtNode } from '../../runtime/node-ort';
+import { planKernelSuite, type SuitePlan } from '../../engine/calibrate/web-kernel-suite';
+import { writeCalibratePage } from '../../engine/calibrate/node-calibrate-page';
 
 export const summary = 'measure a kernel suite (or every layer of one pipeline) on this machine, fit the host processor and write a measured device profile';
-export const usage = 'sense calibrate --device host [--quick] [--runs N] [--out PROFILE.json] [--json]  |  sense calibrate FILE [--device host] [--runs N] [--out PROFILE.json] [--json] [--pipeline NAME] [--from TIMINGS.json]';
+export const usage = 'sense calibrate --device host [--quick] [--runs N] [--out PROFILE.json] [--json]  |  sense calibrate --device NAME --page DIR [--quick]  |  sense calibrate FILE [--device host] [--runs N] [--out PROFILE.json] [--json] [--pipeline NAME] [--from TIMINGS.json]';
 
 function printResult(r: Pick<CalibrationResult, 'profile' | 'rows' | 'endToEnd'>, ctx: CommandContext): void {
   for (const line of calibrationTable(r)) ctx.out(line);
@@ -39,11 +45,12 @@ function printResult(r: Pick<CalibrationResult, 'profile' | 'rows' | 'endToEnd'>
 export async function run(args: string[], ctx: CommandContext): Promise<number> {
   const { values, positionals } = parseCommandArgs(
     args,
-    { device: { type: 'string' }, runs: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, pipeline: { type: 'string' }, from: { type: 'string' }, quick: { type: 'boolean' } },
+    { device: { type: 'string' }, runs: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, pipeline: { type: 'string' }, from: { type: 'string' }, quick: { type: 'boolean' }, page: { type: 'string' } },
     usage,
   );
   expectPositionals(positionals, 0, 1, 'one .sense file, or none with --device host', usage);
   if (positionals.length === 0) return runSuite(values, ctx);
+  if (values.page !== undefined) throw new UsageError(`--page writes the kernel suite page for a device (sense calibrate --device NAME --page DIR), not for one pipeline\nusage: ${usage}`);
   if (values.quick) throw new UsageError(`--quick belongs to the kernel suite (sense calibrate --device host --quick), not to calibrating one pipeline\nusage: ${usage}`);
   const [file] = positionals;
   const runs = integerFlag('--runs', values.runs, 30, 3, 100_000, 'an integer from 3 to 100000');
@@ -105,23 +112,50 @@ export async function run(args: string[], ctx: CommandContext): Promise<number> 
 }
 
 /** `sense calibrate --device host`: the kernel suite (see the module header). */
-async function runSuite(values: { device?: string; runs?: string; out?: string; json?: boolean; pipeline?: string; from?: string; quick?: boolean }, ctx: CommandContext): Promise<number> {
+async function runSuite(values: { device?: string; runs?: string; out?: string; json?: boolean; pipeline?: string; from?: string; quick?: boolean; page?: string }, ctx: CommandContext): Promise<number> {
   if (values.device === undefined) throw new UsageError(`name the device to calibrate (--device host) or a .sense file\nusage: ${usage}`);
-  if (values.device !== 'host') throw new UsageError(`the kernel suite measures this machine, so it calibrates device 'host', not '${values.device}'; on a phone use the bundle page's Profile button\nusage: ${usage}`);
+  if (values.page !== undefined) return writePage(values.page, values.device, values, ctx);
+  if (values.device !== 'host') throw new UsageError(`the kernel suite measures this machine, so it calibrates device 'host', not '${values.device}'; for a phone or a watch write the suite's page with --page DIR and open it in the device's browser\nusage: ${usage}`);
   if (values.pipeline !== undefined || values.from !== undefined) throw new UsageError(`--pipeline and --from need a .sense file\nusage: ${usage}`);
   const runs = values.runs === undefined ? undefined : integerFlag('--runs', values.runs, 40, 3, 100_000, 'an integer from 3 to 100000');
   const { ort, runtime } = await loadOrtNode([], 'sense calibrate');
-  // Suite pipelines are lowered as if they were a file here; nothing is written there.
-  const lower = async (text: string, name: string): Promise<PipelineSpec> => choosePipeline(await lowerSenseText(`kernel suite ${name}.sense`, text)).spec;
   let result: KernelSuiteResult;
   try {
-    result = await runKernelSuite({ ort, runtime, lower, quick: values.quick ?? false, ...(runs !== undefined ? { runs } : {}), onProgress: (l) => ctx.err(l) });
+    result = await runKernelSuite({ ort, runtime, lower: lowerSuitePipeline, quick: values.quick ?? false, ...(runs !== undefined ? { runs } : {}), onProgress: (l) => ctx.err(l) });
   } catch (e) {
     throw new UsageError((e as Error).message, 1);
   }
   if (values.json) ctx.out(formatDeviceProfile(result.profile).trimEnd());
   else for (const line of kernelSuiteTable(result)) ctx.out(line);
   if (values.out) writeProfile(values.out, result.profile, ctx);
+  return 0;
+}
+
+/** Suite pipelines are lowered as if they were a file here; nothing is written there. */
+async function lowerSuitePipeline(text: string, name: string): Promise<PipelineSpec> {
+  return choosePipeline(await lowerSenseText(`kernel suite ${name}.sense`, text)).spec;
+}
+
+/** `sense calibrate --device NAME --page DIR`: writes the kernel suite page for the device's browser. */
+async function writePage(dir: string, device: string, values: { runs?: string; out?: string; json?: boolean; pipeline?: string; from?: string; quick?: boolean }, ctx: CommandContext): Promise<number> {
+  if (values.out !== undefined || values.json || values.runs !== undefined) throw new UsageError(`--page writes a page that measures in the device's browser; --out, --json and --runs belong to measuring this machine\nusage: ${usage}`);
+  if (values.pipeline !== undefined || values.from !== undefined) throw new UsageError(`--pipeline and --from need a .sense file\nusage: ${usage}`);
+  let plan: SuitePlan;
+  try {
+    plan = await planKernelSuite(lowerSuitePipeline, device, values.quick ?? false);
+  } catch (e) {
+    // An unknown device fails the first pipeline's lowering, whose message lists the devices there are.
+    throw new UsageError(`cannot write the kernel suite page for device '${device}': ${(e as Error).message}`);
+  }
+  try {
+    writeCalibratePage(dir, plan);
+  } catch (e) {
+    throw namingError(e, [dir], 1);
+  }
+  ctx.err(`wrote ${dir}: the kernel suite page for ${device} (${plan.cases.length} cases${plan.quick ? ', quick' : ''})`);
+  ctx.out(`Serve it on your network and open it in ${device}'s browser:`);
+  ctx.out(`  python3 -m http.server --directory '${dir.replace(/'/g, `'\\''`)}' 8000    (then http://THIS-COMPUTER:8000/ on the device)`);
+  ctx.out('Press Start, then import the downloaded profile: Sense: Import Device Profile, or sense estimate FILE --profile PROFILE.json');
   return 0;
 }
 

@@ -54,22 +54,21 @@ function readAsset(path: string): Uint8Array {
 }
 
 /**
- * Locates the assets: dist/runtime.mjs and runtime/demo/index.html of the Sense Studio
- * installation this code runs from (found by walking up to its package.json), and
- * onnxruntime-web from node_modules. `runtimePath` overrides the runtime's location.
- * Throws with the fix when the runtime has not been built.
+ * The Sense Studio installation this code runs from: the folder above it whose package.json
+ * is sense-studio's. Throws when there is none.
  */
-export function defaultAssets(runtimePath?: string): BundleAssets {
+export function installationRoot(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   const root = findUp(here, (d) => {
     const p = join(d, 'package.json');
     return existsSync(p) && /"name":\s*"sense-studio"/.test(readFileSync(p, 'utf8'));
   });
   if (!root) throw new Error(`export: cannot find the Sense Studio installation above ${here}`);
-  const runtime = runtimePath ?? join(root, 'dist', 'runtime.mjs');
-  if (!existsSync(runtime)) throw new Error(`export: the bundle runtime ${runtime} is missing; run "npm run build" in ${root} first`);
-  const page = join(root, 'runtime', 'demo', 'index.html');
-  if (!existsSync(page)) throw new Error(`export: the demo page template ${page} is missing; the installation is incomplete`);
+  return root;
+}
+
+/** onnxruntime-web's files of {@link ORT_WEB_FILES} from the installation at `root`, by name. */
+export function ortWebFiles(root: string): Map<string, Uint8Array> {
   const require = createRequire(join(root, 'package.json'));
   const ortDir = dirname(require.resolve('onnxruntime-web'));
   const ortFiles = new Map<string, Uint8Array>();
@@ -78,7 +77,22 @@ export function defaultAssets(runtimePath?: string): BundleAssets {
     if (!existsSync(p)) throw new Error(`export: onnxruntime-web file ${p} is missing; reinstall onnxruntime-web`);
     ortFiles.set(f, readAsset(p));
   }
-  return { runtimeJs: readAsset(runtime), indexHtml: readAsset(page), ortFiles };
+  return ortFiles;
+}
+
+/**
+ * Locates the assets: dist/runtime.mjs and runtime/demo/index.html of the Sense Studio
+ * installation this code runs from (found by walking up to its package.json), and
+ * onnxruntime-web from node_modules. `runtimePath` overrides the runtime's location.
+ * Throws with the fix when the runtime has not been built.
+ */
+export function defaultAssets(runtimePath?: string): BundleAssets {
+  const root = installationRoot();
+  const runtime = runtimePath ?? join(root, 'dist', 'runtime.mjs');
+  if (!existsSync(runtime)) throw new Error(`export: the bundle runtime ${runtime} is missing; run "npm run build" in ${root} first`);
+  const page = join(root, 'runtime', 'demo', 'index.html');
+  if (!existsSync(page)) throw new Error(`export: the demo page template ${page} is missing; the installation is incomplete`);
+  return { runtimeJs: readAsset(runtime), indexHtml: readAsset(page), ortFiles: ortWebFiles(root) };
 }
 
 /** SHA-256 of bytes as lowercase hex. */
