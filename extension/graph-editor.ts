@@ -371,6 +371,9 @@ class GraphSession {
       case 'place':
         await this.edit({ kind: 'place', targets: body.targets, processor: body.processor }, body.documentVersion, `placed ${body.targets.join(', ')} on ${body.processor}`);
         return;
+      case 'writeExpect':
+        await this.edit({ kind: 'expect', head: body.head, label: body.label, fraction: body.fraction }, body.documentVersion, `wrote the observed rate of ${body.head} ${body.label}`);
+        return;
       case 'autoPartition':
       case 'runClip':
       case 'evaluateFolder':

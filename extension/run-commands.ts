@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { formatPercent } from '../language/figures';
 import type { PipelineSpec } from '../language/pipeline-model';
-import type { RunView, ToWebviewBody } from '../webview/protocol';
+import { gateRateOffers, type GateRateOffer, type RunView, type ToWebviewBody } from '../webview/protocol';
 import { statUserPath } from '../io/user-files';
 import { serveBundleFolder, type DemoServer } from './demo-server';
 import { abortSignalOf, CancelledError, exportBundleInWorker, runPipelineViews } from './run-pipeline';
@@ -28,6 +28,9 @@ export interface RunCommands {
   /** Serves an exported bundle's folder and opens its demo page in the browser. */
   openDemoPage(folder: string): Promise<void>;
 }
+
+/** The action that writes a run's observed gate rates as `expect` lines. */
+const WRITE_OBSERVED_RATE = 'Write observed rate';
 
 /** One line per head: its best label and probability, its accuracy on a folder, or silence. */
 function describeRun(view: RunView): string {
@@ -105,8 +108,30 @@ export function createRunCommands(ctx: StudioContext, autoPartition: (uri: vscod
     );
     const relPath = vscode.workspace.asRelativePath(target, false);
     output.appendLine(`[run] ${p.name} on ${relPath}: ${result.after.measuredLatencyMs.toFixed(2)} ms per window; ${describeRun(result.after)}${result.before ? ` (uncompressed: ${describeRun(result.before)})` : ''}`);
-    void vscode.window.showInformationMessage(`Sense: ${path.basename(target)} — ${describeRun(result.after)} (${result.after.measuredLatencyMs.toFixed(1)} ms per window)`);
+    for (const g of result.after.gates ?? []) output.appendLine(`[run] gate ${g.head} (when ${g.gateHead} is ${g.label}): opened on ${g.opened} of ${g.windows} windows; ${g.expected !== undefined ? `expected ${formatPercent(g.expected)}` : 'no expect line'}`);
+    void offerObservedRates(doc, p.name, `Sense: ${path.basename(target)} — ${describeRun(result.after)} (${result.after.measuredLatencyMs.toFixed(1)} ms per window)`, gateRateOffers(result.after));
     return { type: 'runResult', input: { kind, path: relPath.slice(0, 4096) }, after: result.after, ...(result.before ? { before: result.before } : {}) };
+  };
+
+  /**
+   * Shows a run's summary; when a gate's observed rate differs from its `expect` line (or it has
+   * none), offers "Write observed rate", which writes the lines through the language server
+   * against the current text (asked again once when it moves on, as every command's edit).
+   */
+  const offerObservedRates = async (doc: vscode.TextDocument, pipeline: string, summary: string, offers: readonly GateRateOffer[]): Promise<void> => {
+    if (offers.length === 0) {
+      await vscode.window.showInformationMessage(summary);
+      return;
+    }
+    const rates = offers.map((o) => `${o.head} ${o.label} ${formatPercent(o.fraction)} (${o.opened} of ${o.windows} windows; ${o.expected !== undefined ? `expect line ${formatPercent(o.expected)}` : 'no expect line'})`);
+    const choice = await vscode.window.showInformationMessage(`${summary}. Observed gate rate${offers.length === 1 ? '' : 's'}: ${rates.join(', ')}.`, WRITE_OBSERVED_RATE);
+    if (choice !== WRITE_OBSERVED_RATE) return;
+    try {
+      for (const o of offers) await ctx.writeAction(doc, { kind: 'expect', head: o.head, label: o.label, fraction: o.fraction });
+      output.appendLine(`[run] wrote the observed gate rates into ${pipeline}: ${rates.join(', ')}`);
+    } catch (e) {
+      void vscode.window.showErrorMessage(`Sense Studio: the observed rate was not written: ${(e as Error).message}`);
+    }
   };
 
   // One demo server per bundle folder, for the session: the page loads its modules, wasm and

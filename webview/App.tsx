@@ -300,6 +300,7 @@ export function App({ host }: AppProps) {
               onRunClip={(path) => post({ type: 'runClip', ...(path ? { path } : {}) })}
               onEvaluateFolder={(path) => post({ type: 'evaluateFolder', ...(path ? { path } : {}) })}
               onExport={() => post({ type: 'exportBundle' })}
+              onWriteRate={(o) => post({ type: 'writeExpect', head: o.head, label: o.label, fraction: o.fraction, documentVersion: view.documentVersion })}
             />
             )}
           </SidePane>

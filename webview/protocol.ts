@@ -276,14 +276,63 @@ export const HeadRunSchema = z.object({
 });
 export type HeadRun = z.infer<typeof HeadRunSchema>;
 
+/**
+ * How often a gated head's gate opened in a run (runtime/runner.ts GateCount): on `opened` of
+ * the `windows` non-silent windows on which `gateHead` ran, its top label was `label`.
+ */
+export const GateRunSchema = z.object({
+  /** The gated head. */
+  head: ident,
+  /** The head whose top label decides, and the label that opens the gate. */
+  gateHead: ident,
+  label: str,
+  opened: count,
+  windows: count,
+  /** The `expect` line's rate (0-1), absent when the pipeline has none. */
+  expected: z.number().min(0).max(1).optional(),
+});
+export type GateRun = z.infer<typeof GateRunSchema>;
+
 /** One run of the pipeline: what it ran on, how long one window took on this machine, per-head results. */
 export const RunSchema = z.object({
   /** Measured median latency of one window on this machine. */
   measuredLatencyMs: nonNegative,
   windows: count,
   heads: list(HeadRunSchema),
+  /** Pipelines with gated heads: how often each gate opened. */
+  gates: list(GateRunSchema).optional(),
 });
 export type RunView = z.infer<typeof RunSchema>;
+
+/** A gate whose observed rate the studio offers to write as its `expect` line. */
+export interface GateRateOffer {
+  /** The head whose top label decides, and the label. */
+  head: string;
+  label: string;
+  /** The observed rate, rounded to 0.1 % (what a window count supports and an expect line spells). */
+  fraction: number;
+  opened: number;
+  windows: number;
+  /** The expect line's rate, absent when there is none. */
+  expected?: number;
+}
+
+/**
+ * The gates of a run whose observed rate differs from their `expect` line at 0.1 % (or that have
+ * none), one per gating head and label (heads gated alike share one line), in the run's order.
+ * A gate whose head never ran in the run has no rate to offer.
+ */
+export function gateRateOffers(run: RunView): GateRateOffer[] {
+  const out = new Map<string, GateRateOffer>();
+  for (const g of run.gates ?? []) {
+    const key = `${g.gateHead}\u0000${g.label}`;
+    if (out.has(key) || g.windows === 0) continue;
+    const fraction = Math.round((1000 * g.opened) / g.windows) / 1000;
+    if (g.expected !== undefined && Math.round(1000 * g.expected) === Math.round(1000 * fraction)) continue;
+    out.set(key, { head: g.gateHead, label: g.label, fraction, opened: g.opened, windows: g.windows, ...(g.expected !== undefined ? { expected: g.expected } : {}) });
+  }
+  return [...out.values()];
+}
 
 /** How a layer differs from the version compared with (engine/diff.ts DiffStatus). */
 const diffStatus = z.enum(['added', 'removed', 'changed', 'same']);
@@ -428,6 +477,8 @@ export const FromWebviewBodySchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('toggleCollapse'), block: ident, collapsed: z.boolean() }),
   /** The user cleared the comparison overlay ("Clear comparison"); the host forgets it, so a redraw does not bring it back. */
   z.strictObject({ type: z.literal('clearComparison') }),
+  /** Write observed rate: write or update `expect <head> <label> <fraction>` as one WorkspaceEdit, against the graph's `documentVersion`. */
+  z.strictObject({ type: z.literal('writeExpect'), head: ident, label: str.min(1).max(256), fraction: z.number().finite().min(0).max(1), documentVersion }),
 ]);
 export type FromWebviewBody = z.infer<typeof FromWebviewBodySchema>;
 

@@ -22,8 +22,8 @@ import type { PipelineSpec } from '../../language/pipeline-model';
 import type { BundleManifest } from '../../runtime/bundle-manifest';
 import { CancelledError, evaluateFolder, readClip, type FolderEvaluation } from '../../runtime/node-files';
 import { loadOrt, loadOrtNode, type LoadedOrt } from '../../runtime/node-ort';
-import { createRunner, type BundleRunner, type ClipResult } from '../../runtime/runner';
-import type { HeadRun, RunView } from '../../webview/protocol';
+import { createRunner, type BundleRunner, type ClipResult, type GateCount } from '../../runtime/runner';
+import type { GateRun, HeadRun, RunView } from '../../webview/protocol';
 import type { WorkerJobContext } from '../worker-queue';
 import { readPipelineWeights, weightsFileOf } from '../workspace-files';
 import type { JobProgress, OrtChoice, PipelineJob, PipelineJobResults, WeightsSource } from './protocol';
@@ -33,22 +33,29 @@ export interface JobContext extends WorkerJobContext<JobProgress> {
   ortWasmDir?: string;
 }
 
-/** The protocol's run view of one clip (per-head probabilities in label order). */
+/** The protocol's gate rates of a run: per gated head, how often its gate opened (absent for a pipeline without gates). */
+function gateRuns(gates: Readonly<Record<string, GateCount>> | undefined): { gates?: GateRun[] } {
+  const list = Object.entries(gates ?? {}).map(([head, g]) => ({ head, gateHead: g.head, label: g.label, opened: g.opened, windows: g.windows, ...(g.expected !== undefined ? { expected: g.expected } : {}) }));
+  return list.length > 0 ? { gates: list } : {};
+}
+
+/** The protocol's run view of one clip (per-head probabilities in label order, and how often each gate opened). */
 export function clipRunView(manifest: BundleManifest, r: ClipResult): RunView {
   const heads: HeadRun[] = Object.entries(manifest.heads).map(([head, h]) => {
     const result = r.heads[head];
     return { head, labels: h.labels, ...(result ? { probabilities: h.labels.map((l) => result.probabilities[l] ?? 0) } : {}) };
   });
-  return { measuredLatencyMs: r.latencyMs, windows: r.windows, heads };
+  return { measuredLatencyMs: r.latencyMs, windows: r.windows, heads, ...gateRuns(r.gates) };
 }
 
-/** The protocol's run view of a labelled folder: per head the accuracy, the silent clips and the confusion matrix, and the median clip latency. */
+/** The protocol's run view of a labelled folder: per head the accuracy, the silent clips and the confusion matrix, the median clip latency, and how often each gate opened over every clip. */
 export function folderRunView(e: FolderEvaluation): RunView {
   const latencies = [...e.clipLatenciesMs].sort((a, b) => a - b);
   return {
     measuredLatencyMs: latencies[Math.floor(latencies.length / 2)] ?? 0,
     windows: e.windows,
     heads: Object.entries(e.heads).map(([head, h]) => ({ head, labels: h.labels, accuracy: h.accuracy, silentClips: h.silent, confusion: h.confusion })),
+    ...gateRuns(e.gates),
   };
 }
 

@@ -6,7 +6,7 @@
  * from ambient to each speech head labelled `voicing 30%`, each gated head showing that it
  * fires on 30% of windows, the expected latency beside the all-open one; after a run
  * whose observed gate rate differs from the expect line, "Write observed rate" posts the
- * rounded rate with the graph's document version. Screenshots: test-output/gates-1400x900.png, gates-whole-1400x900.png.
+ * rounded rate with the graph's document version, and a rate that matches offers nothing. Screenshots: test-output/gates-1400x900.png, gates-whole-1400x900.png.
  */
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -15,7 +15,7 @@ import { loadPipeline } from '../../cli/load';
 import { estimatePipeline } from '../../engine/estimate';
 import { buildViewState } from '../../extension/graph-model';
 import { formatMs } from '../../language/figures';
-import type { ViewState } from '../../webview/protocol';
+import type { ToWebviewBody, ViewState } from '../../webview/protocol';
 import { useHarness } from './use-harness';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -62,6 +62,30 @@ describe('gated heads in the graph', () => {
     await page.locator('button[aria-label="Show the whole graph"]').click();
     await page.waitForTimeout(400);
     await page.screenshot({ path: join(shots, 'gates-whole-1400x900.png') });
+    expect(errors).toEqual([]);
+  });
+
+  it('offers to write a run\'s observed gate rate when it differs from the expect line, with the graph\'s version', async () => {
+    const state = await gatedState();
+    const { page, errors } = await openWith(state);
+    // As the pipeline worker reports a folder: each speech head ran on 17 of the 40 windows ambient ran on.
+    const gate = (head: string) => ({ head, gateHead: 'ambient', label: 'voicing', opened: 17, windows: 40, expected: 0.3 });
+    const heads = ['ambient', 'emotion', 'stress', 'speaker'].map((head) => ({ head, labels: state.blocks.find((b) => b.name === head)!.labels!, accuracy: 0.5 }));
+    const result = (gates: ReturnType<typeof gate>[]): ToWebviewBody => ({ type: 'runResult', input: { kind: 'folder', path: 'samples/data/deepear' }, after: { measuredLatencyMs: 2, windows: 60, heads, gates } });
+    await page.evaluate((body) => window.senseMock.send(body), result(['emotion', 'stress', 'speaker'].map(gate)));
+    const rates = page.locator('[data-testid="gate-rates"]');
+    await rates.waitFor();
+    // One line for the three heads gated alike: 17/40 = 42.5 %.
+    expect(await page.locator('.sense-gate-rate').count()).toBe(1);
+    expect(await rates.innerText()).toContain('ambient is voicing: 17 of 40 windows (42.5%) · expect 30%');
+    await page.locator('[data-testid="write-rate"]').click();
+    await page.waitForFunction(() => window.senseMock.posted.some((m) => m.body.type === 'writeExpect'));
+    const written = (await page.evaluate(() => window.senseMock.posted)).filter((m) => m.body.type === 'writeExpect').map((m) => m.body);
+    expect(written).toEqual([{ type: 'writeExpect', head: 'ambient', label: 'voicing', fraction: 0.425, documentVersion: state.documentVersion }]);
+    // A rate that matches the expect line at 0.1 % offers nothing: 12/40 = 30 %.
+    await page.evaluate((body) => window.senseMock.send(body), result([{ ...gate('speaker'), opened: 12 }]));
+    await page.waitForFunction(() => document.querySelector('[data-testid="gate-rates"]')?.textContent?.includes('12 of 40'));
+    expect(await page.locator('[data-testid="write-rate"]').count()).toBe(0);
     expect(errors).toEqual([]);
   });
 });

@@ -5,8 +5,9 @@
  */
 import { useState } from 'react';
 import VscodeButton from '@vscode-elements/react-elements/dist/components/VscodeButton.js';
-import type { HeadRun, RunView, ToWebviewBody, ViewState } from '../protocol';
+import { gateRateOffers, type GateRateOffer, type HeadRun, type RunView, type ToWebviewBody, type ViewState } from '../protocol';
 import { formatMs, formatPercent } from '../../language/figures';
+import { formatRate } from '../format';
 
 /** A `runResult` message. */
 export type RunReply = Extract<ToWebviewBody, { type: 'runResult' }>;
@@ -19,6 +20,45 @@ export interface RunPanelProps {
   onRunClip: (path: string | undefined) => void;
   onEvaluateFolder: (path: string | undefined) => void;
   onExport: () => void;
+  /** Write observed rate: write the gate's observed rate as its `expect` line. */
+  onWriteRate: (offer: GateRateOffer) => void;
+}
+
+/**
+ * How often each gate opened in the run, against its `expect` line; a gate whose rate differs
+ * (or that has no line) offers "Write observed rate" while the graph still has that gate.
+ */
+function GateRates({ run, view, busy, onWriteRate }: { run: RunView; view: ViewState; busy: boolean; onWriteRate: (offer: GateRateOffer) => void }) {
+  const gates = run.gates ?? [];
+  if (gates.length === 0) return null;
+  const offers = new Map(gateRateOffers(run).map((o) => [`${o.head}\u0000${o.label}`, o]));
+  const shown = new Set<string>();
+  return (
+    <div className="sense-gate-rates" data-testid="gate-rates">
+      <h4>Gates</h4>
+      {gates.map((g) => {
+        const key = `${g.gateHead}\u0000${g.label}`;
+        if (shown.has(key)) return null;
+        shown.add(key);
+        const heads = gates.filter((x) => x.gateHead === g.gateHead && x.label === g.label).map((x) => x.head);
+        const offer = offers.get(key);
+        const inGraph = view.blocks.some((b) => b.gate?.head === g.gateHead && b.gate.label === g.label);
+        const observed = g.windows > 0 ? formatRate(g.opened / g.windows) : 'no window';
+        return (
+          <div key={key} className="sense-gate-rate" data-gate={`${g.gateHead} ${g.label}`}>
+            <span title={`${heads.join(', ')} ran when ${g.gateHead}'s top label was ${g.label}`}>
+              {g.gateHead} is {g.label}: {g.opened} of {g.windows} windows ({observed}) · {g.expected !== undefined ? `expect ${formatRate(g.expected)}` : 'no expect line'}
+            </span>
+            {offer && inGraph ? (
+              <VscodeButton secondary data-testid="write-rate" disabled={busy} title={`Write expect ${offer.head} ${offer.label} ${formatRate(offer.fraction)} into the pipeline`} onClick={() => onWriteRate(offer)}>
+                <i className="codicon codicon-edit" aria-hidden="true" /> Write observed rate
+              </VscodeButton>
+            ) : null}
+          </div>
+        );
+      })}
+    </div>
+  );
 }
 
 function Probabilities({ head, label }: { head: HeadRun; label: string }) {
@@ -91,7 +131,7 @@ function RunColumn({ run, label }: { run: RunView; label: string }) {
 }
 
 /** The run panel. */
-export function RunPanel({ view, result, busy, onRunClip, onEvaluateFolder, onExport }: RunPanelProps) {
+export function RunPanel({ view, result, busy, onRunClip, onEvaluateFolder, onExport, onWriteRate }: RunPanelProps) {
   const clips = view.samples?.clips ?? [];
   const folders = view.samples?.folders ?? [];
   const [clip, setClip] = useState<string>('');
@@ -134,6 +174,7 @@ export function RunPanel({ view, result, busy, onRunClip, onEvaluateFolder, onEx
             {result.before ? <RunColumn run={result.before} label="before" /> : null}
             <RunColumn run={result.after} label={result.before ? 'after' : 'result'} />
           </div>
+          <GateRates run={result.after} view={view} busy={busy} onWriteRate={onWriteRate} />
         </div>
       ) : null}
       <h3>Bundle</h3>
