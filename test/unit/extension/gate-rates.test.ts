@@ -1,11 +1,15 @@
 /**
  * The observed gate rates on their way to the studio: the pipeline worker's run views carry the
- * runtime's gate counts (extension/jobs/pipeline-work.ts), the protocol refuses a hostile
+ * runtime's gate counts (extension/jobs/pipeline-work.ts; one real run of the gated DeepEar
+ * fixture on a music clip, and hand-made counts), the protocol refuses a hostile
  * `writeExpect`, and gateRateOffers offers one rate per gate that differs from its expect line
  * at 0.1 %, worked out by hand.
  */
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { clipRunView, folderRunView } from '../../../extension/jobs/pipeline-work';
+import { loadPipeline } from '../../../cli/load';
+import { clipRunView, folderRunView, PipelineWork } from '../../../extension/jobs/pipeline-work';
+import { documentFiles } from '../../../extension/workspace-files';
 import type { BundleManifest } from '../../../runtime/bundle-manifest';
 import type { ClipResult } from '../../../runtime/runner';
 import { gateRateOffers, parseFromWebview, type RunView } from '../../../webview/protocol';
@@ -15,7 +19,27 @@ const counts = {
   stress: { head: 'ambient', label: 'voicing', opened: 7, windows: 23, expected: 0.3 },
 };
 
+const root = resolve(import.meta.dirname, '../../..');
+
 describe('gate rates in the run views', () => {
+  it('the pipeline worker runs the gated fixture on a music clip: the speech heads\' gate opened on 0 of its 1 window, expected 30 % (as README\'s sense run shows)', async () => {
+    const sensePath = join(root, 'test/unit/export/fixtures/deepear-gated.sense');
+    const { spec } = await loadPipeline(sensePath);
+    const work = new PipelineWork();
+    try {
+      const clipPath = join(root, 'samples/data/deepear/ambient/music/music-0000.wav');
+      const view = await work.run({ kind: 'runClip', spec, weights: { kind: 'document', files: documentFiles(sensePath, [root]) }, ort: { provider: 'node', searchFrom: [root] }, clipPath }, { cancelled: false, onProgress: () => undefined });
+      expect(view.gates?.map((g) => [g.head, g.gateHead, g.label, g.opened, g.windows, g.expected])).toEqual([
+        ['emotion', 'ambient', 'voicing', 0, 1, 0.3],
+        ['stress', 'ambient', 'voicing', 0, 1, 0.3],
+        ['speaker', 'ambient', 'voicing', 0, 1, 0.3],
+      ]);
+      expect(gateRateOffers(view)).toEqual([{ head: 'ambient', label: 'voicing', fraction: 0, opened: 0, windows: 1, expected: 0.3 }]);
+    } finally {
+      await work.dispose();
+    }
+  });
+
   it('a clip and a folder carry every gated head\'s count', () => {
     const manifest = { heads: { ambient: { labels: ['music', 'voicing'] }, speaker: { labels: ['s01'] }, stress: { labels: ['calm'] } } } as unknown as BundleManifest;
     const clip: ClipResult = { clip: 'a.wav', latencyMs: 1, windows: 25, silentWindows: 2, silent: false, heads: {}, skipped: {}, gates: counts, perWindow: [] };
