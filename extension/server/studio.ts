@@ -311,8 +311,7 @@ export class StudioRequests {
    */
   async compare(raw: unknown, token?: CancellationToken): Promise<CompareResult> {
     const method = 'senseStudio/compare';
-    const params = parse(CompareParamsSchema, raw, method);
-    const a = await this.checked(params.textDocument, params.pipeline, method, token, true);
+    const { params, a } = await this.checkedRequest(CompareParamsSchema, raw, method, token, true);
     if (!a.estimate) throw refused(method, a.estimateError ?? `pipeline ${a.node.name} has no estimate.`, LSPErrorCodes.RequestFailed);
     const uri = URI.parse(params.textDocument.uri);
     if (uri.scheme !== 'file') throw refused(method, `${params.textDocument.uri} is not a file on disk, so it has no other version to compare with.`, LSPErrorCodes.RequestFailed);
@@ -353,8 +352,7 @@ export class StudioRequests {
   /** senseStudio/layerSpectrum. */
   async layerSpectrum(raw: unknown, token?: CancellationToken, progress?: RequestProgress): Promise<LayerSpectrumResult> {
     const method = 'senseStudio/layerSpectrum';
-    const params = parse(LayerParamsSchema, raw, method);
-    const a = await this.checked(params.textDocument, params.pipeline, method, token, false);
+    const { params, a } = await this.checkedRequest(LayerParamsSchema, raw, method, token, false);
     compressibleLayer(a.spec, params.layerId, method);
     const files = this.filesOf(a, method);
     const s = await this.job(method, { kind: 'spectrum', spec: a.spec, files, layerId: params.layerId }, token, progress);
@@ -364,8 +362,7 @@ export class StudioRequests {
   /** senseStudio/compressionPreview. */
   async compressionPreview(raw: unknown, token?: CancellationToken, progress?: RequestProgress): Promise<CompressionPreviewResult> {
     const method = 'senseStudio/compressionPreview';
-    const params = parse(CompressionPreviewParamsSchema, raw, method);
-    const a = await this.checked(params.textDocument, params.pipeline, method, token, false);
+    const { params, a } = await this.checkedRequest(CompressionPreviewParamsSchema, raw, method, token, false);
     const m = params.method;
     const { layer, rows, cols } = compressionTarget(a.spec, params.layerId, m, method);
     if (m.kind === 'sparse') {
@@ -381,8 +378,7 @@ export class StudioRequests {
   /** senseStudio/compressionPlan. */
   async compressionPlan(raw: unknown, token?: CancellationToken, progress?: RequestProgress): Promise<CompressionPlanResult> {
     const method = 'senseStudio/compressionPlan';
-    const params = parse(CompressionPlanParamsSchema, raw, method);
-    const a = await this.checked(params.textDocument, params.pipeline, method, token, true);
+    const { params, a } = await this.checkedRequest(CompressionPlanParamsSchema, raw, method, token, true);
     const target = params.target;
     if (target.kind === 'fit' && !a.spec.target.processors.some((p) => p.name === target.processor)) {
       throw refused(method, `${a.spec.target.name} has no processor '${target.processor}'; it has ${a.spec.target.processors.map((p) => p.name).join(', ')}.`);
@@ -396,8 +392,7 @@ export class StudioRequests {
   /** senseStudio/partitionPlan. */
   async partitionPlan(raw: unknown, token?: CancellationToken, progress?: RequestProgress): Promise<PartitionPlanResult> {
     const method = 'senseStudio/partitionPlan';
-    const params = parse(PartitionPlanParamsSchema, raw, method);
-    const a = await this.checked(params.textDocument, params.pipeline, method, token, true);
+    const { params, a } = await this.checkedRequest(PartitionPlanParamsSchema, raw, method, token, true);
     const timeLimitMs = params.timeLimitMs ?? AUTO_PARTITION_TIME_LIMIT_MS;
     const hasOptimizeLine = a.outline.members.some((m) => m.kind === 'optimize');
     const optimize = params.optimize ?? (hasOptimizeLine ? {} : (params.defaultOptimize ?? {}));
@@ -459,6 +454,18 @@ export class StudioRequests {
   private filesOf(a: Analysed, method: string): DocumentFiles {
     if (!a.files) throw refused(method, 'the document is not a file on disk, so it has no weights file to read.', LSPErrorCodes.RequestFailed);
     return a.files;
+  }
+
+  /** A request's parameters checked against its schema, and the checked pipeline they name (see {@link checked}). */
+  private async checkedRequest<S extends z.ZodType<{ textDocument: VersionedDocument; pipeline?: string }>>(
+    schema: S,
+    raw: unknown,
+    method: string,
+    token: CancellationToken | undefined,
+    noErrors: boolean,
+  ): Promise<{ params: z.infer<S>; a: Analysed & { spec: PipelineSpec } }> {
+    const params = parse(schema, raw, method);
+    return { params, a: await this.checked(params.textDocument, params.pipeline, method, token, noErrors) };
   }
 
   /** {@link analyse}, requiring a checked pipeline (and, when `noErrors`, one without errors). */
