@@ -83,7 +83,7 @@ export interface StudioOptions {
 }
 
 /** The default workspace: samples/deepear/deepear.sense, its weights and one clip per label. */
-async function deepearWorkspace(workspace: string): Promise<string> {
+export async function deepearWorkspace(workspace: string): Promise<string> {
   const senseDir = join(workspace, 'deepear');
   mkdirSync(senseDir, { recursive: true });
   const sensePath = join(senseDir, 'deepear.sense');
