@@ -16,7 +16,6 @@ import { DocumentState, URI } from 'langium';
 import { NodeFileSystem } from 'langium/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { ResponseError } from 'vscode-languageserver/node';
 import type { PipelineDiff } from '../../../engine/diff';
 import { engineEstimator } from '../../../engine/estimate';
 import { comparisonView } from '../../../extension/comparison';
@@ -26,6 +25,7 @@ import type { JobRunner } from '../../../extension/server/worker-pool';
 import { createSenseServices } from '../../../language/sense-module';
 import { ComparisonViewSchema } from '../../../webview/protocol';
 import { sense } from '../../support/sense-cli';
+import { refusal as refusalError } from '../../support/refusal';
 
 const root = resolve(import.meta.dirname, '../../..');
 const SAMPLE = readFileSync(join(root, 'samples/deepear/deepear.sense'), 'utf8');
@@ -85,14 +85,6 @@ async function cliDiff(...args: string[]): Promise<PipelineDiff> {
   return JSON.parse(r.out) as PipelineDiff;
 }
 
-async function refusal(p: Promise<unknown>): Promise<string> {
-  const e = await p.then(
-    () => undefined,
-    (x: unknown) => x,
-  );
-  expect(e).toBeInstanceOf(ResponseError);
-  return (e as ResponseError<unknown>).message;
-}
 
 /** The server's comparison equals the CLI's on every layer, processor and total. */
 function expectSameAsCli(server: PipelineDiff, cli: PipelineDiff): void {
@@ -174,3 +166,8 @@ describe('senseStudio/compare', () => {
     expect(await refusal(studio.compare({ textDocument: { uri: URI.file(fresh).toString(), version: 1 }, against: { kind: 'nope' } }))).toMatch(/bad parameters \(against/);
   });
 });
+
+/** The message of the refusal (see test/support/refusal.ts). */
+async function refusal(p: Promise<unknown>): Promise<string> {
+  return (await refusalError(p)).message;
+}

@@ -11,13 +11,14 @@ import { DocumentState, URI } from 'langium';
 import { NodeFileSystem } from 'langium/node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { LSPErrorCodes, ResponseError } from 'vscode-languageserver/node';
+import { LSPErrorCodes } from 'vscode-languageserver/node';
 import { engineEstimator, estimatePipeline } from '../../../engine/estimate';
 import { applyEdits } from '../../../engine/source-edits';
 import { MeasuredProfiles } from '../../../extension/server/device-profiles';
 import { StudioRequests } from '../../../extension/server/studio';
 import { createSenseServices } from '../../../language/sense-module';
 import { checkViewState, ViewStateSchema } from '../../../webview/protocol';
+import { refusal } from '../../support/refusal';
 
 const root = resolve(import.meta.dirname, '../../..');
 const fixturePath = join(root, 'test/unit/export/fixtures/deepear-gated.sense');
@@ -86,14 +87,6 @@ describe('gated heads in the studio', () => {
   });
 });
 
-async function refusal(p: Promise<unknown>): Promise<ResponseError<unknown>> {
-  const e = await p.then(
-    () => undefined,
-    (x: unknown) => x,
-  );
-  expect(e).toBeInstanceOf(ResponseError);
-  return e as ResponseError<unknown>;
-}
 
 describe('Write observed rate (the expect edit)', () => {
   const line = '  expect ambient voicing 30%\n';

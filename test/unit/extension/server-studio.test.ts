@@ -17,7 +17,7 @@ import { DocumentState, URI } from 'langium';
 import { NodeFileSystem } from 'langium/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { CancellationTokenSource, ErrorCodes, LSPErrorCodes, ResponseError } from 'vscode-languageserver/node';
+import { CancellationTokenSource, ErrorCodes, LSPErrorCodes } from 'vscode-languageserver/node';
 import { engineEstimator } from '../../../engine/estimate';
 import { partitionPipeline } from '../../../engine/partition/partition';
 import { applyEdits } from '../../../engine/source-edits';
@@ -28,6 +28,7 @@ import { buildViewState } from '../../../extension/graph-model';
 import { TestAnalyzer } from './analysis';
 import { BUILTIN_DEVICES_SOURCE } from '../../../language/builtin-devices';
 import { createSenseServices } from '../../../language/sense-module';
+import { refusal } from '../../support/refusal';
 
 const root = resolve(import.meta.dirname, '../../..');
 const deepear = readFileSync(join(root, 'samples/deepear/deepear.sense'), 'utf8');
@@ -69,14 +70,6 @@ async function open(text: string, version: number, at = uri): Promise<void> {
   await workspace.DocumentBuilder.build(workspace.LangiumDocuments.all.filter((d) => d.state < DocumentState.Validated).toArray(), { validation: true });
 }
 
-async function refusal(p: Promise<unknown>): Promise<ResponseError<unknown>> {
-  const e = await p.then(
-    () => undefined,
-    (x: unknown) => x,
-  );
-  expect(e).toBeInstanceOf(ResponseError);
-  return e as ResponseError<unknown>;
-}
 
 const doc = (version: number) => ({ uri, version });
 
